@@ -1,0 +1,322 @@
+//! Actions: what an agent asks to do, and the record the gate keeps of it.
+
+use crate::principal::Principal;
+use crate::review::Review;
+use crate::verdict::{Requirement, Verdict};
+use crate::Timestamp;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::fmt;
+use utoipa::ToSchema;
+
+/// Longest accepted `kind`, `resource` or `environment`.
+pub const MAX_NAME_LEN: usize = 256;
+/// Longest accepted justification.
+pub const MAX_JUSTIFICATION_LEN: usize = 4096;
+
+/// One concrete operation an agent asks for, as it arrives at a surface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ActionRequest {
+    /// Dotted kind, e.g. `db.ddl`, `mcp.call`, `shell.exec`.
+    pub kind: String,
+    /// Slash path, e.g. `postgres/prod/customers`.
+    pub resource: String,
+    #[serde(default)]
+    pub environment: String,
+    /// A JSON object.
+    #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
+    pub params: Value,
+    #[serde(default)]
+    pub justification: String,
+}
+
+fn empty_object() -> Value {
+    Value::Object(Default::default())
+}
+
+impl ActionRequest {
+    /// Checks the shape of every field. The message names the field and the bad value.
+    pub fn validate(&self) -> Result<(), String> {
+        validate_kind(&self.kind)?;
+        validate_resource(&self.resource)?;
+        if self.environment.len() > MAX_NAME_LEN
+            || !self
+                .environment
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            return Err(format!(
+                "bad environment `{}`: use letters, digits, `-`, `_` or `.` (at most {MAX_NAME_LEN})",
+                self.environment
+            ));
+        }
+        if !self.params.is_object() {
+            return Err("params must be a JSON object".into());
+        }
+        if self.justification.len() > MAX_JUSTIFICATION_LEN {
+            return Err(format!(
+                "justification is {} bytes; at most {MAX_JUSTIFICATION_LEN} are accepted",
+                self.justification.len()
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn is_kind_segment(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+}
+
+fn is_path_segment(s: &str) -> bool {
+    !s.is_empty()
+        && s != "."
+        && s != ".."
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.:@+=".contains(c))
+}
+
+/// A kind is dotted segments of letters, digits, `-` and `_`: `db.ddl`, `http.delete`.
+pub fn validate_kind(kind: &str) -> Result<(), String> {
+    if kind.len() > MAX_NAME_LEN || !kind.split('.').all(is_kind_segment) {
+        return Err(format!(
+            "bad kind `{kind}`: expected dotted segments of letters, digits, `-` or `_`, like `db.ddl`"
+        ));
+    }
+    Ok(())
+}
+
+/// A resource is a slash path without empty, `.` or `..` segments: `postgres/prod/customers`.
+pub fn validate_resource(resource: &str) -> Result<(), String> {
+    if resource.len() > MAX_NAME_LEN || !resource.split('/').all(is_path_segment) {
+        return Err(format!(
+            "bad resource `{resource}`: expected a slash path like `postgres/prod/customers`"
+        ));
+    }
+    Ok(())
+}
+
+/// Every dotted prefix of a kind, nearest first: `db.ddl.create` → `db.ddl`, `db`.
+pub fn kind_parents(kind: &str) -> Vec<&str> {
+    kind.char_indices()
+        .rev()
+        .filter(|(_, c)| *c == '.')
+        .map(|(i, _)| &kind[..i])
+        .collect()
+}
+
+/// Every path prefix of a resource, nearest first: `pg/prod/t` → `pg/prod`, `pg`.
+pub fn resource_parents(resource: &str) -> Vec<&str> {
+    resource
+        .char_indices()
+        .rev()
+        .filter(|(_, c)| *c == '/')
+        .map(|(i, _)| &resource[..i])
+        .collect()
+}
+
+/// `act_` + a ULID: sortable by creation time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+pub struct ActionId(pub String);
+
+impl ActionId {
+    pub fn new() -> Self {
+        ActionId(format!("act_{}", ulid::Ulid::new()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ActionId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl fmt::Display for ActionId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where an action is in its life. `proceed` is true exactly for `allowed` and `approved`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Allowed,
+    Denied,
+    Pending,
+    Approved,
+    Rejected,
+    Expired,
+    Cancelled,
+    Executed,
+    Failed,
+}
+
+impl Status {
+    pub const ALL: [Status; 9] = [
+        Status::Allowed,
+        Status::Denied,
+        Status::Pending,
+        Status::Approved,
+        Status::Rejected,
+        Status::Expired,
+        Status::Cancelled,
+        Status::Executed,
+        Status::Failed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Allowed => "allowed",
+            Status::Denied => "denied",
+            Status::Pending => "pending",
+            Status::Approved => "approved",
+            Status::Rejected => "rejected",
+            Status::Expired => "expired",
+            Status::Cancelled => "cancelled",
+            Status::Executed => "executed",
+            Status::Failed => "failed",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+
+    /// The agent may go ahead.
+    pub fn proceed(self) -> bool {
+        matches!(self, Status::Allowed | Status::Approved)
+    }
+
+    /// Still waiting for humans.
+    pub fn is_pending(self) -> bool {
+        self == Status::Pending
+    }
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The waiting part of a held action: what it needs and what it has so far.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Hold {
+    pub title: String,
+    pub requirements: Vec<Requirement>,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub reviews: Vec<Review>,
+    /// Under `@separate` the requesting agent's owner may not review.
+    #[serde(default)]
+    pub separate: bool,
+    /// With `@grant`, how long after approval the same principal, kind and resource pass.
+    #[serde(default, with = "crate::duration::opt_secs")]
+    #[schema(value_type = Option<u64>)]
+    pub grant_window: Option<std::time::Duration>,
+}
+
+/// What the gate keeps of one action. `params` are the raw params (needed to prove and
+/// execute the exact action); only `masked_params` ever leaves the gate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionRecord {
+    pub id: ActionId,
+    pub status: Status,
+    /// Optimistic concurrency: each stored update bumps it by one.
+    pub version: i64,
+    pub principal: Principal,
+    /// The human owner of the requesting agent, if any.
+    pub owner: Option<String>,
+    pub kind: String,
+    pub resource: String,
+    pub environment: String,
+    pub params: Value,
+    pub masked_params: Value,
+    pub justification: String,
+    pub digest: String,
+    pub surface: String,
+    pub verdict: Verdict,
+    pub hold: Option<Hold>,
+    /// Set on an approved action with `@grant`: until when it opens the window.
+    pub grant_until: Option<Timestamp>,
+    /// Set when an approved single-use action was used by a resubmission.
+    pub consumed_by: Option<ActionId>,
+    /// Set on an allowed action that passed on an earlier approval.
+    pub granted_by: Option<ActionId>,
+    pub created_at: Timestamp,
+    pub decided_at: Option<Timestamp>,
+}
+
+impl ActionRecord {
+    pub fn proceed(&self) -> bool {
+        self.status.proceed()
+    }
+
+    /// Everyone who may see this action: the requester, and reviewers of its hold.
+    pub fn requested_by(&self, principal: &Principal) -> bool {
+        &self.principal == principal
+    }
+
+    /// Groups named by any requirement of the hold.
+    pub fn approver_groups(&self) -> Vec<String> {
+        let mut groups: Vec<String> = self
+            .hold
+            .iter()
+            .flat_map(|h| h.requirements.iter())
+            .flat_map(|r| r.approvers.iter().cloned())
+            .collect();
+        groups.sort();
+        groups.dedup();
+        groups
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parents_are_every_prefix_nearest_first() {
+        assert_eq!(kind_parents("db.ddl.create"), vec!["db.ddl", "db"]);
+        assert!(kind_parents("db").is_empty());
+        assert_eq!(
+            resource_parents("postgres/prod/customers"),
+            vec!["postgres/prod", "postgres"]
+        );
+    }
+
+    #[test]
+    fn validation_names_the_bad_field() {
+        let mut req = ActionRequest {
+            kind: "db.ddl".into(),
+            resource: "postgres/prod".into(),
+            environment: "prod".into(),
+            params: serde_json::json!({}),
+            justification: String::new(),
+        };
+        assert!(req.validate().is_ok());
+        req.kind = "db..ddl".into();
+        assert!(req.validate().unwrap_err().contains("bad kind"));
+        req.kind = "db.ddl".into();
+        req.resource = "postgres//prod".into();
+        assert!(req.validate().unwrap_err().contains("bad resource"));
+        req.resource = "postgres/../etc".into();
+        assert!(req.validate().is_err());
+        req.resource = "postgres/prod".into();
+        req.params = serde_json::json!([1]);
+        assert!(req.validate().unwrap_err().contains("params"));
+    }
+
+    #[test]
+    fn proceed_only_for_allowed_and_approved() {
+        for s in Status::ALL {
+            assert_eq!(s.proceed(), matches!(s, Status::Allowed | Status::Approved));
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+    }
+}

@@ -1,0 +1,39 @@
+//! # holdpoint-core: the words of the product as types
+//!
+//! Nothing here does I/O. Every other crate points inward to this one.
+//!
+//! A tour, in the order an action lives through:
+//! - [`principal`]: who acts (`agent`, `user`, `admin`) and the identity a token gives.
+//! - [`action`]: what an agent asks to do ([`ActionRequest`]), how it is stored
+//!   ([`ActionRecord`]) and its [`Status`].
+//! - [`digest`]: the `sha256:` digest an approval is bound to (RFC 8785 canonical JSON).
+//! - [`verdict`]: the policy outcome and the requirements of a hold.
+//! - [`review`]: the review rules of DESIGN §2 as one pure function.
+//! - [`audit`]: audit events and the hash chain, with its verifier.
+//! - [`store`], [`clock`], [`notify`], [`mask`]: the traits the gate is built on.
+//! - [`duration`]: `15m`, `30d` and friends.
+
+pub mod action;
+pub mod audit;
+pub mod clock;
+pub mod digest;
+pub mod duration;
+pub mod mask;
+pub mod notify;
+pub mod principal;
+pub mod review;
+pub mod store;
+pub mod token;
+pub mod verdict;
+
+pub use action::{ActionId, ActionRecord, ActionRequest, Hold, Status};
+pub use audit::{Actor, AuditEvent, EventType, NewEvent};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use principal::{Identity, Principal, PrincipalKind};
+pub use review::{Decision, Review};
+pub use store::{Change, Op, Store, StoreError};
+pub use token::TokenRecord;
+pub use verdict::{Evaluation, HoldTerms, Outcome, Requirement, Verdict};
+
+/// Time as holdpoint records it: UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -1,0 +1,115 @@
+//! The store trait: actions, tokens and the audit chain, with every state change and its
+//! audit events committed in one transaction (DESIGN §2.6).
+
+use crate::action::{ActionId, ActionRecord, Status};
+use crate::audit::{AuditEvent, ChainReport, ChainVerifier, NewEvent};
+use crate::principal::Principal;
+use crate::token::TokenRecord;
+use crate::Timestamp;
+use async_trait::async_trait;
+
+/// One state change. Applied together with the events of its [`Change`], or not at all.
+#[derive(Debug, Clone)]
+pub enum Op {
+    InsertAction(ActionRecord),
+    /// Replaces the stored action if its version is still `expected_version`;
+    /// `record.version` must be `expected_version + 1`. Otherwise [`StoreError::Conflict`].
+    UpdateAction {
+        record: ActionRecord,
+        expected_version: i64,
+    },
+    /// [`StoreError::Conflict`] if a live token has the name.
+    InsertToken(TokenRecord),
+    /// [`StoreError::NotFound`] if no live token has the name.
+    RevokeToken { name: String, at: Timestamp },
+}
+
+/// A unit of work: its ops and its audit events commit in one transaction.
+#[derive(Debug, Clone, Default)]
+pub struct Change {
+    pub ops: Vec<Op>,
+    pub events: Vec<NewEvent>,
+}
+
+impl Change {
+    pub fn new(ops: Vec<Op>, events: Vec<NewEvent>) -> Self {
+        Change { ops, events }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StoreError {
+    /// A version check or uniqueness rule failed; nothing was written.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The database cannot be reached or cannot write (full disk, locked, gone).
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// Stored data cannot be read back.
+    #[error("stored data is unreadable: {0}")]
+    Corrupt(String),
+}
+
+/// Which actions a listing returns, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct ActionFilter {
+    pub status: Option<Status>,
+    /// Actions requested by this principal, or (with `reviewer_groups`) reviewable by them.
+    pub requester: Option<Principal>,
+    /// Actions whose hold names any of these groups.
+    pub reviewer_groups: Vec<String>,
+    /// Only ids before this one (the cursor).
+    pub before: Option<ActionId>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Commits the ops and appends the events to the chain, atomically.
+    /// Returns the events as chained.
+    async fn apply(&self, change: Change) -> Result<Vec<AuditEvent>, StoreError>;
+
+    async fn action(&self, id: &ActionId) -> Result<Option<ActionRecord>, StoreError>;
+    async fn actions(&self, filter: &ActionFilter) -> Result<Vec<ActionRecord>, StoreError>;
+    async fn count_by_status(&self, status: Status) -> Result<i64, StoreError>;
+
+    /// The earliest `expires_at` of any pending hold.
+    async fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Pending holds whose `expires_at <= now`, at most `limit`.
+    async fn due_for_expiry(&self, now: Timestamp, limit: u32) -> Result<Vec<ActionRecord>, StoreError>;
+
+    /// An approved action with `grant_until > now` for this principal, kind and resource.
+    async fn window_grant(
+        &self,
+        principal: &Principal,
+        kind: &str,
+        resource: &str,
+        now: Timestamp,
+    ) -> Result<Option<ActionRecord>, StoreError>;
+    /// An approved, single-use, not yet consumed action with this digest.
+    async fn unused_approval(&self, principal: &Principal, digest: &str) -> Result<Option<ActionRecord>, StoreError>;
+
+    async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// Events with `seq > after`, in order, at most `limit`.
+    async fn audit_events(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// Cheap check that the database answers.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Reads the whole chain in pages and verifies it.
+    async fn verify_chain(&self) -> Result<ChainReport, StoreError> {
+        let mut verifier = ChainVerifier::default();
+        let mut after = 0;
+        loop {
+            let page = self.audit_events(after, 1000).await?;
+            let Some(last) = page.last() else { break };
+            after = last.seq;
+            page.iter().for_each(|e| verifier.push(e));
+        }
+        Ok(verifier.finish())
+    }
+}
