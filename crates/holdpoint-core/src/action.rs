@@ -1,9 +1,9 @@
 //! Actions: what an agent asks to do, and the record the gate keeps of it.
 
+use crate::Timestamp;
 use crate::principal::Principal;
 use crate::review::Review;
 use crate::verdict::{Requirement, Verdict};
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::fmt;
@@ -65,7 +65,9 @@ impl ActionRequest {
 }
 
 fn is_kind_segment(s: &str) -> bool {
-    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+    !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
 }
 
 fn is_path_segment(s: &str) -> bool {

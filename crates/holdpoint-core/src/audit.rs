@@ -4,10 +4,10 @@
 //! with `time` in microseconds since the epoch. Editing, deleting, inserting or reordering
 //! any event breaks the chain at the first event touched, and [`ChainVerifier`] names it.
 
-use crate::action::ActionId;
 use crate::Timestamp;
+use crate::action::ActionId;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::fmt;
 use utoipa::ToSchema;
@@ -72,7 +72,11 @@ pub struct Actor {
 }
 
 impl Actor {
-    pub fn new(kind: impl Into<String>, name: impl Into<String>, channel: impl Into<String>) -> Self {
+    pub fn new(
+        kind: impl Into<String>,
+        name: impl Into<String>,
+        channel: impl Into<String>,
+    ) -> Self {
         Actor {
             kind: kind.into(),
             name: name.into(),
@@ -98,7 +102,13 @@ pub struct NewEvent {
 }
 
 impl NewEvent {
-    pub fn new(time: Timestamp, event_type: EventType, actor: Actor, action_id: Option<&ActionId>, data: Value) -> Self {
+    pub fn new(
+        time: Timestamp,
+        event_type: EventType,
+        actor: Actor,
+        action_id: Option<&ActionId>,
+        data: Value,
+    ) -> Self {
         NewEvent {
             time: truncate_to_micros(time),
             event_type,
@@ -212,7 +222,10 @@ impl ChainVerifier {
             return;
         }
         self.events += 1;
-        let fail = |reason: String| ChainBreak { seq: self.next_seq.min(ev.seq), reason };
+        let fail = |reason: String| ChainBreak {
+            seq: self.next_seq.min(ev.seq),
+            reason,
+        };
         let problem = if ev.seq != self.next_seq {
             Some(fail(format!(
                 "expected seq {} but found seq {} (an event was removed, inserted or reordered)",
@@ -221,7 +234,9 @@ impl ChainVerifier {
         } else if ev.prev_hash != self.prev_hash {
             Some(fail("prev_hash does not match the previous event's hash (an event was removed, inserted or reordered)".into()))
         } else if ev.compute_hash() != ev.hash {
-            Some(fail("the event's content does not match its hash (it was edited)".into()))
+            Some(fail(
+                "the event's content does not match its hash (it was edited)".into(),
+            ))
         } else {
             None
         };

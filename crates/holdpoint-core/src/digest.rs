@@ -2,7 +2,7 @@
 //! canonical JSON of principal, kind, resource, environment and params.
 
 use crate::principal::Principal;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 /// Digest of the unmasked action. Two actions with the same digest are the same action.

@@ -8,8 +8,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
     if trimmed.is_empty() {
         return Err("empty duration: expected something like `30s`, `15m` or `2h`".into());
     }
-    humantime::parse_duration(trimmed)
-        .map_err(|e| format!("bad duration `{trimmed}`: {e} (expected something like `30s`, `15m` or `2h`)"))
+    humantime::parse_duration(trimmed).map_err(|e| {
+        format!("bad duration `{trimmed}`: {e} (expected something like `30s`, `15m` or `2h`)")
+    })
 }
 
 /// The short form used in messages and API output: `15m`, `1h 30m`.

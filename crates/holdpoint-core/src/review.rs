@@ -1,9 +1,9 @@
 //! Reviews and the rules that never bend (DESIGN §2.2–2.5), as one pure function.
 
+use crate::Timestamp;
 use crate::action::{ActionRecord, Hold, Status};
 use crate::principal::Identity;
 use crate::principal::Principal;
-use crate::Timestamp;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use utoipa::ToSchema;
@@ -51,7 +51,9 @@ impl ReviewRefusal {
     pub fn is_conflict(&self) -> bool {
         matches!(
             self,
-            ReviewRefusal::AlreadyReviewed(_) | ReviewRefusal::NotPending(_) | ReviewRefusal::Expired(_)
+            ReviewRefusal::AlreadyReviewed(_)
+                | ReviewRefusal::NotPending(_)
+                | ReviewRefusal::Expired(_)
         )
     }
 }

@@ -1,11 +1,11 @@
 //! The store trait: actions, tokens and the audit chain, with every state change and its
 //! audit events committed in one transaction (DESIGN §2.6).
 
+use crate::Timestamp;
 use crate::action::{ActionId, ActionRecord, Status};
 use crate::audit::{AuditEvent, ChainReport, ChainVerifier, NewEvent};
 use crate::principal::Principal;
 use crate::token::TokenRecord;
-use crate::Timestamp;
 use async_trait::async_trait;
 
 /// One state change. Applied together with the events of its [`Change`], or not at all.
@@ -21,7 +21,10 @@ pub enum Op {
     /// [`StoreError::Conflict`] if a live token has the name.
     InsertToken(TokenRecord),
     /// [`StoreError::NotFound`] if no live token has the name.
-    RevokeToken { name: String, at: Timestamp },
+    RevokeToken {
+        name: String,
+        at: Timestamp,
+    },
 }
 
 /// A unit of work: its ops and its audit events commit in one transaction.
@@ -78,7 +81,11 @@ pub trait Store: Send + Sync + 'static {
     /// The earliest `expires_at` of any pending hold.
     async fn next_expiry(&self) -> Result<Option<Timestamp>, StoreError>;
     /// Pending holds whose `expires_at <= now`, at most `limit`.
-    async fn due_for_expiry(&self, now: Timestamp, limit: u32) -> Result<Vec<ActionRecord>, StoreError>;
+    async fn due_for_expiry(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<ActionRecord>, StoreError>;
 
     /// An approved action with `grant_until > now` for this principal, kind and resource.
     async fn window_grant(
@@ -89,7 +96,11 @@ pub trait Store: Send + Sync + 'static {
         now: Timestamp,
     ) -> Result<Option<ActionRecord>, StoreError>;
     /// An approved, single-use, not yet consumed action with this digest.
-    async fn unused_approval(&self, principal: &Principal, digest: &str) -> Result<Option<ActionRecord>, StoreError>;
+    async fn unused_approval(
+        &self,
+        principal: &Principal,
+        digest: &str,
+    ) -> Result<Option<ActionRecord>, StoreError>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;

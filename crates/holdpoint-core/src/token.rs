@@ -1,7 +1,7 @@
 //! Bearer tokens. Only the SHA-256 of a token is ever stored.
 
-use crate::principal::PrincipalKind;
 use crate::Timestamp;
+use crate::principal::PrincipalKind;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;

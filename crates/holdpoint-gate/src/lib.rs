@@ -1,1 +1,179 @@
-//! placeholder
+//! # holdpoint-gate: where an action's fate is decided
+//!
+//! Every surface (HTTP API, MCP, PostgreSQL, hooks, CLI) hands actions to one [`Gate`].
+//! A tour:
+//! - [`submit`](Gate::submit) (`submit.rs`): validate, digest, evaluate policy, then allow,
+//!   deny, pass on an earlier grant, or hold. The record and its audit events commit together.
+//! - [`review`](Gate::review) and [`cancel`](Gate::cancel) (`review.rs`): the rules of
+//!   DESIGN §2 via [`holdpoint_core::review::apply_review`], quorum, and the release re-check.
+//! - `wait.rs`: long-polling agents are woken by the deciding change itself.
+//! - `expiry.rs`: a task that expires holds on time, with no request to trigger it.
+//! - `tokens.rs`: bearer tokens (stored hashed), the `[[users]]` directory, authentication.
+//! - `events.rs`: the audit events each change writes.
+//! - `error.rs`: [`GateError`], one variant per answer a caller can get.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod error;
+mod events;
+mod expiry;
+mod metrics;
+mod review;
+mod submit;
+mod tokens;
+mod wait;
+
+pub use error::GateError;
+pub use submit::SurfaceContext;
+pub use tokens::{Directory, DirectoryUser, NewToken};
+
+use holdpoint_core::mask::Masker;
+use holdpoint_core::notify::Notifier;
+use holdpoint_core::store::ActionFilter;
+use holdpoint_core::{ActionId, ActionRecord, Clock, Identity, PrincipalKind, Store};
+use holdpoint_policy::PolicyEngine;
+use std::sync::Arc;
+
+/// Everything the gate is built from. Only the binary picks concrete implementations.
+pub struct GateParts {
+    pub store: Arc<dyn Store>,
+    pub policy: Arc<PolicyEngine>,
+    pub clock: Arc<dyn Clock>,
+    pub masker: Arc<dyn Masker>,
+    pub notifier: Arc<dyn Notifier>,
+    pub directory: Directory,
+}
+
+/// The gate. Cheap to share behind an `Arc`; every method is safe to call concurrently.
+pub struct Gate {
+    store: Arc<dyn Store>,
+    policy: Arc<PolicyEngine>,
+    clock: Arc<dyn Clock>,
+    masker: Arc<dyn Masker>,
+    notifier: Arc<dyn Notifier>,
+    waiters: wait::Waiters,
+    expiry_kick: tokio::sync::Notify,
+    tokens: tokens::TokenCache,
+    directory: Directory,
+}
+
+impl Gate {
+    pub fn new(parts: GateParts) -> Arc<Gate> {
+        Arc::new(Gate {
+            store: parts.store,
+            policy: parts.policy,
+            clock: parts.clock,
+            masker: parts.masker,
+            notifier: parts.notifier,
+            waiters: wait::Waiters::default(),
+            expiry_kick: tokio::sync::Notify::new(),
+            tokens: tokens::TokenCache::default(),
+            directory: parts.directory,
+        })
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn policy(&self) -> &Arc<PolicyEngine> {
+        &self.policy
+    }
+
+    pub fn masker(&self) -> &Arc<dyn Masker> {
+        &self.masker
+    }
+
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Sets the pending-holds gauge from the store; call once at start.
+    pub async fn init_metrics(&self) -> Result<(), GateError> {
+        let pending = self
+            .store
+            .count_by_status(holdpoint_core::Status::Pending)
+            .await?;
+        metrics::set_pending(pending);
+        Ok(())
+    }
+
+    /// The action, if `caller` may see it: its requester, a reviewer of its hold, or an admin.
+    pub async fn get(&self, caller: &Identity, id: &ActionId) -> Result<ActionRecord, GateError> {
+        let record = self
+            .store
+            .action(id)
+            .await?
+            .ok_or_else(|| GateError::NotFound(format!("no action `{id}`")))?;
+        if may_see(caller, &record) {
+            Ok(record)
+        } else {
+            Err(GateError::NotFound(format!("no action `{id}`")))
+        }
+    }
+
+    /// Actions the caller requested or may review, newest first.
+    pub async fn list(
+        &self,
+        caller: &Identity,
+        mut filter: ActionFilter,
+    ) -> Result<Vec<ActionRecord>, GateError> {
+        filter.requester = Some(caller.principal.clone());
+        filter.reviewer_groups = if caller.principal.kind.is_human() {
+            caller.all_groups()
+        } else {
+            Vec::new()
+        };
+        Ok(self.store.actions(&filter).await?)
+    }
+}
+
+/// The requester, an admin, or a human in one of the hold's approver groups.
+pub fn may_see(caller: &Identity, record: &ActionRecord) -> bool {
+    record.requested_by(&caller.principal)
+        || caller.principal.kind == PrincipalKind::Admin
+        || (caller.principal.kind.is_human()
+            && record.approver_groups().iter().any(|g| caller.in_group(g)))
+}
+
+impl Gate {
+    /// Audits a policy load or refusal (`policy.loaded` / `policy.refused`).
+    pub async fn record_policy_load(
+        &self,
+        result: Result<Vec<String>, String>,
+    ) -> Result<(), GateError> {
+        let now = self.clock.now();
+        let (event_type, data) = match result {
+            Ok(ids) => {
+                tracing::info!(policies = ids.len(), "policy set loaded");
+                (
+                    holdpoint_core::EventType::PolicyLoaded,
+                    serde_json::json!({"policies": ids}),
+                )
+            }
+            Err(error) => {
+                tracing::error!(%error, "policy set refused; the previous set stays in force");
+                (
+                    holdpoint_core::EventType::PolicyRefused,
+                    serde_json::json!({"error": error}),
+                )
+            }
+        };
+        let ev = holdpoint_core::NewEvent::new(
+            now,
+            event_type,
+            holdpoint_core::Actor::system(),
+            None,
+            data,
+        );
+        self.store
+            .apply(holdpoint_core::Change::new(Vec::new(), vec![ev]))
+            .await?;
+        Ok(())
+    }
+}

@@ -1,1 +1,90 @@
-//! placeholder
+//! # holdpoint-policy: Cedar policies, read as allow, deny or hold
+//!
+//! Policies are Cedar files in a directory; annotations on them (`@hold`, `@approvers`,
+//! `@quorum`, `@expires`, `@separate`, `@grant`, `@reason`, `@id`) turn Cedar's permit
+//! into "permit after approval" (DESIGN §3).
+//!
+//! A tour, in the order a policy lives through:
+//! - [`load`]: [`read_dir`] reads every `*.cedar` file (and `schema.cedarschema`);
+//!   [`load_dir`] compiles them.
+//! - `parse`: one file → its policies with their first lines; syntax errors name file
+//!   and line.
+//! - `annotations`: each policy's id (`@id`, else `file:line`) and hold terms, checked
+//!   at compile time.
+//! - `schema`: strict validation when the directory has a schema.
+//! - [`PolicySet`] (`set`): the compiled set; [`PolicySet::compile`] ties the above.
+//! - `entities` and `context`: one action → Cedar request and entity store, built in
+//!   Rust (principal and groups, dotted action parents, slash resource parents).
+//! - `evaluate`: Cedar's answer → [`holdpoint_core::Evaluation`]; fails closed.
+//! - [`PolicyEngine`] (`engine`): the set in force, swapped on reload; `watch` reloads on
+//!   file changes ([`PolicyWatcher`]).
+//! - [`starter`]: the embedded starter policies, and `holdpoint init`'s writer.
+//! - [`PolicyError`]: everything that can be refused, by file and line.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod annotations;
+mod context;
+mod engine;
+mod entities;
+mod error;
+mod evaluate;
+pub mod load;
+mod parse;
+mod schema;
+mod set;
+pub mod starter;
+mod watch;
+
+pub use engine::PolicyEngine;
+pub use error::PolicyError;
+pub use load::{load_dir, read_dir};
+pub use set::PolicySet;
+pub use starter::{starter_sources, write_starter};
+pub use watch::PolicyWatcher;
+
+use holdpoint_core::Principal;
+use std::time::Duration;
+
+/// Hold terms used where a holding permit does not say: `[approvals]` of the config.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldDefaults {
+    /// Groups asked when a hold has no `@approvers`.
+    pub approvers: Vec<String>,
+    /// How long a hold waits when it has no `@expires`.
+    pub expiry: Duration,
+}
+
+/// One policy file's text. `file` is the name shown in errors, e.g. `10-holds.cedar`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicySource {
+    pub file: String,
+    pub text: String,
+}
+
+/// Everything policy sees of one action.
+#[derive(Debug, Clone, Copy)]
+pub struct PolicyInput<'a> {
+    pub principal: &'a Principal,
+    /// Every group of the principal, the implicit one (`agents`, `users`, `admins`)
+    /// included: see [`holdpoint_core::Identity::all_groups`].
+    pub groups: &'a [String],
+    /// Dotted kind, e.g. `db.ddl`.
+    pub kind: &'a str,
+    /// Slash path, e.g. `postgres/prod/customers`.
+    pub resource: &'a str,
+    pub environment: &'a str,
+    pub justification: &'a str,
+    /// `api`, `mcp`, `pg`, `hook`, `cli`.
+    pub surface: &'a str,
+    /// A JSON object; becomes `context.params`.
+    pub params: &'a serde_json::Value,
+    /// What the surface knows, merged at the top level of `context`, e.g.
+    /// `{"sql": {"kinds": [...], "tables": [...], "unbounded": true}}`.
+    pub extra: Option<&'a serde_json::Map<String, serde_json::Value>>,
+}

@@ -1,1 +1,93 @@
-//! placeholder
+//! # holdpoint-server: the HTTP API
+//!
+//! [`router`] builds the whole service from an [`AppState`], so tests send requests to it
+//! with or without a socket; [`serve`] runs it on a bound listener until a shutdown future
+//! completes. A tour:
+//! - `actions.rs`: `/v1/actions` — submit, long-poll, list, review, cancel.
+//! - `explain.rs`: `/v1/policy/explain`.
+//! - `admin.rs`: `/v1/tokens` and `/v1/audit`.
+//! - `ops.rs`: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
+//! - `extract.rs`: the bearer-token caller and JSON bodies with holdpoint's errors.
+//! - `error.rs`: [`ApiError`], the one place errors become responses.
+//! - `view.rs`: what an action looks like on the wire (masked).
+
+mod actions;
+mod admin;
+mod error;
+mod explain;
+mod extract;
+mod ops;
+mod view;
+
+pub use actions::{ActionList, MAX_WAIT};
+pub use admin::{AuditPage, CreatedToken, TokenList};
+pub use error::ApiError;
+pub use explain::{Explanation, parse_principal};
+pub use ops::metrics_handle;
+pub use view::ActionView;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use holdpoint_gate::Gate;
+use metrics_exporter_prometheus::PrometheusHandle;
+use std::future::Future;
+use std::sync::Arc;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// The largest accepted request body.
+pub const BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub gate: Arc<Gate>,
+    pub metrics: PrometheusHandle,
+    openapi: Arc<utoipa::openapi::OpenApi>,
+}
+
+#[derive(OpenApi)]
+#[openapi(info(
+    title = "holdpoint",
+    description = "Policy-checked actions for AI agents, held for human approval"
+))]
+struct ApiDoc;
+
+/// Builds the service.
+pub fn router(gate: Arc<Gate>) -> Router {
+    let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(actions::submit, actions::list_actions))
+        .routes(routes!(actions::get_action))
+        .routes(routes!(actions::review))
+        .routes(routes!(actions::cancel))
+        .routes(routes!(explain::explain))
+        .routes(routes!(admin::create_token, admin::list_tokens))
+        .routes(routes!(admin::revoke_token))
+        .routes(routes!(admin::audit))
+        .routes(routes!(admin::audit_verify))
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
+        .split_for_parts();
+    let state = AppState {
+        gate,
+        metrics: metrics_handle(),
+        openapi: Arc::new(openapi),
+    };
+    api.route("/openapi.json", get(ops::openapi))
+        .fallback(error::not_found)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

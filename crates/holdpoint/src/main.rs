@@ -1,1 +1,48 @@
-fn main() {}
+//! `holdpoint`: the gateway and its command line. This file only parses arguments and
+//! maps results to exit codes; each command lives in its own module.
+//!
+//! - `cli.rs`: the commands and flags (clap).
+//! - `config.rs`: `holdpoint.toml` and the embedded defaults.
+//! - `serve.rs`: wires store, policy, gate and server, and runs them.
+//! - `client.rs`: commands that talk to a running gateway (`token`, `submit`, `pending`,
+//!   `approve`, `reject`).
+//! - `local.rs`: commands that read files and the store directly (`init`, `policy`, `audit`).
+
+mod cli;
+mod client;
+mod config;
+mod local;
+mod serve;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// Exit codes of DESIGN §4.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const ERROR: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const DENIED: u8 = 3;
+    pub const PENDING: u8 = 4;
+}
+
+fn main() -> ExitCode {
+    let args = cli::Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::ERROR);
+        }
+    };
+    match runtime.block_on(cli::run(args)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

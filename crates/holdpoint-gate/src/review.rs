@@ -1,0 +1,279 @@
+//! Reviews, cancellation and expiry: every way a hold ends.
+
+use crate::events::{self, actor};
+use crate::submit::SurfaceContext;
+use crate::{Gate, GateError, metrics};
+use holdpoint_core::review::{HoldState, apply_review, quorum_met};
+use holdpoint_core::{
+    ActionId, ActionRecord, ActionRequest, Actor, Change, Decision, EventType, Identity, NewEvent,
+    Op, Outcome, Status, StoreError, Timestamp,
+};
+use serde_json::json;
+
+/// How often a review is retried when another change to the same action wins the race.
+const REVIEW_ATTEMPTS: usize = 3;
+
+impl Gate {
+    /// Records one human's review. Refusals (DESIGN §2.2) change nothing.
+    pub async fn review(
+        &self,
+        caller: &Identity,
+        id: &ActionId,
+        decision: Decision,
+        comment: &str,
+        channel: &str,
+    ) -> Result<ActionRecord, GateError> {
+        if !caller.principal.kind.is_human() {
+            return Err(GateError::Forbidden("agents never review".into()));
+        }
+        for _ in 0..REVIEW_ATTEMPTS {
+            let record = self.get(caller, id).await?;
+            let now = self.clock.now();
+            let (hold, state) = match apply_review(&record, caller, decision, comment, channel, now)
+            {
+                Err(holdpoint_core::review::ReviewRefusal::Expired(at)) => {
+                    self.expire(record).await?;
+                    return Err(GateError::Conflict(format!("the hold expired at {at}")));
+                }
+                other => other?,
+            };
+            let mut next = record.clone();
+            next.version += 1;
+            next.hold = Some(hold);
+            let actor = actor(caller, channel);
+            let mut evs = Vec::new();
+            if let Some(review) = next.hold.as_ref().and_then(|h| h.reviews.last()) {
+                evs.push(events::review(
+                    &next,
+                    review,
+                    &self.masker.mask_text(comment),
+                    &actor,
+                ));
+            }
+            match state {
+                HoldState::Waiting => {}
+                HoldState::Rejected => {
+                    next.status = Status::Rejected;
+                    next.decided_at = Some(now);
+                    evs.push(events::event(
+                        &next,
+                        EventType::HoldRejected,
+                        &actor,
+                        now,
+                        json!({}),
+                    ));
+                }
+                HoldState::Approved => self.release(&mut next, &mut evs, &actor, now).await?,
+            }
+            let change = Change::new(
+                vec![Op::UpdateAction {
+                    record: next.clone(),
+                    expected_version: record.version,
+                }],
+                evs,
+            );
+            match self.store.apply(change).await {
+                Ok(_) => {
+                    if next.status != Status::Pending {
+                        self.decided(&next).await;
+                    }
+                    return Ok(next);
+                }
+                Err(StoreError::Conflict(_)) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(GateError::Conflict(
+            "the action kept changing while the review was recorded; try again".into(),
+        ))
+    }
+
+    /// Quorum is met: check policy once more (DESIGN §2.9) and release, or deny if the
+    /// policy set now forbids the action, or keep waiting if it now asks for more.
+    async fn release(
+        &self,
+        next: &mut ActionRecord,
+        evs: &mut Vec<NewEvent>,
+        actor: &Actor,
+        now: Timestamp,
+    ) -> Result<(), GateError> {
+        let evaluation = match self.requester_identity(next).await? {
+            Some(requester) => {
+                let request = ActionRequest {
+                    kind: next.kind.clone(),
+                    resource: next.resource.clone(),
+                    environment: next.environment.clone(),
+                    params: next.params.clone(),
+                    justification: next.justification.clone(),
+                };
+                self.evaluate(&requester, &request, &SurfaceContext::named(&next.surface))
+            }
+            None => holdpoint_core::Evaluation::deny(format!(
+                "the requester `{}` no longer has a live token",
+                next.principal
+            )),
+        };
+        evs.push(events::event(
+            next,
+            EventType::HoldApproved,
+            actor,
+            now,
+            json!({}),
+        ));
+        if evaluation.verdict.outcome == Outcome::Deny {
+            next.status = Status::Denied;
+            next.decided_at = Some(now);
+            next.verdict = holdpoint_core::Verdict::deny(
+                format!(
+                    "policy changed while the action was held: {}",
+                    evaluation.verdict.reason
+                ),
+                evaluation.verdict.policies,
+            );
+            evs.push(events::event(
+                next,
+                EventType::ActionDenied,
+                &Actor::system(),
+                now,
+                json!({"verdict": next.verdict, "at": "release"}),
+            ));
+            return Ok(());
+        }
+        if let (Some(terms), Some(hold)) = (evaluation.terms, next.hold.as_mut()) {
+            if terms.requirements != hold.requirements {
+                hold.requirements = terms.requirements;
+                if !quorum_met(hold) {
+                    // Policy now asks for more than was given: keep waiting for it.
+                    evs.pop();
+                    evs.push(events::event(
+                        next,
+                        EventType::HoldCreated,
+                        &Actor::system(),
+                        now,
+                        json!({"requirements": next.hold.as_ref().map(|h| &h.requirements),
+                               "reason": "policy changed while the action was held"}),
+                    ));
+                    return Ok(());
+                }
+            }
+        }
+        next.status = Status::Approved;
+        next.decided_at = Some(now);
+        let window = next.hold.as_ref().and_then(|h| h.grant_window);
+        next.grant_until = window
+            .and_then(|w| chrono::Duration::from_std(w).ok())
+            .map(|w| now + w);
+        evs.push(events::event(
+            next,
+            EventType::ActionReleased,
+            &Actor::system(),
+            now,
+            json!({"digest": next.digest, "grant_until": next.grant_until}),
+        ));
+        Ok(())
+    }
+
+    /// Withdraws a pending action; only its requester may.
+    pub async fn cancel(
+        &self,
+        caller: &Identity,
+        id: &ActionId,
+        channel: &str,
+    ) -> Result<ActionRecord, GateError> {
+        let record = self.get(caller, id).await?;
+        if !record.requested_by(&caller.principal) {
+            return Err(GateError::Forbidden(
+                "only the requester may cancel an action".into(),
+            ));
+        }
+        if record.status != Status::Pending {
+            return Err(GateError::Conflict(format!(
+                "the action is {}, not pending",
+                record.status
+            )));
+        }
+        let now = self.clock.now();
+        let mut next = record.clone();
+        next.version += 1;
+        next.status = Status::Cancelled;
+        next.decided_at = Some(now);
+        let ev = events::event(
+            &next,
+            EventType::ActionCancelled,
+            &actor(caller, channel),
+            now,
+            json!({}),
+        );
+        self.store
+            .apply(Change::new(
+                vec![Op::UpdateAction {
+                    record: next.clone(),
+                    expected_version: record.version,
+                }],
+                vec![ev],
+            ))
+            .await?;
+        self.decided(&next).await;
+        Ok(next)
+    }
+
+    /// Marks a pending hold expired. Losing a race to a review is fine: it was decided.
+    pub(crate) async fn expire(&self, record: ActionRecord) -> Result<(), GateError> {
+        if record.status != Status::Pending {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let mut next = record.clone();
+        next.version += 1;
+        next.status = Status::Expired;
+        next.decided_at = Some(now);
+        let expires_at = next.hold.as_ref().map(|h| h.expires_at);
+        let ev = events::event(
+            &next,
+            EventType::HoldExpired,
+            &Actor::system(),
+            now,
+            json!({"expires_at": expires_at}),
+        );
+        let change = Change::new(
+            vec![Op::UpdateAction {
+                record: next.clone(),
+                expected_version: record.version,
+            }],
+            vec![ev],
+        );
+        match self.store.apply(change).await {
+            Ok(_) => {
+                self.decided(&next).await;
+                Ok(())
+            }
+            Err(StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// After a hold ends: wake the waiting agent, count it, tell the channels.
+    async fn decided(&self, record: &ActionRecord) {
+        self.waiters.wake(&record.id);
+        metrics::hold_closed(record.status.as_str());
+        if let Some(took) = record
+            .decided_at
+            .and_then(|d| (d - record.created_at).to_std().ok())
+        {
+            metrics::time_to_decision(took);
+        }
+        self.notifier.hold_decided(record).await;
+    }
+
+    /// The requester as they are now: their live token and directory groups.
+    async fn requester_identity(
+        &self,
+        record: &ActionRecord,
+    ) -> Result<Option<Identity>, GateError> {
+        let now = self.clock.now();
+        let token = self.store.tokens().await?.into_iter().find(|t| {
+            t.name == record.principal.name && t.kind == record.principal.kind && t.is_live(now)
+        });
+        Ok(token.map(|t| self.identity_of(&t)))
+    }
+}

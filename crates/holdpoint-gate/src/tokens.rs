@@ -1,0 +1,248 @@
+//! Bearer tokens and the people behind them. Tokens are stored as SHA-256 hashes; the
+//! secret is shown once, at creation. Lookups are cached briefly; revocation through this
+//! gateway clears the cache at once.
+
+use crate::events::actor;
+use crate::{Gate, GateError};
+use holdpoint_core::token::{TOKEN_PREFIX, hash_token};
+use holdpoint_core::{
+    Actor, Change, EventType, Identity, NewEvent, Op, Principal, PrincipalKind, TokenRecord,
+};
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How long a token lookup is trusted before the store is asked again. Revocation on
+/// another replica takes at most this long to be seen here.
+const CACHE_TTL: Duration = Duration::from_secs(5);
+/// Longest token name.
+const MAX_NAME: usize = 64;
+
+/// One person of the static `[[users]]` directory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DirectoryUser {
+    pub name: String,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub slack_id: Option<String>,
+}
+
+/// The static directory: the groups a human has beyond those on their token.
+#[derive(Debug, Clone, Default)]
+pub struct Directory {
+    users: HashMap<String, DirectoryUser>,
+}
+
+impl Directory {
+    pub fn new(users: Vec<DirectoryUser>) -> Self {
+        Directory {
+            users: users.into_iter().map(|u| (u.name.clone(), u)).collect(),
+        }
+    }
+
+    pub fn user(&self, name: &str) -> Option<&DirectoryUser> {
+        self.users.get(name)
+    }
+}
+
+/// What `token create` asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct NewToken {
+    pub name: String,
+    pub kind: PrincipalKind,
+    pub groups: Vec<String>,
+    pub owner: Option<String>,
+    pub ttl: Option<Duration>,
+}
+
+#[derive(Default)]
+pub(crate) struct TokenCache {
+    by_hash: Mutex<HashMap<String, (TokenRecord, Instant)>>,
+}
+
+impl TokenCache {
+    fn get(&self, hash: &str) -> Option<TokenRecord> {
+        let map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(hash)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
+            .map(|(t, _)| t.clone())
+    }
+
+    fn put(&self, record: TokenRecord) {
+        let mut map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
+        map.insert(record.hash.clone(), (record, Instant::now()));
+    }
+
+    fn forget_name(&self, name: &str) {
+        let mut map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (t, _)| t.name != name);
+    }
+}
+
+fn validate_name(name: &str, what: &str) -> Result<(), GateError> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(GateError::Invalid(format!(
+            "bad {what} `{name}`: use 1 to {MAX_NAME} letters, digits, `-`, `_`, `.` or `@`"
+        )))
+    }
+}
+
+/// A new random token: `hp_` and 64 hex digits (256 bits).
+fn new_secret() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{TOKEN_PREFIX}{}", hex::encode(bytes))
+}
+
+impl Gate {
+    /// The identity behind a bearer token, or 401.
+    pub async fn authenticate(&self, token: &str) -> Result<Identity, GateError> {
+        let hash = hash_token(token.trim());
+        let record = match self.tokens.get(&hash) {
+            Some(r) => r,
+            None => {
+                let found = self.store.token_by_hash(&hash).await?;
+                let record =
+                    found.ok_or_else(|| GateError::Unauthorized("unknown token".into()))?;
+                self.tokens.put(record.clone());
+                record
+            }
+        };
+        if !record.is_live(self.clock.now()) {
+            return Err(GateError::Unauthorized(format!(
+                "token `{}` is revoked or expired",
+                record.name
+            )));
+        }
+        Ok(self.identity_of(&record))
+    }
+
+    /// A token's identity: its groups plus, for humans, their directory groups.
+    pub fn identity_of(&self, record: &TokenRecord) -> Identity {
+        let mut groups = record.groups.clone();
+        if record.kind.is_human() {
+            if let Some(user) = self.directory.user(&record.name) {
+                groups.extend(user.groups.iter().cloned());
+            }
+        }
+        groups.sort();
+        groups.dedup();
+        Identity {
+            principal: Principal::new(record.kind, record.name.clone()),
+            groups,
+            owner: record.owner.clone(),
+        }
+    }
+
+    /// Creates a token; returns the secret (shown once) and the stored record.
+    pub async fn create_token(
+        &self,
+        by: &Actor,
+        request: NewToken,
+    ) -> Result<(String, TokenRecord), GateError> {
+        validate_name(&request.name, "token name")?;
+        for g in &request.groups {
+            validate_name(g, "group")?;
+        }
+        if let Some(owner) = &request.owner {
+            validate_name(owner, "owner")?;
+        }
+        let now = self.clock.now();
+        let expires_at = match request.ttl {
+            Some(ttl) => Some(
+                now + chrono::Duration::from_std(ttl)
+                    .map_err(|_| GateError::Invalid("ttl is too long".into()))?,
+            ),
+            None => None,
+        };
+        let secret = new_secret();
+        let record = TokenRecord {
+            name: request.name,
+            kind: request.kind,
+            groups: request.groups,
+            owner: request.owner,
+            hash: hash_token(&secret),
+            created_at: now,
+            expires_at,
+            revoked_at: None,
+        };
+        let ev = NewEvent::new(
+            now,
+            EventType::TokenCreated,
+            by.clone(),
+            None,
+            json!({"name": record.name, "kind": record.kind, "groups": record.groups,
+                   "owner": record.owner, "expires_at": record.expires_at}),
+        );
+        self.store
+            .apply(Change::new(vec![Op::InsertToken(record.clone())], vec![ev]))
+            .await
+            .map_err(|e| match e {
+                holdpoint_core::StoreError::Conflict(_) => {
+                    GateError::Conflict(format!("a live token named `{}` exists", record.name))
+                }
+                other => other.into(),
+            })?;
+        Ok((secret, record))
+    }
+
+    pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>, GateError> {
+        Ok(self.store.tokens().await?)
+    }
+
+    pub async fn revoke_token(
+        &self,
+        caller: &Identity,
+        name: &str,
+        channel: &str,
+    ) -> Result<(), GateError> {
+        let now = self.clock.now();
+        let ev = NewEvent::new(
+            now,
+            EventType::TokenRevoked,
+            actor(caller, channel),
+            None,
+            json!({"name": name}),
+        );
+        let change = Change::new(
+            vec![Op::RevokeToken {
+                name: name.to_string(),
+                at: now,
+            }],
+            vec![ev],
+        );
+        let result = self.store.apply(change).await;
+        self.tokens.forget_name(name);
+        result.map(|_| ()).map_err(|e| match e {
+            holdpoint_core::StoreError::NotFound(_) => {
+                GateError::NotFound(format!("no live token named `{name}`"))
+            }
+            other => other.into(),
+        })
+    }
+
+    /// True when at least one live admin token exists.
+    pub async fn has_live_admin(&self) -> Result<bool, GateError> {
+        let now = self.clock.now();
+        Ok(self
+            .store
+            .tokens()
+            .await?
+            .iter()
+            .any(|t| t.kind == PrincipalKind::Admin && t.is_live(now)))
+    }
+}

@@ -1,0 +1,131 @@
+//! The starter policies compile and show all three outcomes.
+
+use crate::{Act, defaults, outcome};
+use holdpoint_core::{Outcome, PrincipalKind};
+use holdpoint_policy::{PolicyError, PolicySet, load_dir, starter_sources, write_starter};
+use serde_json::json;
+use std::time::Duration;
+
+fn starter() -> PolicySet {
+    PolicySet::compile(&starter_sources(), &defaults(), None).unwrap()
+}
+
+#[test]
+fn every_starter_policy_is_named() {
+    let ids = starter().ids();
+    assert!(ids.iter().all(|id| !id.contains(".cedar:")), "{ids:?}");
+    for id in [
+        "reads-pass",
+        "prod-schema-change",
+        "data-export",
+        "infra-change",
+        "new-admin-token",
+        "no-privilege-changes-by-agents",
+    ] {
+        assert!(ids.contains(&id.to_string()), "{id} missing from {ids:?}");
+    }
+}
+
+#[test]
+fn starter_allows_reads_and_changes_outside_prod() {
+    let set = starter();
+    assert_eq!(
+        outcome(&set, Act::agent("db.read", "postgres/prod/customers")),
+        Outcome::Allow
+    );
+    assert_eq!(
+        outcome(&set, Act::agent("http.get", "api/github")),
+        Outcome::Allow
+    );
+    assert_eq!(
+        outcome(&set, Act::agent("db.ddl", "postgres/staging")),
+        Outcome::Allow
+    );
+}
+
+#[test]
+fn starter_holds_privileged_actions_for_admins() {
+    let set = starter();
+    let eval = Act::agent("db.ddl", "postgres/prod/customers").eval(&set);
+    assert_eq!(eval.verdict.outcome, Outcome::Hold);
+    assert_eq!(
+        eval.verdict.policies,
+        vec!["prod-schema-change".to_string()]
+    );
+    let terms = eval.terms.unwrap();
+    assert_eq!(terms.expires, Duration::from_secs(30 * 60));
+    assert_eq!(terms.requirements[0].approvers, vec!["admins".to_string()]);
+
+    for (kind, resource, policy) in [
+        ("db.export", "postgres/dev/users", "data-export"),
+        ("db.write", "postgres/prod/orders", "prod-data-change"),
+        ("infra.deploy", "k8s/prod/payments", "infra-change"),
+        ("shell.exec", "host/dev/web-1", "shell-commands"),
+    ] {
+        let eval = Act::agent(kind, resource).eval(&set);
+        assert_eq!(eval.verdict.outcome, Outcome::Hold, "{kind}");
+        assert_eq!(eval.verdict.policies, vec![policy.to_string()], "{kind}");
+    }
+
+    // An admin may manage tokens, but a new admin token waits for another admin.
+    let admin = |kind| Act::new(PrincipalKind::Admin, "root", kind, "holdpoint/tokens");
+    assert_eq!(outcome(&set, admin("token.create.agent")), Outcome::Allow);
+    let eval = admin("token.create.admin").eval(&set);
+    assert_eq!(eval.verdict.outcome, Outcome::Hold);
+    assert_eq!(eval.verdict.policies, vec!["new-admin-token".to_string()]);
+    assert_eq!(
+        outcome(&set, Act::agent("token.create.agent", "holdpoint/tokens")),
+        Outcome::Deny
+    );
+}
+
+#[test]
+fn starter_denies_with_reasons() {
+    let set = starter();
+    let eval = Act::agent("db.privilege", "postgres/prod").eval(&set);
+    assert_eq!(eval.verdict.outcome, Outcome::Deny);
+    assert_eq!(
+        eval.verdict.policies,
+        vec!["no-privilege-changes-by-agents".to_string()]
+    );
+    assert!(eval.verdict.reason.contains("privileges"));
+
+    let eval = Act::agent("shell.exec", "host/prod/web-1").eval(&set);
+    assert_eq!(
+        eval.verdict.policies,
+        vec!["no-prod-shell-by-agents".to_string()]
+    );
+
+    let unbounded = Act::agent("db.write", "postgres/prod/orders")
+        .extra(json!({"sql": {"kinds": ["update"], "tables": ["orders"], "unbounded": true}}));
+    let eval = unbounded.eval(&set);
+    assert_eq!(eval.verdict.outcome, Outcome::Deny);
+    assert_eq!(
+        eval.verdict.policies,
+        vec!["no-unbounded-writes-by-agents-in-prod".to_string()]
+    );
+
+    let eval = Act::agent("payments.refund", "stripe").eval(&set);
+    assert_eq!(
+        eval.verdict.reason,
+        "no policy permits `payments.refund` on `stripe`"
+    );
+}
+
+#[test]
+fn write_starter_writes_loadable_files_and_never_overwrites() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("policies");
+    let written = write_starter(&target).unwrap();
+    assert_eq!(written.len(), starter_sources().len());
+    let loaded = load_dir(&target, &defaults()).unwrap();
+    assert_eq!(loaded.ids(), starter().ids());
+
+    std::fs::write(&written[0], "// mine").unwrap();
+    let err = write_starter(&target).unwrap_err();
+    assert!(
+        matches!(&err, PolicyError::Io { message, .. } if message.contains("already exists")),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_to_string(&written[0]).unwrap(), "// mine");
+}

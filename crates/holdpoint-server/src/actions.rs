@@ -1,0 +1,201 @@
+//! `/v1/actions`: submit, read (with long-poll), list, review, cancel.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, Caller};
+use crate::view::ActionView;
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use holdpoint_core::store::ActionFilter;
+use holdpoint_core::{ActionId, ActionRequest, Decision, Status};
+use holdpoint_gate::SurfaceContext;
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use utoipa::{IntoParams, ToSchema};
+
+/// The longest a single request may wait for a decision.
+pub const MAX_WAIT: Duration = Duration::from_secs(600);
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 500;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitBody {
+    pub kind: String,
+    pub resource: String,
+    #[serde(default)]
+    pub environment: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: Option<serde_json::Value>,
+    #[serde(default)]
+    pub justification: String,
+    /// How long to wait for a held action to be decided before answering, e.g. `30s`.
+    #[serde(default)]
+    pub wait: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReviewBody {
+    pub decision: Decision,
+    #[serde(default)]
+    pub comment: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct WaitQuery {
+    /// Long-poll until the action is decided or this much time passes, e.g. `30s`.
+    pub wait: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct ListQuery {
+    pub status: Option<String>,
+    pub limit: Option<u32>,
+    /// The `next` cursor of the previous page.
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ActionList {
+    pub actions: Vec<ActionView>,
+    pub next: Option<String>,
+}
+
+/// Parses a `wait` value, capped at [`MAX_WAIT`].
+pub fn parse_wait(text: Option<&str>) -> Result<Duration, ApiError> {
+    match text {
+        None => Ok(Duration::ZERO),
+        Some(t) => holdpoint_core::duration::parse_duration(t)
+            .map(|d| d.min(MAX_WAIT))
+            .map_err(|e| ApiError::invalid(format!("wait: {e}"))),
+    }
+}
+
+/// `cli`, `web` and the like may be named by trusted clients; anything else is `api`.
+fn channel(headers: &HeaderMap) -> &'static str {
+    match headers
+        .get("x-holdpoint-channel")
+        .and_then(|v| v.to_str().ok())
+    {
+        Some("cli") => "cli",
+        _ => "api",
+    }
+}
+
+#[utoipa::path(post, path = "/v1/actions", request_body = SubmitBody,
+    responses((status = 200, body = ActionView), (status = 400, body = ErrorBody),
+              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
+              (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<SubmitBody>,
+) -> Result<Json<ActionView>, ApiError> {
+    let identity = caller.submitter()?;
+    let wait = parse_wait(body.wait.as_deref())?;
+    let request = ActionRequest {
+        kind: body.kind,
+        resource: body.resource,
+        environment: body.environment,
+        params: body.params.unwrap_or_else(|| serde_json::json!({})),
+        justification: body.justification,
+    };
+    let mut record = state
+        .gate
+        .submit(identity, request, SurfaceContext::named("api"))
+        .await?;
+    if record.status.is_pending() && !wait.is_zero() {
+        record = state.gate.wait(identity, &record.id, wait).await?;
+    }
+    Ok(Json(ActionView::new(&record, state.gate.masker().as_ref())))
+}
+
+#[utoipa::path(get, path = "/v1/actions/{id}", params(("id" = String, Path), WaitQuery),
+    responses((status = 200, body = ActionView), (status = 404, body = ErrorBody)))]
+pub async fn get_action(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(query): Query<WaitQuery>,
+) -> Result<Json<ActionView>, ApiError> {
+    let wait = parse_wait(query.wait.as_deref())?;
+    let record = state.gate.wait(&caller.0, &ActionId(id), wait).await?;
+    Ok(Json(ActionView::new(&record, state.gate.masker().as_ref())))
+}
+
+#[utoipa::path(get, path = "/v1/actions", params(ListQuery),
+    responses((status = 200, body = ActionList), (status = 422, body = ErrorBody)))]
+pub async fn list_actions(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<ActionList>, ApiError> {
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s) => Some(
+            Status::parse(s).ok_or_else(|| ApiError::invalid(format!("unknown status `{s}`")))?,
+        ),
+    };
+    let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+    let filter = ActionFilter {
+        status,
+        before: query.after.map(ActionId),
+        limit,
+        ..ActionFilter::default()
+    };
+    let records = state.gate.list(&caller.0, filter).await?;
+    let next = (records.len() as u32 == limit)
+        .then(|| records.last().map(|r| r.id.to_string()))
+        .flatten();
+    let masker = state.gate.masker();
+    Ok(Json(ActionList {
+        actions: records
+            .iter()
+            .map(|r| ActionView::new(r, masker.as_ref()))
+            .collect(),
+        next,
+    }))
+}
+
+#[utoipa::path(post, path = "/v1/actions/{id}/reviews", request_body = ReviewBody,
+    params(("id" = String, Path)),
+    responses((status = 200, body = ActionView), (status = 403, body = ErrorBody),
+              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn review(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<ReviewBody>,
+) -> Result<Json<ActionView>, ApiError> {
+    let record = state
+        .gate
+        .review(
+            &caller.0,
+            &ActionId(id),
+            body.decision,
+            &body.comment,
+            channel(&headers),
+        )
+        .await?;
+    Ok(Json(ActionView::new(&record, state.gate.masker().as_ref())))
+}
+
+#[utoipa::path(post, path = "/v1/actions/{id}/cancel", params(("id" = String, Path)),
+    responses((status = 200, body = ActionView), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody)))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ActionView>, ApiError> {
+    let record = state
+        .gate
+        .cancel(&caller.0, &ActionId(id), channel(&headers))
+        .await?;
+    Ok(Json(ActionView::new(&record, state.gate.masker().as_ref())))
+}

@@ -1,0 +1,145 @@
+//! Admin routes: tokens and the audit log.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, Caller};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use holdpoint_core::audit::ChainReport;
+use holdpoint_core::{AuditEvent, PrincipalKind, TokenRecord};
+use holdpoint_gate::NewToken;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenBody {
+    pub name: String,
+    pub kind: PrincipalKind,
+    #[serde(default)]
+    pub groups: Vec<String>,
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// e.g. `30d`; none means the token lives until revoked.
+    #[serde(default)]
+    pub ttl: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    /// Shown once; only its hash is stored.
+    pub token: String,
+    #[serde(flatten)]
+    pub record: TokenRecord,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TokenList {
+    pub tokens: Vec<TokenRecord>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AuditQuery {
+    /// Events with a greater seq.
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditPage {
+    pub events: Vec<AuditEvent>,
+    /// The `after` of the next page, when there may be one.
+    pub next: Option<i64>,
+}
+
+#[utoipa::path(post, path = "/v1/tokens", request_body = CreateTokenBody,
+    responses((status = 201, body = CreatedToken), (status = 403, body = ErrorBody),
+              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub async fn create_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<CreateTokenBody>,
+) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
+    let admin = caller.admin()?;
+    let ttl = body
+        .ttl
+        .as_deref()
+        .map(holdpoint_core::duration::parse_duration)
+        .transpose()
+        .map_err(|e| ApiError::invalid(format!("ttl: {e}")))?;
+    let actor =
+        holdpoint_core::Actor::new(admin.principal.kind.as_str(), &admin.principal.name, "api");
+    let (token, record) = state
+        .gate
+        .create_token(
+            &actor,
+            NewToken {
+                name: body.name,
+                kind: body.kind,
+                groups: body.groups,
+                owner: body.owner,
+                ttl,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { token, record })))
+}
+
+#[utoipa::path(get, path = "/v1/tokens", responses((status = 200, body = TokenList)))]
+pub async fn list_tokens(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<TokenList>, ApiError> {
+    caller.admin()?;
+    Ok(Json(TokenList {
+        tokens: state.gate.list_tokens().await?,
+    }))
+}
+
+#[utoipa::path(delete, path = "/v1/tokens/{name}", params(("name" = String, Path)),
+    responses((status = 204), (status = 404, body = ErrorBody)))]
+pub async fn revoke_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let admin = caller.admin()?;
+    state.gate.revoke_token(admin, &name, "api").await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200, body = AuditPage)))]
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<AuditPage>, ApiError> {
+    caller.admin()?;
+    let limit = query.limit.unwrap_or(100).clamp(1, 1000);
+    let events = state
+        .gate
+        .store()
+        .audit_events(query.after.unwrap_or(0), limit)
+        .await
+        .map_err(holdpoint_gate::GateError::from)?;
+    let next = (events.len() as u32 == limit)
+        .then(|| events.last().map(|e| e.seq))
+        .flatten();
+    Ok(Json(AuditPage { events, next }))
+}
+
+#[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, body = ChainReport)))]
+pub async fn audit_verify(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<ChainReport>, ApiError> {
+    caller.admin()?;
+    let report = state
+        .gate
+        .store()
+        .verify_chain()
+        .await
+        .map_err(holdpoint_gate::GateError::from)?;
+    Ok(Json(report))
+}

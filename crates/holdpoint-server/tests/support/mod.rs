@@ -1,0 +1,232 @@
+//! A real gateway for tests: SQLite in a temp dir, policies from text, a manual clock,
+//! the axum server on 127.0.0.1:0, and a small JSON client.
+
+#![allow(dead_code)]
+
+use holdpoint_core::mask::NoMasking;
+use holdpoint_core::notify::NoNotifier;
+use holdpoint_core::{Actor, ManualClock, PrincipalKind};
+use holdpoint_gate::{Directory, DirectoryUser, Gate, GateParts, NewToken};
+use holdpoint_policy::{HoldDefaults, PolicyEngine};
+use holdpoint_store::{OpenMode, SqlStore};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Harness {
+    pub base: String,
+    pub gate: Arc<Gate>,
+    pub clock: Arc<ManualClock>,
+    pub admin: String,
+    pub policy_dir: PathBuf,
+    pub http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Harness {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub fn defaults() -> HoldDefaults {
+    HoldDefaults {
+        approvers: vec!["admins".into()],
+        expiry: Duration::from_secs(15 * 60),
+    }
+}
+
+impl Harness {
+    /// A gateway whose policy folder holds one file, `policies.cedar`, with `policies`.
+    pub async fn start(policies: &str) -> Harness {
+        Self::start_with_users(policies, Vec::new()).await
+    }
+
+    pub async fn start_with_users(policies: &str, users: Vec<DirectoryUser>) -> Harness {
+        let dir = tempfile::tempdir().unwrap();
+        let policy_dir = dir.path().join("policies");
+        std::fs::create_dir_all(&policy_dir).unwrap();
+        std::fs::write(policy_dir.join("policies.cedar"), policies).unwrap();
+        let set = holdpoint_policy::load_dir(&policy_dir, &defaults()).unwrap();
+        let engine = Arc::new(PolicyEngine::new(set, defaults(), Some(policy_dir.clone())));
+        let url = format!("sqlite://{}", dir.path().join("hp.db").display());
+        let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
+        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let gate = Gate::new(GateParts {
+            store: Arc::new(store),
+            policy: engine,
+            clock: clock.clone(),
+            masker: Arc::new(NoMasking),
+            notifier: Arc::new(NoNotifier),
+            directory: Directory::new(users),
+        });
+        let (admin, _) = gate
+            .create_token(
+                &Actor::system(),
+                token_request("admin", PrincipalKind::Admin, &[], None),
+            )
+            .await
+            .unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let (stop_expiry_tx, stop_expiry_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(gate.clone().run_expiry(async move {
+            let mut rx = stop_expiry_rx;
+            let _ = rx.wait_for(|s| *s).await;
+        }));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let router = holdpoint_server::router(gate.clone());
+        tokio::spawn(holdpoint_server::serve(listener, router, async move {
+            let _ = stopped.await;
+            let _ = stop_expiry_tx.send(true);
+        }));
+        Harness {
+            base,
+            gate,
+            clock,
+            admin,
+            policy_dir,
+            http: reqwest::Client::new(),
+            stop: Some(stop),
+            _dir: dir,
+        }
+    }
+
+    /// Creates a token through the API, as the admin.
+    pub async fn token(
+        &self,
+        name: &str,
+        kind: &str,
+        groups: &[&str],
+        owner: Option<&str>,
+    ) -> String {
+        let (status, body) = self
+            .post(
+                &self.admin,
+                "/v1/tokens",
+                serde_json::json!({"name": name, "kind": kind, "groups": groups, "owner": owner}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        read(response).await
+    }
+
+    pub async fn get(&self, token: &str, path: &str) -> (StatusCode, Value) {
+        let response = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        read(response).await
+    }
+
+    pub async fn submit(&self, token: &str, kind: &str, resource: &str, params: Value) -> Value {
+        let (status, body) = self
+            .post(
+                token,
+                "/v1/actions",
+                serde_json::json!({"kind": kind, "resource": resource, "environment": "prod",
+                                   "params": params, "justification": "test"}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    pub async fn review(&self, token: &str, id: &str, decision: &str) -> (StatusCode, Value) {
+        self.post(
+            token,
+            &format!("/v1/actions/{id}/reviews"),
+            serde_json::json!({"decision": decision, "comment": "looked at it"}),
+        )
+        .await
+    }
+
+    /// Event types recorded for one action, in order.
+    pub async fn events_of(&self, id: &str) -> Vec<String> {
+        let events = self.gate.store().audit_events(0, 10_000).await.unwrap();
+        events
+            .iter()
+            .filter(|e| e.action_id.as_ref().is_some_and(|a| a.as_str() == id))
+            .map(|e| e.event_type.to_string())
+            .collect()
+    }
+}
+
+pub fn token_request(
+    name: &str,
+    kind: PrincipalKind,
+    groups: &[&str],
+    owner: Option<&str>,
+) -> NewToken {
+    NewToken {
+        name: name.into(),
+        kind,
+        groups: groups.iter().map(|g| g.to_string()).collect(),
+        owner: owner.map(String::from),
+        ttl: None,
+    }
+}
+
+async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, body)
+}
+
+/// The policies most tests use.
+pub const POLICIES: &str = r#"
+@id("reads-pass")
+permit(principal, action in Action::"db.read", resource);
+
+@id("prod-schema-change")
+@hold("Schema change in production")
+@approvers("dba")
+@expires("30m")
+permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/prod");
+
+@id("export")
+@hold("Data export")
+@approvers("dba, sre")
+@quorum("2")
+permit(principal, action == Action::"db.export", resource);
+
+@id("separate-duty")
+@hold("Privileged change")
+@approvers("dba")
+@separate
+permit(principal, action == Action::"infra.change", resource);
+
+@id("shell-window")
+@hold("Shell session")
+@approvers("dba")
+@grant("10m")
+permit(principal, action == Action::"shell.exec", resource);
+
+@id("no-grants-by-agents")
+@reason("agents may not change database privileges")
+forbid(principal in Group::"agents", action == Action::"db.privilege", resource);
+
+@id("privilege-pass")
+permit(principal, action == Action::"db.privilege", resource);
+"#;

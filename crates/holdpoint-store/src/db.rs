@@ -1,0 +1,297 @@
+//! The two backends behind one small interface, so every query is written once.
+//!
+//! A query is a SQL string with `$1`, `$2`, … placeholders (the same on SQLite and
+//! PostgreSQL) and a list of [`Arg`]s. It runs on a [`Conn`]: a connection borrowed from
+//! the pool (reads) or from the writer's transaction. The only SQL that differs between
+//! the backends lives here: how the writer starts its transaction and locks the chain, and
+//! the substring test used for reviewer listings.
+
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
+use sqlx::query::Query;
+use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool, SqliteRow};
+use sqlx::{Database, Encode, FromRow, SqlSafeStr, Transaction, Type};
+
+/// The PostgreSQL advisory lock key every replica's writer takes (for the length of its
+/// transaction) before it reads the chain head, so that replicas append one at a time.
+/// The value is "holdpoin" in ASCII.
+pub const WRITER_LOCK_KEY: i64 = 0x686f_6c64_706f_696e;
+
+/// How long a PostgreSQL writer waits for another replica's batch before giving up.
+const PG_LOCK_TIMEOUT: &str = "SET LOCAL lock_timeout = '5s'";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+
+    /// SQL that is true when `column` contains the text bound at `param`, case-sensitively.
+    /// (`LIKE` would do on PostgreSQL, but it ignores ASCII case on SQLite.)
+    pub(crate) fn contains(self, column: &str, param: &str) -> String {
+        match self {
+            Backend::Sqlite => format!("instr({column}, {param}) > 0"),
+            Backend::Postgres => format!("strpos({column}, {param}) > 0"),
+        }
+    }
+}
+
+/// A connection pool of either backend.
+#[derive(Debug, Clone)]
+pub(crate) enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+impl Db {
+    pub(crate) fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub(crate) async fn acquire(&self) -> Result<Pooled, sqlx::Error> {
+        Ok(match self {
+            Db::Sqlite(pool) => Pooled::Sqlite(pool.acquire().await?),
+            Db::Postgres(pool) => Pooled::Postgres(pool.acquire().await?),
+        })
+    }
+
+    /// Opens the writer's transaction and takes the chain lock: on SQLite `BEGIN IMMEDIATE`
+    /// (the write lock at once, waiting up to the busy timeout), on PostgreSQL an advisory
+    /// lock held until commit or rollback.
+    pub(crate) async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        match self {
+            Db::Sqlite(pool) => Ok(WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Db::Postgres(pool) => {
+                let mut tx = pool.begin().await?;
+                sqlx::query(PG_LOCK_TIMEOUT).execute(&mut *tx).await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(WRITER_LOCK_KEY)
+                    .execute(&mut *tx)
+                    .await?;
+                Ok(WriteTx::Postgres(tx))
+            }
+        }
+    }
+
+    /// Runs one read on a pooled connection.
+    pub(crate) async fn fetch_all<T: FromBoth>(
+        &self,
+        sql: impl SqlSafeStr + Send,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        self.acquire().await?.conn().fetch_all(sql, args).await
+    }
+
+    pub(crate) async fn fetch_optional<T: FromBoth>(
+        &self,
+        sql: impl SqlSafeStr + Send,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, sqlx::Error> {
+        self.acquire().await?.conn().fetch_optional(sql, args).await
+    }
+
+    pub(crate) async fn close(&self) {
+        match self {
+            Db::Sqlite(pool) => pool.close().await,
+            Db::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A connection checked out of the pool.
+pub(crate) enum Pooled {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Postgres>),
+}
+
+impl Pooled {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Pooled::Sqlite(c) => Conn::Sqlite(c),
+            Pooled::Postgres(c) => Conn::Postgres(c),
+        }
+    }
+}
+
+/// The writer's transaction. Dropping it without [`WriteTx::commit`] rolls back.
+pub(crate) enum WriteTx {
+    Sqlite(Transaction<'static, Sqlite>),
+    Postgres(Transaction<'static, Postgres>),
+}
+
+impl WriteTx {
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        match self {
+            WriteTx::Sqlite(tx) => Conn::Sqlite(tx),
+            WriteTx::Postgres(tx) => Conn::Postgres(tx),
+        }
+    }
+
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            WriteTx::Sqlite(tx) => tx.commit().await,
+            WriteTx::Postgres(tx) => tx.commit().await,
+        }
+    }
+}
+
+/// One bound value. Everything holdpoint stores is a BIGINT or TEXT, possibly NULL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Arg {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl From<i64> for Arg {
+    fn from(v: i64) -> Self {
+        Arg::Int(Some(v))
+    }
+}
+
+impl From<Option<i64>> for Arg {
+    fn from(v: Option<i64>) -> Self {
+        Arg::Int(v)
+    }
+}
+
+impl From<String> for Arg {
+    fn from(v: String) -> Self {
+        Arg::Text(Some(v))
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(v: &str) -> Self {
+        Arg::Text(Some(v.to_string()))
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(v: &String) -> Self {
+        Arg::Text(Some(v.clone()))
+    }
+}
+
+impl From<Option<String>> for Arg {
+    fn from(v: Option<String>) -> Self {
+        Arg::Text(v)
+    }
+}
+
+/// `args![a, b, c]`: the bound values of a query, in placeholder order.
+macro_rules! args {
+    ($($value:expr),* $(,)?) => {
+        vec![$($crate::db::Arg::from($value)),*]
+    };
+}
+pub(crate) use args;
+
+/// A row type that both backends can decode (what `#[derive(sqlx::FromRow)]` gives).
+pub(crate) trait FromBoth:
+    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+impl<T> FromBoth for T where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin
+{
+}
+
+/// A borrowed connection of either backend.
+pub(crate) enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+impl Conn<'_> {
+    /// Runs a statement; returns the number of rows it changed.
+    pub(crate) async fn execute(
+        &mut self,
+        sql: impl SqlSafeStr + Send,
+        args: Vec<Arg>,
+    ) -> Result<u64, sqlx::Error> {
+        Ok(match self {
+            Conn::Sqlite(c) => bind(sqlx::query(sql), args)
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
+            Conn::Postgres(c) => bind(sqlx::query(sql), args)
+                .execute(&mut **c)
+                .await?
+                .rows_affected(),
+        })
+    }
+
+    pub(crate) async fn fetch_all<T: FromBoth>(
+        &mut self,
+        sql: impl SqlSafeStr + Send,
+        args: Vec<Arg>,
+    ) -> Result<Vec<T>, sqlx::Error> {
+        match self {
+            Conn::Sqlite(c) => {
+                let rows = bind(sqlx::query(sql), args).fetch_all(&mut **c).await?;
+                rows.iter()
+                    .map(<T as FromRow<SqliteRow>>::from_row)
+                    .collect()
+            }
+            Conn::Postgres(c) => {
+                let rows = bind(sqlx::query(sql), args).fetch_all(&mut **c).await?;
+                rows.iter().map(<T as FromRow<PgRow>>::from_row).collect()
+            }
+        }
+    }
+
+    pub(crate) async fn fetch_optional<T: FromBoth>(
+        &mut self,
+        sql: impl SqlSafeStr + Send,
+        args: Vec<Arg>,
+    ) -> Result<Option<T>, sqlx::Error> {
+        match self {
+            Conn::Sqlite(c) => {
+                let row = bind(sqlx::query(sql), args)
+                    .fetch_optional(&mut **c)
+                    .await?;
+                row.as_ref()
+                    .map(<T as FromRow<SqliteRow>>::from_row)
+                    .transpose()
+            }
+            Conn::Postgres(c) => {
+                let row = bind(sqlx::query(sql), args)
+                    .fetch_optional(&mut **c)
+                    .await?;
+                row.as_ref()
+                    .map(<T as FromRow<PgRow>>::from_row)
+                    .transpose()
+            }
+        }
+    }
+}
+
+fn bind<'q, DB>(
+    mut query: Query<'q, DB, <DB as Database>::Arguments>,
+    args: Vec<Arg>,
+) -> Query<'q, DB, <DB as Database>::Arguments>
+where
+    DB: Database,
+    Option<i64>: for<'t> Encode<'t, DB> + Type<DB>,
+    Option<String>: for<'t> Encode<'t, DB> + Type<DB>,
+{
+    for arg in args {
+        query = match arg {
+            Arg::Int(v) => query.bind(v),
+            Arg::Text(v) => query.bind(v),
+        };
+    }
+    query
+}

@@ -1,0 +1,193 @@
+//! Group commit: one writer task applies every [`Change`], many per transaction.
+//!
+//! `apply` sends its change down a channel and waits for the answer. The writer takes
+//! everything queued (up to [`MAX_BATCH`]), opens one transaction, takes the chain lock,
+//! reads the chain head, and applies each change inside its own savepoint: a change that
+//! fails is rolled back to its savepoint and only its caller hears the error. Then one
+//! commit (one fsync on SQLite) answers the whole batch. If the commit fails, every caller
+//! in the batch gets `Unavailable`; the next batch reads the head afresh, so nothing the
+//! failed batch meant to write is assumed anywhere.
+
+use crate::chain::{self, Head};
+use crate::db::{Conn, Db, args};
+use crate::{actions, tokens};
+use holdpoint_core::{AuditEvent, Change, Op, StoreError};
+use std::sync::{Mutex, PoisonError};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Most changes committed in one transaction.
+pub(crate) const MAX_BATCH: usize = 512;
+/// Changes that may wait for the writer before `apply` itself waits to enqueue.
+const QUEUE: usize = 4 * MAX_BATCH;
+
+type Outcome = Result<Vec<AuditEvent>, StoreError>;
+
+struct Job {
+    change: Change,
+    reply: oneshot::Sender<Outcome>,
+}
+
+/// The handle on the writer task. Without a task (an inspected store), writes are refused.
+pub(crate) struct Writer {
+    queue: Mutex<Option<mpsc::Sender<Job>>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+    refusal: &'static str,
+}
+
+impl Writer {
+    /// Starts the writer task on `db`.
+    pub(crate) fn start(db: Db) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let task = tokio::spawn(run(db, rx));
+        Writer {
+            queue: Mutex::new(Some(tx)),
+            task: Mutex::new(Some(task)),
+            refusal: "the store is closed",
+        }
+    }
+
+    /// A writer that refuses every change.
+    pub(crate) fn read_only() -> Self {
+        Writer {
+            queue: Mutex::new(None),
+            task: Mutex::new(None),
+            refusal: "the store was opened for inspection and does not write",
+        }
+    }
+
+    /// Hands `change` to the writer and waits until it is committed or refused.
+    pub(crate) async fn submit(&self, change: Change) -> Outcome {
+        let queue = self
+            .queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let Some(queue) = queue else {
+            return Err(StoreError::Unavailable(self.refusal.into()));
+        };
+        let (reply, answer) = oneshot::channel();
+        queue
+            .send(Job { change, reply })
+            .await
+            .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?;
+        answer.await.unwrap_or_else(|_| {
+            Err(StoreError::Unavailable(
+                "the store writer stopped before answering".into(),
+            ))
+        })
+    }
+
+    /// Stops taking changes, lets the writer commit everything already queued, and waits
+    /// for it to finish. Calling it again does nothing.
+    pub(crate) async fn stop(&self) {
+        drop(
+            self.queue
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .take(),
+        );
+        let task = self
+            .task
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(task) = task
+            && let Err(err) = task.await
+        {
+            tracing::error!(error = %err, "the store writer ended abnormally");
+        }
+    }
+}
+
+/// The writer task: runs until every sender is gone and the queue is empty.
+async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
+        let (changes, replies): (Vec<Change>, Vec<_>) =
+            jobs.drain(..).map(|job| (job.change, job.reply)).unzip();
+        let size = changes.len();
+        match write_batch(&db, changes).await {
+            Ok(outcomes) => {
+                let failed = outcomes.iter().filter(|o| o.is_err()).count();
+                tracing::trace!(batch = size, failed, "store batch committed");
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    // The caller may have gone away; its change is committed regardless.
+                    let _ = reply.send(outcome);
+                }
+            }
+            Err(err) => {
+                tracing::warn!(batch = size, error = %err, "store batch failed; nothing was written");
+                for reply in replies {
+                    let _ = reply.send(Err(err.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for the whole batch. `Err` means nothing was committed; `Ok` holds one
+/// outcome per change, in order.
+async fn write_batch(db: &Db, changes: Vec<Change>) -> Result<Vec<Outcome>, StoreError> {
+    let mut tx = db.begin_write().await.map_err(unavailable)?;
+    let mut head = chain::head(&mut tx.conn()).await.map_err(batch_error)?;
+    let mut outcomes = Vec::with_capacity(changes.len());
+    for change in changes {
+        let mut conn = tx.conn();
+        savepoint(&mut conn, "SAVEPOINT change").await?;
+        match apply_change(&mut conn, &head, change).await {
+            Ok((events, next)) => {
+                savepoint(&mut conn, "RELEASE SAVEPOINT change").await?;
+                head = next;
+                outcomes.push(Ok(events));
+            }
+            Err(err) => {
+                // If even the rollback fails, the transaction is lost: fail the batch.
+                savepoint(&mut conn, "ROLLBACK TO SAVEPOINT change").await?;
+                savepoint(&mut conn, "RELEASE SAVEPOINT change").await?;
+                outcomes.push(Err(err));
+            }
+        }
+    }
+    tx.commit().await.map_err(unavailable)?;
+    Ok(outcomes)
+}
+
+async fn savepoint(conn: &mut Conn<'_>, sql: &'static str) -> Result<(), StoreError> {
+    conn.execute(sql, args![])
+        .await
+        .map(|_| ())
+        .map_err(unavailable)
+}
+
+/// Applies one change's ops, then chains and inserts its events after `head`.
+async fn apply_change(
+    conn: &mut Conn<'_>,
+    head: &Head,
+    change: Change,
+) -> Result<(Vec<AuditEvent>, Head), StoreError> {
+    for op in &change.ops {
+        match op {
+            Op::InsertAction(record) => actions::insert(conn, record).await?,
+            Op::UpdateAction {
+                record,
+                expected_version,
+            } => actions::update(conn, record, *expected_version).await?,
+            Op::InsertToken(token) => tokens::insert(conn, token).await?,
+            Op::RevokeToken { name, at } => tokens::revoke(conn, name, *at).await?,
+        }
+    }
+    chain::append(conn, head, change.events).await
+}
+
+/// Any failure of the batch as a whole is the store being unavailable.
+fn unavailable(err: sqlx::Error) -> StoreError {
+    StoreError::Unavailable(err.to_string())
+}
+
+fn batch_error(err: StoreError) -> StoreError {
+    match err {
+        StoreError::Unavailable(_) => err,
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}

@@ -1,0 +1,185 @@
+//! The command line of DESIGN §4.
+
+use crate::{client, local, serve};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "holdpoint",
+    version,
+    about = "Hold an AI agent's privileged actions until the right humans approve"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Remote {
+    /// The gateway's base URL.
+    #[arg(
+        long,
+        env = "HOLDPOINT_URL",
+        default_value = "http://127.0.0.1:8470",
+        global = true
+    )]
+    pub url: String,
+    /// A bearer token.
+    #[arg(long, env = "HOLDPOINT_TOKEN", hide_env_values = true, global = true)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args, Clone, Default)]
+pub struct Local {
+    /// holdpoint.toml; without it the embedded defaults apply.
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway. With no config: 127.0.0.1:8470, SQLite in ./holdpoint-data, starter policies.
+    Serve {
+        #[command(flatten)]
+        local: Local,
+        /// Where the SQLite database and the first admin token live.
+        #[arg(long, default_value = "holdpoint-data")]
+        data: PathBuf,
+        /// Address to listen on, overriding the config.
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Write a starter holdpoint.toml and policies/ into DIR.
+    Init {
+        #[arg(default_value = ".")]
+        dir: PathBuf,
+    },
+    /// Create, list and revoke tokens (admin).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Submit an action and, with --wait, wait for its decision.
+    /// Exits 0 to proceed, 3 when denied, rejected or expired, 4 when still pending.
+    Submit {
+        #[command(flatten)]
+        action: client::SubmitArgs,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Holds this caller may review.
+    Pending {
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Approve a held action.
+    Approve {
+        id: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Reject a held action.
+    Reject {
+        id: String,
+        #[arg(long, default_value = "")]
+        comment: String,
+        #[command(flatten)]
+        remote: Remote,
+    },
+    /// Verify or export the audit log, reading the store directly.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+        #[command(flatten)]
+        local: Local,
+        #[arg(long, default_value = "holdpoint-data", global = true)]
+        data: PathBuf,
+    },
+    /// Check policies, or explain the verdict for one action.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+        #[command(flatten)]
+        local: Local,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints it once on stdout.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_parser = ["agent", "user", "admin"])]
+        kind: String,
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        #[arg(long)]
+        owner: Option<String>,
+        /// e.g. 30d; none means until revoked.
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+    List,
+    Revoke {
+        name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check the hash chain; names the first bad seq.
+    Verify,
+    /// Write the events as JSON lines or CSV.
+    Export {
+        #[arg(long, default_value = "jsonl", value_parser = ["jsonl", "csv"])]
+        format: String,
+        /// Only events at or after this time (RFC 3339).
+        #[arg(long)]
+        since: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Validate every .cedar file (against schema.cedarschema where present).
+    Check { dir: Option<PathBuf> },
+    /// The verdict for one action and the policies behind it.
+    Explain(local::ExplainArgs),
+}
+
+/// Runs a command and returns its exit code.
+pub async fn run(cli: Cli) -> anyhow::Result<u8> {
+    match cli.command {
+        Command::Serve {
+            local,
+            data,
+            listen,
+        } => serve::run(local, data, listen).await,
+        Command::Init { dir } => local::init(&dir),
+        Command::Token { command, remote } => client::token(&remote, command).await,
+        Command::Submit { action, remote } => client::submit(&remote, action).await,
+        Command::Pending { remote } => client::pending(&remote).await,
+        Command::Approve {
+            id,
+            comment,
+            remote,
+        } => client::review(&remote, &id, "approve", &comment).await,
+        Command::Reject {
+            id,
+            comment,
+            remote,
+        } => client::review(&remote, &id, "reject", &comment).await,
+        Command::Audit {
+            command,
+            local,
+            data,
+        } => local::audit(&local, &data, command).await,
+        Command::Policy { command, local } => local::policy(&local, command),
+    }
+}

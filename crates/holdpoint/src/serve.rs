@@ -1,0 +1,169 @@
+//! `holdpoint serve`: the only place concrete implementations are chosen and wired.
+
+use crate::cli::Local;
+use crate::config::Config;
+use crate::exit;
+use anyhow::Context;
+use holdpoint_core::mask::NoMasking;
+use holdpoint_core::notify::NoNotifier;
+use holdpoint_core::{Actor, PrincipalKind, SystemClock};
+use holdpoint_gate::{Directory, Gate, GateParts, NewToken};
+use holdpoint_policy::{PolicyEngine, PolicySet};
+use holdpoint_store::{OpenMode, SqlStore};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The file, in the data folder, that receives the first admin token.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow::Result<u8> {
+    init_tracing();
+    let config = Config::load(local.config.as_deref())?;
+    std::fs::create_dir_all(&data)
+        .with_context(|| format!("cannot create the data folder `{}`", data.display()))?;
+    let defaults = config.hold_defaults()?;
+    for section in config.inactive_sections() {
+        tracing::warn!("`[{section}]` is not supported by this build yet and is ignored");
+    }
+
+    // Policies first: a broken policy set stops the start, naming file and line.
+    let dir = config.policy_dir();
+    let set = match &dir {
+        Some(dir) => holdpoint_policy::load_dir(dir, &defaults),
+        None => PolicySet::compile(&holdpoint_policy::starter_sources(), &defaults, None),
+    };
+    let set = match set {
+        Ok(set) => set,
+        Err(e) => {
+            eprintln!("error: policy: {e}");
+            return Ok(exit::ERROR);
+        }
+    };
+    let ids = set.ids();
+    let engine = Arc::new(PolicyEngine::new(set, defaults, dir.clone()));
+
+    let url = config.store_url(&data);
+    let store = SqlStore::open(&url, OpenMode::Serve)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
+    tracing::info!(backend = store.backend(), "store open");
+    let gate = Gate::new(GateParts {
+        store: Arc::new(store.clone()),
+        policy: engine.clone(),
+        clock: Arc::new(SystemClock),
+        masker: Arc::new(NoMasking),
+        notifier: Arc::new(NoNotifier),
+        directory: Directory::new(config.users.clone()),
+    });
+    gate.record_policy_load(Ok(ids)).await?;
+    gate.init_metrics().await?;
+    bootstrap_admin(&gate, &data).await?;
+
+    let _watcher = match &dir {
+        Some(dir) => {
+            let handle = tokio::runtime::Handle::current();
+            let audit_gate = gate.clone();
+            let watcher = engine
+                .watch(move |result| {
+                    let gate = audit_gate.clone();
+                    let result = result.map_err(|e| e.to_string());
+                    handle.spawn(async move {
+                        if let Err(e) = gate.record_policy_load(result).await {
+                            tracing::error!(error = %e, "cannot audit a policy reload");
+                        }
+                    });
+                })
+                .map_err(|e| anyhow::anyhow!("cannot watch `{}`: {e}", dir.display()))?;
+            tracing::info!(dir = %dir.display(), "watching policies for changes");
+            Some(watcher)
+        }
+        None => None,
+    };
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let expiry = tokio::spawn(gate.clone().run_expiry(wait_for(stop_rx.clone())));
+
+    let addr = listen.unwrap_or_else(|| config.listen());
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on `{addr}`"))?;
+    let local_addr = listener.local_addr()?;
+    println!("holdpoint listening on http://{local_addr}");
+    let router = holdpoint_server::router(gate.clone());
+    holdpoint_server::serve(listener, router, shutdown_signal()).await?;
+    let _ = stop_tx.send(true);
+    let _ = expiry.await;
+    store.close().await;
+    Ok(exit::OK)
+}
+
+/// On first start, writes an admin token to `DATA/admin.token` (mode 0600).
+async fn bootstrap_admin(gate: &Gate, data: &Path) -> anyhow::Result<()> {
+    let path = data.join(ADMIN_TOKEN_FILE);
+    if path.exists() || gate.has_live_admin().await? {
+        return Ok(());
+    }
+    let (secret, _) = gate
+        .create_token(
+            &Actor::system(),
+            NewToken {
+                name: "admin".into(),
+                kind: PrincipalKind::Admin,
+                groups: Vec::new(),
+                owner: None,
+                ttl: None,
+            },
+        )
+        .await?;
+    write_secret(&path, &secret)?;
+    println!(
+        "first start: an admin token was written to {}",
+        path.display()
+    );
+    Ok(())
+}
+
+fn write_secret(path: &Path, secret: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    writeln!(file, "{secret}")?;
+    Ok(())
+}
+
+async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down");
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("HOLDPOINT_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
