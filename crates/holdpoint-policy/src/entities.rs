@@ -51,7 +51,10 @@ pub(crate) fn build(input: &PolicyInput<'_>) -> Result<(cedar::Request, cedar::E
     let mut entities: Vec<cedar::Entity> = Vec::new();
 
     let mut groups: HashSet<cedar::EntityUid> = HashSet::new();
-    for group in input.groups {
+    // The implicit group is always there, even if a caller passed only explicit groups:
+    // otherwise `forbid(principal in Group::"agents", …)` would silently not apply.
+    let implicit = input.principal.kind.implicit_group();
+    for group in input.groups.iter().map(String::as_str).chain([implicit]) {
         let uid = Types::uid(&types.group, group);
         if groups.insert(uid.clone()) {
             entities.push(cedar::Entity::new_no_attrs(uid, HashSet::new()));
@@ -115,7 +118,8 @@ mod tests {
     #[test]
     fn hierarchy_is_derived() {
         let principal = Principal::new(PrincipalKind::Admin, "root");
-        let groups = vec!["admins".to_string(), "sre".to_string(), "sre".to_string()];
+        // Explicit groups only (one twice): the implicit `admins` is added.
+        let groups = vec!["sre".to_string(), "sre".to_string()];
         let params = serde_json::json!({});
         let input = PolicyInput {
             principal: &principal,
@@ -132,6 +136,7 @@ mod tests {
         let uid = |s: &str| cedar::EntityUid::from_str(s).unwrap();
         assert_eq!(request.principal(), Some(&uid(r#"User::"root""#)));
         assert!(entities.is_ancestor_of(&uid(r#"Group::"sre""#), &uid(r#"User::"root""#)));
+        assert!(entities.is_ancestor_of(&uid(r#"Group::"admins""#), &uid(r#"User::"root""#)));
         assert!(
             entities.is_ancestor_of(&uid(r#"Action::"db""#), &uid(r#"Action::"db.ddl.create""#))
         );

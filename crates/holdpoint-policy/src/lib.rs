@@ -5,7 +5,7 @@
 //! into "permit after approval" (DESIGN §3).
 //!
 //! A tour, in the order a policy lives through:
-//! - [`load`]: [`read_dir`] reads every `*.cedar` file (and `schema.cedarschema`);
+//! - `load`: [`read_dir`] reads every `*.cedar` file (and `schema.cedarschema`);
 //!   [`load_dir`] compiles them.
 //! - `parse`: one file → its policies with their first lines; syntax errors name file
 //!   and line.
@@ -18,7 +18,8 @@
 //! - `evaluate`: Cedar's answer → [`holdpoint_core::Evaluation`]; fails closed.
 //! - [`PolicyEngine`] (`engine`): the set in force, swapped on reload; `watch` reloads on
 //!   file changes ([`PolicyWatcher`]).
-//! - [`starter`]: the embedded starter policies, and `holdpoint init`'s writer.
+//! - `starter`: the embedded starter policies ([`starter_sources`]) and
+//!   [`write_starter`] for `holdpoint init`.
 //! - [`PolicyError`]: everything that can be refused, by file and line.
 
 #![deny(
@@ -34,11 +35,11 @@ mod engine;
 mod entities;
 mod error;
 mod evaluate;
-pub mod load;
+mod load;
 mod parse;
 mod schema;
 mod set;
-pub mod starter;
+mod starter;
 mod watch;
 
 pub use engine::PolicyEngine;
@@ -72,7 +73,8 @@ pub struct PolicySource {
 pub struct PolicyInput<'a> {
     pub principal: &'a Principal,
     /// Every group of the principal, the implicit one (`agents`, `users`, `admins`)
-    /// included: see [`holdpoint_core::Identity::all_groups`].
+    /// included: see [`holdpoint_core::Identity::all_groups`]. (The implicit group is
+    /// added anyway if missing, so a `forbid` on `Group::"agents"` cannot be skipped.)
     pub groups: &'a [String],
     /// Dotted kind, e.g. `db.ddl`.
     pub kind: &'a str,

@@ -128,7 +128,7 @@ impl Store for SqlStore {
     async fn ping(&self) -> Result<(), StoreError> {
         let _: Option<(i64,)> = self
             .db()
-            .fetch_optional("SELECT 1", Vec::new())
+            .fetch_optional("SELECT CAST(1 AS BIGINT)", Vec::new())
             .await
             .map_err(crate::error::from_sqlx)?;
         Ok(())

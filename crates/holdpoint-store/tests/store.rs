@@ -11,8 +11,9 @@ use holdpoint_core::{
     ActionId, ActionRecord, AuditEvent, Change, EventType, Op, PrincipalKind, Status, Store,
     StoreError, TokenRecord,
 };
-use holdpoint_store::{OpenMode, SqlStore, WRITER_LOCK_KEY};
+use holdpoint_store::{OpenMode, SqlStore};
 use serde_json::json;
+use std::time::{Duration, Instant};
 
 on_both_backends!(
     opens_empty_and_names_its_backend,
@@ -95,6 +96,10 @@ async fn opens_empty_and_names_its_backend(h: Harness) {
         Backend::Postgres => "postgres",
     };
     assert_eq!(h.store.backend(), expected);
+    if h.backend == Backend::Sqlite {
+        let wal = h.raw.count("SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'").await;
+        assert_eq!(wal, 1, "the database is in WAL mode");
+    }
     h.store.ping().await.unwrap();
     let report = h.store.verify_chain().await.unwrap();
     assert!(report.ok);
@@ -214,8 +219,14 @@ async fn a_failing_change_leaves_the_rest_of_its_batch_alone(h: Harness) {
     let base = held("act_base", &agent("ci-bot"), &["dba"], now() + minutes(15));
     insert(&h, &base).await;
 
+    // Hold the writer up while the changes queue, so that the writer takes change 0 alone
+    // and then changes 1 to 49, the bad one among them, as one batch.
+    let lock = h.hold_write_lock().await;
     let mut tasks = Vec::new();
     for i in 0..50 {
+        if i == 1 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
         let store = h.store.clone();
         let base = base.clone();
         tasks.push(tokio::spawn(async move {
@@ -238,6 +249,8 @@ async fn a_failing_change_leaves_the_rest_of_its_batch_alone(h: Harness) {
             (i, store.apply(change).await)
         }));
     }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    lock.release().await;
     let mut returned = Vec::new();
     for task in tasks {
         let (i, outcome) = task.await.unwrap();
@@ -750,6 +763,17 @@ async fn acknowledged_changes_survive_reopening(h: Harness) {
     let report = reopened.verify_chain().await.unwrap();
     assert!(report.ok && report.events == 2, "{report:?}");
     reopened.close().await;
+
+    // An auditor's copy of the file alone (closing checkpointed the WAL into it) verifies.
+    if let Some(path) = h.url.strip_prefix("sqlite://") {
+        let copy = std::path::Path::new(path).with_file_name("copy.db");
+        std::fs::copy(path, &copy).unwrap();
+        let inspected = SqlStore::open(&format!("sqlite://{}", copy.display()), OpenMode::Inspect).await.unwrap();
+        let report = inspected.verify_chain().await.unwrap();
+        assert!(report.ok && report.events == 2, "{report:?}");
+        assert_eq!(inspected.action(&rec.id).await.unwrap(), Some(rec));
+        inspected.close().await;
+    }
 }
 
 async fn inspect_needs_an_existing_database(h: Harness) {
@@ -803,51 +827,14 @@ async fn unavailable_when_the_database_is_gone(h: Harness) {
 
 async fn unavailable_while_another_writer_holds_the_lock(h: Harness) {
     insert(&h, &record("act_01", &agent("ci-bot"), Status::Allowed)).await;
-    let ev = || {
-        Change::new(
-            vec![],
-            vec![event(EventType::PolicyLoaded, None, json!({}))],
-        )
-    };
+    let ev = || Change::new(vec![], vec![event(EventType::PolicyLoaded, None, json!({}))]);
 
-    // Another process holds the write lock (SQLite) or the chain lock (PostgreSQL).
-    let (lock, unlock) = match h.backend {
-        Backend::Sqlite => ("BEGIN EXCLUSIVE".to_string(), "ROLLBACK".to_string()),
-        Backend::Postgres => (
-            format!("SELECT pg_advisory_lock({WRITER_LOCK_KEY})"),
-            format!("SELECT pg_advisory_unlock({WRITER_LOCK_KEY})"),
-        ),
-    };
-    match &h.raw {
-        harness::Raw::Sqlite(pool) => {
-            let mut conn = pool.acquire().await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(lock))
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-            let started = std::time::Instant::now();
-            let err = h.store.apply(ev()).await.unwrap_err();
-            assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-            assert!(started.elapsed() >= std::time::Duration::from_secs(4));
-            sqlx::raw_sql(sqlx::AssertSqlSafe(unlock))
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-        }
-        harness::Raw::Postgres(pool) => {
-            let mut conn = pool.acquire().await.unwrap();
-            sqlx::raw_sql(sqlx::AssertSqlSafe(lock))
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-            let err = h.store.apply(ev()).await.unwrap_err();
-            assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-            sqlx::raw_sql(sqlx::AssertSqlSafe(unlock))
-                .execute(&mut *conn)
-                .await
-                .unwrap();
-        }
-    }
+    let lock = h.hold_write_lock().await;
+    let started = Instant::now();
+    let err = h.store.apply(ev()).await.unwrap_err();
+    assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
+    assert!(started.elapsed() >= Duration::from_secs(4), "gave up after {:?}", started.elapsed());
+    lock.release().await;
 
     // Nothing of the refused batch remains, and the chain goes on.
     let events = h.store.apply(ev()).await.unwrap();

@@ -33,7 +33,7 @@ pub struct Remote {
 #[derive(Debug, Args, Clone, Default)]
 pub struct Local {
     /// holdpoint.toml; without it the embedded defaults apply.
-    #[arg(long)]
+    #[arg(long, global = true)]
     pub config: Option<PathBuf>,
 }
 

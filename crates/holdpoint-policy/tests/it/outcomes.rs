@@ -312,3 +312,16 @@ when { context.params has rows && context.params.rows > 100 && context.params.ta
     let small = Act::agent("db.write", "x").params(json!({"rows": 5, "tables": ["t"]}));
     assert_eq!(outcome(&set, small), Outcome::Allow);
 }
+
+#[test]
+fn the_implicit_group_applies_even_when_not_passed() {
+    let set = compile(
+        r#"
+permit(principal, action, resource);
+@id("no-agents") forbid(principal in Group::"agents", action == Action::"db.privilege", resource);
+"#,
+    );
+    let mut act = Act::agent("db.privilege", "x");
+    act.groups.clear();
+    assert_eq!(outcome(&set, act), Outcome::Deny);
+}

@@ -131,3 +131,12 @@ fn the_watcher_reloads_on_change_and_stops_when_dropped() {
         }
     }
 }
+
+#[test]
+fn engine_set_and_watcher_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<PolicyEngine>();
+    shared::<PolicySet>();
+    shared::<holdpoint_policy::PolicyWatcher>();
+    shared::<PolicyError>();
+}

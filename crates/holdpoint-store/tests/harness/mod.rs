@@ -17,8 +17,10 @@ use holdpoint_core::{
 use holdpoint_store::{OpenMode, SqlStore};
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::SqlitePool;
+use holdpoint_store::WRITER_LOCK_KEY;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgPool, PgPoolOptions, Postgres as Pg};
+use sqlx::sqlite::{Sqlite, SqlitePool};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,6 +66,29 @@ impl Raw {
         match self {
             Raw::Sqlite(pool) => pool.close().await,
             Raw::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+/// A lock held outside the store; see [`Harness::hold_write_lock`].
+pub enum WriteLock {
+    Sqlite(PoolConnection<Sqlite>),
+    Postgres(PoolConnection<Pg>),
+}
+
+impl WriteLock {
+    pub async fn release(self) {
+        match self {
+            WriteLock::Sqlite(mut conn) => {
+                sqlx::raw_sql("ROLLBACK").execute(&mut *conn).await.unwrap();
+            }
+            WriteLock::Postgres(mut conn) => {
+                sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(WRITER_LOCK_KEY)
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+            }
         }
     }
 }
@@ -208,7 +233,8 @@ impl Harness {
                     .await
             }
             Some(pg) => {
-                for schema in pg.schemas.lock().unwrap().clone() {
+                let schemas = pg.schemas.lock().unwrap().clone();
+                for schema in schemas {
                     sqlx::raw_sql(AssertSqlSafe(format!(
                         "DROP SCHEMA IF EXISTS {schema} CASCADE"
                     )))
@@ -216,6 +242,27 @@ impl Harness {
                     .await
                     .unwrap();
                 }
+            }
+        }
+    }
+
+    /// Takes what the store's writer needs, as another process or replica would: the
+    /// SQLite write lock, or the PostgreSQL chain lock.
+    pub async fn hold_write_lock(&self) -> WriteLock {
+        match &self.raw {
+            Raw::Sqlite(pool) => {
+                let mut conn = pool.acquire().await.unwrap();
+                sqlx::raw_sql("BEGIN EXCLUSIVE").execute(&mut *conn).await.unwrap();
+                WriteLock::Sqlite(conn)
+            }
+            Raw::Postgres(pool) => {
+                let mut conn = pool.acquire().await.unwrap();
+                sqlx::query("SELECT pg_advisory_lock($1)")
+                    .bind(WRITER_LOCK_KEY)
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
+                WriteLock::Postgres(conn)
             }
         }
     }

@@ -1,0 +1,113 @@
+//! `holdpoint serve` as a child process, and the `holdpoint` CLI, for end-to-end tests.
+
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_holdpoint");
+
+pub struct Gateway {
+    pub child: Child,
+    pub base: String,
+    pub data: PathBuf,
+}
+
+impl Gateway {
+    /// Starts `holdpoint serve --data DATA --listen 127.0.0.1:0 [extra]` and waits for its
+    /// listening line.
+    pub fn start(data: &Path, extra: &[&str]) -> Gateway {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .env("HOLDPOINT_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn holdpoint serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            let line = lines
+                .next()
+                .expect("holdpoint serve exited before it listened")
+                .expect("read stdout");
+            if let Some(url) = line.strip_prefix("holdpoint listening on ") {
+                break url.trim().to_string();
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Gateway {
+            child,
+            base,
+            data: data.to_path_buf(),
+        }
+    }
+
+    pub fn admin_token(&self) -> String {
+        std::fs::read_to_string(self.data.join("admin.token"))
+            .expect("admin.token")
+            .trim()
+            .to_string()
+    }
+
+    /// kill -9.
+    pub fn crash(mut self) {
+        self.child.kill().expect("kill");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) {
+        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let status = self.child.wait().expect("wait");
+        assert!(status.success(), "holdpoint serve exited with {status}");
+    }
+
+    /// Runs the CLI against this gateway with `token`.
+    pub fn cli(&self, token: &str, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .args(args)
+            .env("HOLDPOINT_URL", &self.base)
+            .env("HOLDPOINT_TOKEN", token)
+            .output()
+            .expect("run holdpoint")
+    }
+
+    pub fn create_token(&self, name: &str, kind: &str, groups: &[&str]) -> String {
+        let mut args = vec!["token", "create", "--name", name, "--kind", kind];
+        for g in groups {
+            args.extend(["--group", g]);
+        }
+        let out = self.cli(&self.admin_token(), &args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the CLI with no gateway.
+pub fn holdpoint(args: &[&str]) -> Output {
+    Command::new(BIN).args(args).output().expect("run holdpoint")
+}
+
+pub fn stdout_json(out: &Output) -> Value {
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
