@@ -113,6 +113,24 @@ impl Gate {
                 next.principal
             )),
         };
+        if let (Some(terms), Some(hold)) = (&evaluation.terms, next.hold.as_mut())
+            && terms.requirements != hold.requirements
+        {
+            hold.requirements = terms.requirements.clone();
+            if !quorum_met(hold) {
+                // Policy now asks for more than was given: keep waiting for it.
+                let data = json!({"requirements": hold.requirements,
+                                  "reason": "policy changed while the action was held"});
+                evs.push(events::event(
+                    next,
+                    EventType::HoldCreated,
+                    &Actor::system(),
+                    now,
+                    data,
+                ));
+                return Ok(());
+            }
+        }
         evs.push(events::event(
             next,
             EventType::HoldApproved,
@@ -138,24 +156,6 @@ impl Gate {
                 json!({"verdict": next.verdict, "at": "release"}),
             ));
             return Ok(());
-        }
-        if let (Some(terms), Some(hold)) = (evaluation.terms, next.hold.as_mut()) {
-            if terms.requirements != hold.requirements {
-                hold.requirements = terms.requirements;
-                if !quorum_met(hold) {
-                    // Policy now asks for more than was given: keep waiting for it.
-                    evs.pop();
-                    evs.push(events::event(
-                        next,
-                        EventType::HoldCreated,
-                        &Actor::system(),
-                        now,
-                        json!({"requirements": next.hold.as_ref().map(|h| &h.requirements),
-                               "reason": "policy changed while the action was held"}),
-                    ));
-                    return Ok(());
-                }
-            }
         }
         next.status = Status::Approved;
         next.decided_at = Some(now);

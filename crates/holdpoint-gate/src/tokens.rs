@@ -134,10 +134,12 @@ impl Gate {
     /// A token's identity: its groups plus, for humans, their directory groups.
     pub fn identity_of(&self, record: &TokenRecord) -> Identity {
         let mut groups = record.groups.clone();
-        if record.kind.is_human() {
-            if let Some(user) = self.directory.user(&record.name) {
-                groups.extend(user.groups.iter().cloned());
-            }
+        if let Some(user) = self
+            .directory
+            .user(&record.name)
+            .filter(|_| record.kind.is_human())
+        {
+            groups.extend(user.groups.iter().cloned());
         }
         groups.sort();
         groups.dedup();

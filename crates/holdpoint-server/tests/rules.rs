@@ -1,5 +1,7 @@
 //! One test per rule of DESIGN §2 that a caller can run into.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use reqwest::StatusCode;

@@ -1,5 +1,7 @@
 //! One end-to-end test per action status, through the real server on 127.0.0.1:0.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use reqwest::StatusCode;

@@ -1,5 +1,8 @@
 //! The store's behaviour, each test run on SQLite and on PostgreSQL (see `harness`).
 
+// Test code: a failed unwrap is a failed test (clippy.toml covers only `#[test]` bodies).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod harness;
 
 use harness::{Backend, Harness, agent, event, held, minutes, next_version, now, record, user};
@@ -97,7 +100,10 @@ async fn opens_empty_and_names_its_backend(h: Harness) {
     };
     assert_eq!(h.store.backend(), expected);
     if h.backend == Backend::Sqlite {
-        let wal = h.raw.count("SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'").await;
+        let wal = h
+            .raw
+            .count("SELECT COUNT(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'")
+            .await;
         assert_eq!(wal, 1, "the database is in WAL mode");
     }
     h.store.ping().await.unwrap();
@@ -768,7 +774,9 @@ async fn acknowledged_changes_survive_reopening(h: Harness) {
     if let Some(path) = h.url.strip_prefix("sqlite://") {
         let copy = std::path::Path::new(path).with_file_name("copy.db");
         std::fs::copy(path, &copy).unwrap();
-        let inspected = SqlStore::open(&format!("sqlite://{}", copy.display()), OpenMode::Inspect).await.unwrap();
+        let inspected = SqlStore::open(&format!("sqlite://{}", copy.display()), OpenMode::Inspect)
+            .await
+            .unwrap();
         let report = inspected.verify_chain().await.unwrap();
         assert!(report.ok && report.events == 2, "{report:?}");
         assert_eq!(inspected.action(&rec.id).await.unwrap(), Some(rec));
@@ -827,13 +835,22 @@ async fn unavailable_when_the_database_is_gone(h: Harness) {
 
 async fn unavailable_while_another_writer_holds_the_lock(h: Harness) {
     insert(&h, &record("act_01", &agent("ci-bot"), Status::Allowed)).await;
-    let ev = || Change::new(vec![], vec![event(EventType::PolicyLoaded, None, json!({}))]);
+    let ev = || {
+        Change::new(
+            vec![],
+            vec![event(EventType::PolicyLoaded, None, json!({}))],
+        )
+    };
 
     let lock = h.hold_write_lock().await;
     let started = Instant::now();
     let err = h.store.apply(ev()).await.unwrap_err();
     assert!(matches!(err, StoreError::Unavailable(_)), "{err:?}");
-    assert!(started.elapsed() >= Duration::from_secs(4), "gave up after {:?}", started.elapsed());
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "gave up after {:?}",
+        started.elapsed()
+    );
     lock.release().await;
 
     // Nothing of the refused batch remains, and the chain goes on.

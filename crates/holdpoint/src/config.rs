@@ -150,6 +150,11 @@ impl Config {
     pub fn hold_defaults(&self) -> anyhow::Result<holdpoint_policy::HoldDefaults> {
         let expiry = holdpoint_core::duration::parse_duration(&self.approvals.default_expiry)
             .map_err(|e| anyhow::anyhow!("[approvals] default_expiry: {e}"))?;
+        if expiry.is_zero() {
+            anyhow::bail!(
+                "[approvals] default_expiry must be longer than zero: every hold expires"
+            );
+        }
         Ok(holdpoint_policy::HoldDefaults {
             approvers: self.approvals.default_approvers.clone(),
             expiry,

@@ -1,11 +1,13 @@
 //! The `holdpoint` binary end to end: first start, CLI exit codes, a crash with a waiting
 //! agent, policy reloads, and start-up refusals.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use std::time::Duration;
-use support::{holdpoint, stdout_json, text, Gateway};
+use support::{Gateway, holdpoint, stdout_json, text};
 
 async fn post(base: &str, token: &str, path: &str, body: Value) -> Value {
     reqwest::Client::new()
@@ -40,7 +42,10 @@ async fn first_start_writes_a_private_admin_token_once() {
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(data.join("admin.token")).unwrap().permissions().mode();
+        let mode = std::fs::metadata(data.join("admin.token"))
+            .unwrap()
+            .permissions()
+            .mode();
         assert_eq!(mode & 0o777, 0o600);
     }
     let listed = gw.cli(&token, &["token", "list"]);
@@ -48,7 +53,11 @@ async fn first_start_writes_a_private_admin_token_once() {
     assert!(text(&listed.stdout).contains("admin"));
     gw.stop();
     let again = Gateway::start(&data, &[]);
-    assert_eq!(again.admin_token(), token, "a second start keeps the first token");
+    assert_eq!(
+        again.admin_token(),
+        token,
+        "a second start keeps the first token"
+    );
     again.stop();
 }
 
@@ -58,18 +67,51 @@ async fn submit_exits_0_to_proceed_3_when_denied_4_when_pending() {
     let gw = Gateway::start(&dir.path().join("data"), &[]);
     let agent = gw.create_token("ci-bot", "agent", &[]);
 
-    let ok = gw.cli(&agent, &["submit", "--kind", "db.read", "--resource", "postgres/prod/customers"]);
+    let ok = gw.cli(
+        &agent,
+        &[
+            "submit",
+            "--kind",
+            "db.read",
+            "--resource",
+            "postgres/prod/customers",
+        ],
+    );
     assert_eq!(ok.status.code(), Some(0), "{}", text(&ok.stderr));
     assert_eq!(stdout_json(&ok)["status"], "allowed");
 
-    let denied = gw.cli(&agent, &["submit", "--kind", "db.privilege", "--resource", "postgres/prod", "--param", "sql=GRANT ALL"]);
+    let denied = gw.cli(
+        &agent,
+        &[
+            "submit",
+            "--kind",
+            "db.privilege",
+            "--resource",
+            "postgres/prod",
+            "--param",
+            "sql=GRANT ALL",
+        ],
+    );
     assert_eq!(denied.status.code(), Some(3), "{}", text(&denied.stderr));
     assert_eq!(stdout_json(&denied)["status"], "denied");
 
     let held = gw.cli(
         &agent,
-        &["submit", "--kind", "db.ddl", "--resource", "postgres/prod", "--env", "prod",
-          "--params-json", r#"{"sql": "ALTER TABLE t ADD c int"}"#, "--why", "add a column", "--wait", "0s"],
+        &[
+            "submit",
+            "--kind",
+            "db.ddl",
+            "--resource",
+            "postgres/prod",
+            "--env",
+            "prod",
+            "--params-json",
+            r#"{"sql": "ALTER TABLE t ADD c int"}"#,
+            "--why",
+            "add a column",
+            "--wait",
+            "0s",
+        ],
     );
     assert_eq!(held.status.code(), Some(4), "{}", text(&held.stderr));
     let action = stdout_json(&held);
@@ -77,13 +119,24 @@ async fn submit_exits_0_to_proceed_3_when_denied_4_when_pending() {
     let id = action["id"].as_str().unwrap();
 
     let pending = gw.cli(&gw.admin_token(), &["pending"]);
-    assert!(text(&pending.stdout).contains(id), "{}", text(&pending.stdout));
-    let rejected = gw.cli(&gw.admin_token(), &["reject", id, "--comment", "not during the freeze"]);
+    assert!(
+        text(&pending.stdout).contains(id),
+        "{}",
+        text(&pending.stdout)
+    );
+    let rejected = gw.cli(
+        &gw.admin_token(),
+        &["reject", id, "--comment", "not during the freeze"],
+    );
     assert!(rejected.status.success(), "{}", text(&rejected.stderr));
     assert!(text(&rejected.stdout).contains("rejected"));
 
     let usage = gw.cli(&agent, &["submit", "--kind", "db.read"]);
-    assert_eq!(usage.status.code(), Some(2), "missing --resource is bad usage");
+    assert_eq!(
+        usage.status.code(),
+        Some(2),
+        "missing --resource is bad usage"
+    );
     let no_server = std::process::Command::new(support::BIN)
         .args(["submit", "--kind", "db.read", "--resource", "x"])
         .env("HOLDPOINT_URL", "http://127.0.0.1:9")
@@ -119,22 +172,37 @@ async fn a_pending_hold_survives_kill_9_and_the_waiting_agent_sees_the_approval(
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
     gw.crash();
-    let interrupted = tokio::time::timeout(Duration::from_secs(10), poll).await.unwrap().unwrap();
+    let interrupted = tokio::time::timeout(Duration::from_secs(10), poll)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(interrupted.is_err(), "the poll was cut off by the crash");
 
     let gw = Gateway::start(&data, &[]);
-    let (_, still) = (0, get(&gw.base, &agent, &format!("/v1/actions/{id}")).await.unwrap());
+    let (_, still) = (
+        0,
+        get(&gw.base, &agent, &format!("/v1/actions/{id}"))
+            .await
+            .unwrap(),
+    );
     assert_eq!(still["status"], "pending", "pending survives the crash");
     let approve = gw.cli(&admin, &["approve", &id, "--comment", "index is safe"]);
     assert!(approve.status.success(), "{}", text(&approve.stderr));
-    let seen = get(&gw.base, &agent, &format!("/v1/actions/{id}?wait=10s")).await.unwrap();
+    let seen = get(&gw.base, &agent, &format!("/v1/actions/{id}?wait=10s"))
+        .await
+        .unwrap();
     assert_eq!(seen["status"], "approved");
     assert_eq!(seen["proceed"], true);
     assert_eq!(seen["hold"]["reviews"][0]["channel"], "cli");
     gw.stop();
 
     let verify = holdpoint(&["audit", "verify", "--data", data.to_str().unwrap()]);
-    assert!(verify.status.success(), "{}{}", text(&verify.stdout), text(&verify.stderr));
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        text(&verify.stdout),
+        text(&verify.stderr)
+    );
     assert!(text(&verify.stdout).starts_with("ok:"));
 }
 
@@ -143,7 +211,11 @@ async fn serve_refuses_a_broken_policy_naming_file_and_line() {
     let dir = tempfile::tempdir().unwrap();
     let policies = dir.path().join("policies");
     std::fs::create_dir_all(&policies).unwrap();
-    std::fs::write(policies.join("ok.cedar"), "permit(principal, action, resource);\n").unwrap();
+    std::fs::write(
+        policies.join("ok.cedar"),
+        "permit(principal, action, resource);\n",
+    )
+    .unwrap();
     std::fs::write(
         policies.join("broken.cedar"),
         "// a comment\n\npermit(principal, action resource);\n",
@@ -152,22 +224,44 @@ async fn serve_refuses_a_broken_policy_naming_file_and_line() {
     let config = dir.path().join("holdpoint.toml");
     std::fs::write(&config, "[policy]\ndir = \"policies\"\n").unwrap();
     let out = holdpoint(&[
-        "serve", "--config", config.to_str().unwrap(), "--data", dir.path().join("d").to_str().unwrap(),
-        "--listen", "127.0.0.1:0",
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        dir.path().join("d").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
     ]);
     assert_eq!(out.status.code(), Some(1));
     let err = text(&out.stderr);
-    assert!(err.contains("broken.cedar") && err.contains("line 3"), "{err}");
+    assert!(
+        err.contains("broken.cedar") && err.contains("line 3"),
+        "{err}"
+    );
 
     let check = holdpoint(&["policy", "check", policies.to_str().unwrap()]);
     assert_eq!(check.status.code(), Some(1));
-    assert!(text(&check.stderr).contains("broken.cedar"), "{}", text(&check.stderr));
+    assert!(
+        text(&check.stderr).contains("broken.cedar"),
+        "{}",
+        text(&check.stderr)
+    );
 
     let bad_config = dir.path().join("bad.toml");
     std::fs::write(&bad_config, "[approvals]\ndefault_expiry = \"soon\"\n").unwrap();
-    let out = holdpoint(&["serve", "--config", bad_config.to_str().unwrap(), "--listen", "127.0.0.1:0"]);
+    let out = holdpoint(&[
+        "serve",
+        "--config",
+        bad_config.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("`soon`"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("`soon`"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[tokio::test]
@@ -179,15 +273,34 @@ async fn a_policy_change_reloads_and_a_broken_one_is_refused_and_audited() {
     let check = holdpoint(&["policy", "check", "--config", config.to_str().unwrap()]);
     assert!(check.status.success(), "{}", text(&check.stderr));
 
-    let gw = Gateway::start(&dir.path().join("data"), &["--config", config.to_str().unwrap()]);
+    let gw = Gateway::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
     let admin = gw.admin_token();
     let agent = gw.create_token("ci-bot", "agent", &[]);
     let policies = dir.path().join("policies");
 
-    std::fs::write(policies.join("99-broken.cedar"), "forbid(principal, action, resource) when {\n").unwrap();
+    std::fs::write(
+        policies.join("99-broken.cedar"),
+        "forbid(principal, action, resource) when {\n",
+    )
+    .unwrap();
     let refused = wait_for_event(&gw.base, &admin, "policy.refused").await;
-    assert!(refused["data"]["error"].as_str().unwrap().contains("99-broken.cedar"), "{refused}");
-    let still = post(&gw.base, &agent, "/v1/actions", json!({"kind": "db.read", "resource": "postgres/prod"})).await;
+    assert!(
+        refused["data"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("99-broken.cedar"),
+        "{refused}"
+    );
+    let still = post(
+        &gw.base,
+        &agent,
+        "/v1/actions",
+        json!({"kind": "db.read", "resource": "postgres/prod"}),
+    )
+    .await;
     assert_eq!(still["status"], "allowed", "the old set stays in force");
 
     std::fs::write(
@@ -197,7 +310,13 @@ async fn a_policy_change_reloads_and_a_broken_one_is_refused_and_audited() {
     .unwrap();
     let mut denied = Value::Null;
     for _ in 0..100 {
-        denied = post(&gw.base, &agent, "/v1/actions", json!({"kind": "db.read", "resource": "postgres/prod"})).await;
+        denied = post(
+            &gw.base,
+            &agent,
+            "/v1/actions",
+            json!({"kind": "db.read", "resource": "postgres/prod"}),
+        )
+        .await;
         if denied["status"] == "denied" {
             break;
         }
@@ -211,7 +330,12 @@ async fn a_policy_change_reloads_and_a_broken_one_is_refused_and_audited() {
 async fn wait_for_event(base: &str, admin: &str, event_type: &str) -> Value {
     for _ in 0..100 {
         let page = get(base, admin, "/v1/audit?limit=1000").await.unwrap();
-        if let Some(e) = page["events"].as_array().unwrap().iter().find(|e| e["type"] == event_type) {
+        if let Some(e) = page["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == event_type)
+        {
             return e.clone();
         }
         tokio::time::sleep(Duration::from_millis(100)).await;

@@ -1,10 +1,12 @@
 //! Tampering with a copy of the database: `holdpoint audit verify` names the first bad seq.
 //! Also `audit export` in both formats.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod support;
 
 use sqlx::Connection;
-use support::{holdpoint, text, Gateway};
+use support::{Gateway, holdpoint, text};
 
 /// A stopped gateway's data folder with some history in its audit log.
 fn history() -> tempfile::TempDir {
@@ -13,7 +15,18 @@ fn history() -> tempfile::TempDir {
     let gw = Gateway::start(&data, &[]);
     let agent = gw.create_token("ci-bot", "agent", &[]);
     for kind in ["db.read", "db.privilege", "db.read", "db.ddl"] {
-        let out = gw.cli(&agent, &["submit", "--kind", kind, "--resource", "postgres/prod", "--wait", "0s"]);
+        let out = gw.cli(
+            &agent,
+            &[
+                "submit",
+                "--kind",
+                kind,
+                "--resource",
+                "postgres/prod",
+                "--wait",
+                "0s",
+            ],
+        );
         assert!(out.status.code().is_some(), "{}", text(&out.stderr));
     }
     gw.stop();
@@ -24,7 +37,11 @@ fn history() -> tempfile::TempDir {
 /// `sql` on the copy.
 async fn tampered_copy(original: &std::path::Path, sql: &'static str) -> tempfile::TempDir {
     let copy = tempfile::tempdir().unwrap();
-    std::fs::copy(original.join("data/holdpoint.db"), copy.path().join("holdpoint.db")).unwrap();
+    std::fs::copy(
+        original.join("data/holdpoint.db"),
+        copy.path().join("holdpoint.db"),
+    )
+    .unwrap();
     let url = format!("sqlite://{}", copy.path().join("holdpoint.db").display());
     let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
     for statement in sql.split(';').filter(|s| !s.trim().is_empty()) {
@@ -46,10 +63,17 @@ async fn edited_deleted_and_reordered_events_are_named_by_seq() {
     let (code, out) = verify(&original.path().join("data"));
     assert_eq!(code, Some(0), "{out}");
 
-    let edited = tampered_copy(original.path(), "UPDATE audit SET data = '{\"verdict\":\"nothing to see\"}' WHERE seq = 5").await;
+    let edited = tampered_copy(
+        original.path(),
+        "UPDATE audit SET data = '{\"verdict\":\"nothing to see\"}' WHERE seq = 5",
+    )
+    .await;
     let (code, out) = verify(edited.path());
     assert_eq!(code, Some(1));
-    assert!(out.contains("broken at seq 5") && out.contains("edited"), "{out}");
+    assert!(
+        out.contains("broken at seq 5") && out.contains("edited"),
+        "{out}"
+    );
 
     let deleted = tampered_copy(original.path(), "DELETE FROM audit WHERE seq = 6").await;
     let (code, out) = verify(deleted.path());
@@ -83,16 +107,37 @@ async fn export_writes_every_event_as_json_lines_or_csv() {
     assert!(lines.iter().any(|e| e["type"] == "action.denied"));
     assert!(lines.iter().any(|e| e["type"] == "hold.created"));
 
-    let csv = holdpoint(&["audit", "export", "--format", "csv", "--data", data.to_str().unwrap()]);
+    let csv = holdpoint(&[
+        "audit",
+        "export",
+        "--format",
+        "csv",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     assert!(csv.status.success());
     let mut reader = csv::Reader::from_reader(csv.stdout.as_slice());
     assert_eq!(reader.headers().unwrap().get(2), Some("type"));
     assert_eq!(reader.records().count(), lines.len());
 
-    let future = holdpoint(&["audit", "export", "--since", "2999-01-01T00:00:00Z", "--data", data.to_str().unwrap()]);
+    let future = holdpoint(&[
+        "audit",
+        "export",
+        "--since",
+        "2999-01-01T00:00:00Z",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     assert!(future.status.success());
     assert!(future.stdout.is_empty());
-    let bad = holdpoint(&["audit", "export", "--since", "yesterday", "--data", data.to_str().unwrap()]);
+    let bad = holdpoint(&[
+        "audit",
+        "export",
+        "--since",
+        "yesterday",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
     assert_eq!(bad.status.code(), Some(1));
 }
 

@@ -14,10 +14,10 @@ use holdpoint_core::{
     ActionId, ActionRecord, Actor, EventType, NewEvent, Outcome, Principal, PrincipalKind,
     Requirement, Status, Timestamp, Verdict,
 };
+use holdpoint_store::WRITER_LOCK_KEY;
 use holdpoint_store::{OpenMode, SqlStore};
 use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
-use holdpoint_store::WRITER_LOCK_KEY;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions, Postgres as Pg};
 use sqlx::sqlite::{Sqlite, SqlitePool};
@@ -252,7 +252,10 @@ impl Harness {
         match &self.raw {
             Raw::Sqlite(pool) => {
                 let mut conn = pool.acquire().await.unwrap();
-                sqlx::raw_sql("BEGIN EXCLUSIVE").execute(&mut *conn).await.unwrap();
+                sqlx::raw_sql("BEGIN EXCLUSIVE")
+                    .execute(&mut *conn)
+                    .await
+                    .unwrap();
                 WriteLock::Sqlite(conn)
             }
             Raw::Postgres(pool) => {

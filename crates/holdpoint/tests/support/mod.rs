@@ -1,6 +1,6 @@
 //! `holdpoint serve` as a child process, and the `holdpoint` CLI, for end-to-end tests.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -65,7 +65,9 @@ impl Gateway {
 
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(mut self) {
-        let _ = Command::new("kill").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
         let status = self.child.wait().expect("wait");
         assert!(status.success(), "holdpoint serve exited with {status}");
     }
@@ -86,8 +88,15 @@ impl Gateway {
             args.extend(["--group", g]);
         }
         let out = self.cli(&self.admin_token(), &args);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        String::from_utf8(out.stdout).expect("utf8").trim().to_string()
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .expect("utf8")
+            .trim()
+            .to_string()
     }
 }
 
@@ -100,7 +109,10 @@ impl Drop for Gateway {
 
 /// Runs the CLI with no gateway.
 pub fn holdpoint(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().expect("run holdpoint")
+    Command::new(BIN)
+        .args(args)
+        .output()
+        .expect("run holdpoint")
 }
 
 pub fn stdout_json(out: &Output) -> Value {

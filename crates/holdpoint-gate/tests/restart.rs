@@ -1,0 +1,204 @@
+//! Holds live in the store, not in memory: after a restart they are still pending and
+//! still expire on time (DESIGN §2.8). Time is a manual clock; nothing sleeps.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use holdpoint_core::mask::NoMasking;
+use holdpoint_core::notify::NoNotifier;
+use holdpoint_core::{ActionRequest, Actor, Clock, Identity, ManualClock, PrincipalKind, Status};
+use holdpoint_gate::{Directory, Gate, GateParts, NewToken, SurfaceContext};
+use holdpoint_policy::{HoldDefaults, PolicyEngine, PolicySet, PolicySource};
+use holdpoint_store::{OpenMode, SqlStore};
+use std::sync::Arc;
+use std::time::Duration;
+
+const POLICY: &str = r#"
+@id("ddl") @hold("Schema change") @approvers("dba") @expires("10m")
+permit(principal, action == Action::"db.ddl", resource);
+"#;
+
+async fn gate_on(url: &str, clock: Arc<ManualClock>) -> Arc<Gate> {
+    let defaults = HoldDefaults {
+        approvers: vec!["admins".into()],
+        expiry: Duration::from_secs(900),
+    };
+    let source = PolicySource {
+        file: "test.cedar".into(),
+        text: POLICY.into(),
+    };
+    let set = PolicySet::compile(&[source], &defaults, None).unwrap();
+    let store = SqlStore::open(url, OpenMode::Serve).await.unwrap();
+    Gate::new(GateParts {
+        store: Arc::new(store),
+        policy: Arc::new(PolicyEngine::new(set, defaults, None)),
+        clock,
+        masker: Arc::new(NoMasking),
+        notifier: Arc::new(NoNotifier),
+        directory: Directory::default(),
+    })
+}
+
+fn agent() -> Identity {
+    Identity {
+        principal: holdpoint_core::Principal::new(PrincipalKind::Agent, "ci-bot"),
+        groups: Vec::new(),
+        owner: None,
+    }
+}
+
+fn ddl() -> ActionRequest {
+    ActionRequest {
+        kind: "db.ddl".into(),
+        resource: "postgres/prod".into(),
+        environment: "prod".into(),
+        params: serde_json::json!({"sql": "ALTER TABLE t ADD c int"}),
+        justification: String::new(),
+    }
+}
+
+#[tokio::test]
+async fn a_hold_that_fell_due_while_down_expires_at_the_next_start_unasked() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+
+    let first = gate_on(&url, clock.clone()).await;
+    let held = first
+        .submit(&agent(), ddl(), SurfaceContext::named("api"))
+        .await
+        .unwrap();
+    assert_eq!(held.status, Status::Pending);
+    drop(first); // the gateway is gone; no expiry task ever ran
+
+    clock.advance(Duration::from_secs(11 * 60));
+    let second = gate_on(&url, clock.clone()).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(second.clone().run_expiry(async move {
+        let _ = stopped.await;
+    }));
+    let seen = second
+        .wait(&agent(), &held.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(seen.status, Status::Expired);
+    let _ = stop.send(());
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_hold_still_pending_after_restart_expires_on_time_and_not_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let first = gate_on(&url, clock.clone()).await;
+    let held = first
+        .submit(&agent(), ddl(), SurfaceContext::named("api"))
+        .await
+        .unwrap();
+    drop(first);
+
+    let second = gate_on(&url, clock.clone()).await;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(second.clone().run_expiry(async move {
+        let _ = stopped.await;
+    }));
+    let before = second
+        .wait(&agent(), &held.id, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        before.status,
+        Status::Pending,
+        "still pending after the restart"
+    );
+
+    clock.advance(Duration::from_secs(9 * 60));
+    let early = second
+        .wait(&agent(), &held.id, Duration::from_millis(50))
+        .await
+        .unwrap();
+    assert_eq!(early.status, Status::Pending, "not before @expires");
+
+    clock.advance(Duration::from_secs(61));
+    let late = second
+        .wait(&agent(), &held.id, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(late.status, Status::Expired);
+    let hold = late.hold.unwrap();
+    assert!(late.decided_at.unwrap() >= hold.expires_at);
+    assert!(clock.now() >= hold.expires_at);
+
+    let events = second.store().audit_events(0, 100).await.unwrap();
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| e.event_type == holdpoint_core::EventType::HoldExpired)
+            .count(),
+        1
+    );
+    let _ = stop.send(());
+    task.await.unwrap();
+}
+
+#[tokio::test]
+async fn a_token_revoked_while_its_action_waits_means_no_release() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
+    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let gate = gate_on(&url, clock).await;
+    let system = Actor::system();
+    let (secret, _) = gate
+        .create_token(
+            &system,
+            NewToken {
+                name: "ci-bot".into(),
+                kind: PrincipalKind::Agent,
+                groups: vec![],
+                owner: None,
+                ttl: None,
+            },
+        )
+        .await
+        .unwrap();
+    let bot = gate.authenticate(&secret).await.unwrap();
+    let (dba_secret, _) = gate
+        .create_token(
+            &system,
+            NewToken {
+                name: "alice".into(),
+                kind: PrincipalKind::User,
+                groups: vec!["dba".into()],
+                owner: None,
+                ttl: None,
+            },
+        )
+        .await
+        .unwrap();
+    let alice = gate.authenticate(&dba_secret).await.unwrap();
+    let held = gate
+        .submit(&bot, ddl(), SurfaceContext::named("api"))
+        .await
+        .unwrap();
+    gate.revoke_token(&alice, "ci-bot", "api").await.unwrap();
+    assert!(gate.authenticate(&secret).await.is_err());
+    let decided = gate
+        .review(
+            &alice,
+            &held.id,
+            holdpoint_core::Decision::Approve,
+            "",
+            "api",
+        )
+        .await
+        .unwrap();
+    assert_eq!(decided.status, Status::Denied);
+    assert!(
+        decided
+            .verdict
+            .reason
+            .contains("no longer has a live token"),
+        "{}",
+        decided.verdict.reason
+    );
+}
