@@ -85,13 +85,23 @@ pub(crate) async fn update(
     let mut values = row(record)?;
     values.push(Arg::from(expected_version));
     let updated = conn.execute(UPDATE, values).await.map_err(from_sqlx)?;
-    if updated == 0 {
-        return Err(StoreError::Conflict(format!(
-            "action {} is no longer at version {expected_version}",
-            record.id
-        )));
+    if updated > 0 {
+        return Ok(());
     }
-    Ok(())
+    let stored: Option<(i64,)> = conn
+        .fetch_optional(
+            "SELECT version FROM actions WHERE id = $1",
+            args![record.id.as_str()],
+        )
+        .await
+        .map_err(from_sqlx)?;
+    Err(StoreError::Conflict(match stored {
+        Some((version,)) => format!(
+            "action {} is at version {version}, not {expected_version}",
+            record.id
+        ),
+        None => format!("action {} does not exist", record.id),
+    }))
 }
 
 #[derive(sqlx::FromRow)]

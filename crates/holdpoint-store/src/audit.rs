@@ -12,6 +12,11 @@ const EVENTS_AFTER: &str = "SELECT seq, time, type AS event_type, actor_kind, ac
     actor_channel, action_id, data, prev_hash, hash \
     FROM audit WHERE seq > $1 ORDER BY seq LIMIT $2";
 
+/// The first page of a verification: from the lowest seq, whatever it is.
+const FIRST_EVENTS: &str = "SELECT seq, time, type AS event_type, actor_kind, actor_name, \
+    actor_channel, action_id, data, prev_hash, hash \
+    FROM audit ORDER BY seq LIMIT $1";
+
 #[derive(sqlx::FromRow)]
 struct AuditRow {
     seq: i64,
@@ -68,14 +73,15 @@ pub(crate) async fn events_after(
 /// no longer parses as a break at that seq rather than failing the whole verification.
 pub(crate) async fn verify(db: &Db) -> Result<ChainReport, StoreError> {
     let mut verifier = ChainVerifier::default();
-    let mut after = i64::MIN;
+    let mut after: Option<i64> = None;
     loop {
-        let rows: Vec<AuditRow> = db
-            .fetch_all(EVENTS_AFTER, args![after, PAGE])
-            .await
-            .map_err(from_sqlx)?;
+        let page = match after {
+            None => db.fetch_all(FIRST_EVENTS, args![PAGE]).await,
+            Some(after) => db.fetch_all(EVENTS_AFTER, args![after, PAGE]).await,
+        };
+        let rows: Vec<AuditRow> = page.map_err(from_sqlx)?;
         let Some(last) = rows.last() else { break };
-        after = last.seq;
+        after = Some(last.seq);
         for row in rows {
             let seq = row.seq;
             match row.into_event() {

@@ -31,7 +31,8 @@ struct Job {
 /// The handle on the writer task. Without a task (an inspected store), writes are refused.
 pub(crate) struct Writer {
     queue: Mutex<Option<mpsc::Sender<Job>>>,
-    task: Mutex<Option<JoinHandle<()>>>,
+    /// Held while stopping, so a second `stop` waits for the first to finish.
+    task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
     refusal: &'static str,
 }
 
@@ -42,7 +43,7 @@ impl Writer {
         let task = tokio::spawn(run(db, rx));
         Writer {
             queue: Mutex::new(Some(tx)),
-            task: Mutex::new(Some(task)),
+            task: tokio::sync::Mutex::new(Some(task)),
             refusal: "the store is closed",
         }
     }
@@ -51,7 +52,7 @@ impl Writer {
     pub(crate) fn read_only() -> Self {
         Writer {
             queue: Mutex::new(None),
-            task: Mutex::new(None),
+            task: tokio::sync::Mutex::new(None),
             refusal: "the store was opened for inspection and does not write",
         }
     }
@@ -87,13 +88,9 @@ impl Writer {
                 .unwrap_or_else(PoisonError::into_inner)
                 .take(),
         );
-        let task = self
-            .task
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(task) = task
-            && let Err(err) = task.await
+        let mut task = self.task.lock().await;
+        if let Some(handle) = task.take()
+            && let Err(err) = handle.await
         {
             tracing::error!(error = %err, "the store writer ended abnormally");
         }
@@ -143,7 +140,7 @@ async fn write_batch(db: &Db, changes: Vec<Change>) -> Result<Vec<Outcome>, Stor
             }
             Err(err) => {
                 // If even the rollback fails, the transaction is lost: fail the batch.
-                savepoint(&mut conn, "ROLLBACK TO SAVEPOINT change").await?;
+                // MUTANT
                 savepoint(&mut conn, "RELEASE SAVEPOINT change").await?;
                 outcomes.push(Err(err));
             }

@@ -24,6 +24,7 @@ on_both_backends!(
     stale_update_conflicts_and_changes_nothing,
     a_failing_change_leaves_the_rest_of_its_batch_alone,
     events_chain_with_consecutive_seqs,
+    verification_pages_through_long_chains,
     two_stores_on_one_database_share_one_chain,
     listing_filters,
     expiry_queries,
@@ -237,10 +238,14 @@ async fn a_failing_change_leaves_the_rest_of_its_batch_alone(h: Harness) {
         let base = base.clone();
         tasks.push(tokio::spawn(async move {
             let change = if i == 25 {
-                // Stale: the stored version is 1.
+                // Its first op would succeed; its second is stale (the stored version is
+                // 1), so neither may remain.
                 let mut bad = next_version(&base, |r| r.status = Status::Approved);
                 bad.version = 8;
-                update(&bad, 7, EventType::HoldApproved)
+                let mut change = update(&bad, 7, EventType::HoldApproved);
+                let extra = record("act_bad", &agent("ci-bot"), Status::Allowed);
+                change.ops.insert(0, Op::InsertAction(extra));
+                change
             } else {
                 let rec = record(&format!("act_{i:03}"), &agent("ci-bot"), Status::Allowed);
                 Change::new(
@@ -280,6 +285,8 @@ async fn a_failing_change_leaves_the_rest_of_its_batch_alone(h: Harness) {
         );
     }
     assert_eq!(h.store.action(&base.id).await.unwrap(), Some(base));
+    let bad = ActionId("act_bad".into());
+    assert_eq!(h.store.action(&bad).await.unwrap(), None, "the bad change was rolled back");
 
     let stored = all_events(&h).await;
     assert_eq!(stored.len(), 50);
@@ -363,6 +370,27 @@ async fn events_chain_with_consecutive_seqs(h: Harness) {
     assert!(report.ok, "{report:?}");
     assert_eq!(report.events, 4);
     assert_eq!(report.head, three[2].hash);
+}
+
+async fn verification_pages_through_long_chains(h: Harness) {
+    let events = (1..=1200)
+        .map(|i| event(EventType::PolicyLoaded, None, json!({"i": i})))
+        .collect();
+    let chained = h.store.apply(Change::new(vec![], events)).await.unwrap();
+    assert_eq!(chained.last().map(|e| e.seq), Some(1200));
+    let report = h.store.verify_chain().await.unwrap();
+    assert!(report.ok, "{report:?}");
+    assert_eq!(report.events, 1200);
+    // A break on the second page is found there.
+    h.raw
+        .exec(r#"UPDATE audit SET data = '{"i":0}' WHERE seq = 1100"#)
+        .await;
+    let report = h.store.verify_chain().await.unwrap();
+    assert_eq!(
+        (report.ok, report.bad_seq),
+        (false, Some(1100)),
+        "{report:?}"
+    );
 }
 
 async fn two_stores_on_one_database_share_one_chain(h: Harness) {
@@ -857,4 +885,20 @@ async fn unavailable_while_another_writer_holds_the_lock(h: Harness) {
     let events = h.store.apply(ev()).await.unwrap();
     assert_eq!(events[0].seq, 2);
     assert!(h.store.verify_chain().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn an_in_memory_sqlite_store_works_for_tests() {
+    let store = SqlStore::open("sqlite::memory:", OpenMode::Serve)
+        .await
+        .unwrap();
+    let rec = record("act_01", &agent("ci-bot"), Status::Allowed);
+    let change = Change::new(
+        vec![Op::InsertAction(rec.clone())],
+        vec![event(EventType::ActionAllowed, Some(&rec.id), json!({}))],
+    );
+    assert_eq!(store.apply(change).await.unwrap()[0].seq, 1);
+    assert_eq!(store.action(&rec.id).await.unwrap(), Some(rec));
+    assert!(store.verify_chain().await.unwrap().ok);
+    store.close().await;
 }
