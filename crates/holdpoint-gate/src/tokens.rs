@@ -190,8 +190,33 @@ impl Gate {
             json!({"name": record.name, "kind": record.kind, "groups": record.groups,
                    "owner": record.owner, "expires_at": record.expires_at}),
         );
+        // An expired token still holds its name until it is revoked: retire it here,
+        // in the same transaction and with its own audit event.
+        let mut ops = Vec::new();
+        let mut events = Vec::new();
+        let expired = self
+            .store
+            .tokens()
+            .await?
+            .into_iter()
+            .any(|t| t.name == record.name && t.revoked_at.is_none() && !t.is_live(now));
+        if expired {
+            ops.push(Op::RevokeToken {
+                name: record.name.clone(),
+                at: now,
+            });
+            events.push(NewEvent::new(
+                now,
+                EventType::TokenRevoked,
+                Actor::system(),
+                None,
+                json!({"name": record.name, "reason": "expired; replaced"}),
+            ));
+        }
+        ops.push(Op::InsertToken(record.clone()));
+        events.push(ev);
         self.store
-            .apply(Change::new(vec![Op::InsertToken(record.clone())], vec![ev]))
+            .apply(Change::new(ops, events))
             .await
             .map_err(|e| match e {
                 holdpoint_core::StoreError::Conflict(_) => {

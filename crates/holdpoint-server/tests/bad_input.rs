@@ -232,3 +232,45 @@ async fn explain_shows_the_verdict_without_holding_anything() {
     assert_eq!(body["verdict"]["outcome"], "deny");
     assert_eq!(audit_len(&h).await, before);
 }
+
+#[tokio::test]
+async fn a_store_that_cannot_write_means_503_and_nothing_passes() {
+    let h = Harness::start(POLICIES).await;
+    let agent = h.token("ci-bot", "agent", &[], None).await;
+    let alice = h.token("alice", "user", &["dba"], None).await;
+    let held = h.submit(&agent, "db.ddl", "postgres/prod", json!({})).await;
+    h.store.close().await;
+
+    let (status, body) = h
+        .post(
+            &agent,
+            "/v1/actions",
+            json!({"kind": "db.read", "resource": "postgres/prod"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "an allow that cannot be audited is not given: {body}"
+    );
+    assert_eq!(body["error"]["code"], "unavailable");
+    let (status, body) = h
+        .review(&alice, held["id"].as_str().unwrap(), "approve")
+        .await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+
+    let health = h
+        .http
+        .get(format!("{}/healthz", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK, "the gateway stays up");
+    let ready = h
+        .http
+        .get(format!("{}/readyz", h.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

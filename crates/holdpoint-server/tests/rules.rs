@@ -390,3 +390,22 @@ async fn only_admins_manage_tokens_and_read_the_audit_log() {
         "a live token has the name: {body}"
     );
 }
+
+#[tokio::test]
+async fn an_expired_token_is_refused_and_its_name_can_be_reused() {
+    let h = Harness::start(POLICIES).await;
+    let (status, body) = h
+        .post(&h.admin, "/v1/tokens", json!({"name": "temp-bot", "kind": "agent", "ttl": "1m"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = body["token"].as_str().unwrap().to_string();
+    let (status, _) = h.get(&token, "/v1/actions").await;
+    assert_eq!(status, StatusCode::OK);
+    h.clock.advance(Duration::from_secs(120));
+    let (status, body) = h.get(&token, "/v1/actions").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, body) = h
+        .post(&h.admin, "/v1/tokens", json!({"name": "temp-bot", "kind": "agent"}))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+}

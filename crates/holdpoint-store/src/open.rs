@@ -6,6 +6,7 @@ use holdpoint_core::StoreError;
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{ConnectOptions, Connection};
 use std::path::Path;
 use std::str::FromStr;
 use std::time::Duration;
@@ -116,12 +117,21 @@ async fn create_parent_dir(path: &Path) -> Result<(), StoreError> {
 async fn postgres(url: &str) -> Result<sqlx::PgPool, StoreError> {
     let options = PgConnectOptions::from_str(url)
         .map_err(|e| StoreError::Unavailable(format!("bad postgres url: {e}")))?;
+    let cannot =
+        |e: sqlx::Error| StoreError::Unavailable(format!("cannot connect to postgres: {e}"));
+    // One plain connection first: its error says why (refused, authentication, no such
+    // database), where the pool's would only say that it timed out.
+    match tokio::time::timeout(WAIT, options.connect()).await {
+        Ok(Ok(conn)) => conn.close().await.map_err(cannot)?,
+        Ok(Err(e)) => return Err(cannot(e)),
+        Err(_) => return Err(cannot(sqlx::Error::PoolTimedOut)),
+    }
     PgPoolOptions::new()
         .max_connections(POSTGRES_CONNECTIONS)
         .acquire_timeout(WAIT)
         .connect_with(options)
         .await
-        .map_err(|e| StoreError::Unavailable(format!("cannot connect to postgres: {e}")))
+        .map_err(cannot)
 }
 
 async fn migrate(db: &Db) -> Result<(), StoreError> {

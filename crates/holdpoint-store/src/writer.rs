@@ -140,7 +140,7 @@ async fn write_batch(db: &Db, changes: Vec<Change>) -> Result<Vec<Outcome>, Stor
             }
             Err(err) => {
                 // If even the rollback fails, the transaction is lost: fail the batch.
-                // MUTANT
+                savepoint(&mut conn, "ROLLBACK TO SAVEPOINT change").await?;
                 savepoint(&mut conn, "RELEASE SAVEPOINT change").await?;
                 outcomes.push(Err(err));
             }

@@ -286,7 +286,11 @@ async fn a_failing_change_leaves_the_rest_of_its_batch_alone(h: Harness) {
     }
     assert_eq!(h.store.action(&base.id).await.unwrap(), Some(base));
     let bad = ActionId("act_bad".into());
-    assert_eq!(h.store.action(&bad).await.unwrap(), None, "the bad change was rolled back");
+    assert_eq!(
+        h.store.action(&bad).await.unwrap(),
+        None,
+        "the bad change was rolled back"
+    );
 
     let stored = all_events(&h).await;
     assert_eq!(stored.len(), 50);
@@ -901,4 +905,19 @@ async fn an_in_memory_sqlite_store_works_for_tests() {
     assert_eq!(store.action(&rec.id).await.unwrap(), Some(rec));
     assert!(store.verify_chain().await.unwrap().ok);
     store.close().await;
+}
+
+#[tokio::test]
+async fn an_unreachable_postgres_is_unavailable_and_says_why() {
+    let err = SqlStore::open(
+        "postgres://postgres:secret@127.0.0.1:1/none",
+        OpenMode::Serve,
+    )
+    .await
+    .unwrap_err();
+    let StoreError::Unavailable(msg) = err else {
+        panic!("expected unavailable, got {err:?}");
+    };
+    assert!(msg.contains("cannot connect to postgres"), "{msg}");
+    assert!(!msg.contains("secret"), "the password leaked: {msg}");
 }

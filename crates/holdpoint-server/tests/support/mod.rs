@@ -21,6 +21,7 @@ pub struct Harness {
     pub clock: Arc<ManualClock>,
     pub admin: String,
     pub policy_dir: PathBuf,
+    pub store: SqlStore,
     pub http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     _dir: tempfile::TempDir,
@@ -58,7 +59,7 @@ impl Harness {
         let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
         let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
         let gate = Gate::new(GateParts {
-            store: Arc::new(store),
+            store: Arc::new(store.clone()),
             policy: engine,
             clock: clock.clone(),
             masker: Arc::new(NoMasking),
@@ -91,6 +92,7 @@ impl Harness {
             clock,
             admin,
             policy_dir,
+            store,
             http: reqwest::Client::new(),
             stop: Some(stop),
             _dir: dir,

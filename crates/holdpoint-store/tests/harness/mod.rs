@@ -17,10 +17,10 @@ use holdpoint_core::{
 use holdpoint_store::WRITER_LOCK_KEY;
 use holdpoint_store::{OpenMode, SqlStore};
 use serde_json::{Value, json};
-use sqlx::AssertSqlSafe;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgPool, PgPoolOptions, Postgres as Pg};
 use sqlx::sqlite::{Sqlite, SqlitePool};
+use sqlx::{AssertSqlSafe, Connection};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -136,11 +136,31 @@ impl Postgres {
     async fn connect() -> Option<Postgres> {
         let base_url = std::env::var("HOLDPOINT_TEST_POSTGRES_URL")
             .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
-        let admin = PgPoolOptions::new()
-            .max_connections(2)
-            .acquire_timeout(Duration::from_secs(3))
-            .connect(&base_url)
-            .await;
+        // Asked once per test binary; every test after the first skips at once.
+        static REACHABLE: tokio::sync::OnceCell<Result<(), String>> =
+            tokio::sync::OnceCell::const_new();
+        let reachable = REACHABLE
+            .get_or_init(|| async {
+                let attempt = tokio::time::timeout(
+                    Duration::from_secs(3),
+                    sqlx::PgConnection::connect(&base_url),
+                );
+                match attempt.await {
+                    Ok(Ok(conn)) => conn.close().await.map_err(|e| e.to_string()),
+                    Ok(Err(e)) => Err(e.to_string()),
+                    Err(_) => Err("no answer within 3 s".to_string()),
+                }
+            })
+            .await
+            .clone();
+        let admin = match reachable {
+            Ok(()) => PgPoolOptions::new()
+                .max_connections(2)
+                .connect(&base_url)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(err) => Err(err),
+        };
         match admin {
             Ok(admin) => Some(Postgres {
                 admin,
