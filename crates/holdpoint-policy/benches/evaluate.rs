@@ -13,7 +13,7 @@ use std::hint::black_box;
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-const ROUNDS: usize = 20_000;
+const ROUNDS: usize = 5_000;
 
 fn defaults() -> HoldDefaults {
     HoldDefaults {

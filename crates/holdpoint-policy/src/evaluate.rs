@@ -19,9 +19,13 @@ impl PolicySet {
             Ok(built) => built,
             Err(message) => return Evaluation::deny(message),
         };
+        let policies = match self.scopes.for_kind(input.kind) {
+            Ok(policies) => policies,
+            Err(message) => return Evaluation::deny(message),
+        };
         let response = self
             .authorizer
-            .is_authorized(&request, &self.cedar, &entities);
+            .is_authorized(&request, &policies, &entities);
         let diagnostics = response.diagnostics();
 
         let mut errors: Vec<(String, String)> = diagnostics

@@ -15,6 +15,8 @@
 //! - [`PolicySet`] (`set`): the compiled set; [`PolicySet::compile`] ties the above.
 //! - `entities` and `context`: one action → Cedar request and entity store, built in
 //!   Rust (principal and groups, dotted action parents, slash resource parents).
+//! - `scope`: per-kind subsets of the set, so a decision checks only the policies whose
+//!   action scope can match (equivalent, and far faster on large sets).
 //! - `evaluate`: Cedar's answer → [`holdpoint_core::Evaluation`]; fails closed.
 //! - [`PolicyEngine`] (`engine`): the set in force, swapped on reload; `watch` reloads on
 //!   file changes ([`PolicyWatcher`]).
@@ -38,6 +40,7 @@ mod evaluate;
 mod load;
 mod parse;
 mod schema;
+mod scope;
 mod set;
 mod starter;
 mod watch;

@@ -3,6 +3,7 @@
 use crate::annotations::{self, Meta};
 use crate::error::PolicyError;
 use crate::parse::parse_file;
+use crate::scope::ScopeIndex;
 use crate::{HoldDefaults, PolicySource, schema};
 use cedar_policy as cedar;
 use std::collections::HashMap;
@@ -10,12 +11,14 @@ use std::collections::HashMap;
 /// A compiled set of policies. Immutable: a reload builds a new one and swaps it in.
 #[derive(Debug)]
 pub struct PolicySet {
-    pub(crate) cedar: cedar::PolicySet,
     /// In load order: files sorted by name, policies in file order.
     pub(crate) metas: Vec<Meta>,
     /// Policy id → index in `metas`.
     pub(crate) index: HashMap<String, usize>,
     pub(crate) authorizer: cedar::Authorizer,
+    /// The policies, and per-kind subsets of them, so a decision checks only those that
+    /// can apply.
+    pub(crate) scopes: ScopeIndex,
 }
 
 impl PolicySet {
@@ -61,7 +64,7 @@ impl PolicySet {
             schema::validate(&cedar_set, schema, sources, &metas, &index)?;
         }
         Ok(PolicySet {
-            cedar: cedar_set,
+            scopes: ScopeIndex::new(&cedar_set),
             metas,
             index,
             authorizer: cedar::Authorizer::new(),

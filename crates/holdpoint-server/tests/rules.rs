@@ -395,7 +395,11 @@ async fn only_admins_manage_tokens_and_read_the_audit_log() {
 async fn an_expired_token_is_refused_and_its_name_can_be_reused() {
     let h = Harness::start(POLICIES).await;
     let (status, body) = h
-        .post(&h.admin, "/v1/tokens", json!({"name": "temp-bot", "kind": "agent", "ttl": "1m"}))
+        .post(
+            &h.admin,
+            "/v1/tokens",
+            json!({"name": "temp-bot", "kind": "agent", "ttl": "1m"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     let token = body["token"].as_str().unwrap().to_string();
@@ -405,7 +409,11 @@ async fn an_expired_token_is_refused_and_its_name_can_be_reused() {
     let (status, body) = h.get(&token, "/v1/actions").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     let (status, body) = h
-        .post(&h.admin, "/v1/tokens", json!({"name": "temp-bot", "kind": "agent"}))
+        .post(
+            &h.admin,
+            "/v1/tokens",
+            json!({"name": "temp-bot", "kind": "agent"}),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
 }

@@ -213,7 +213,13 @@ pub async fn pending(remote: &Remote) -> anyhow::Result<u8> {
         let (title, expires) = a
             .hold
             .as_ref()
-            .map(|h| (h.title.clone(), h.expires_at.to_rfc3339()))
+            .map(|h| {
+                (
+                    h.title.clone(),
+                    h.expires_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                )
+            })
             .unwrap_or_default();
         println!(
             "{}  {}  {} on {}  \"{}\"  expires {}",
