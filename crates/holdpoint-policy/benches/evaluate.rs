@@ -189,10 +189,10 @@ fn main() {
         } else {
             vec![
                 Case {
-                    name: "allow svc7.read",
-                    kind: "svc7.read",
-                    resource: "app7/prod/x",
-                    groups: vec!["agents".into(), "team7".into()],
+                    name: "allow svc8.read",
+                    kind: "svc8.read",
+                    resource: "app8/prod/x",
+                    groups: vec!["agents".into(), "team8".into()],
                 },
                 Case {
                     name: "hold svc9.write",
@@ -201,10 +201,10 @@ fn main() {
                     groups: vec!["agents".into(), "team9".into()],
                 },
                 Case {
-                    name: "deny svc2.drop",
-                    kind: "svc2.drop",
-                    resource: "app2/prod",
-                    groups: vec!["agents".into(), "team2".into()],
+                    name: "deny svc8.drop",
+                    kind: "svc8.drop",
+                    resource: "app8/prod",
+                    groups: vec!["agents".into(), "team8".into()],
                 },
             ]
         };
