@@ -31,8 +31,9 @@ CREATE INDEX actions_expiry ON actions (expires_at) WHERE expires_at IS NOT NULL
 -- Open grant windows.
 CREATE INDEX actions_grants ON actions (principal_kind, principal_name, kind, resource, grant_until)
     WHERE status = 'approved' AND grant_until IS NOT NULL;
--- Approvals not yet used.
-CREATE INDEX actions_unused ON actions (digest)
+-- Approvals not yet used. It names every column the lookup tests for equality, so that
+-- the planner prefers it to actions_requester_id even without statistics.
+CREATE INDEX actions_unused ON actions (digest, principal_kind, principal_name, id)
     WHERE status = 'approved' AND grant_until IS NULL AND consumed_by IS NULL;
 
 -- Bearer tokens: only the SHA-256 of a token is ever stored.

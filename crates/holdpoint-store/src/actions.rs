@@ -10,6 +10,10 @@ use holdpoint_core::store::ActionFilter;
 use holdpoint_core::{ActionId, ActionRecord, Principal, Status, StoreError, Timestamp};
 use sqlx::AssertSqlSafe;
 
+/// Columns of the actions table, in the order of [`row`].
+pub(crate) const COLUMNS: &str = "id, status, version, principal_kind, principal_name, \
+    kind, resource, digest, approver_groups, expires_at, grant_until, consumed_by, created_at, record";
+
 const INSERT: &str = "INSERT INTO actions (id, status, version, principal_kind, principal_name, \
     kind, resource, digest, approver_groups, expires_at, grant_until, consumed_by, created_at, record) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
@@ -21,7 +25,7 @@ const UPDATE: &str = "UPDATE actions SET status = $2, version = $3, principal_ki
     WHERE id = $1 AND version = $15";
 
 /// The column values of `record`, in the order of [`INSERT`].
-fn row(record: &ActionRecord) -> Result<Vec<Arg>, StoreError> {
+pub(crate) fn row(record: &ActionRecord) -> Result<Vec<Arg>, StoreError> {
     let json =
         serde_json::to_string(record).map_err(|e| corrupt(&format!("action {}", record.id), e))?;
     // Only a pending action waits for the expiry timer.

@@ -46,28 +46,43 @@ pub(crate) async fn append(
     head: &Head,
     events: Vec<NewEvent>,
 ) -> Result<(Vec<AuditEvent>, Head), StoreError> {
-    let mut head = head.clone();
-    let mut chained = Vec::with_capacity(events.len());
-    for event in events {
-        let ev = AuditEvent::chain(event, head.seq, &head.hash);
-        let row = args![
-            ev.seq,
-            to_micros(ev.time),
-            ev.event_type.as_str(),
-            &ev.actor.kind,
-            &ev.actor.name,
-            &ev.actor.channel,
-            ev.action_id.as_ref().map(|id| id.0.clone()),
-            ev.data.to_string(),
-            &ev.prev_hash,
-            &ev.hash,
-        ];
-        conn.execute(INSERT, row).await.map_err(from_sqlx)?;
-        head = Head {
-            seq: ev.seq,
-            hash: ev.hash.clone(),
-        };
-        chained.push(ev);
+    let mut next = head.clone();
+    let chained = link(&mut next, events);
+    for ev in &chained {
+        conn.execute(INSERT, row(ev)).await.map_err(from_sqlx)?;
     }
-    Ok((chained, head))
+    Ok((chained, next))
+}
+
+/// Columns of the audit table, in the order of [`row`].
+pub(crate) const COLUMNS: &str =
+    "seq, time, type, actor_kind, actor_name, actor_channel, action_id, data, prev_hash, hash";
+
+/// Chains `events` after `head` in memory, without writing them.
+pub(crate) fn link(head: &mut Head, events: Vec<NewEvent>) -> Vec<AuditEvent> {
+    events
+        .into_iter()
+        .map(|event| {
+            let ev = AuditEvent::chain(event, head.seq, &head.hash);
+            head.seq = ev.seq;
+            head.hash.clone_from(&ev.hash);
+            ev
+        })
+        .collect()
+}
+
+/// The column values of an event, in the order of [`COLUMNS`].
+pub(crate) fn row(ev: &AuditEvent) -> Vec<crate::db::Arg> {
+    args![
+        ev.seq,
+        to_micros(ev.time),
+        ev.event_type.as_str(),
+        &ev.actor.kind,
+        &ev.actor.name,
+        &ev.actor.channel,
+        ev.action_id.as_ref().map(|id| id.0.clone()),
+        ev.data.to_string(),
+        &ev.prev_hash,
+        &ev.hash,
+    ]
 }

@@ -144,6 +144,13 @@ impl WriteTx {
             WriteTx::Postgres(tx) => tx.commit().await,
         }
     }
+
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        match self {
+            WriteTx::Sqlite(tx) => tx.rollback().await,
+            WriteTx::Postgres(tx) => tx.rollback().await,
+        }
+    }
 }
 
 /// One bound value. Everything holdpoint stores is a BIGINT or TEXT, possibly NULL.

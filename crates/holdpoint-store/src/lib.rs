@@ -22,9 +22,11 @@
 
 mod actions;
 mod audit;
+mod bulk;
 mod chain;
 mod db;
 mod error;
+mod fast;
 mod open;
 mod store;
 mod time;

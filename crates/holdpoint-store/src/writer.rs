@@ -10,7 +10,7 @@
 
 use crate::chain::{self, Head};
 use crate::db::{Conn, Db, args};
-use crate::{actions, tokens};
+use crate::{actions, fast, tokens};
 use holdpoint_core::{AuditEvent, Change, Op, StoreError};
 use std::sync::{Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
@@ -21,7 +21,7 @@ pub(crate) const MAX_BATCH: usize = 512;
 /// Changes that may wait for the writer before `apply` itself waits to enqueue.
 const QUEUE: usize = 4 * MAX_BATCH;
 
-type Outcome = Result<Vec<AuditEvent>, StoreError>;
+pub(crate) type Outcome = Result<Vec<AuditEvent>, StoreError>;
 
 struct Job {
     change: Change,
@@ -124,8 +124,17 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
 }
 
 /// One transaction for the whole batch. `Err` means nothing was committed; `Ok` holds one
-/// outcome per change, in order.
+/// outcome per change, in order. The fast path writes the batch with multi-row inserts and
+/// no savepoints; if any change in it fails, it is rolled back whole and the batch is
+/// written again here, one savepoint per change, so only the failing change fails.
 async fn write_batch(db: &Db, changes: Vec<Change>) -> Result<Vec<Outcome>, StoreError> {
+    if let Some(outcomes) = fast::write(db, &changes).await? {
+        return Ok(outcomes);
+    }
+    write_carefully(db, changes).await
+}
+
+async fn write_carefully(db: &Db, changes: Vec<Change>) -> Result<Vec<Outcome>, StoreError> {
     let mut tx = db.begin_write().await.map_err(unavailable)?;
     let mut head = chain::head(&mut tx.conn()).await.map_err(batch_error)?;
     let mut outcomes = Vec::with_capacity(changes.len());
@@ -164,25 +173,30 @@ async fn apply_change(
     change: Change,
 ) -> Result<(Vec<AuditEvent>, Head), StoreError> {
     for op in &change.ops {
-        match op {
-            Op::InsertAction(record) => actions::insert(conn, record).await?,
-            Op::UpdateAction {
-                record,
-                expected_version,
-            } => actions::update(conn, record, *expected_version).await?,
-            Op::InsertToken(token) => tokens::insert(conn, token).await?,
-            Op::RevokeToken { name, at } => tokens::revoke(conn, name, *at).await?,
-        }
+        apply_op(conn, op).await?;
     }
     chain::append(conn, head, change.events).await
 }
 
+/// Applies one op on its own.
+pub(crate) async fn apply_op(conn: &mut Conn<'_>, op: &Op) -> Result<(), StoreError> {
+    match op {
+        Op::InsertAction(record) => actions::insert(conn, record).await,
+        Op::UpdateAction {
+            record,
+            expected_version,
+        } => actions::update(conn, record, *expected_version).await,
+        Op::InsertToken(token) => tokens::insert(conn, token).await,
+        Op::RevokeToken { name, at } => tokens::revoke(conn, name, *at).await,
+    }
+}
+
 /// Any failure of the batch as a whole is the store being unavailable.
-fn unavailable(err: sqlx::Error) -> StoreError {
+pub(crate) fn unavailable(err: sqlx::Error) -> StoreError {
     StoreError::Unavailable(err.to_string())
 }
 
-fn batch_error(err: StoreError) -> StoreError {
+pub(crate) fn batch_error(err: StoreError) -> StoreError {
     match err {
         StoreError::Unavailable(_) => err,
         other => StoreError::Unavailable(other.to_string()),

@@ -1,0 +1,20 @@
+//! # holdpoint-notify: what reviewers are shown
+//!
+//! Every channel (Slack, Teams, webhooks, the web inbox) builds its message from one
+//! [`ReviewRequest`], and a `ReviewRequest` can only be built through a
+//! [`Masker`](holdpoint_core::mask::Masker): params, justification, title, reasons and
+//! comments are masked before any of them can leave the gate (DESIGN §2.7). The digest of
+//! the unmasked action stays, so the exact action can still be proven.
+//!
+//! - `request.rs`: [`ReviewRequest`], its fields and a plain-text rendering.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod request;
+
+pub use request::{ReviewLine, ReviewRequest};

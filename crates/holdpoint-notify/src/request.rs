@@ -1,0 +1,121 @@
+//! [`ReviewRequest`]: the masked view of a held action that every channel renders.
+
+use holdpoint_core::mask::Masker;
+use holdpoint_core::{ActionRecord, Decision, Principal, Requirement, Status};
+use serde::Serialize;
+use serde_json::Value;
+
+/// One review so far, masked.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewLine {
+    pub reviewer: Principal,
+    pub decision: Decision,
+    pub comment: String,
+    pub channel: String,
+}
+
+/// What a reviewer is asked: what the agent wants to do, why, and with which parameters.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewRequest {
+    pub action_id: String,
+    pub status: Status,
+    pub title: String,
+    pub requester: Principal,
+    pub owner: Option<String>,
+    pub kind: String,
+    pub resource: String,
+    pub environment: String,
+    pub params: Value,
+    pub justification: String,
+    pub reason: String,
+    pub requirements: Vec<Requirement>,
+    pub expires_at: Option<String>,
+    pub reviews: Vec<ReviewLine>,
+    pub digest: String,
+    /// Where a human reviews it on the web, if a public URL is configured.
+    pub link: Option<String>,
+}
+
+impl ReviewRequest {
+    /// Builds the masked view. `public_url` is the gateway's address for links.
+    pub fn new(record: &ActionRecord, masker: &dyn Masker, public_url: Option<&str>) -> Self {
+        let hold = record.hold.as_ref();
+        ReviewRequest {
+            action_id: record.id.to_string(),
+            status: record.status,
+            title: masker
+                .mask_text(hold.map_or(record.verdict.reason.as_str(), |h| h.title.as_str())),
+            requester: record.principal.clone(),
+            owner: record.owner.clone(),
+            kind: record.kind.clone(),
+            resource: masker.mask_text(&record.resource),
+            environment: record.environment.clone(),
+            // Masked again: whatever masked it at submit time, nothing raw leaves here.
+            params: masker.mask_value(&record.masked_params),
+            justification: masker.mask_text(&record.justification),
+            reason: masker.mask_text(&record.verdict.reason),
+            requirements: hold.map(|h| h.requirements.clone()).unwrap_or_default(),
+            expires_at: hold.map(|h| h.expires_at.to_rfc3339_opts(chrono_secs(), true)),
+            reviews: hold
+                .map(|h| {
+                    h.reviews
+                        .iter()
+                        .map(|r| ReviewLine {
+                            reviewer: r.reviewer.clone(),
+                            decision: r.decision,
+                            comment: masker.mask_text(&r.comment),
+                            channel: r.channel.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default(),
+            digest: record.digest.clone(),
+            link: public_url
+                .map(|u| format!("{}/v1/actions/{}", u.trim_end_matches('/'), record.id)),
+        }
+    }
+
+    /// The message as plain text, for chat fallbacks, e-mail and the CLI.
+    pub fn to_text(&self) -> String {
+        let mut out = format!(
+            "{title}\n{requester} wants {kind} on {resource} ({env})\n",
+            title = self.title,
+            requester = self.requester,
+            kind = self.kind,
+            resource = self.resource,
+            env = if self.environment.is_empty() {
+                "no environment"
+            } else {
+                &self.environment
+            },
+        );
+        if !self.justification.is_empty() {
+            out.push_str(&format!("why: {}\n", self.justification));
+        }
+        let params = serde_json::to_string_pretty(&self.params).unwrap_or_default();
+        out.push_str(&format!("params: {params}\n"));
+        for r in &self.requirements {
+            out.push_str(&format!(
+                "needs {} approval(s) from {} ({})\n",
+                r.quorum,
+                r.approvers.join(", "),
+                r.policy
+            ));
+        }
+        if let Some(expires) = &self.expires_at {
+            out.push_str(&format!("expires {expires}\n"));
+        }
+        for r in &self.reviews {
+            out.push_str(&format!("{} {:?}: {}\n", r.reviewer, r.decision, r.comment));
+        }
+        out.push_str(&format!("id {} · digest {}\n", self.action_id, self.digest));
+        if let Some(link) = &self.link {
+            out.push_str(&format!("review: {link}\n"));
+        }
+        out
+    }
+}
+
+fn chrono_secs() -> chrono::SecondsFormat {
+    chrono::SecondsFormat::Secs
+}
