@@ -143,18 +143,7 @@ pub struct AuditEvent {
 impl AuditEvent {
     /// Places `event` after (`prev_seq`, `prev_hash`) and computes its hash.
     pub fn chain(event: NewEvent, prev_seq: i64, prev_hash: &str) -> AuditEvent {
-        let mut ev = AuditEvent {
-            seq: prev_seq + 1,
-            time: truncate_to_micros(event.time),
-            event_type: event.event_type,
-            actor: event.actor,
-            action_id: event.action_id,
-            data: event.data,
-            prev_hash: prev_hash.to_string(),
-            hash: String::new(),
-        };
-        ev.hash = ev.compute_hash();
-        ev
+        SealedEvent::new(event).chain(prev_seq, prev_hash)
     }
 
     /// The hash this event should carry, from everything but the hash itself.
@@ -171,6 +160,68 @@ impl AuditEvent {
         // INVARIANT: a serde_json::Value always serialises.
         let canonical = serde_jcs::to_vec(&doc).unwrap_or_else(|_| doc.to_string().into_bytes());
         format!("sha256:{}", hex::encode(Sha256::digest(&canonical)))
+    }
+}
+
+/// An event with the parts of its canonical JSON that do not depend on its place in the
+/// chain already computed, so the store's single writer only adds `prev_hash` and `seq`
+/// and hashes. RFC 8785 sorts keys, and `prev_hash` and `seq` fall between `data` and
+/// `time`, so the canonical text is `before` + `"prev_hash":…,"seq":…,` + `after`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SealedEvent {
+    event: NewEvent,
+    before: String,
+    after: String,
+}
+
+impl SealedEvent {
+    pub fn new(event: NewEvent) -> SealedEvent {
+        let event = NewEvent {
+            time: truncate_to_micros(event.time),
+            ..event
+        };
+        let jcs = |v: &Value| serde_jcs::to_string(v).unwrap_or_else(|_| v.to_string());
+        let before = format!(
+            "{{\"action_id\":{},\"actor\":{},\"data\":{},",
+            jcs(&json!(event.action_id)),
+            jcs(&json!(event.actor)),
+            jcs(&event.data),
+        );
+        let after = format!(
+            "\"time\":{},\"type\":{}}}",
+            event.time.timestamp_micros(),
+            jcs(&json!(event.event_type.as_str())),
+        );
+        SealedEvent {
+            event,
+            before,
+            after,
+        }
+    }
+
+    /// Places the event after (`prev_seq`, `prev_hash`) and computes its hash.
+    pub fn chain(self, prev_seq: i64, prev_hash: &str) -> AuditEvent {
+        let seq = prev_seq + 1;
+        let mut hasher = Sha256::new();
+        hasher.update(self.before.as_bytes());
+        hasher.update(b"\"prev_hash\":");
+        hasher.update(
+            serde_jcs::to_string(prev_hash)
+                .unwrap_or_default()
+                .as_bytes(),
+        );
+        hasher.update(format!(",\"seq\":{seq},").as_bytes());
+        hasher.update(self.after.as_bytes());
+        AuditEvent {
+            seq,
+            time: self.event.time,
+            event_type: self.event.event_type,
+            actor: self.event.actor,
+            action_id: self.event.action_id,
+            data: self.event.data,
+            prev_hash: prev_hash.to_string(),
+            hash: format!("sha256:{}", hex::encode(hasher.finalize())),
+        }
     }
 }
 
@@ -287,6 +338,27 @@ mod tests {
         let mut v = ChainVerifier::default();
         events.iter().for_each(|e| v.push(e));
         v.finish()
+    }
+
+    #[test]
+    fn sealed_hashing_equals_hashing_the_whole_canonical_document() {
+        let tricky = json!({"z": [1, 2.5, "é\u{1F600}\"\\"], "a": {"y": null, "b": true}, "n": -7});
+        for (i, data) in [json!({}), tricky, json!({"sql": "SELECT '\n'"})]
+            .into_iter()
+            .enumerate()
+        {
+            let id = ActionId(format!("act_{i}"));
+            let ev = NewEvent::new(
+                chrono::Utc::now(),
+                EventType::ReviewApproved,
+                Actor::new("user", "ålice", "api"),
+                (i != 1).then_some(&id),
+                data,
+            );
+            let chained = SealedEvent::new(ev).chain(41, GENESIS_HASH);
+            assert_eq!(chained.seq, 42);
+            assert_eq!(chained.hash, chained.compute_hash());
+        }
     }
 
     #[test]

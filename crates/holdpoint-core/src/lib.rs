@@ -27,7 +27,7 @@ pub mod token;
 pub mod verdict;
 
 pub use action::{ActionId, ActionRecord, ActionRequest, Hold, Status};
-pub use audit::{Actor, AuditEvent, EventType, NewEvent};
+pub use audit::{Actor, AuditEvent, EventType, NewEvent, SealedEvent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use principal::{Identity, Principal, PrincipalKind};
 pub use review::{Decision, Review};

@@ -4,7 +4,7 @@ use crate::db::{Conn, args};
 use crate::error::from_sqlx;
 use crate::time::to_micros;
 use holdpoint_core::audit::GENESIS_HASH;
-use holdpoint_core::{AuditEvent, NewEvent, StoreError};
+use holdpoint_core::{AuditEvent, SealedEvent, StoreError};
 
 /// The last event of the chain: where the next one attaches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,7 +44,7 @@ const INSERT: &str = "INSERT INTO audit \
 pub(crate) async fn append(
     conn: &mut Conn<'_>,
     head: &Head,
-    events: Vec<NewEvent>,
+    events: Vec<SealedEvent>,
 ) -> Result<(Vec<AuditEvent>, Head), StoreError> {
     let mut next = head.clone();
     let chained = link(&mut next, events);
@@ -59,11 +59,11 @@ pub(crate) const COLUMNS: &str =
     "seq, time, type, actor_kind, actor_name, actor_channel, action_id, data, prev_hash, hash";
 
 /// Chains `events` after `head` in memory, without writing them.
-pub(crate) fn link(head: &mut Head, events: Vec<NewEvent>) -> Vec<AuditEvent> {
+pub(crate) fn link(head: &mut Head, events: Vec<SealedEvent>) -> Vec<AuditEvent> {
     events
         .into_iter()
         .map(|event| {
-            let ev = AuditEvent::chain(event, head.seq, &head.hash);
+            let ev = event.chain(head.seq, &head.hash);
             head.seq = ev.seq;
             head.hash.clone_from(&ev.hash);
             ev

@@ -5,15 +5,18 @@
 //! every batch takes this path.
 
 use crate::db::{Arg, Conn, Db};
-use crate::writer::{Outcome, apply_op, batch_error, unavailable};
+use crate::writer::{Outcome, Prepared, apply_op, batch_error, unavailable};
 use crate::{actions, bulk, chain};
-use holdpoint_core::{Change, Op, StoreError};
+use holdpoint_core::{Op, StoreError};
 
 const ACTION_WIDTH: usize = 14;
 const EVENT_WIDTH: usize = 10;
 
 /// Writes the batch, or returns `None` (having written nothing) when a change failed.
-pub(crate) async fn write(db: &Db, changes: &[Change]) -> Result<Option<Vec<Outcome>>, StoreError> {
+pub(crate) async fn write(
+    db: &Db,
+    changes: &[Prepared],
+) -> Result<Option<Vec<Outcome>>, StoreError> {
     let mut tx = db.begin_write().await.map_err(unavailable)?;
     let attempt = {
         let mut conn = tx.conn();
@@ -33,7 +36,7 @@ pub(crate) async fn write(db: &Db, changes: &[Change]) -> Result<Option<Vec<Outc
 
 async fn attempt(
     conn: &mut Conn<'_>,
-    changes: &[Change],
+    changes: &[Prepared],
 ) -> Result<Option<Vec<Outcome>>, StoreError> {
     let mut head = chain::head(conn).await.map_err(batch_error)?;
     let mut new_actions: Vec<Vec<Arg>> = Vec::new();

@@ -11,7 +11,7 @@
 use crate::chain::{self, Head};
 use crate::db::{Conn, Db, args};
 use crate::{actions, fast, tokens};
-use holdpoint_core::{AuditEvent, Change, Op, StoreError};
+use holdpoint_core::{AuditEvent, Change, Op, SealedEvent, StoreError};
 use std::sync::{Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -23,8 +23,25 @@ const QUEUE: usize = 4 * MAX_BATCH;
 
 pub(crate) type Outcome = Result<Vec<AuditEvent>, StoreError>;
 
+/// A change made ready for the writer: each event's canonical JSON is computed here, in
+/// the caller's task, so the single writer only chains and hashes.
+#[derive(Debug, Clone)]
+pub(crate) struct Prepared {
+    pub ops: Vec<Op>,
+    pub events: Vec<SealedEvent>,
+}
+
+impl Prepared {
+    fn new(change: Change) -> Self {
+        Prepared {
+            ops: change.ops,
+            events: change.events.into_iter().map(SealedEvent::new).collect(),
+        }
+    }
+}
+
 struct Job {
-    change: Change,
+    change: Prepared,
     reply: oneshot::Sender<Outcome>,
 }
 
@@ -69,7 +86,10 @@ impl Writer {
         };
         let (reply, answer) = oneshot::channel();
         queue
-            .send(Job { change, reply })
+            .send(Job {
+                change: Prepared::new(change),
+                reply,
+            })
             .await
             .map_err(|_| StoreError::Unavailable("the store writer has stopped".into()))?;
         answer.await.unwrap_or_else(|_| {
@@ -101,7 +121,7 @@ impl Writer {
 async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
-        let (changes, replies): (Vec<Change>, Vec<_>) =
+        let (changes, replies): (Vec<Prepared>, Vec<_>) =
             jobs.drain(..).map(|job| (job.change, job.reply)).unzip();
         let size = changes.len();
         match write_batch(&db, changes).await {
@@ -127,14 +147,14 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
 /// outcome per change, in order. The fast path writes the batch with multi-row inserts and
 /// no savepoints; if any change in it fails, it is rolled back whole and the batch is
 /// written again here, one savepoint per change, so only the failing change fails.
-async fn write_batch(db: &Db, changes: Vec<Change>) -> Result<Vec<Outcome>, StoreError> {
+async fn write_batch(db: &Db, changes: Vec<Prepared>) -> Result<Vec<Outcome>, StoreError> {
     if let Some(outcomes) = fast::write(db, &changes).await? {
         return Ok(outcomes);
     }
     write_carefully(db, changes).await
 }
 
-async fn write_carefully(db: &Db, changes: Vec<Change>) -> Result<Vec<Outcome>, StoreError> {
+async fn write_carefully(db: &Db, changes: Vec<Prepared>) -> Result<Vec<Outcome>, StoreError> {
     let mut tx = db.begin_write().await.map_err(unavailable)?;
     let mut head = chain::head(&mut tx.conn()).await.map_err(batch_error)?;
     let mut outcomes = Vec::with_capacity(changes.len());
@@ -170,7 +190,7 @@ async fn savepoint(conn: &mut Conn<'_>, sql: &'static str) -> Result<(), StoreEr
 async fn apply_change(
     conn: &mut Conn<'_>,
     head: &Head,
-    change: Change,
+    change: Prepared,
 ) -> Result<(Vec<AuditEvent>, Head), StoreError> {
     for op in &change.ops {
         apply_op(conn, op).await?;
