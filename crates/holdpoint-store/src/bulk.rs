@@ -5,8 +5,9 @@ use crate::db::{Arg, Conn};
 use sqlx::AssertSqlSafe;
 use std::fmt::Write;
 
-/// Rows per statement; keeps the bound values far below both backends' limits.
-const ROWS_PER_STATEMENT: usize = 256;
+/// Rows per statement. Small on purpose: sqlx looks up each SQLite parameter by name in a
+/// list as long as the statement's, so binding costs grow with the square of its length.
+const ROWS_PER_STATEMENT: usize = 32;
 
 /// Inserts `rows` (each `width` values, in the order of `columns`) into `table`; with
 /// `skip_conflicts`, rows that collide with existing keys are skipped. Returns how many

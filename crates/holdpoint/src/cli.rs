@@ -100,6 +100,14 @@ pub enum Command {
         #[arg(long, default_value = "holdpoint-data", global = true)]
         data: PathBuf,
     },
+    /// Mask text or JSON read from stdin, as reviewers and the audit log would see it.
+    Mask {
+        #[command(flatten)]
+        local: Local,
+        /// Where the deployment's masking key lives.
+        #[arg(long, default_value = "holdpoint-data")]
+        data: PathBuf,
+    },
     /// Check policies, or explain the verdict for one action.
     Policy {
         #[command(subcommand)]
@@ -181,5 +189,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             data,
         } => local::audit(&local, &data, command).await,
         Command::Policy { command, local } => local::policy(&local, command),
+        Command::Mask { local, data } => local::mask(&local, &data),
     }
 }

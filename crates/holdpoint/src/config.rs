@@ -31,7 +31,7 @@ pub struct Config {
     #[serde(default)]
     pub mcp: Option<toml::Value>,
     #[serde(default)]
-    pub masking: Option<toml::Value>,
+    pub masking: holdpoint_mask::MaskConfig,
     /// The folder relative paths are read from.
     #[serde(skip)]
     pub base: PathBuf,
@@ -126,6 +126,14 @@ impl Config {
         self.policy.dir.as_deref().map(|d| self.resolve(d))
     }
 
+    /// The masker: the deployment's key (created in the data folder on first use) and
+    /// `[masking]`.
+    pub fn redactor(&self, data: &Path) -> anyhow::Result<holdpoint_mask::Redactor> {
+        let key = holdpoint_mask::load_or_create_key(data).map_err(|e| anyhow::anyhow!("{e}"))?;
+        holdpoint_mask::Redactor::new(&key, &self.masking)
+            .map_err(|e| anyhow::anyhow!("[masking]: {e}"))
+    }
+
     /// Sections this build accepts but does not act on yet, so start-up can say so.
     pub fn inactive_sections(&self) -> Vec<&'static str> {
         [
@@ -133,7 +141,6 @@ impl Config {
             ("teams", self.teams.is_some()),
             ("postgres", self.postgres.is_some()),
             ("mcp", self.mcp.is_some()),
-            ("masking", self.masking.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, present)| present.then_some(name))
@@ -178,6 +185,15 @@ dir = "policies"                         # every .cedar file here; reloaded on c
 [approvals]
 default_approvers = ["admins"]           # groups asked when a @hold names no @approvers
 default_expiry = "15m"                   # when a @hold names no @expires
+
+# Masking: secrets and personal data are masked before anything leaves the gate.
+# [masking]
+# disable = ["phone"]                    # detectors to turn off (see docs/masking.md)
+# fields = ["internal_ref"]              # more field names whose values are secret
+# exempt_fields = ["request_id"]         # field names never masked
+# [[masking.patterns]]
+# name = "employee_id"
+# regex = "EMP-[0-9]{6}"
 
 # Humans and their groups, beyond the groups on their tokens.
 # [[users]]

@@ -38,6 +38,28 @@ pub struct ExplainArgs {
     pub dir: Option<PathBuf>,
 }
 
+/// `holdpoint mask`: JSON on stdin is walked and printed as JSON; anything else is
+/// masked as text.
+pub fn mask(local: &Local, data: &Path) -> anyhow::Result<u8> {
+    use std::io::Read;
+    let config = Config::load(local.config.as_deref())?;
+    let redactor = config.redactor(data)?;
+    let mut input = String::new();
+    std::io::stdin()
+        .read_to_string(&mut input)
+        .context("cannot read stdin as UTF-8 text")?;
+    match serde_json::from_str::<Value>(&input) {
+        Ok(value) if value.is_object() || value.is_array() => {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&redactor.mask_value(&value))?
+            );
+        }
+        _ => print!("{}", redactor.mask_text(&input)),
+    }
+    Ok(exit::OK)
+}
+
 pub fn init(dir: &Path) -> anyhow::Result<u8> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let config = dir.join("holdpoint.toml");

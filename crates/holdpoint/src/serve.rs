@@ -4,7 +4,6 @@ use crate::cli::Local;
 use crate::config::Config;
 use crate::exit;
 use anyhow::Context;
-use holdpoint_core::mask::NoMasking;
 use holdpoint_core::notify::NoNotifier;
 use holdpoint_core::{Actor, PrincipalKind, SystemClock};
 use holdpoint_gate::{Directory, Gate, GateParts, NewToken};
@@ -22,6 +21,7 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     std::fs::create_dir_all(&data)
         .with_context(|| format!("cannot create the data folder `{}`", data.display()))?;
     let defaults = config.hold_defaults()?;
+    let masker = config.redactor(&data)?;
     for section in config.inactive_sections() {
         tracing::warn!("`[{section}]` is not supported by this build yet and is ignored");
     }
@@ -51,7 +51,7 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
         store: Arc::new(store.clone()),
         policy: engine.clone(),
         clock: Arc::new(SystemClock),
-        masker: Arc::new(NoMasking),
+        masker: Arc::new(masker),
         notifier: Arc::new(NoNotifier),
         directory: Directory::new(config.users.clone()),
     });

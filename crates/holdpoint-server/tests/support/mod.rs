@@ -3,7 +3,6 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use holdpoint_core::mask::NoMasking;
 use holdpoint_core::notify::NoNotifier;
 use holdpoint_core::{Actor, ManualClock, PrincipalKind};
 use holdpoint_gate::{Directory, DirectoryUser, Gate, GateParts, NewToken};
@@ -35,6 +34,11 @@ impl Drop for Harness {
     }
 }
 
+/// The masker every test gateway uses, with a fixed test key.
+pub fn redactor() -> holdpoint_mask::Redactor {
+    holdpoint_mask::Redactor::new(&[7u8; 32], &holdpoint_mask::MaskConfig::default()).unwrap()
+}
+
 pub fn defaults() -> HoldDefaults {
     HoldDefaults {
         approvers: vec!["admins".into()],
@@ -62,7 +66,7 @@ impl Harness {
             store: Arc::new(store.clone()),
             policy: engine,
             clock: clock.clone(),
-            masker: Arc::new(NoMasking),
+            masker: Arc::new(redactor()),
             notifier: Arc::new(NoNotifier),
             directory: Directory::new(users),
         });
