@@ -100,18 +100,7 @@ async fn held_action_is_approved_and_the_long_polling_agent_is_woken() {
     );
     let id = action["id"].as_str().unwrap().to_string();
 
-    let poll = {
-        let (http, base, agent, id) = (h.http.clone(), h.base.clone(), agent.clone(), id.clone());
-        tokio::spawn(async move {
-            let r = http
-                .get(format!("{base}/v1/actions/{id}?wait=60s"))
-                .bearer_auth(agent)
-                .send()
-                .await
-                .unwrap();
-            r.json::<serde_json::Value>().await.unwrap()
-        })
-    };
+    let poll = support::spawn_poll(&h, &agent, &id);
     // The poll is parked on the hold before the review lands.
     wait_until_parked(&h, &id).await;
     let (status, reviewed) = h.review(&dba, &id, "approve").await;
@@ -175,18 +164,7 @@ async fn a_hold_expires_on_time_with_no_request_to_trigger_it() {
     let dba = h.token("alice", "user", &["dba"], None).await;
     let action = h.submit(&agent, "db.ddl", "postgres/prod", json!({})).await;
     let id = action["id"].as_str().unwrap().to_string();
-    let poll = {
-        let (http, base, agent, id) = (h.http.clone(), h.base.clone(), agent.clone(), id.clone());
-        tokio::spawn(async move {
-            let r = http
-                .get(format!("{base}/v1/actions/{id}?wait=60s"))
-                .bearer_auth(agent)
-                .send()
-                .await
-                .unwrap();
-            r.json::<serde_json::Value>().await.unwrap()
-        })
-    };
+    let poll = support::spawn_poll(&h, &agent, &id);
     wait_until_parked(&h, &id).await;
     h.clock.advance(Duration::from_secs(29 * 60));
     let (_, still) = h.get(&agent, &format!("/v1/actions/{id}")).await;

@@ -193,6 +193,30 @@ pub fn token_request(
     }
 }
 
+/// The message of an error answer, or "" when there is none.
+pub fn message(body: &Value) -> &str {
+    body["error"]["message"].as_str().unwrap_or_default()
+}
+
+/// Long-polls `id` as `token` in the background.
+pub fn spawn_poll(h: &Harness, token: &str, id: &str) -> tokio::task::JoinHandle<Value> {
+    let (http, base, token, id) = (
+        h.http.clone(),
+        h.base.clone(),
+        token.to_string(),
+        id.to_string(),
+    );
+    tokio::spawn(async move {
+        let r = http
+            .get(format!("{base}/v1/actions/{id}?wait=60s"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        r.json::<Value>().await.unwrap()
+    })
+}
+
 async fn read(response: reqwest::Response) -> (StatusCode, Value) {
     let status = response.status();
     let text = response.text().await.unwrap();
