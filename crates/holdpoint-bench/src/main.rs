@@ -143,6 +143,17 @@ async fn throughput(
     Ok(())
 }
 
+/// Distinguishes this run's holds from earlier ones: an identical action that was approved
+/// before would pass on that approval instead of being held.
+fn run_id() -> u128 {
+    static ID: std::sync::OnceLock<u128> = std::sync::OnceLock::new();
+    *ID.get_or_init(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    })
+}
+
 async fn submit_hold(
     http: &reqwest::Client,
     url: &str,
@@ -150,7 +161,7 @@ async fn submit_hold(
     i: usize,
 ) -> anyhow::Result<String> {
     let body = json!({"kind": "db.ddl", "resource": "postgres/prod/customers", "environment": "prod",
-                      "params": {"sql": format!("CREATE INDEX i{i} ON customers(c{i})")},
+                      "params": {"sql": format!("CREATE INDEX i{i} ON customers(c{i})"), "run": run_id()},
                       "justification": "bench"});
     let v: Value = http
         .post(format!("{url}/v1/actions"))

@@ -17,7 +17,7 @@ mod vendor;
 
 use crate::config::{MaskConfig, MaskError};
 use crate::kind::Kind;
-use crate::scan::Shape;
+use crate::lex::Lexed;
 use regex::Regex;
 use std::cell::OnceCell;
 
@@ -33,21 +33,30 @@ pub(crate) struct Finding {
 /// copy. The copy has the same byte offsets, so a case-insensitive detector searches
 /// it with plain lowercase literals, which the regex engine can look for with fast
 /// literal scans (a `(?i)` pattern of long words defeats them).
+///
+/// It also keeps the text's [`Lexed`] pass, shared by the byte-level detectors.
 pub(crate) struct Haystack<'t> {
     pub text: &'t str,
     lower: OnceCell<String>,
+    lexed: OnceCell<Lexed>,
 }
 
 impl<'t> Haystack<'t> {
-    pub(crate) fn new(text: &'t str) -> Self {
+    /// `lexed`, when the trigger test has made it already.
+    pub(crate) fn new(text: &'t str, lexed: Option<Lexed>) -> Self {
         Haystack {
             text,
             lower: OnceCell::new(),
+            lexed: lexed.map(OnceCell::from).unwrap_or_default(),
         }
     }
 
     pub(crate) fn lower(&self) -> &str {
         self.lower.get_or_init(|| self.text.to_ascii_lowercase())
+    }
+
+    pub(crate) fn lexed(&self) -> &Lexed {
+        self.lexed.get_or_init(|| Lexed::of(self.text.as_bytes()))
     }
 
     fn get(&self, case: Case) -> &str {
@@ -71,14 +80,14 @@ pub(crate) enum Case {
 pub(crate) enum Trigger {
     /// One of these words occurs, ignoring ASCII case.
     Words(Vec<String>),
-    /// The text's [`Shape`] allows a finding.
-    Shape(ShapeTest),
+    /// The text's [`Lexed`] pass found something for it.
+    Lexed(LexedTest),
     /// Always.
     Always,
 }
 
-/// Whether a text of this [`Shape`] can hold a finding.
-pub(crate) type ShapeTest = fn(&Shape) -> bool;
+/// Whether a text with this [`Lexed`] pass can hold a finding.
+pub(crate) type LexedTest = fn(&Lexed) -> bool;
 
 /// Checks a regex match in its (original) text before it becomes a finding.
 pub(crate) type Check = fn(text: &str, start: usize, end: usize) -> bool;

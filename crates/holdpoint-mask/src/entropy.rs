@@ -9,60 +9,13 @@
 //! So `7f3a…` commit hashes, UUIDs, `2024-05-01T12:00:00Z`, `/home/alice/src/lib.rs`,
 //! `HoldpointMaskConfig` and prose stay; `wJalrXUtnFEMI/K7MDENG/bPxRfiCY…` does not.
 
+use crate::class::{DIGIT, LOWER, NOT_HEX, UPPER, class};
+
 /// The least length of random text that counts as a secret.
 pub(crate) const MIN_RUN: usize = 20;
 
 /// The least length of a segment that counts toward [`MIN_RUN`].
 const MIN_SEGMENT: usize = 6;
-
-/// Bytes that make up a token. Base64 padding (`=`) is not one: `sig=…==` keeps its
-/// name and its padding readable.
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    class(b) & TOKEN != 0
-}
-
-const LOWER: u8 = 1;
-const UPPER: u8 = 2;
-const DIGIT: u8 = 4;
-/// Not a hex digit or a separator: `g`–`z`, `G`–`Z`, `+`.
-const NOT_HEX: u8 = 8;
-const TOKEN: u8 = 16;
-
-/// What each byte is, as bits: [`LOWER`], [`UPPER`], [`DIGIT`], [`NOT_HEX`], [`TOKEN`].
-#[expect(
-    clippy::indexing_slicing,
-    reason = "evaluated at compile time, with every index below 256"
-)]
-const CLASSES: [u8; 256] = {
-    let mut table = [0u8; 256];
-    let mut i = 0usize;
-    while i < 256 {
-        let b = i as u8;
-        let mut c = 0;
-        if b.is_ascii_lowercase() {
-            c |= LOWER;
-        }
-        if b.is_ascii_uppercase() {
-            c |= UPPER;
-        }
-        if b.is_ascii_digit() {
-            c |= DIGIT;
-        }
-        if (b.is_ascii_alphabetic() && !b.is_ascii_hexdigit()) || b == b'+' {
-            c |= NOT_HEX;
-        }
-        if b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-') {
-            c |= TOKEN;
-        }
-        table[i] = c;
-        i += 1;
-    }
-    table
-};
-
-fn class(b: u8) -> u8 {
-    CLASSES.get(usize::from(b)).copied().unwrap_or(0)
-}
 
 fn is_separator(b: u8) -> bool {
     matches!(b, b'-' | b'_' | b'/')
@@ -119,7 +72,7 @@ pub(crate) fn random_span(token: &[u8]) -> Option<(usize, usize)> {
 /// The quick test first: a random token mixes two of lower case, upper case and digits,
 /// and is not all hex (hashes, UUIDs).
 fn mixed_and_not_hex(token: &[u8]) -> bool {
-    let all = token.iter().fold(0u8, |acc, &b| acc | class(b));
+    let all = token.iter().fold(0, |acc, &b| acc | class(b));
     all & NOT_HEX != 0 && (all & (LOWER | UPPER | DIGIT)).count_ones() >= 2
 }
 

@@ -12,11 +12,12 @@
 //! - `json`: params walked as a tree: secret-named keys, exempt keys, everything else
 //!   as text.
 //! - `text`: free text (SQL, shell, headers, prose) masked in place.
-//! - `scan`: which detectors run on a text, and which findings win an overlap.
+//! - `scan`: which detectors run on a text, and which findings win an overlap; `lex`:
+//!   the one byte-level pass the trigger test and the byte-level detectors share.
 //! - `detectors`: the detectors by family (vendor tokens, credentials, secret fields,
 //!   personal data, high entropy, operator patterns).
 //! - `names`, `entropy`, `checksum`: what names a secret, what looks random, and the
-//!   Luhn / IBAN / SSN checks.
+//!   Luhn / IBAN / SSN checks; `class`: byte classes for the byte-by-byte scanners.
 //! - `fingerprint`: the HMAC and the mask format.
 
 #![deny(
@@ -27,6 +28,7 @@
 )]
 
 mod checksum;
+mod class;
 pub mod config;
 mod detectors;
 mod entropy;
@@ -34,6 +36,7 @@ mod fingerprint;
 mod json;
 pub mod key;
 mod kind;
+mod lex;
 mod names;
 mod scan;
 mod text;

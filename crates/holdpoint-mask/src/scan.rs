@@ -1,18 +1,19 @@
 //! Runs the detectors over one text and settles what gets masked.
 //!
 //! Most texts (ids, names, short words) cannot contain anything. One pass of an
-//! Aho-Corasick automaton over every detector's trigger words, and one pass counting
-//! digits and the longest token, decide which detectors run at all (a long text wakes
+//! Aho-Corasick automaton over every detector's trigger words, and the [`Lexed`] pass
+//! the byte-level detectors share, decide which detectors run at all (a long text wakes
 //! them all anyway, so it skips the test). Findings that overlap are settled by
 //! [`Kind::priority`], then by length; masks already in the text are never touched, so
 //! masking twice changes nothing.
 
 use crate::config::MaskError;
-use crate::detectors::{Detector, Finding, Haystack, ShapeTest, Trigger};
-use crate::entropy::is_token_byte;
+use crate::detectors::{Detector, Finding, Haystack, LexedTest, Trigger};
 use crate::fingerprint::masks_in;
 use crate::kind::Kind;
+use crate::lex::Lexed;
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+use std::collections::BTreeMap;
 
 /// Texts longer than this skip the trigger test: nearly every detector would wake.
 const GATE_LIMIT: usize = 16 * 1024;
@@ -25,8 +26,8 @@ pub(crate) struct Scanner {
     /// Trigger words, and for each the detectors it wakes.
     words: AhoCorasick,
     woken_by: Vec<Awake>,
-    /// Detectors woken by the shape of a text.
-    shape_tests: Vec<(usize, ShapeTest)>,
+    /// Detectors woken by what the [`Lexed`] pass found.
+    lexed_tests: Vec<(usize, LexedTest)>,
     /// Detectors that always run.
     always: Awake,
     disabled: Vec<Kind>,
@@ -36,7 +37,7 @@ impl Scanner {
     pub(crate) fn new(detectors: Vec<Detector>, disabled: Vec<Kind>) -> Result<Self, MaskError> {
         let mut patterns: Vec<String> = Vec::new();
         let mut woken_by: Vec<Awake> = Vec::new();
-        let mut shape_tests = Vec::new();
+        let mut lexed_tests = Vec::new();
         let mut always: Awake = 0;
         for (i, d) in detectors.iter().enumerate().take(64) {
             match &d.trigger {
@@ -56,17 +57,17 @@ impl Scanner {
                         }
                     }
                 }
-                Trigger::Shape(test) => shape_tests.push((i, *test)),
+                Trigger::Lexed(test) => lexed_tests.push((i, *test)),
                 Trigger::Always => always |= 1 << i,
             }
         }
-        // The search reports words without overlaps: a word hidden under another it
-        // overlaps must be woken by that one.
+        // The search (see `awake`) can miss a word that holds, or is held by, a word
+        // it reports at the same place; the two wake each other's detectors.
         let own = woken_by.clone();
         for (a, wa) in patterns.iter().enumerate() {
             for (b, wb) in patterns.iter().enumerate() {
                 if a != b
-                    && can_overlap(wa, wb)
+                    && (wa.contains(wb.as_str()) || wb.contains(wa.as_str()))
                     && let (Some(set), Some(other)) = (woken_by.get_mut(a), own.get(b))
                 {
                     *set |= *other;
@@ -86,7 +87,7 @@ impl Scanner {
             detectors,
             words,
             woken_by,
-            shape_tests,
+            lexed_tests,
             always,
             disabled,
         })
@@ -94,15 +95,19 @@ impl Scanner {
 
     /// What to mask in `text`: sorted, not overlapping, not touching existing masks.
     pub(crate) fn findings(&self, text: &str) -> Settled {
-        let awake = if text.len() > GATE_LIMIT {
-            Awake::MAX
+        if self.always == 0 && self.detectors.len() <= 64 && is_plain(text) {
+            return Settled::default();
+        }
+        let (awake, lexed) = if text.len() > GATE_LIMIT {
+            (Awake::MAX, None)
         } else {
-            self.awake(text)
+            let lexed = Lexed::of(text.as_bytes());
+            (self.awake(text, &lexed), Some(lexed))
         };
         if awake == 0 && self.detectors.len() <= 64 {
             return Settled::default();
         }
-        let hay = Haystack::new(text);
+        let hay = Haystack::new(text, lexed);
         let mut found = Vec::new();
         for (i, d) in self.detectors.iter().enumerate() {
             if i >= 64 || awake & (1 << i) != 0 {
@@ -117,57 +122,39 @@ impl Scanner {
     }
 
     /// Which of the first 64 detectors could find anything in `text`.
-    fn awake(&self, text: &str) -> Awake {
+    fn awake(&self, text: &str, lexed: &Lexed) -> Awake {
         let mut awake = self.always;
-        for m in self.words.find_iter(text) {
+        // Each search reports the word that ends first from `at` on; the next starts one
+        // byte after that word's start, so words that overlap it are found too (except
+        // one it holds or that holds it: see `new`).
+        let mut at = 0;
+        while let Some(m) = self.words.find(aho_corasick::Input::new(text).range(at..)) {
             awake |= self
                 .woken_by
                 .get(m.pattern().as_usize())
                 .copied()
                 .unwrap_or(0);
+            at = m.start() + 1;
         }
-        let shape = Shape::of(text.as_bytes());
-        for (i, test) in &self.shape_tests {
-            awake |= Awake::from(test(&shape)) << i;
+        for (i, test) in &self.lexed_tests {
+            awake |= Awake::from(test(lexed)) << i;
         }
         awake
     }
 }
 
-/// Whether occurrences of `a` and `b` can overlap in a text: one holds the other, or an
-/// end of one is a start of the other.
-fn can_overlap(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let ends_starts = |x: &[u8], y: &[u8]| {
-        (1..x.len().min(y.len())).any(|k| x.ends_with(y.get(..k).unwrap_or_default()))
-    };
-    a.windows(b.len().max(1)).any(|w| w == b)
-        || b.windows(a.len().max(1)).any(|w| w == a)
-        || ends_starts(a, b)
-        || ends_starts(b, a)
-}
+/// The longest [`is_plain`] text.
+const PLAIN_MAX: usize = 14;
 
-/// What one cheap pass over a text tells.
-pub(crate) struct Shape {
-    /// ASCII digits.
-    pub digits: usize,
-    /// The longest run of token bytes (see [`crate::entropy`]).
-    pub longest_run: usize,
-}
-
-impl Shape {
-    fn of(bytes: &[u8]) -> Shape {
-        let (mut digits, mut run, mut longest_run) = (0, 0, 0);
-        for &b in bytes {
-            digits += usize::from(b.is_ascii_digit());
-            run = if is_token_byte(b) { run + 1 } else { 0 };
-            longest_run = longest_run.max(run);
-        }
-        Shape {
-            digits,
-            longest_run,
-        }
-    }
+/// Whether no built-in detector can find anything in `text`: a short name or word
+/// (`timeout_ms`, `eu-west-1`, `prod`). Every built-in finding needs a byte outside
+/// `[A-Za-z0-9_.-]`, at least 8 digits, or at least 15 bytes.
+fn is_plain(text: &str) -> bool {
+    text.len() <= PLAIN_MAX
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+        && text.bytes().filter(u8::is_ascii_digit).count() < 8
 }
 
 /// The findings that won, and whether that is all there is.
@@ -234,49 +221,72 @@ fn settle_cluster(cluster: &[Finding], masks: &[(usize, usize)], kept: &mut Vec<
             .then((b.end - b.start).cmp(&(a.end - a.start)))
             .then(a.start.cmp(&b.start))
     });
-    let mut taken: Vec<(usize, usize)> = masks.to_vec();
+    // start -> end of every span taken so far; disjoint, so the one starting last
+    // before a finding's end is the only one that can overlap it.
+    let mut taken: BTreeMap<usize, usize> = masks.iter().copied().collect();
     let mut complete = true;
     for f in order {
-        if taken.iter().any(|&(s, e)| s < f.end && f.start < e) {
-            complete &= covered(&taken, f);
-        } else {
-            taken.push((f.start, f.end));
+        let overlaps = taken
+            .range(..f.end)
+            .next_back()
+            .is_some_and(|(_, &end)| end > f.start);
+        if !overlaps {
+            taken.insert(f.start, f.end);
             kept.push(f);
+        } else if complete && !covered(&taken, f) {
+            complete = false;
         }
     }
     complete
 }
 
 /// Whether the disjoint spans of `taken` cover all of `f`.
-fn covered(taken: &[(usize, usize)], f: Finding) -> bool {
-    let mut spans: Vec<(usize, usize)> = taken
-        .iter()
-        .copied()
-        .filter(|&(s, e)| s < f.end && f.start < e)
-        .collect();
-    spans.sort_unstable();
+fn covered(taken: &BTreeMap<usize, usize>, f: Finding) -> bool {
     let mut pos = f.start;
-    for (s, e) in spans {
+    // The span holding `f.start`, if one does, then the ones starting inside `f`.
+    let first = taken.range(..=f.start).next_back().map(|(s, e)| (*s, *e));
+    for (s, e) in first
+        .into_iter()
+        .chain(taken.range(f.start + 1..f.end).map(|(s, e)| (*s, *e)))
+    {
         if s > pos {
             return false;
         }
         pos = pos.max(e);
+        if pos >= f.end {
+            return true;
+        }
     }
     pos >= f.end
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{can_overlap, settle};
+    use super::{is_plain, settle};
 
     #[test]
-    fn words_that_overlap_are_known() {
-        assert!(can_overlap("auth", "authorization"));
-        assert!(can_overlap("key", "eyj"));
-        assert!(can_overlap("sk-", "sk-ant-"));
-        assert!(!can_overlap("token", "cookie"));
+    fn short_names_are_plain_and_the_rest_is_not() {
+        for plain in [
+            "",
+            "timeout_ms",
+            "eu-west-1",
+            "prod",
+            "10.0.0.1",
+            "v1.2.3-rc.4",
+        ] {
+            assert!(is_plain(plain), "{plain}");
+        }
+        for other in [
+            "a@b.co",
+            "4111111111111",
+            "xoxb-123456789",
+            "a b",
+            "12345678",
+            "key=value",
+        ] {
+            assert!(!is_plain(other), "{other}");
+        }
     }
-
     use crate::detectors::finding;
     use crate::kind::Kind;
 

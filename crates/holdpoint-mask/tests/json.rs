@@ -125,3 +125,58 @@ fn scalars_at_the_top_are_masked() {
     assert_eq!(mask(&json!(7)), json!(7));
     assert_eq!(mask(&Value::Null), Value::Null);
 }
+
+#[test]
+fn one_of_each_kind_leaves_nothing_raw() {
+    let raw = [
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0t\n-----END RSA PRIVATE KEY-----",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.HUQPFeNBjRaGhvMeRkU0iTVDHOnYSkZOrn5ZPyh9Ttg",
+        "AKIAFKKIBJ3J4WJ99IBA",
+        "ghp_u8jzPde0IgxLd6GncfBAepfJBd0Kh8oOOL8d",
+        "glpat-Y40uvSwMFLZDe1f8rESQ",
+        "xoxb-10497465075-2917034236671-kCzJr4i0B3JrTAwR4y9ojflj",
+        "sk_live_oQoaF1LlqsajAIxNKu8iS2G8",
+        "sk-ant-api03-Zx8Qm2LpR7vN4tK9sW3yB6cH1jD5fG0a",
+        "sk-proj-NPRVdD53X83RZJzzzzgEOzdmenCkhvMdgaKjIg8xNbe3nNyj",
+        "hp_3e0ad84173581569969e58b081006f7e3dfc967a64cb14028d512c9791e558e0",
+        "alice.smith@example.com",
+        "4111 1111 1111 1111",
+        "078-05-1120",
+        "DE89370400440532013000",
+        "+1 (415) 555-2671",
+        "q8Ja2LmZ93nXbV7kP1rTx4Wc",
+    ];
+    let params = json!({
+        "values": raw,
+        "sql": "ALTER ROLE app PASSWORD 'Tr0ub4dor-and-3'",
+        "dsn": "postgres://app:Tr0ub4dor-and-3@db.internal:5432/prod",
+        "command": "mysql -u root -phunter2 prod && curl -u ci:hunter3 -H 'Authorization: Bearer abc123def456ghi789' https://x",
+        "aws": "aws_secret_access_key wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "azure": "AccountName=a;AccountKey=di4PzJ59FHz5r1pY4OjE2jBMptUsGr7CmY/uCu3ZR1zTOlUcR64cXQLioDnkHIfxIq2HZt+PlJhx2jIclHkCiH==",
+        "password": 12345,
+    });
+    let text = mask(&params).to_string();
+    let more = [
+        "Tr0ub4dor-and-3",
+        "hunter2",
+        "hunter3",
+        "abc123def456ghi789",
+        "K7MDENG/bPxRfiCY",
+        "di4PzJ59FHz5r1pY4",
+        "12345",
+    ];
+    for secret in raw.iter().chain(&more) {
+        let probe: String = secret
+            .chars()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        assert!(
+            !text.contains(&probe),
+            "`{probe}` (from `{secret}`) still in {text}"
+        );
+    }
+}

@@ -130,3 +130,29 @@ fn very_long_input_is_fine() {
             .contains("[email:")
     );
 }
+
+#[test]
+fn dense_overlapping_secrets_are_all_masked() {
+    let text = "token=Zx8Qm2LpR7vN4tK9sW3yB6cH bob@example.com ".repeat(20_000);
+    let out = redactor().mask_text(&text);
+    assert!(!out.contains("Zx8Qm2Lp") && !out.contains("bob@"));
+    assert_eq!(out.matches("[secret_field:").count(), 20_000);
+    assert_eq!(redactor().mask_text(&out), out);
+}
+
+/// The shortest thing each built-in detector finds, with a reason it is not "plain"
+/// (see `scan::is_plain`): a plain text can never hold a finding.
+#[test]
+fn the_shortest_findings_are_not_plain_texts() {
+    for text in [
+        "passwd=x",
+        "a@b.co",
+        "xoxb-abcdefghij",
+        "-pSECRET mysql",
+        "4222222222222",
+        "sk_live_abcdefghij",
+    ] {
+        let out = redactor().mask_text(text);
+        assert_ne!(out, text, "`{text}` should be masked");
+    }
+}

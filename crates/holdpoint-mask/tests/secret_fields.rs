@@ -76,6 +76,22 @@ fn mysql_short_password_is_masked() {
 }
 
 #[test]
+fn login_and_sshpass_passwords_are_masked() {
+    let out = mask("docker login -u bob -p Zx8Qm2LpR7vN4tK9 registry.example.com");
+    assert!(
+        out.starts_with("docker login -u bob -p [secret_field:"),
+        "{out}"
+    );
+    assert!(out.ends_with("] registry.example.com"), "{out}");
+    assert_masks(
+        "sshpass -p 'hunter 2' ssh deploy@host",
+        "hunter 2",
+        "secret_field",
+    );
+    assert_untouched("docker run -p 8080:80 nginx");
+}
+
+#[test]
 fn curl_user_passwords_are_masked() {
     let out = mask("curl -u deploy:hunter2 https://ci.example.com/job");
     assert!(out.starts_with("curl -u deploy:[basic:"), "{out}");

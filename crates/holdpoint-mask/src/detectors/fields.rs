@@ -1,6 +1,7 @@
 //! Values named by a secret key, in the forms they take in text: `KEY=value`,
 //! `export API_KEY=…`, `"key": "value"`, `key: value`, `X-Api-Key: …`,
-//! `--password x`, mysql's `-pSECRET`, `curl -u user:pass`, and SQL's
+//! `--password x`, mysql's `-pSECRET`, `docker login -p x`, `sshpass -p x`,
+//! `curl -u user:pass`, and SQL's
 //! `PASSWORD '…'` / `IDENTIFIED BY '…'`. The key stays readable; the value is masked.
 
 use super::{
@@ -11,8 +12,9 @@ use crate::config::MaskError;
 use crate::kind::Kind;
 use crate::names::{is_secret_name, listed};
 
-/// Words a secret key contains; [`is_secret_name`] has the last word.
-const KEY_WORDS: &str = r"pass|pwd|pw|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|cookie|session|credential|signing[_.-]?key|encryption[_.-]?key";
+/// Words a secret key contains; [`is_secret_name`] has the last word. (`pw` only as
+/// `_pw`: a bare two-letter literal would slow the search on every text.)
+const KEY_WORDS: &str = r"pass|pwd|_pw|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|cookie|session|credential|signing[_.-]?key|encryption[_.-]?key";
 
 const TRIGGERS: [&str; 10] = [
     "pass",
@@ -40,6 +42,21 @@ pub(super) fn detectors(cx: &Context<'_>) -> Result<Vec<Detector>, MaskError> {
             &["mysql", "mariadb"],
             1,
             r#"(?:^|\s)-p('[^']*'|"[^"]*"|[^\s'"-][^\s'"]*)"#,
+            None,
+        )?,
+        // `docker login -u bob -p x`, `helm registry login … -p x`, `sshpass -p x`.
+        simple(
+            Kind::SecretField,
+            &["login"],
+            1,
+            r#"\b(?:docker|podman|buildah|skopeo|nerdctl|oras|helm)\b[^\n|;&]*?\blogin\b[^\n|;&]*?\s-p[ \t]+('[^']*'|"[^"]*"|[^\s'"]+)"#,
+            None,
+        )?,
+        simple(
+            Kind::SecretField,
+            &["sshpass"],
+            1,
+            r#"\bsshpass[ \t]+-p[ \t]*('[^']*'|"[^"]*"|[^\s'"]+)"#,
             None,
         )?,
         curl_user()?,

@@ -1,9 +1,9 @@
 //! What no other detector names: high-entropy strings (see [`crate::entropy`]) and the
 //! operator's own `[[masking.patterns]]`.
 
-use super::{Case, Context, Detector, Finder, Finding, Trigger, finding};
+use super::{Case, Context, Detector, Finder, Finding, Haystack, Trigger, finding};
 use crate::config::MaskError;
-use crate::entropy::{MIN_RUN, is_token_byte, random_span};
+use crate::entropy::random_span;
 use crate::fingerprint::valid_kind_name;
 use crate::kind::{Kind, NAMES};
 use regex::Regex;
@@ -54,30 +54,17 @@ pub(super) fn detectors(cx: &Context<'_>) -> Result<Vec<Detector>, MaskError> {
 
 fn high_entropy() -> Detector {
     Detector {
-        trigger: Trigger::Shape(|shape| shape.longest_run >= MIN_RUN),
-        finder: Finder::Custom(Box::new(|hay, out| find_random(hay.text, out))),
+        trigger: Trigger::Lexed(|lexed| !lexed.long_tokens.is_empty()),
+        finder: Finder::Custom(Box::new(find_random)),
     }
 }
 
-/// Walks the runs of token bytes and asks [`random_span`] about the long ones.
-fn find_random(text: &str, out: &mut Vec<Finding>) {
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while let Some(rest) = bytes.get(i..) {
-        let Some(skip) = rest.iter().position(|b| is_token_byte(*b)) else {
-            break;
-        };
-        let start = i + skip;
-        let run = rest.get(skip..).unwrap_or_default();
-        let len = run
-            .iter()
-            .position(|b| !is_token_byte(*b))
-            .unwrap_or(run.len());
-        if len >= MIN_RUN
-            && let Some((s, e)) = run.get(..len).and_then(random_span)
-        {
+/// Asks [`random_span`] about each long run of token bytes.
+fn find_random(hay: &Haystack<'_>, out: &mut Vec<Finding>) {
+    let bytes = hay.text.as_bytes();
+    for &(start, end) in &hay.lexed().long_tokens {
+        if let Some((s, e)) = bytes.get(start..end).and_then(random_span) {
             out.push(finding(start + s, start + e, Kind::HighEntropy));
         }
-        i = start + len;
     }
 }

@@ -39,7 +39,7 @@ fn numbers() -> Result<Detector, MaskError> {
     let card = regex(Kind::CardNumber, CARD)?;
     let find = move |hay: &Haystack<'_>, out: &mut Vec<Finding>| {
         let text = hay.text;
-        for run in numeric_runs(text.as_bytes()) {
+        for run in &hay.lexed().numbers {
             let s = slice(text, run.start, run.end);
             for m in phone.find_iter(s) {
                 let (start, end) = (run.start + m.start(), run.start + m.end());
@@ -68,54 +68,9 @@ fn numbers() -> Result<Detector, MaskError> {
         }
     };
     Ok(Detector {
-        trigger: Trigger::Shape(|shape| shape.digits >= MIN_DIGITS),
+        trigger: Trigger::Lexed(|lexed| !lexed.numbers.is_empty()),
         finder: Finder::Custom(Box::new(find)),
     })
-}
-
-/// The fewest digits a phone number, SSN or card can have.
-const MIN_DIGITS: usize = 8;
-
-struct NumericRun {
-    start: usize,
-    end: usize,
-    digits: usize,
-    dashes: usize,
-}
-
-/// Maximal runs of digits and ` ().+-` that start with a digit, `+` or `(`, end with a
-/// digit, and hold at least [`MIN_DIGITS`] digits.
-fn numeric_runs(bytes: &[u8]) -> Vec<NumericRun> {
-    let mut runs = Vec::new();
-    let mut i = 0;
-    while let Some(&b) = bytes.get(i) {
-        if !(b.is_ascii_digit() || b == b'+' || b == b'(') {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        let (mut digits, mut dashes, mut end) = (0, 0, start);
-        while let Some(&c) = bytes.get(i) {
-            if c.is_ascii_digit() {
-                digits += 1;
-                end = i + 1;
-            } else if c == b'-' {
-                dashes += 1;
-            } else if !matches!(c, b' ' | b'(' | b')' | b'.' | b'+') {
-                break;
-            }
-            i += 1;
-        }
-        if digits >= MIN_DIGITS {
-            runs.push(NumericRun {
-                start,
-                end,
-                digits,
-                dashes,
-            });
-        }
-    }
-    runs
 }
 
 /// `git@github.com:org/repo.git` is a remote, and the `user:pass@host` of a URL a
@@ -208,23 +163,19 @@ fn iban() -> Result<Detector, MaskError> {
     let re = regex(kind, IBAN)?;
     let find = move |hay: &Haystack<'_>, out: &mut Vec<Finding>| {
         let text = hay.text;
-        let bytes = text.as_bytes();
         let mut next = 0;
-        for (i, head) in bytes.windows(4).enumerate() {
-            let starts = i >= next
-                && matches!(head, [a, b, c, d] if a.is_ascii_uppercase() && b.is_ascii_uppercase() && c.is_ascii_digit() && d.is_ascii_digit())
-                && !byte_before(text, i).is_some_and(|b| b.is_ascii_alphanumeric());
-            if starts
-                && let Some(m) = text.get(i..).and_then(|rest| re.find(rest))
+        for &at in &hay.lexed().iban_heads {
+            if at >= next
+                && let Some(m) = text.get(at..).and_then(|rest| re.find(rest))
                 && checksum::iban(m.as_str())
             {
-                out.push(finding(i, i + m.end(), kind));
-                next = i + m.end();
+                out.push(finding(at, at + m.end(), kind));
+                next = at + m.end();
             }
         }
     };
     Ok(Detector {
-        trigger: Trigger::Shape(|shape| shape.digits >= 6),
+        trigger: Trigger::Lexed(|lexed| !lexed.iban_heads.is_empty()),
         finder: Finder::Custom(Box::new(find)),
     })
 }
