@@ -83,6 +83,7 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let expiry = tokio::spawn(gate.clone().run_expiry(wait_for(stop_rx.clone())));
 
+    let shutdown = shutdown_signal()?;
     let addr = listen.unwrap_or_else(|| config.listen());
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -90,7 +91,7 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let local_addr = listener.local_addr()?;
     println!("holdpoint listening on http://{local_addr}");
     let router = holdpoint_server::router(gate.clone());
-    holdpoint_server::serve(listener, router, shutdown_signal()).await?;
+    holdpoint_server::serve(listener, router, shutdown).await?;
     let _ = stop_tx.send(true);
     let _ = expiry.await;
     store.close().await;
@@ -140,23 +141,25 @@ async fn wait_for(mut stop: tokio::sync::watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Resolves on SIGINT or SIGTERM. The handlers are installed when this is called, not when
+/// the future is first polled, so a signal that arrives right after start-up is not lost
+/// (and does not kill the process before the store is closed).
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + Send + 'static> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        Ok(async move {
+            tokio::select! { _ = term.recv() => {}, _ = int.recv() => {} }
+            tracing::info!("shutting down");
+        })
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down");
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+    })
 }
 
 fn init_tracing() {
