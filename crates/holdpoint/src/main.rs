@@ -17,11 +17,6 @@ mod serve;
 use clap::Parser;
 use std::process::ExitCode;
 
-/// glibc's allocator spends a quarter of the request path in malloc and free under load;
-/// mimalloc keeps per-thread heaps.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Exit codes of DESIGN §4.
 pub mod exit {
     pub const OK: u8 = 0;
