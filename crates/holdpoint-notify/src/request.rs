@@ -55,7 +55,10 @@ impl ReviewRequest {
             justification: masker.mask_text(&record.justification),
             reason: masker.mask_text(&record.verdict.reason),
             requirements: hold.map(|h| h.requirements.clone()).unwrap_or_default(),
-            expires_at: hold.map(|h| h.expires_at.to_rfc3339_opts(chrono_secs(), true)),
+            expires_at: hold.map(|h| {
+                h.expires_at
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            }),
             reviews: hold
                 .map(|h| {
                     h.reviews
@@ -114,8 +117,4 @@ impl ReviewRequest {
         }
         out
     }
-}
-
-fn chrono_secs() -> chrono::SecondsFormat {
-    chrono::SecondsFormat::Secs
 }

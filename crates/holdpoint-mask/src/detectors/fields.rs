@@ -10,24 +10,11 @@ use super::{
 };
 use crate::config::MaskError;
 use crate::kind::Kind;
-use crate::names::{is_secret_name, listed};
+use crate::names::{SECRET_WORDS, is_secret_name, listed};
 
 /// Words a secret key contains; [`is_secret_name`] has the last word. (`pw` only as
 /// `_pw`: a bare two-letter literal would slow the search on every text.)
 const KEY_WORDS: &str = r"pass|pwd|_pw|secret|token|api[_.-]?key|access[_.-]?key|private[_.-]?key|auth|cookie|session|credential|signing[_.-]?key|encryption[_.-]?key";
-
-const TRIGGERS: [&str; 10] = [
-    "pass",
-    "pwd",
-    "pw",
-    "secret",
-    "token",
-    "key",
-    "auth",
-    "cookie",
-    "session",
-    "credential",
-];
 
 /// A quoted value (inside the quotes), an escaped-quoted one, or a bare one.
 const VALUE: &str =
@@ -90,7 +77,7 @@ fn keys(cx: &Context<'_>) -> Keys {
 /// The operator's field names join the built-in key words, and their triggers.
 fn key_words_and_triggers(cx: &Context<'_>) -> (String, Vec<String>) {
     let mut words = KEY_WORDS.to_string();
-    let mut triggers: Vec<String> = TRIGGERS.iter().map(|w| (*w).to_string()).collect();
+    let mut triggers: Vec<String> = SECRET_WORDS.iter().map(|w| (*w).to_string()).collect();
     for field in cx.config.fields.iter().filter(|f| !f.is_empty()) {
         words.push('|');
         words.push_str(&regex::escape(&field.to_ascii_lowercase()));
