@@ -103,6 +103,8 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ActionRecord>, StoreError>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// The token of this name that is not revoked (it may have expired).
+    async fn token_by_name(&self, name: &str) -> Result<Option<TokenRecord>, StoreError>;
     async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
 
     /// Events with `seq > after`, in order, at most `limit`.

@@ -6,7 +6,7 @@ use crate::{Gate, GateError, metrics};
 use holdpoint_core::review::{HoldState, apply_review, quorum_met};
 use holdpoint_core::{
     ActionId, ActionRecord, ActionRequest, Actor, Change, Decision, EventType, Identity, NewEvent,
-    Op, Outcome, Status, StoreError, Timestamp,
+    Op, Outcome, Principal, Status, StoreError, Timestamp,
 };
 use serde_json::json;
 
@@ -97,7 +97,7 @@ impl Gate {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<(), GateError> {
-        let evaluation = match self.requester_identity(next).await? {
+        let evaluation = match self.live_identity(&next.principal).await? {
             Some(requester) => {
                 let request = ActionRequest {
                     kind: next.kind.clone(),
@@ -265,15 +265,17 @@ impl Gate {
         self.notifier.hold_decided(record).await;
     }
 
-    /// The requester as they are now: their live token and directory groups.
-    async fn requester_identity(
+    /// A principal as they are now: their live token and directory groups, if any.
+    pub async fn live_identity(
         &self,
-        record: &ActionRecord,
+        principal: &Principal,
     ) -> Result<Option<Identity>, GateError> {
         let now = self.clock.now();
-        let token = self.store.tokens().await?.into_iter().find(|t| {
-            t.name == record.principal.name && t.kind == record.principal.kind && t.is_live(now)
-        });
+        let token = self
+            .store
+            .token_by_name(&principal.name)
+            .await?
+            .filter(|t| t.kind == principal.kind && t.is_live(now));
         Ok(token.map(|t| self.identity_of(&t)))
     }
 }

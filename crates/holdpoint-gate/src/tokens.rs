@@ -196,10 +196,9 @@ impl Gate {
         let mut events = Vec::new();
         let expired = self
             .store
-            .tokens()
+            .token_by_name(&record.name)
             .await?
-            .into_iter()
-            .any(|t| t.name == record.name && t.revoked_at.is_none() && !t.is_live(now));
+            .is_some_and(|t| !t.is_live(now));
         if expired {
             ops.push(Op::RevokeToken {
                 name: record.name.clone(),

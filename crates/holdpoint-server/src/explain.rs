@@ -64,13 +64,8 @@ pub async fn explain(
         None => human.clone(),
         Some(text) => {
             let principal = parse_principal(text).map_err(ApiError::invalid)?;
-            let now = state.gate.clock().now();
-            let tokens = state.gate.list_tokens().await?;
-            match tokens
-                .iter()
-                .find(|t| t.name == principal.name && t.kind == principal.kind && t.is_live(now))
-            {
-                Some(t) => state.gate.identity_of(t),
+            match state.gate.live_identity(&principal).await? {
+                Some(identity) => identity,
                 None => Identity {
                     principal,
                     groups: Vec::new(),

@@ -117,6 +117,10 @@ impl Store for SqlStore {
         tokens::by_hash(self.db(), hash).await
     }
 
+    async fn token_by_name(&self, name: &str) -> Result<Option<TokenRecord>, StoreError> {
+        tokens::by_name(self.db(), name).await
+    }
+
     async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         tokens::all(self.db()).await
     }

@@ -9,6 +9,9 @@ use holdpoint_core::{StoreError, Timestamp, TokenRecord};
 const BY_HASH: &str = "SELECT hash, name, kind, groups, owner, created_at, expires_at, revoked_at \
     FROM tokens WHERE hash = $1";
 
+const BY_NAME: &str = "SELECT hash, name, kind, groups, owner, created_at, expires_at, revoked_at \
+    FROM tokens WHERE name = $1 AND revoked_at IS NULL";
+
 const ALL: &str = "SELECT hash, name, kind, groups, owner, created_at, expires_at, revoked_at \
     FROM tokens ORDER BY created_at, name";
 
@@ -109,6 +112,15 @@ pub(crate) async fn revoke(
 pub(crate) async fn by_hash(db: &Db, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
     let row: Option<TokenRow> = db
         .fetch_optional(BY_HASH, args![hash])
+        .await
+        .map_err(from_sqlx)?;
+    row.map(TokenRow::into_record).transpose()
+}
+
+/// The token of this name that is not revoked (there is at most one).
+pub(crate) async fn by_name(db: &Db, name: &str) -> Result<Option<TokenRecord>, StoreError> {
+    let row: Option<TokenRow> = db
+        .fetch_optional(BY_NAME, args![name])
         .await
         .map_err(from_sqlx)?;
     row.map(TokenRow::into_record).transpose()

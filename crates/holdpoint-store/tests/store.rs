@@ -701,6 +701,11 @@ async fn tokens_insert_conflict_revoke_and_lookup(h: Harness) {
     h.store.apply(revoke("ci-bot")).await.unwrap();
     let revoked = h.store.token_by_hash(&first.hash).await.unwrap().unwrap();
     assert_eq!(revoked.revoked_at, Some(at));
+    assert_eq!(
+        h.store.token_by_name("ci-bot").await.unwrap(),
+        None,
+        "only tokens not revoked"
+    );
     for name in ["ci-bot", "nobody"] {
         let err = h.store.apply(revoke(name)).await.unwrap_err();
         assert!(matches!(err, StoreError::NotFound(_)), "{err:?}");
@@ -708,6 +713,10 @@ async fn tokens_insert_conflict_revoke_and_lookup(h: Harness) {
 
     // Once revoked, the name is free again.
     h.store.apply(created(&same_name)).await.unwrap();
+    assert_eq!(
+        h.store.token_by_name("ci-bot").await.unwrap(),
+        Some(same_name.clone())
+    );
     let all = h.store.tokens().await.unwrap();
     assert_eq!(all, vec![revoked, same_name]);
     assert_eq!(all_events(&h).await.len(), 3);
