@@ -54,6 +54,7 @@ impl ActionRequest {
         if !self.params.is_object() {
             return Err("params must be a JSON object".into());
         }
+        crate::digest::check_params(&self.params)?;
         if self.justification.len() > MAX_JUSTIFICATION_LEN {
             return Err(format!(
                 "justification is {} bytes; at most {MAX_JUSTIFICATION_LEN} are accepted",
@@ -246,22 +247,45 @@ pub struct ActionRecord {
     pub hold: Option<Hold>,
     /// Set on an approved action with `@grant`: until when it opens the window.
     pub grant_until: Option<Timestamp>,
-    /// Set when an approved single-use action was used by a resubmission.
+    /// Set when an approved single-use action was used: the id of the resubmission that
+    /// used it, or this action's own id when the approval was handed to its requester.
     pub consumed_by: Option<ActionId>,
     /// Set on an allowed action that passed on an earlier approval.
     pub granted_by: Option<ActionId>,
     pub created_at: Timestamp,
     pub decided_at: Option<Timestamp>,
+    /// Set on an approved single-use action: after this, an unused approval lapses.
+    #[serde(default)]
+    pub approval_until: Option<Timestamp>,
+    /// What the surface knew besides the params (`sql`, `mcp`, …), kept so the release
+    /// re-check sees what the first evaluation saw.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub context: Option<serde_json::Map<String, Value>>,
+    /// True when the surface executes the action itself once it may proceed (tokens,
+    /// proxies); false when the client executes it (API, CLI, hooks).
+    #[serde(default)]
+    pub executed_by_gateway: bool,
 }
 
 impl ActionRecord {
+    /// True for an allowed action. An approved action proceeds only in the one answer
+    /// that hands its approval over (see `Gate::deliver`), never from the record alone.
     pub fn proceed(&self) -> bool {
-        self.status.proceed()
+        self.status == Status::Allowed
     }
 
-    /// Everyone who may see this action: the requester, and reviewers of its hold.
+    /// An approved, single-use approval that is neither used nor lapsed at `now`.
+    pub fn unused_approval_at(&self, now: Timestamp) -> bool {
+        self.status == Status::Approved
+            && self.grant_until.is_none()
+            && self.consumed_by.is_none()
+            && self.approval_until.is_some_and(|until| now < until)
+    }
+
+    /// True when `principal` requested this action (names compared case-insensitively).
     pub fn requested_by(&self, principal: &Principal) -> bool {
-        &self.principal == principal
+        self.principal.kind == principal.kind
+            && crate::principal::same_name(&self.principal.name, &principal.name)
     }
 
     /// Groups named by any requirement of the hold.

@@ -1,5 +1,12 @@
 //! The digest an approval is bound to: `sha256:` + hex of SHA-256 over the RFC 8785
 //! canonical JSON of principal, kind, resource, environment and params.
+//!
+//! RFC 8785 writes every number as an IEEE double, so the digest is injective only on
+//! numbers a double holds exactly and distinguishes: [`check_params`] refuses the rest
+//! before anything is evaluated or stored. Accepted are integers within ±(2^53 − 1) and
+//! numbers with a fraction (`0.5`, `1e-3`). Refused: larger integers (send them as
+//! strings) and whole numbers written as floats (`5.0`, `1e20`, `-0.0`: write `5`),
+//! which the canonical form could not tell from the integer while policy can.
 
 use crate::principal::Principal;
 use serde_json::{Value, json};
@@ -26,6 +33,77 @@ pub fn action_digest(
     format!("sha256:{}", hex::encode(Sha256::digest(&canonical)))
 }
 
+/// The largest integer a double holds exactly, with its neighbours: 2^53 − 1.
+pub const MAX_EXACT_INTEGER: u64 = (1 << 53) - 1;
+/// Deeper params are refused: nothing walks agent input without bound.
+pub const MAX_PARAMS_DEPTH: usize = 128;
+
+/// Refuses params whose numbers the digest could not keep apart (see the module docs).
+/// The message names the path of the first bad value.
+pub fn check_params(params: &Value) -> Result<(), String> {
+    check(params, &mut String::from("params"), 0)
+}
+
+fn check(value: &Value, path: &mut String, depth: usize) -> Result<(), String> {
+    if depth > MAX_PARAMS_DEPTH {
+        return Err(format!(
+            "`{path}` is nested deeper than {MAX_PARAMS_DEPTH} levels"
+        ));
+    }
+    match value {
+        Value::Number(n) => check_number(n, path),
+        Value::Array(items) => items.iter().enumerate().try_for_each(|(i, item)| {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            let result = check(item, path, depth + 1);
+            path.truncate(len);
+            result
+        }),
+        Value::Object(map) => map.iter().try_for_each(|(key, item)| {
+            let len = path.len();
+            path.push('.');
+            path.push_str(key);
+            let result = check(item, path, depth + 1);
+            path.truncate(len);
+            result
+        }),
+        _ => Ok(()),
+    }
+}
+
+fn check_number(n: &serde_json::Number, path: &str) -> Result<(), String> {
+    if let Some(u) = n.as_u64() {
+        return if u <= MAX_EXACT_INTEGER {
+            Ok(())
+        } else {
+            Err(too_big(path, n))
+        };
+    }
+    if let Some(i) = n.as_i64() {
+        return if i.unsigned_abs() <= MAX_EXACT_INTEGER {
+            Ok(())
+        } else {
+            Err(too_big(path, n))
+        };
+    }
+    match n.as_f64() {
+        Some(f) if f.is_finite() && f.fract() != 0.0 => Ok(()),
+        Some(f) if f.is_finite() && f.abs() <= MAX_EXACT_INTEGER as f64 => Err(format!(
+            "`{path}` is the whole number `{n}` written as a float: write it without a fraction, \
+             like `{}`",
+            f.abs() as u64
+        )),
+        _ => Err(too_big(path, n)),
+    }
+}
+
+fn too_big(path: &str, n: &serde_json::Number) -> String {
+    format!(
+        "`{path}` is `{n}`, outside ±{MAX_EXACT_INTEGER}, where numbers stop being exact: \
+         send it as a string"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -44,5 +122,41 @@ mod tests {
         assert_ne!(d1, action_digest(&p, "db.ddl", "pg/prod", "staging", &a));
         let other = Principal::new(PrincipalKind::Agent, "other-bot");
         assert_ne!(d1, action_digest(&other, "db.ddl", "pg/prod", "prod", &a));
+    }
+
+    #[test]
+    fn numbers_the_digest_cannot_tell_apart_are_refused() {
+        let refused: Vec<Value> = vec![
+            serde_json::from_str(r#"{"account_id": 1800000000000000001}"#).unwrap(),
+            serde_json::from_str(r#"{"n": -9007199254740992}"#).unwrap(),
+            serde_json::from_str(r#"{"n": 5.0}"#).unwrap(),
+            serde_json::from_str(r#"{"n": -0.0}"#).unwrap(),
+            serde_json::from_str(r#"{"n": 1e20}"#).unwrap(),
+            serde_json::from_str(r#"{"deep": {"list": [1, 2, 1e300]}}"#).unwrap(),
+        ];
+        for params in refused {
+            assert!(check_params(&params).is_err(), "{params}");
+        }
+        let err = check_params(&serde_json::json!({"a": {"b": [0, 5.0]}})).unwrap_err();
+        assert!(err.contains("`params.a.b[1]`"), "{err}");
+        for ok in [
+            serde_json::json!({"n": 9007199254740991_u64, "m": -9007199254740991_i64}),
+            serde_json::json!({"f": 0.5, "g": -1e-3, "s": "1800000000000000001"}),
+        ] {
+            assert!(check_params(&ok).is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn params_nested_without_bound_are_refused() {
+        let mut deep = serde_json::json!(1);
+        for _ in 0..200 {
+            deep = serde_json::json!([deep]);
+        }
+        assert!(
+            check_params(&serde_json::json!({ "d": deep }))
+                .unwrap_err()
+                .contains("deeper")
+        );
     }
 }

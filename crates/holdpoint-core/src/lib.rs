@@ -12,6 +12,7 @@
 //! - [`audit`]: audit events and the hash chain, with its verifier.
 //! - [`store`], [`clock`], [`notify`], [`mask`]: the traits the gate is built on.
 //! - [`duration`]: `15m`, `30d` and friends.
+//! - [`text`]: agent-controlled text made inert for terminals.
 
 pub mod action;
 pub mod audit;
@@ -23,6 +24,7 @@ pub mod notify;
 pub mod principal;
 pub mod review;
 pub mod store;
+pub mod text;
 pub mod token;
 pub mod verdict;
 

@@ -62,6 +62,11 @@ impl FromStr for PrincipalKind {
     }
 }
 
+/// Principal names are unique across kinds and compared case-insensitively (DESIGN §1).
+pub fn same_name(a: &str, b: &str) -> bool {
+    a.eq_ignore_ascii_case(b)
+}
+
 /// Who acts, by kind and name.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 pub struct Principal {
@@ -104,6 +109,11 @@ impl Identity {
             groups.push(implicit);
         }
         groups
+    }
+
+    /// True when this identity is `principal` (names compared case-insensitively).
+    pub fn is(&self, principal: &Principal) -> bool {
+        self.principal.kind == principal.kind && same_name(&self.principal.name, &principal.name)
     }
 
     pub fn in_group(&self, group: &str) -> bool {

@@ -3,9 +3,9 @@
 use crate::Timestamp;
 use crate::action::{ActionRecord, Hold, Status};
 use crate::principal::Identity;
-use crate::principal::Principal;
+use crate::principal::{Principal, same_name};
+use crate::verdict::Requirement;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -90,10 +90,10 @@ pub fn apply_review(
         return Err(ReviewRefusal::Expired(hold.expires_at));
     }
     let name = &reviewer.principal.name;
-    if record.principal.kind.is_human() && &record.principal.name == name {
+    if record.principal.kind.is_human() && same_name(&record.principal.name, name) {
         return Err(ReviewRefusal::SelfReview);
     }
-    if hold.separate && record.owner.as_deref() == Some(name.as_str()) {
+    if hold.separate && record.owner.as_deref().is_some_and(|o| same_name(o, name)) {
         return Err(ReviewRefusal::OwnerUnderSeparate(name.clone()));
     }
     let groups = record.approver_groups();
@@ -103,7 +103,11 @@ pub fn apply_review(
             groups: groups.join(", "),
         });
     }
-    if hold.reviews.iter().any(|r| &r.reviewer.name == name) {
+    if hold
+        .reviews
+        .iter()
+        .any(|r| same_name(&r.reviewer.name, name))
+    {
         return Err(ReviewRefusal::AlreadyReviewed(name.clone()));
     }
     let mut next = hold.clone();
@@ -123,17 +127,156 @@ pub fn apply_review(
     Ok((next, state))
 }
 
-/// True when every requirement has `quorum` distinct approving humans from its groups.
-/// A human counts once per requirement however many of its groups they are in.
+/// One human's approval, with the groups that count for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    pub reviewer: String,
+    pub groups: Vec<String>,
+}
+
+/// The approvals of a hold, with the groups each reviewer had when they approved.
+pub fn approvals(hold: &Hold) -> Vec<Approval> {
+    hold.reviews
+        .iter()
+        .filter(|r| r.decision == Decision::Approve)
+        .map(|r| Approval {
+            reviewer: r.reviewer.name.to_ascii_lowercase(),
+            groups: r.groups.clone(),
+        })
+        .collect()
+}
+
+/// True when the hold's approvals meet every requirement (see [`requirements_met`]).
 pub fn quorum_met(hold: &Hold) -> bool {
-    hold.requirements.iter().all(|req| {
-        let approvers: BTreeSet<&str> = hold
-            .reviews
+    requirements_met(&hold.requirements, &approvals(hold))
+}
+
+/// True when every requirement has `quorum` distinct humans from its groups, and no
+/// human counts toward two requirements (DESIGN §2.2): stacked requirements mean
+/// distinct people. A human in several groups of one requirement counts once.
+///
+/// It is a matching of people to seats (one seat per unit of quorum), found with
+/// augmenting paths, so the answer never depends on the order of the reviews.
+pub fn requirements_met(requirements: &[Requirement], approvals: &[Approval]) -> bool {
+    let mut people: Vec<&Approval> = Vec::with_capacity(approvals.len());
+    for a in approvals {
+        if !people
             .iter()
-            .filter(|r| r.decision == Decision::Approve)
-            .filter(|r| r.groups.iter().any(|g| req.approvers.contains(g)))
-            .map(|r| r.reviewer.name.as_str())
-            .collect();
-        approvers.len() as u64 >= u64::from(req.quorum.max(1))
+            .any(|p| p.reviewer.eq_ignore_ascii_case(&a.reviewer))
+        {
+            people.push(a);
+        }
+    }
+    let seats_wanted: u64 = requirements
+        .iter()
+        .map(|r| u64::from(r.quorum.max(1)))
+        .sum();
+    if seats_wanted > people.len() as u64 {
+        return false;
+    }
+    // INVARIANT: seats_wanted <= people.len(), so this is small.
+    let seats: Vec<&Requirement> = requirements
+        .iter()
+        .flat_map(|r| std::iter::repeat_n(r, r.quorum.max(1) as usize))
+        .collect();
+    let mut seat_of: Vec<Option<usize>> = vec![None; people.len()];
+    (0..seats.len()).all(|seat| {
+        let mut seen = vec![false; people.len()];
+        seat_someone(seat, &seats, &people, &mut seat_of, &mut seen)
     })
+}
+
+fn seat_someone(
+    seat: usize,
+    seats: &[&Requirement],
+    people: &[&Approval],
+    seat_of: &mut [Option<usize>],
+    seen: &mut [bool],
+) -> bool {
+    let Some(requirement) = seats.get(seat) else {
+        return false;
+    };
+    for (person, approval) in people.iter().enumerate() {
+        let qualifies = approval
+            .groups
+            .iter()
+            .any(|g| requirement.approvers.contains(g));
+        if !qualifies || seen.get(person).copied().unwrap_or(true) {
+            continue;
+        }
+        if let Some(s) = seen.get_mut(person) {
+            *s = true;
+        }
+        let current = seat_of.get(person).copied().flatten();
+        let free = match current {
+            None => true,
+            Some(other) => seat_someone(other, seats, people, seat_of, seen),
+        };
+        if free {
+            if let Some(slot) = seat_of.get_mut(person) {
+                *slot = Some(seat);
+            }
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(approvers: &[&str], quorum: u32) -> Requirement {
+        Requirement {
+            policy: "p".into(),
+            approvers: approvers.iter().map(|s| s.to_string()).collect(),
+            quorum,
+        }
+    }
+
+    fn human(name: &str, groups: &[&str]) -> Approval {
+        Approval {
+            reviewer: name.into(),
+            groups: groups.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn one_human_never_fills_two_stacked_requirements() {
+        let reqs = [req(&["dba"], 1), req(&["security"], 1)];
+        assert!(!requirements_met(
+            &reqs,
+            &[human("alice", &["dba", "security"])]
+        ));
+        assert!(requirements_met(
+            &reqs,
+            &[human("alice", &["dba", "security"]), human("bob", &["dba"])]
+        ));
+    }
+
+    #[test]
+    fn the_matching_does_not_depend_on_review_order() {
+        // alice could fill either seat; bob only dba. A greedy pass that seats alice
+        // on dba first would wrongly fail.
+        let reqs = [req(&["dba"], 1), req(&["security"], 1)];
+        let alice = human("alice", &["dba", "security"]);
+        let bob = human("bob", &["dba"]);
+        assert!(requirements_met(&reqs, &[alice.clone(), bob.clone()]));
+        assert!(requirements_met(&reqs, &[bob, alice]));
+    }
+
+    #[test]
+    fn a_name_counts_once_whatever_its_case() {
+        let reqs = [req(&["sre"], 2)];
+        assert!(!requirements_met(
+            &reqs,
+            &[human("carol", &["sre"]), human("Carol", &["sre"])]
+        ));
+    }
+
+    #[test]
+    fn a_huge_quorum_is_simply_unmet() {
+        let reqs = [req(&["sre"], u32::MAX)];
+        assert!(!requirements_met(&reqs, &[human("carol", &["sre"])]));
+    }
 }

@@ -87,23 +87,30 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
     ) -> Result<Vec<ActionRecord>, StoreError>;
 
-    /// An approved action with `grant_until > now` for this principal, kind and resource.
-    async fn window_grant(
+    /// Approved actions with an open window (`grant_until > now`) for this principal,
+    /// kind, resource and environment: a few candidates, longest window first.
+    async fn window_grants(
         &self,
         principal: &Principal,
         kind: &str,
         resource: &str,
+        environment: &str,
         now: Timestamp,
-    ) -> Result<Option<ActionRecord>, StoreError>;
-    /// An approved, single-use, not yet consumed action with this digest.
-    async fn unused_approval(
+    ) -> Result<Vec<ActionRecord>, StoreError>;
+    /// Approved, single-use, unused approvals with this digest whose `approval_until` is
+    /// after `now`: a few candidates, oldest first.
+    async fn unused_approvals(
         &self,
         principal: &Principal,
         digest: &str,
-    ) -> Result<Option<ActionRecord>, StoreError>;
+        now: Timestamp,
+    ) -> Result<Vec<ActionRecord>, StoreError>;
+    /// How many holds of this principal are pending.
+    async fn count_pending_by(&self, principal: &Principal) -> Result<i64, StoreError>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
-    /// The token of this name that is not revoked (it may have expired).
+    /// The token of this name that is not revoked (it may have expired); names are
+    /// compared case-insensitively.
     async fn token_by_name(&self, name: &str) -> Result<Option<TokenRecord>, StoreError>;
     async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
 
@@ -112,6 +119,16 @@ pub trait Store: Send + Sync + 'static {
 
     /// Cheap check that the database answers.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// False while the last write failed: a store that cannot write is not ready.
+    fn writable(&self) -> bool {
+        true
+    }
+
+    /// Writes a probe row, to learn whether a store that failed can write again.
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
 
     /// Reads the whole chain in pages and verifies it.
     async fn verify_chain(&self) -> Result<ChainReport, StoreError> {

@@ -22,6 +22,12 @@ pub enum GateError {
     /// The store cannot read or write (503). Nothing was changed.
     #[error("{0}")]
     Unavailable(String),
+    /// A limit was reached (429); try again after `retry_after`.
+    #[error("{message}")]
+    TooMany {
+        message: String,
+        retry_after: std::time::Duration,
+    },
 }
 
 impl From<StoreError> for GateError {

@@ -23,8 +23,9 @@ pub fn event(
     NewEvent::new(now, t, actor.clone(), Some(&record.id), data)
 }
 
-/// `action.submitted`: the masked action and the digest of the unmasked one.
-pub fn submitted(record: &ActionRecord, actor: &Actor, justification: &str) -> NewEvent {
+/// `action.submitted`: the masked action and the digest of the unmasked one. The
+/// record's justification is already masked.
+pub fn submitted(record: &ActionRecord, actor: &Actor) -> NewEvent {
     event(
         record,
         EventType::ActionSubmitted,
@@ -37,7 +38,7 @@ pub fn submitted(record: &ActionRecord, actor: &Actor, justification: &str) -> N
             "resource": record.resource,
             "environment": record.environment,
             "params": record.masked_params,
-            "justification": justification,
+            "justification": record.justification,
             "digest": record.digest,
             "surface": record.surface,
         }),
@@ -62,13 +63,8 @@ pub fn verdict(record: &ActionRecord, t: EventType, actor: &Actor) -> NewEvent {
     event(record, t, actor, record.created_at, data)
 }
 
-/// `review.approved` or `review.rejected`.
-pub fn review(
-    record: &ActionRecord,
-    review: &Review,
-    masked_comment: &str,
-    actor: &Actor,
-) -> NewEvent {
+/// `review.approved` or `review.rejected`; the review's comment is already masked.
+pub fn review(record: &ActionRecord, review: &Review, actor: &Actor) -> NewEvent {
     let t = match review.decision {
         holdpoint_core::Decision::Approve => EventType::ReviewApproved,
         holdpoint_core::Decision::Reject => EventType::ReviewRejected,
@@ -78,6 +74,6 @@ pub fn review(
         t,
         actor,
         review.at,
-        json!({"comment": masked_comment, "groups": review.groups, "digest": record.digest}),
+        json!({"comment": review.comment, "groups": review.groups, "digest": record.digest}),
     )
 }

@@ -4,11 +4,17 @@
 //! A tour:
 //! - [`submit`](Gate::submit) (`submit.rs`): validate, digest, evaluate policy, then allow,
 //!   deny, pass on an earlier grant, or hold. The record and its audit events commit together.
+//! - `grant.rs`: when an earlier approval passes a new submission (only if its reviews
+//!   meet what policy asks for now), and [`deliver`](Gate::deliver), which hands an
+//!   approval to its requester exactly once.
 //! - [`review`](Gate::review) and [`cancel`](Gate::cancel) (`review.rs`): the rules of
 //!   DESIGN §2 via [`holdpoint_core::review::apply_review`], quorum, and the release re-check.
 //! - `wait.rs`: long-polling agents are woken by the deciding change itself.
 //! - `expiry.rs`: a task that expires holds on time, with no request to trigger it.
 //! - `tokens.rs`: bearer tokens (stored hashed), the `[[users]]` directory, authentication.
+//! - `token_requests.rs`: `POST /v1/tokens` as an action (`token.create.{kind}`), held
+//!   like any other and executed by the gate once it may proceed.
+//! - `limits.rs`: per-principal request rate, pending holds and long-polls (429).
 //! - `events.rs`: the audit events each change writes.
 //! - `error.rs`: [`GateError`], one variant per answer a caller can get.
 
@@ -22,14 +28,19 @@
 mod error;
 mod events;
 mod expiry;
+mod grant;
+mod limits;
 mod metrics;
 mod review;
 mod submit;
+mod token_requests;
 mod tokens;
 mod wait;
 
 pub use error::GateError;
+pub use limits::{Limits, PollSlot};
 pub use submit::SurfaceContext;
+pub use token_requests::TokenOutcome;
 pub use tokens::{Directory, DirectoryUser, NewToken};
 
 use holdpoint_core::mask::Masker;
@@ -47,6 +58,45 @@ pub struct GateParts {
     pub masker: Arc<dyn Masker>,
     pub notifier: Arc<dyn Notifier>,
     pub directory: Directory,
+    pub settings: GateSettings,
+}
+
+/// The gate's tunables, from `[approvals]` and `[limits]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateSettings {
+    /// How long an approved single-use action waits to be used before it lapses.
+    pub approval_ttl: std::time::Duration,
+    /// The longest `ttl` a new token may have.
+    pub max_token_ttl: std::time::Duration,
+    pub limits: Limits,
+}
+
+impl Default for GateSettings {
+    fn default() -> Self {
+        GateSettings {
+            approval_ttl: std::time::Duration::from_secs(15 * 60),
+            max_token_ttl: std::time::Duration::from_secs(366 * 24 * 3600),
+            limits: Limits::default(),
+        }
+    }
+}
+
+/// An action as answered to one caller. `proceed` is true for an allowed action, and for
+/// an approved one only in the single answer that hands the approval to its requester.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answer {
+    pub record: ActionRecord,
+    pub proceed: bool,
+}
+
+impl Answer {
+    /// The answer for anyone but the requester collecting an approval.
+    pub fn plain(record: ActionRecord) -> Self {
+        Answer {
+            proceed: record.proceed(),
+            record,
+        }
+    }
 }
 
 /// The gate. Cheap to share behind an `Arc`; every method is safe to call concurrently.
@@ -60,6 +110,8 @@ pub struct Gate {
     expiry_kick: tokio::sync::Notify,
     tokens: tokens::TokenCache,
     directory: Directory,
+    settings: GateSettings,
+    limits: limits::LimitState,
 }
 
 impl Gate {
@@ -74,6 +126,8 @@ impl Gate {
             expiry_kick: tokio::sync::Notify::new(),
             tokens: tokens::TokenCache::default(),
             directory: parts.directory,
+            settings: parts.settings,
+            limits: limits::LimitState::default(),
         })
     }
 
@@ -91,6 +145,10 @@ impl Gate {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    pub fn settings(&self) -> &GateSettings {
+        &self.settings
     }
 
     /// Sets the pending-holds gauge from the store; call once at start.

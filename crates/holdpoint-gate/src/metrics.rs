@@ -26,3 +26,7 @@ pub fn hold_closed(status: &str) {
     metrics::gauge!("holdpoint_pending_holds").decrement(1.0);
     decision(status);
 }
+
+pub fn limited(limit: &'static str) {
+    metrics::counter!("holdpoint_limited_total", "limit" => limit).increment(1);
+}

@@ -26,29 +26,26 @@ impl Gate {
         if !caller.principal.kind.is_human() {
             return Err(GateError::Forbidden("agents never review".into()));
         }
+        // Stored masked, like every text that is persisted (DESIGN §2.7).
+        let comment = self.masker.mask_text(comment);
         for _ in 0..REVIEW_ATTEMPTS {
             let record = self.get(caller, id).await?;
             let now = self.clock.now();
-            let (hold, state) = match apply_review(&record, caller, decision, comment, channel, now)
-            {
-                Err(holdpoint_core::review::ReviewRefusal::Expired(at)) => {
-                    self.expire(record).await?;
-                    return Err(GateError::Conflict(format!("the hold expired at {at}")));
-                }
-                other => other?,
-            };
+            let (hold, state) =
+                match apply_review(&record, caller, decision, &comment, channel, now) {
+                    Err(holdpoint_core::review::ReviewRefusal::Expired(at)) => {
+                        self.expire(record).await?;
+                        return Err(GateError::Conflict(format!("the hold expired at {at}")));
+                    }
+                    other => other?,
+                };
             let mut next = record.clone();
             next.version += 1;
             next.hold = Some(hold);
             let actor = actor(caller, channel);
             let mut evs = Vec::new();
             if let Some(review) = next.hold.as_ref().and_then(|h| h.reviews.last()) {
-                evs.push(events::review(
-                    &next,
-                    review,
-                    &self.masker.mask_text(comment),
-                    &actor,
-                ));
+                evs.push(events::review(&next, review, &actor));
             }
             match state {
                 HoldState::Waiting => {}
@@ -106,7 +103,13 @@ impl Gate {
                     params: next.params.clone(),
                     justification: next.justification.clone(),
                 };
-                self.evaluate(&requester, &request, &SurfaceContext::named(&next.surface))
+                // The surface's context too, so a forbid on `context.sql` is not skipped.
+                let ctx = SurfaceContext {
+                    surface: next.surface.clone(),
+                    extra: next.context.clone(),
+                    executes: next.executed_by_gateway,
+                };
+                self.evaluate(&requester, &request, &ctx)
             }
             None => holdpoint_core::Evaluation::deny(format!(
                 "the requester `{}` no longer has a live token",
@@ -159,16 +162,24 @@ impl Gate {
         }
         next.status = Status::Approved;
         next.decided_at = Some(now);
-        let window = next.hold.as_ref().and_then(|h| h.grant_window);
-        next.grant_until = window
-            .and_then(|w| chrono::Duration::from_std(w).ok())
-            .map(|w| now + w);
+        // A window the current policy shortened (or dropped) is the window given.
+        let asked = next.hold.as_ref().and_then(|h| h.grant_window);
+        let window = match &evaluation.terms {
+            Some(terms) => asked.zip(terms.grant).map(|(a, b)| a.min(b)),
+            None => asked,
+        };
+        next.grant_until = window.and_then(|w| crate::grant::after(now, w));
+        next.approval_until = match next.grant_until {
+            Some(_) => None,
+            None => crate::grant::after(now, self.settings.approval_ttl),
+        };
         evs.push(events::event(
             next,
             EventType::ActionReleased,
             &Actor::system(),
             now,
-            json!({"digest": next.digest, "grant_until": next.grant_until}),
+            json!({"digest": next.digest, "grant_until": next.grant_until,
+                   "approval_until": next.approval_until}),
         ));
         Ok(())
     }

@@ -5,7 +5,7 @@ use crate::{Gate, GateError, metrics};
 use holdpoint_core::digest::action_digest;
 use holdpoint_core::{
     ActionId, ActionRecord, ActionRequest, Change, Evaluation, EventType, Hold, Identity, Op,
-    Outcome, Status, StoreError,
+    Outcome, Status,
 };
 use holdpoint_policy::PolicyInput;
 use serde_json::{Map, Value};
@@ -17,13 +17,18 @@ use std::time::Instant;
 pub struct SurfaceContext {
     pub surface: String,
     pub extra: Option<Map<String, Value>>,
+    /// True when the surface executes the action itself (tokens, proxies): reading an
+    /// approved action then hands nothing over; the surface's own resubmission uses it.
+    pub executes: bool,
 }
 
 impl SurfaceContext {
+    /// A surface whose client executes the action itself (API, CLI, hooks).
     pub fn named(surface: &str) -> Self {
         SurfaceContext {
             surface: surface.to_string(),
             extra: None,
+            executes: false,
         }
     }
 }
@@ -49,8 +54,12 @@ impl Gate {
             extra: ctx.extra.as_ref(),
         };
         let started = Instant::now();
-        let evaluation = self.policy.evaluate(&input);
+        let mut evaluation = self.policy.evaluate(&input);
         metrics::policy_evaluation(started.elapsed());
+        // The reason is shown to agents and stored: nothing raw from the action in it.
+        if evaluation.verdict.outcome == Outcome::Deny {
+            evaluation.verdict.reason = self.masker.mask_text(&evaluation.verdict.reason);
+        }
         evaluation
     }
 
@@ -82,7 +91,8 @@ impl Gate {
             resource: request.resource,
             environment: request.environment,
             params: request.params,
-            justification: request.justification,
+            // Stored masked: only the params are needed raw, to prove and execute.
+            justification: self.masker.mask_text(&request.justification),
             digest,
             surface: ctx.surface,
             verdict: evaluation.verdict.clone(),
@@ -92,25 +102,31 @@ impl Gate {
             granted_by: None,
             created_at: now,
             decided_at: Some(now),
+            approval_until: None,
+            context: ctx.extra,
+            executed_by_gateway: ctx.executes,
         };
         let actor = actor(caller, &record.surface);
-        let justification = self.masker.mask_text(&record.justification);
-        let submitted = events::submitted(&record, &actor, &justification);
+        let submitted = events::submitted(&record, &actor);
 
         match (evaluation.verdict.outcome, evaluation.terms) {
             (Outcome::Hold, Some(terms)) => {
-                if let Some(passed) = self.pass_on_grant(&mut record, &actor, &submitted).await? {
+                if let Some(passed) = self
+                    .pass_on_grant(caller, &mut record, &terms, &actor, &submitted)
+                    .await?
+                {
                     metrics::decision("allowed");
                     return Ok(passed);
                 }
-                let expires = chrono::Duration::from_std(terms.expires)
-                    .map_err(|_| GateError::Invalid("hold expiry is too long".into()))?;
+                self.check_pending(&record.principal).await?;
+                let expires_at = crate::grant::after(now, terms.expires)
+                    .ok_or_else(|| GateError::Invalid("hold expiry is too long".into()))?;
                 record.status = Status::Pending;
                 record.decided_at = None;
                 record.hold = Some(Hold {
                     title: terms.title,
                     requirements: terms.requirements,
-                    expires_at: now + expires,
+                    expires_at,
                     reviews: Vec::new(),
                     separate: terms.separate,
                     grant_window: terms.grant,
@@ -150,68 +166,6 @@ impl Gate {
                 metrics::decision(status.as_str());
                 Ok(record)
             }
-        }
-    }
-
-    /// A held action passes at once when an approval already covers it: a `@grant`
-    /// window for the same principal, kind and resource, or an unused single-use
-    /// approval of the very same digest (which this submission then uses up).
-    async fn pass_on_grant(
-        &self,
-        record: &mut ActionRecord,
-        actor: &holdpoint_core::Actor,
-        submitted: &holdpoint_core::NewEvent,
-    ) -> Result<Option<ActionRecord>, GateError> {
-        let now = record.created_at;
-        let window = self
-            .store
-            .window_grant(&record.principal, &record.kind, &record.resource, now)
-            .await?;
-        let single = match window {
-            Some(_) => None,
-            None => {
-                self.store
-                    .unused_approval(&record.principal, &record.digest)
-                    .await?
-            }
-        };
-        let Some(grant) = window.clone().or(single.clone()) else {
-            return Ok(None);
-        };
-        let held_reason = record.verdict.reason.clone();
-        record.status = Status::Allowed;
-        record.granted_by = Some(grant.id.clone());
-        record.verdict.reason = format!("{} (approved in {})", record.verdict.reason, grant.id);
-        let mut ops = vec![Op::InsertAction(record.clone())];
-        let mut evs = vec![
-            submitted.clone(),
-            events::verdict(record, EventType::ActionAllowed, actor),
-        ];
-        if let Some(mut used) = single {
-            let expected_version = used.version;
-            used.version += 1;
-            used.consumed_by = Some(record.id.clone());
-            evs.push(events::event(
-                &used,
-                EventType::ActionConsumed,
-                actor,
-                now,
-                serde_json::json!({"consumed_by": record.id, "digest": used.digest}),
-            ));
-            ops.push(Op::UpdateAction {
-                record: used,
-                expected_version,
-            });
-        }
-        match self.store.apply(Change::new(ops, evs)).await {
-            Ok(_) => Ok(Some(record.clone())),
-            // Someone else used the approval first: this submission is held like any other.
-            Err(StoreError::Conflict(_)) => {
-                record.granted_by = None;
-                record.verdict.reason = held_reason;
-                Ok(None)
-            }
-            Err(e) => Err(e.into()),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Bearer tokens and the people behind them. Tokens are stored as SHA-256 hashes; the
 //! secret is shown once, at creation. Lookups are cached briefly; revocation through this
-//! gateway clears the cache at once.
+//! gateway clears the cache at once, and a lookup that was in flight during a revocation
+//! is not cached. Names are lowercased at creation and compared case-insensitively.
 
 use crate::events::actor;
 use crate::{Gate, GateError};
@@ -43,12 +44,16 @@ pub struct Directory {
 impl Directory {
     pub fn new(users: Vec<DirectoryUser>) -> Self {
         Directory {
-            users: users.into_iter().map(|u| (u.name.clone(), u)).collect(),
+            users: users
+                .into_iter()
+                .map(|u| (u.name.to_ascii_lowercase(), u))
+                .collect(),
         }
     }
 
+    /// The directory entry of `name`, whatever its case.
     pub fn user(&self, name: &str) -> Option<&DirectoryUser> {
-        self.users.get(name)
+        self.users.get(&name.to_ascii_lowercase())
     }
 }
 
@@ -65,9 +70,23 @@ pub struct NewToken {
 #[derive(Default)]
 pub(crate) struct TokenCache {
     by_hash: Mutex<HashMap<String, (TokenRecord, Instant)>>,
+    /// Bumped by every revocation; a lookup that started before one is not cached.
+    epoch: std::sync::atomic::AtomicU64,
 }
 
 impl TokenCache {
+    fn epoch(&self) -> u64 {
+        self.epoch.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Caches `record` unless a revocation happened since `epoch` was read.
+    fn put_if_current(&self, record: TokenRecord, epoch: u64) {
+        let mut map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
+        if self.epoch() == epoch {
+            map.insert(record.hash.clone(), (record, Instant::now()));
+        }
+    }
+
     fn get(&self, hash: &str) -> Option<TokenRecord> {
         let map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
         map.get(hash)
@@ -75,14 +94,10 @@ impl TokenCache {
             .map(|(t, _)| t.clone())
     }
 
-    fn put(&self, record: TokenRecord) {
-        let mut map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
-        map.insert(record.hash.clone(), (record, Instant::now()));
-    }
-
     fn forget_name(&self, name: &str) {
         let mut map = self.by_hash.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, (t, _)| t.name != name);
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        map.retain(|_, (t, _)| !t.name.eq_ignore_ascii_case(name));
     }
 }
 
@@ -115,10 +130,11 @@ impl Gate {
         let record = match self.tokens.get(&hash) {
             Some(r) => r,
             None => {
+                let epoch = self.tokens.epoch();
                 let found = self.store.token_by_hash(&hash).await?;
                 let record =
                     found.ok_or_else(|| GateError::Unauthorized("unknown token".into()))?;
-                self.tokens.put(record.clone());
+                self.tokens.put_if_current(record.clone(), epoch);
                 record
             }
         };
@@ -150,24 +166,69 @@ impl Gate {
         }
     }
 
-    /// Creates a token; returns the secret (shown once) and the stored record.
+    /// Checks a token request: names, an owner who is a known human, a bounded ttl.
+    /// Returns it with the name and owner lowercased.
+    pub async fn check_token_request(&self, mut request: NewToken) -> Result<NewToken, GateError> {
+        validate_name(&request.name, "token name")?;
+        request.name = request.name.to_ascii_lowercase();
+        for g in &request.groups {
+            validate_name(g, "group")?;
+        }
+        request.groups.sort();
+        request.groups.dedup();
+        if let Some(owner) = &request.owner {
+            validate_name(owner, "owner")?;
+            let owner = owner.to_ascii_lowercase();
+            let human_token = self
+                .store
+                .token_by_name(&owner)
+                .await?
+                .is_some_and(|t| t.kind.is_human() && t.is_live(self.clock.now()));
+            if !human_token && self.directory.user(&owner).is_none() {
+                return Err(GateError::Invalid(format!(
+                    "owner `{owner}` is neither a user in `[[users]]` nor a live user or admin token: \
+                     an agent's owner must be a known human"
+                )));
+            }
+            request.owner = Some(owner);
+        }
+        if let Some(ttl) = request.ttl
+            && (ttl.is_zero() || ttl > self.settings.max_token_ttl)
+        {
+            return Err(GateError::Invalid(format!(
+                "ttl must be longer than zero and at most {}",
+                holdpoint_core::duration::format_duration(self.settings.max_token_ttl)
+            )));
+        }
+        Ok(request)
+    }
+
+    /// Creates a token at once, without asking policy; returns the secret (shown once)
+    /// and the stored record. Only for the first admin and the operator's local
+    /// bootstrap; the API goes through [`Gate::request_token`].
     pub async fn create_token(
         &self,
         by: &Actor,
         request: NewToken,
     ) -> Result<(String, TokenRecord), GateError> {
-        validate_name(&request.name, "token name")?;
-        for g in &request.groups {
-            validate_name(g, "group")?;
-        }
-        if let Some(owner) = &request.owner {
-            validate_name(owner, "owner")?;
-        }
+        let request = self.check_token_request(request).await?;
+        let (secret, record, change) = self.token_change(by, request).await?;
+        self.apply_token_change(&record, change).await?;
+        Ok((secret, record))
+    }
+
+    /// The new token and the change that stores it (with `token.created`, and the
+    /// retirement of an expired token of the same name).
+    pub(crate) async fn token_change(
+        &self,
+        by: &Actor,
+        request: NewToken,
+    ) -> Result<(String, TokenRecord, Change), GateError> {
         let now = self.clock.now();
         let expires_at = match request.ttl {
             Some(ttl) => Some(
-                now + chrono::Duration::from_std(ttl)
-                    .map_err(|_| GateError::Invalid("ttl is too long".into()))?,
+                crate::grant::after(now, ttl)
+                    .ok_or_else(|| GateError::Invalid("ttl is too long".into()))?,
             ),
             None => None,
         };
@@ -214,16 +275,21 @@ impl Gate {
         }
         ops.push(Op::InsertToken(record.clone()));
         events.push(ev);
-        self.store
-            .apply(Change::new(ops, events))
-            .await
-            .map_err(|e| match e {
-                holdpoint_core::StoreError::Conflict(_) => {
-                    GateError::Conflict(format!("a live token named `{}` exists", record.name))
-                }
-                other => other.into(),
-            })?;
-        Ok((secret, record))
+        Ok((secret, record, Change::new(ops, events)))
+    }
+
+    pub(crate) async fn apply_token_change(
+        &self,
+        record: &TokenRecord,
+        change: Change,
+    ) -> Result<(), GateError> {
+        self.store.apply(change).await.map_err(|e| match e {
+            holdpoint_core::StoreError::Conflict(_) => {
+                GateError::Conflict(format!("a live token named `{}` exists", record.name))
+            }
+            other => other.into(),
+        })?;
+        Ok(())
     }
 
     pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>, GateError> {

@@ -41,26 +41,32 @@ impl Waiters {
 }
 
 impl crate::Gate {
-    /// The action, after waiting up to `timeout` for a pending one to be decided.
-    /// The deciding change wakes the waiter directly.
+    /// The action as answered to `caller` (see [`crate::Gate::deliver`]), after waiting up
+    /// to `timeout` for a pending one to be decided. The deciding change wakes the waiter
+    /// directly. A long-poll takes one of the caller's long-poll slots while it waits.
     pub async fn wait(
         &self,
         caller: &holdpoint_core::Identity,
         id: &ActionId,
         timeout: std::time::Duration,
-    ) -> Result<holdpoint_core::ActionRecord, crate::GateError> {
+    ) -> Result<crate::Answer, crate::GateError> {
         let mut rx = self.waiters.subscribe(id);
         let record = self.get(caller, id).await;
         let pending = matches!(&record, Ok(r) if r.status.is_pending());
         if !pending || timeout.is_zero() {
             drop(rx);
             self.waiters.forget_if_unwatched(id);
-            return record;
+            return self.deliver(caller, record?).await;
         }
-        let _ = tokio::time::timeout(timeout, rx.changed()).await;
+        let slot = self.open_poll(&caller.principal).await;
+        if let Ok(_slot) = &slot {
+            let _ = tokio::time::timeout(timeout, rx.changed()).await;
+        }
         drop(rx);
         self.waiters.forget_if_unwatched(id);
-        self.get(caller, id).await
+        slot?;
+        let record = self.get(caller, id).await?;
+        self.deliver(caller, record).await
     }
 }
 

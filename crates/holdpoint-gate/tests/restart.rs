@@ -21,6 +21,7 @@ async fn gate_on(url: &str, clock: Arc<ManualClock>) -> Arc<Gate> {
     let defaults = HoldDefaults {
         approvers: vec!["admins".into()],
         expiry: Duration::from_secs(900),
+        max_duration: holdpoint_policy::MAX_DURATION,
     };
     let source = PolicySource {
         file: "test.cedar".into(),
@@ -35,6 +36,7 @@ async fn gate_on(url: &str, clock: Arc<ManualClock>) -> Arc<Gate> {
         masker: Arc::new(NoMasking),
         notifier: Arc::new(NoNotifier),
         directory: Directory::default(),
+        settings: holdpoint_gate::GateSettings::default(),
     })
 }
 
@@ -80,7 +82,7 @@ async fn a_hold_that_fell_due_while_down_expires_at_the_next_start_unasked() {
         .wait(&agent(), &held.id, Duration::from_secs(30))
         .await
         .unwrap();
-    assert_eq!(seen.status, Status::Expired);
+    assert_eq!(seen.record.status, Status::Expired);
     let _ = stop.send(());
     task.await.unwrap();
 }
@@ -107,7 +109,7 @@ async fn a_hold_still_pending_after_restart_expires_on_time_and_not_before() {
         .await
         .unwrap();
     assert_eq!(
-        before.status,
+        before.record.status,
         Status::Pending,
         "still pending after the restart"
     );
@@ -117,16 +119,16 @@ async fn a_hold_still_pending_after_restart_expires_on_time_and_not_before() {
         .wait(&agent(), &held.id, Duration::from_millis(50))
         .await
         .unwrap();
-    assert_eq!(early.status, Status::Pending, "not before @expires");
+    assert_eq!(early.record.status, Status::Pending, "not before @expires");
 
     clock.advance(Duration::from_secs(61));
     let late = second
         .wait(&agent(), &held.id, Duration::from_secs(30))
         .await
         .unwrap();
-    assert_eq!(late.status, Status::Expired);
-    let hold = late.hold.unwrap();
-    assert!(late.decided_at.unwrap() >= hold.expires_at);
+    assert_eq!(late.record.status, Status::Expired);
+    let hold = late.record.hold.unwrap();
+    assert!(late.record.decided_at.unwrap() >= hold.expires_at);
     assert!(clock.now() >= hold.expires_at);
 
     let events = second.store().audit_events(0, 100).await.unwrap();

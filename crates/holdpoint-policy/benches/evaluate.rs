@@ -19,6 +19,7 @@ fn defaults() -> HoldDefaults {
     HoldDefaults {
         approvers: vec!["admins".into()],
         expiry: Duration::from_secs(900),
+        max_duration: holdpoint_policy::MAX_DURATION,
     }
 }
 

@@ -126,7 +126,7 @@ fn hold_spec(
         None => 1,
     };
     let expires = match policy.annotation("expires") {
-        Some(text) => positive_duration("expires", text)?,
+        Some(text) => bounded_duration("expires", text, defaults.max_duration)?,
         None => defaults.expiry,
     };
     let separate = match policy.annotation("separate") {
@@ -140,7 +140,7 @@ fn hold_spec(
     };
     let grant = policy
         .annotation("grant")
-        .map(|text| positive_duration("grant", text))
+        .map(|text| bounded_duration("grant", text, defaults.max_duration))
         .transpose()?;
     Ok(HoldSpec {
         title: title.to_string(),
@@ -181,10 +181,17 @@ fn quorum(text: &str) -> Result<u32, String> {
     }
 }
 
-fn positive_duration(name: &str, text: &str) -> Result<Duration, String> {
+/// A duration longer than zero and at most `max` (`[approvals] max_duration`).
+fn bounded_duration(name: &str, text: &str, max: Duration) -> Result<Duration, String> {
     let duration = parse_duration(text).map_err(|e| format!("bad `@{name}`: {e}"))?;
     if duration.is_zero() {
         return Err(format!("bad `@{name}` `{text}`: must be longer than zero"));
+    }
+    if duration > max {
+        return Err(format!(
+            "bad `@{name}` `{text}`: longer than the {} allowed (`[approvals] max_duration`)",
+            holdpoint_core::duration::format_duration(max)
+        ));
     }
     Ok(duration)
 }
@@ -197,6 +204,7 @@ mod tests {
         HoldDefaults {
             approvers: vec!["admins".into()],
             expiry: Duration::from_secs(900),
+            max_duration: crate::MAX_DURATION,
         }
     }
 
@@ -234,6 +242,9 @@ mod tests {
             "@hold(\"h\") @quorum(\"two\") permit(principal, action, resource);",
             "@hold(\"h\") @expires(\"soon\") permit(principal, action, resource);",
             "@hold(\"h\") @grant(\"0s\") permit(principal, action, resource);",
+            "@hold(\"h\") @expires(\"300000y\") permit(principal, action, resource);",
+            "@hold(\"h\") @expires(\"31d\") permit(principal, action, resource);",
+            "@hold(\"h\") @grant(\"1000y\") permit(principal, action, resource);",
             "@hold(\"h\") @approvers(\" , \") permit(principal, action, resource);",
             "@hold(\"h\") @separate(\"no\") permit(principal, action, resource);",
             "@hold(\"\") permit(principal, action, resource);",

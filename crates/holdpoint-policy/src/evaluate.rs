@@ -32,7 +32,7 @@ impl PolicySet {
             .errors()
             .map(|err| match err {
                 cedar::AuthorizationError::PolicyEvaluationError(e) => {
-                    (e.policy_id().to_string(), e.inner().to_string())
+                    (e.policy_id().to_string(), describe(e.inner()).to_string())
                 }
             })
             .collect();
@@ -101,6 +101,28 @@ impl PolicySet {
                 terms: None,
             },
         }
+    }
+}
+
+/// What went wrong, in words that quote nothing from the request: Cedar's own messages
+/// repeat the values involved (an `ip()` argument, an overflowing number), and the
+/// reason is shown to agents and written to the audit log (DESIGN §2.7).
+fn describe(error: &cedar::EvaluationError) -> &'static str {
+    use cedar::EvaluationError as E;
+    match error {
+        E::EntityDoesNotExist(_) => "it names an entity that does not exist",
+        E::EntityAttrDoesNotExist(_) | E::RecordAttrDoesNotExist(_) => {
+            "it reads an attribute the request does not have (test it with `has` first)"
+        }
+        E::TypeError(_) => "a value has the wrong type for an operation",
+        E::IntegerOverflow(_) => "an integer operation overflowed",
+        E::FailedExtensionFunctionExecution(_) => {
+            "an extension function (`ip`, `decimal`, `datetime`, ...) refused its argument"
+        }
+        E::FailedExtensionFunctionLookup(_) | E::WrongNumArguments(_) => {
+            "an extension function call is malformed"
+        }
+        _ => "evaluation failed",
     }
 }
 

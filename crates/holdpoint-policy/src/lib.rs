@@ -22,6 +22,7 @@
 //!   file changes ([`PolicyWatcher`]).
 //! - `starter`: the embedded starter policies ([`starter_sources`]) and
 //!   [`write_starter`] for `holdpoint init`.
+//! - `builtin/tokens.cedar`: token rules added to a set that names no `token` action.
 //! - [`PolicyError`]: everything that can be refused, by file and line.
 
 #![deny(
@@ -62,7 +63,13 @@ pub struct HoldDefaults {
     pub approvers: Vec<String>,
     /// How long a hold waits when it has no `@expires`.
     pub expiry: Duration,
+    /// The longest `@expires` or `@grant` a policy may ask for; longer ones are refused
+    /// at load, with file and line.
+    pub max_duration: Duration,
 }
+
+/// The default bound on `@expires` and `@grant`: 30 days.
+pub const MAX_DURATION: Duration = Duration::from_secs(30 * 24 * 3600);
 
 /// One policy file's text. `file` is the name shown in errors, e.g. `10-holds.cedar`.
 #[derive(Debug, Clone, PartialEq, Eq)]

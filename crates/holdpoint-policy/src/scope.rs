@@ -51,6 +51,19 @@ impl ScopeIndex {
     }
 }
 
+/// True when the policy's action scope names `Action::"token"` or a kind under it.
+pub(crate) fn names_token_actions(policy: &cedar::Policy) -> bool {
+    let token = |uid: &cedar::EntityUid| {
+        let id = uid.id().unescaped();
+        uid.type_name().to_string() == "Action" && (id == "token" || id.starts_with("token."))
+    };
+    match policy.action_constraint() {
+        cedar::ActionConstraint::Any => false,
+        cedar::ActionConstraint::Eq(uid) => token(&uid),
+        cedar::ActionConstraint::In(uids) => uids.iter().any(token),
+    }
+}
+
 /// False only when the policy's action scope certainly excludes `kind`.
 fn may_apply(policy: &cedar::Policy, kind: &str) -> bool {
     let is_action = |uid: &cedar::EntityUid| uid.type_name().to_string() == "Action";

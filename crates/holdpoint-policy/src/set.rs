@@ -8,6 +8,11 @@ use crate::{HoldDefaults, PolicySource, schema};
 use cedar_policy as cedar;
 use std::collections::HashMap;
 
+/// Token rules for a set that names no `token` action (see `builtin/tokens.cedar`).
+const BUILTIN_TOKENS: &str = include_str!("builtin/tokens.cedar");
+/// The file name prefix of built-in policies.
+const BUILTIN_PREFIX: &str = "builtin:";
+
 /// A compiled set of policies. Immutable: a reload builds a new one and swaps it in.
 #[derive(Debug)]
 pub struct PolicySet {
@@ -63,6 +68,31 @@ impl PolicySet {
         if let Some(schema) = schema {
             schema::validate(&cedar_set, schema, sources, &metas, &index)?;
         }
+        if !cedar_set.policies().any(crate::scope::names_token_actions) {
+            let builtin = PolicySource {
+                file: format!("{BUILTIN_PREFIX}tokens.cedar"),
+                text: BUILTIN_TOKENS.into(),
+            };
+            for parsed in parse_file(&builtin)? {
+                let id = annotations::policy_id(&parsed.policy, &builtin.file, parsed.line)?;
+                let meta = annotations::read(
+                    &parsed.policy,
+                    id.clone(),
+                    &builtin.file,
+                    parsed.line,
+                    defaults,
+                )?;
+                cedar_set
+                    .add(parsed.policy.new_id(cedar::PolicyId::new(&id)))
+                    .map_err(|e| PolicyError::Syntax {
+                        file: builtin.file.clone(),
+                        line: parsed.line,
+                        message: format!("cannot add built-in policy `{id}`: {e}"),
+                    })?;
+                index.insert(id, metas.len());
+                metas.push(meta);
+            }
+        }
         Ok(PolicySet {
             scopes: ScopeIndex::new(&cedar_set),
             metas,
@@ -71,9 +101,23 @@ impl PolicySet {
         })
     }
 
-    /// Every policy id, in load order.
+    /// Every policy id from the sources, in load order.
     pub fn ids(&self) -> Vec<String> {
-        self.metas.iter().map(|m| m.id.clone()).collect()
+        self.metas
+            .iter()
+            .filter(|m| !m.file.starts_with(BUILTIN_PREFIX))
+            .map(|m| m.id.clone())
+            .collect()
+    }
+
+    /// The built-in policies added to this set (the token rules, when the sources name no
+    /// `token` action).
+    pub fn builtin_ids(&self) -> Vec<String> {
+        self.metas
+            .iter()
+            .filter(|m| m.file.starts_with(BUILTIN_PREFIX))
+            .map(|m| m.id.clone())
+            .collect()
     }
 
     /// The metadata of a policy by id.
@@ -96,6 +140,7 @@ mod tests {
         HoldDefaults {
             approvers: vec!["admins".into()],
             expiry: Duration::from_secs(900),
+            max_duration: crate::MAX_DURATION,
         }
     }
 
@@ -123,8 +168,28 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(set.ids(), vec!["one".to_string(), "b.cedar:3".to_string()]);
+        assert_eq!(set.ids(), vec!["one", "b.cedar:3"]);
+        assert_eq!(
+            set.builtin_ids(),
+            vec!["builtin-admins-manage-tokens", "builtin-new-admin-token"],
+            "a set that names no token action gets the built-in token rules"
+        );
         assert_eq!(set.rank("one"), 0);
         assert_eq!(set.meta("b.cedar:3").unwrap().reason.as_deref(), Some("r"));
+    }
+
+    #[test]
+    fn a_set_with_token_rules_gets_no_built_in_ones() {
+        let set = PolicySet::compile(
+            &[src(
+                "t.cedar",
+                "@id(\"mine\") permit(principal, action == Action::\"token.create.agent\", resource);\n",
+            )],
+            &defaults(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(set.ids(), vec!["mine"]);
+        assert!(set.builtin_ids().is_empty());
     }
 }

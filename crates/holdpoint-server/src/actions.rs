@@ -6,7 +6,6 @@ use crate::extract::{ApiJson, Caller};
 use crate::view::ActionView;
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
 use holdpoint_core::store::ActionFilter;
 use holdpoint_core::{ActionId, ActionRequest, Decision, Status};
 use holdpoint_gate::SurfaceContext;
@@ -74,21 +73,15 @@ pub fn parse_wait(text: Option<&str>) -> Result<Duration, ApiError> {
     }
 }
 
-/// `cli`, `web` and the like may be named by trusted clients; anything else is `api`.
-fn channel(headers: &HeaderMap) -> &'static str {
-    match headers
-        .get("x-holdpoint-channel")
-        .and_then(|v| v.to_str().ok())
-    {
-        Some("cli") => "cli",
-        _ => "api",
-    }
-}
+/// The channel recorded for reviews and cancellations through this API. It is not taken
+/// from the client: a header would let any caller label its review as another channel.
+const CHANNEL: &str = "api";
 
 #[utoipa::path(post, path = "/v1/actions", request_body = SubmitBody,
     responses((status = 200, body = ActionView), (status = 400, body = ErrorBody),
               (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-              (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
+              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
+              (status = 503, body = ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -103,14 +96,19 @@ pub async fn submit(
         params: body.params.unwrap_or_else(|| serde_json::json!({})),
         justification: body.justification,
     };
-    let mut record = state
+    let record = state
         .gate
         .submit(identity, request, SurfaceContext::named("api"))
         .await?;
-    if record.status.is_pending() && !wait.is_zero() {
-        record = state.gate.wait(identity, &record.id, wait).await?;
-    }
-    Ok(Json(ActionView::new(&record, state.gate.masker().as_ref())))
+    let answer = if record.status.is_pending() && !wait.is_zero() {
+        state.gate.wait(identity, &record.id, wait).await?
+    } else {
+        holdpoint_gate::Answer::plain(record)
+    };
+    Ok(Json(ActionView::answer(
+        &answer,
+        state.gate.masker().as_ref(),
+    )))
 }
 
 #[utoipa::path(get, path = "/v1/actions/{id}", params(("id" = String, Path), WaitQuery),
@@ -122,8 +120,11 @@ pub async fn get_action(
     Query(query): Query<WaitQuery>,
 ) -> Result<Json<ActionView>, ApiError> {
     let wait = parse_wait(query.wait.as_deref())?;
-    let record = state.gate.wait(&caller.0, &ActionId(id), wait).await?;
-    Ok(Json(ActionView::new(&record, state.gate.masker().as_ref())))
+    let answer = state.gate.wait(&caller.0, &ActionId(id), wait).await?;
+    Ok(Json(ActionView::answer(
+        &answer,
+        state.gate.masker().as_ref(),
+    )))
 }
 
 #[utoipa::path(get, path = "/v1/actions", params(ListQuery),
@@ -167,7 +168,6 @@ pub async fn list_actions(
 pub async fn review(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
     ApiJson(body): ApiJson<ReviewBody>,
 ) -> Result<Json<ActionView>, ApiError> {
@@ -178,7 +178,7 @@ pub async fn review(
             &ActionId(id),
             body.decision,
             &body.comment,
-            channel(&headers),
+            CHANNEL,
         )
         .await?;
     Ok(Json(ActionView::new(&record, state.gate.masker().as_ref())))
@@ -190,12 +190,8 @@ pub async fn review(
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<ActionView>, ApiError> {
-    let record = state
-        .gate
-        .cancel(&caller.0, &ActionId(id), channel(&headers))
-        .await?;
+    let record = state.gate.cancel(&caller.0, &ActionId(id), CHANNEL).await?;
     Ok(Json(ActionView::new(&record, state.gate.masker().as_ref())))
 }

@@ -3,12 +3,14 @@
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
+use crate::view::ActionView;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use holdpoint_core::audit::ChainReport;
 use holdpoint_core::{AuditEvent, PrincipalKind, TokenRecord};
-use holdpoint_gate::NewToken;
+use holdpoint_gate::{NewToken, TokenOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -30,6 +32,9 @@ pub struct CreateTokenBody {
 pub struct CreatedToken {
     /// Shown once; only its hash is stored.
     pub token: String,
+    /// The `token.create.*` action that allowed it.
+    #[serde(default)]
+    pub action: String,
     #[serde(flatten)]
     pub record: TokenRecord,
 }
@@ -53,37 +58,62 @@ pub struct AuditPage {
     pub next: Option<i64>,
 }
 
+/// What `POST /v1/tokens` answers: 201 with the token, or 202 with the held action.
+pub enum TokenAnswer {
+    Created(CreatedToken),
+    Held(Box<ActionView>),
+}
+
+impl IntoResponse for TokenAnswer {
+    fn into_response(self) -> Response {
+        match self {
+            TokenAnswer::Created(t) => (StatusCode::CREATED, Json(t)).into_response(),
+            TokenAnswer::Held(a) => (StatusCode::ACCEPTED, Json(*a)).into_response(),
+        }
+    }
+}
+
+/// Creates a token through policy (`token.create.{kind}`): 201 with the secret when
+/// allowed, 202 with the pending action when held (once another human approved it, the
+/// same request again gets 201 and the secret), 403 with the reason when denied.
 #[utoipa::path(post, path = "/v1/tokens", request_body = CreateTokenBody,
-    responses((status = 201, body = CreatedToken), (status = 403, body = ErrorBody),
-              (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = CreatedToken), (status = 202, body = ActionView),
+              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
+              (status = 422, body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<CreateTokenBody>,
-) -> Result<(StatusCode, Json<CreatedToken>), ApiError> {
-    let admin = caller.admin()?;
+) -> Result<TokenAnswer, ApiError> {
+    let human = caller.human()?;
     let ttl = body
         .ttl
         .as_deref()
         .map(holdpoint_core::duration::parse_duration)
         .transpose()
         .map_err(|e| ApiError::invalid(format!("ttl: {e}")))?;
-    let actor =
-        holdpoint_core::Actor::new(admin.principal.kind.as_str(), &admin.principal.name, "api");
-    let (token, record) = state
-        .gate
-        .create_token(
-            &actor,
-            NewToken {
-                name: body.name,
-                kind: body.kind,
-                groups: body.groups,
-                owner: body.owner,
-                ttl,
-            },
-        )
-        .await?;
-    Ok((StatusCode::CREATED, Json(CreatedToken { token, record })))
+    let request = NewToken {
+        name: body.name,
+        kind: body.kind,
+        groups: body.groups,
+        owner: body.owner,
+        ttl,
+    };
+    match state.gate.request_token(human, request).await? {
+        TokenOutcome::Created {
+            secret,
+            token,
+            action,
+        } => Ok(TokenAnswer::Created(CreatedToken {
+            token: secret,
+            action: action.id.to_string(),
+            record: token,
+        })),
+        TokenOutcome::Held(action) => Ok(TokenAnswer::Held(Box::new(ActionView::new(
+            &action,
+            state.gate.masker().as_ref(),
+        )))),
+    }
 }
 
 #[utoipa::path(get, path = "/v1/tokens", responses((status = 200, body = TokenList)))]

@@ -13,6 +13,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Sent as `Retry-After` (whole seconds, at least 1) with a 429.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -38,6 +40,7 @@ impl ApiError {
             StatusCode::PAYLOAD_TOO_LARGE => "too_large",
             StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
             StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+            StatusCode::TOO_MANY_REQUESTS => "too_many_requests",
             StatusCode::SERVICE_UNAVAILABLE => "unavailable",
             _ => "internal",
         };
@@ -45,6 +48,7 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
     }
 
@@ -73,6 +77,11 @@ impl From<GateError> for ApiError {
             GateError::Forbidden(_) => StatusCode::FORBIDDEN,
             GateError::NotFound(_) => StatusCode::NOT_FOUND,
             GateError::Conflict(_) => StatusCode::CONFLICT,
+            GateError::TooMany { retry_after, .. } => {
+                let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string());
+                error.retry_after = Some(*retry_after);
+                return error;
+            }
             // The store's own message may name paths; the client gets a plain one.
             GateError::Unavailable(_) => {
                 return ApiError::new(
@@ -94,6 +103,14 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (self.status, Json(body)).into_response();
+        if let Some(after) = self.retry_after {
+            let secs = after.as_secs_f64().ceil().max(1.0) as u64;
+            if let Ok(value) = axum::http::HeaderValue::from_str(&secs.to_string()) {
+                response
+                    .headers_mut()
+                    .insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,

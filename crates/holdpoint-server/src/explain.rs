@@ -23,7 +23,8 @@ pub struct ExplainBody {
     #[serde(default)]
     pub justification: String,
     /// `agent:NAME`, `user:NAME` or `admin:NAME`; the caller when absent. A named principal
-    /// gets the groups of its live token and the directory, plus `groups`.
+    /// gets the groups of its live token and the directory, plus `groups`. Only admins
+    /// may name a principal other than themselves.
     #[serde(default)]
     pub principal: Option<String>,
     #[serde(default)]
@@ -64,6 +65,13 @@ pub async fn explain(
         None => human.clone(),
         Some(text) => {
             let principal = parse_principal(text).map_err(ApiError::invalid)?;
+            // Another principal's groups are the admins' business only.
+            if human.principal.kind != holdpoint_core::PrincipalKind::Admin && !human.is(&principal)
+            {
+                return Err(ApiError::forbidden(
+                    "only an admin may explain policy for another principal",
+                ));
+            }
             match state.gate.live_identity(&principal).await? {
                 Some(identity) => identity,
                 None => Identity {

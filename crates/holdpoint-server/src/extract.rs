@@ -69,6 +69,7 @@ impl FromRequestParts<AppState> for Caller {
                 )
             })?;
         let identity = state.gate.authenticate(token).await?;
+        state.gate.admit_request(&identity.principal).await?;
         Ok(Caller(identity))
     }
 }

@@ -7,7 +7,9 @@
 //! - `explain.rs`: `/v1/policy/explain`.
 //! - `admin.rs`: `/v1/tokens` and `/v1/audit`.
 //! - `ops.rs`: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
-//! - `extract.rs`: the bearer-token caller and JSON bodies with holdpoint's errors.
+//! - `extract.rs`: the bearer-token caller (counted against its request rate) and JSON
+//!   bodies with holdpoint's errors.
+//! - `listen.rs`: [`serve`], the accept loop: connection cap and header read timeout.
 //! - `error.rs`: [`ApiError`], the one place errors become responses.
 //! - `view.rs`: what an action looks like on the wire (masked).
 
@@ -16,6 +18,7 @@ mod admin;
 mod error;
 mod explain;
 mod extract;
+mod listen;
 mod ops;
 mod view;
 
@@ -23,6 +26,7 @@ pub use actions::{ActionList, MAX_WAIT};
 pub use admin::{AuditPage, CreatedToken, TokenList};
 pub use error::ApiError;
 pub use explain::{Explanation, parse_principal};
+pub use listen::{ServerLimits, serve};
 pub use ops::metrics_handle;
 pub use view::ActionView;
 
@@ -31,7 +35,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::get;
 use holdpoint_gate::Gate;
 use metrics_exporter_prometheus::PrometheusHandle;
-use std::future::Future;
 use std::sync::Arc;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -79,15 +82,4 @@ pub fn router(gate: Arc<Gate>) -> Router {
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
-}
-
-/// Serves `router` on `listener` until `shutdown` completes.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
 }

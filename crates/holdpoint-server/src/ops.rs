@@ -29,15 +29,21 @@ pub async fn healthz() -> &'static str {
     "ok"
 }
 
+/// Ready when the store answers and can write: after a failed write, each call probes
+/// with a real write until one succeeds.
 #[utoipa::path(get, path = "/readyz",
-    responses((status = 200, description = "the store answers"), (status = 503)))]
+    responses((status = 200, description = "the store answers and writes"), (status = 503)))]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    state
-        .gate
-        .store()
+    let store = state.gate.store();
+    store
         .ping()
         .await
         .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the store does not answer"))?;
+    if !store.writable() {
+        store.probe_write().await.map_err(|_| {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the store cannot write")
+        })?;
+    }
     Ok("ready")
 }
 

@@ -27,6 +27,11 @@ pub struct ActionView {
     pub hold: Option<HoldView>,
     /// The approved action this one passed on, if any.
     pub granted_by: Option<String>,
+    /// On an approved single-use action: what used the approval (this action's own id
+    /// when it was handed to the requester), if it was used.
+    pub consumed_by: Option<String>,
+    /// On an approved single-use action: when the approval lapses if unused.
+    pub approval_until: Option<DateTime<Utc>>,
     /// Until when an approved `@grant` window stays open.
     pub grant_until: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
@@ -54,6 +59,15 @@ pub struct ReviewView {
 }
 
 impl ActionView {
+    /// The view of an answer: `proceed` as the gate decided it for this caller.
+    pub fn answer(answer: &holdpoint_gate::Answer, masker: &dyn Masker) -> Self {
+        ActionView {
+            proceed: answer.proceed,
+            ..ActionView::new(&answer.record, masker)
+        }
+    }
+
+    /// The view of a record as anyone but its collecting requester sees it.
     pub fn new(record: &ActionRecord, masker: &dyn Masker) -> Self {
         ActionView {
             id: record.id.to_string(),
@@ -90,6 +104,8 @@ impl ActionView {
                 grant_window_secs: h.grant_window.map(|d| d.as_secs()),
             }),
             granted_by: record.granted_by.as_ref().map(|i| i.to_string()),
+            consumed_by: record.consumed_by.as_ref().map(|i| i.to_string()),
+            approval_until: record.approval_until,
             grant_until: record.grant_until,
             created_at: record.created_at,
             decided_at: record.decided_at,

@@ -218,7 +218,7 @@ async fn explain_shows_the_verdict_without_holding_anything() {
     let before = audit_len(&h).await;
     let (status, body) = h
         .post(
-            &alice,
+            &h.admin,
             "/v1/policy/explain",
             json!({"kind": "db.export", "resource": "postgres/prod", "principal": "agent:ci-bot"}),
         )
@@ -227,9 +227,32 @@ async fn explain_shows_the_verdict_without_holding_anything() {
     assert_eq!(body["verdict"]["outcome"], "hold");
     assert_eq!(body["requirements"][0]["quorum"], 2);
     let (_, body) = h
-        .post(&alice, "/v1/policy/explain", json!({"kind": "db.privilege", "resource": "postgres/prod", "principal": "agent:ci-bot"}))
+        .post(&h.admin, "/v1/policy/explain", json!({"kind": "db.privilege", "resource": "postgres/prod", "principal": "agent:ci-bot"}))
         .await;
     assert_eq!(body["verdict"]["outcome"], "deny");
+    let (status, body) = h
+        .post(
+            &alice,
+            "/v1/policy/explain",
+            json!({"kind": "db.export", "resource": "postgres/prod", "principal": "user:ALICE"}),
+        )
+        .await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "a user may explain for themselves: {body}"
+    );
+    assert_eq!(body["groups"], json!(["dba", "users"]));
+    // Another principal's groups are not a user's to read.
+    let (status, body) = h
+        .post(
+            &alice,
+            "/v1/policy/explain",
+            json!({"kind": "db.read", "resource": "x", "principal": "agent:ci-bot"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    assert!(!body.to_string().contains("agents\""), "{body}");
     assert_eq!(audit_len(&h).await, before);
 }
 

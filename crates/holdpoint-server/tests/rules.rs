@@ -38,8 +38,8 @@ async fn nobody_reviews_their_own_request() {
 #[tokio::test]
 async fn under_separate_the_agents_owner_may_not_review() {
     let h = Harness::start(POLICIES).await;
-    let agent = h.token("deploy-bot", "agent", &[], Some("bob")).await;
     let bob = h.token("bob", "user", &["dba"], None).await;
+    let agent = h.token("deploy-bot", "agent", &[], Some("bob")).await;
     let alice = h.token("alice", "user", &["dba"], None).await;
     let action = h
         .submit(&agent, "infra.change", "k8s/prod", json!({}))
@@ -56,8 +56,8 @@ async fn under_separate_the_agents_owner_may_not_review() {
 #[tokio::test]
 async fn without_separate_the_owner_may_review() {
     let h = Harness::start(POLICIES).await;
-    let agent = h.token("deploy-bot", "agent", &[], Some("bob")).await;
     let bob = h.token("bob", "user", &["dba"], None).await;
+    let agent = h.token("deploy-bot", "agent", &[], Some("bob")).await;
     let action = h.submit(&agent, "db.ddl", "postgres/prod", json!({})).await;
     let (status, body) = h
         .review(&bob, action["id"].as_str().unwrap(), "approve")
@@ -92,7 +92,15 @@ async fn only_the_named_groups_count() {
     let h = Harness::start(POLICIES).await;
     let agent = h.token("ci-bot", "agent", &[], None).await;
     let marketing = h.token("mallory", "user", &["marketing"], None).await;
-    let admin_like = h.token("root2", "admin", &[], None).await;
+    // A second admin through the API would be held for the first; create it directly.
+    let (admin_like, _) = h
+        .gate
+        .create_token(
+            &holdpoint_core::Actor::system(),
+            support::token_request("root2", holdpoint_core::PrincipalKind::Admin, &[], None),
+        )
+        .await
+        .unwrap();
     let action = h.submit(&agent, "db.ddl", "postgres/prod", json!({})).await;
     let id = action["id"].as_str().unwrap();
     let (status, body) = h.review(&marketing, id, "approve").await;

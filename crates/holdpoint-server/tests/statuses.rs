@@ -120,8 +120,10 @@ async fn held_action_is_approved_and_the_long_polling_agent_is_woken() {
             "hold.created",
             "review.approved",
             "hold.approved",
-            "action.released"
-        ]
+            "action.released",
+            "action.consumed"
+        ],
+        "the answer that handed the approval to the agent used it"
     );
 }
 

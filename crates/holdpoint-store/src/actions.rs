@@ -12,17 +12,27 @@ use sqlx::AssertSqlSafe;
 
 /// Columns of the actions table, in the order of [`row`].
 pub(crate) const COLUMNS: &str = "id, status, version, principal_kind, principal_name, \
-    kind, resource, digest, approver_groups, expires_at, grant_until, consumed_by, created_at, record";
+    kind, resource, digest, approver_groups, expires_at, grant_until, consumed_by, created_at, \
+    environment, approval_until, record";
+
+/// Values per row, in the order of [`COLUMNS`].
+pub(crate) const WIDTH: usize = 16;
 
 const INSERT: &str = "INSERT INTO actions (id, status, version, principal_kind, principal_name, \
-    kind, resource, digest, approver_groups, expires_at, grant_until, consumed_by, created_at, record) \
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+    kind, resource, digest, approver_groups, expires_at, grant_until, consumed_by, created_at, \
+    environment, approval_until, record) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
     ON CONFLICT DO NOTHING";
 
 const UPDATE: &str = "UPDATE actions SET status = $2, version = $3, principal_kind = $4, \
     principal_name = $5, kind = $6, resource = $7, digest = $8, approver_groups = $9, \
-    expires_at = $10, grant_until = $11, consumed_by = $12, created_at = $13, record = $14 \
-    WHERE id = $1 AND version = $15";
+    expires_at = $10, grant_until = $11, consumed_by = $12, created_at = $13, \
+    environment = $14, approval_until = $15, record = $16 \
+    WHERE id = $1 AND version = $17";
+
+/// How many candidate approvals a grant lookup returns; the gate takes the first that
+/// still satisfies policy.
+const CANDIDATES: i64 = 16;
 
 /// The column values of `record`, in the order of [`INSERT`].
 pub(crate) fn row(record: &ActionRecord) -> Result<Vec<Arg>, StoreError> {
@@ -53,6 +63,8 @@ pub(crate) fn row(record: &ActionRecord) -> Result<Vec<Arg>, StoreError> {
         opt_to_micros(record.grant_until),
         record.consumed_by.as_ref().map(|id| id.0.clone()),
         to_micros(record.created_at),
+        &record.environment,
+        opt_to_micros(record.approval_until),
         json,
     ])
 }
@@ -229,43 +241,68 @@ pub(crate) async fn due_for_expiry(
     .await
 }
 
-pub(crate) async fn window_grant(
+/// Open windows for this principal, kind, resource and environment, longest first.
+pub(crate) async fn window_grants(
     db: &Db,
     principal: &Principal,
     kind: &str,
     resource: &str,
+    environment: &str,
     now: Timestamp,
-) -> Result<Option<ActionRecord>, StoreError> {
-    fetch_record(
+) -> Result<Vec<ActionRecord>, StoreError> {
+    fetch_records(
         db,
         "SELECT record FROM actions WHERE status = 'approved' AND grant_until IS NOT NULL \
          AND principal_kind = $1 AND principal_name = $2 AND kind = $3 AND resource = $4 \
-         AND grant_until > $5 ORDER BY grant_until DESC, id DESC LIMIT 1",
+         AND environment = $5 AND grant_until > $6 ORDER BY grant_until DESC, id DESC LIMIT $7",
         args![
             principal.kind.as_str(),
             &principal.name,
             kind,
             resource,
-            to_micros(now)
+            environment,
+            to_micros(now),
+            CANDIDATES
         ],
     )
     .await
 }
 
-/// The oldest matching approval, so approvals are used in the order they were asked for.
-pub(crate) async fn unused_approval(
+/// Unused, unlapsed single-use approvals of this digest, oldest first, so approvals are
+/// used in the order they were asked for.
+pub(crate) async fn unused_approvals(
     db: &Db,
     principal: &Principal,
     digest: &str,
-) -> Result<Option<ActionRecord>, StoreError> {
-    fetch_record(
+    now: Timestamp,
+) -> Result<Vec<ActionRecord>, StoreError> {
+    fetch_records(
         db,
         "SELECT record FROM actions WHERE status = 'approved' AND grant_until IS NULL \
          AND consumed_by IS NULL AND digest = $1 AND principal_kind = $2 AND principal_name = $3 \
-         ORDER BY id LIMIT 1",
-        args![digest, principal.kind.as_str(), &principal.name],
+         AND approval_until > $4 ORDER BY id LIMIT $5",
+        args![
+            digest,
+            principal.kind.as_str(),
+            &principal.name,
+            to_micros(now),
+            CANDIDATES
+        ],
     )
     .await
+}
+
+pub(crate) async fn count_pending_by(db: &Db, principal: &Principal) -> Result<i64, StoreError> {
+    let (count,): (i64,) = db
+        .fetch_optional(
+            "SELECT COUNT(*) FROM actions WHERE status = 'pending' \
+             AND principal_kind = $1 AND principal_name = $2",
+            args![principal.kind.as_str(), &principal.name],
+        )
+        .await
+        .map_err(from_sqlx)?
+        .unwrap_or((0,));
+    Ok(count)
 }
 
 #[cfg(test)]

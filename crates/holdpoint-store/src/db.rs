@@ -10,7 +10,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnection, PgPool, PgRow, Postgres};
 use sqlx::query::Query;
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool, SqliteRow};
-use sqlx::{Database, Encode, FromRow, SqlSafeStr, Transaction, Type};
+use sqlx::{Database, Encode, FromRow, SqlSafeStr, Type};
 
 /// The PostgreSQL advisory lock key every replica's writer takes (for the length of its
 /// transaction) before it reads the chain head, so that replicas append one at a time.
@@ -69,17 +69,40 @@ impl Db {
     /// Opens the writer's transaction and takes the chain lock: on SQLite `BEGIN IMMEDIATE`
     /// (the write lock at once, waiting up to the busy timeout), on PostgreSQL an advisory
     /// lock held until commit or rollback.
+    ///
+    /// The transaction is driven with plain `BEGIN`/`COMMIT`/`ROLLBACK` on a connection
+    /// the writer owns, so that after any failure the connection is closed rather than
+    /// returned to the pool in an unknown state (a full disk can leave SQLite inside a
+    /// transaction): the next batch starts on a fresh connection.
     pub(crate) async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
-        match self {
-            Db::Sqlite(pool) => Ok(WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
-            Db::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query(PG_LOCK_TIMEOUT).execute(&mut *tx).await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(WRITER_LOCK_KEY)
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(WriteTx::Postgres(tx))
+        let mut tx = WriteTx {
+            conn: self.acquire().await?,
+            open: true,
+        };
+        let begun = match &mut tx.conn {
+            Pooled::Sqlite(c) => sqlx::query("BEGIN IMMEDIATE")
+                .execute(&mut **c)
+                .await
+                .map(drop),
+            Pooled::Postgres(c) => {
+                let c: &mut PgConnection = c;
+                async {
+                    sqlx::query("BEGIN").execute(&mut *c).await?;
+                    sqlx::query(PG_LOCK_TIMEOUT).execute(&mut *c).await?;
+                    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                        .bind(WRITER_LOCK_KEY)
+                        .execute(&mut *c)
+                        .await
+                        .map(drop)
+                }
+                .await
+            }
+        };
+        match begun {
+            Ok(()) => Ok(tx),
+            Err(e) => {
+                tx.abandon().await;
+                Err(e)
             }
         }
     }
@@ -122,33 +145,72 @@ impl Pooled {
             Pooled::Postgres(c) => Conn::Postgres(c),
         }
     }
+
+    /// The connection is closed when dropped instead of going back to the pool.
+    fn close_on_drop(&mut self) {
+        match self {
+            Pooled::Sqlite(c) => c.close_on_drop(),
+            Pooled::Postgres(c) => c.close_on_drop(),
+        }
+    }
 }
 
-/// The writer's transaction. Dropping it without [`WriteTx::commit`] rolls back.
-pub(crate) enum WriteTx {
-    Sqlite(Transaction<'static, Sqlite>),
-    Postgres(Transaction<'static, Postgres>),
+/// The writer's transaction on a connection it owns. Committed or rolled back
+/// explicitly; dropped in any other state (an error, a cancelled task), its connection is
+/// closed, never reused.
+pub(crate) struct WriteTx {
+    conn: Pooled,
+    open: bool,
 }
 
 impl WriteTx {
     pub(crate) fn conn(&mut self) -> Conn<'_> {
-        match self {
-            WriteTx::Sqlite(tx) => Conn::Sqlite(tx),
-            WriteTx::Postgres(tx) => Conn::Postgres(tx),
+        self.conn.conn()
+    }
+
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        match self.conn().execute("COMMIT", Vec::new()).await {
+            Ok(_) => {
+                self.open = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.abandon().await;
+                Err(e)
+            }
         }
     }
 
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            WriteTx::Sqlite(tx) => tx.commit().await,
-            WriteTx::Postgres(tx) => tx.commit().await,
+    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        match self.conn().execute("ROLLBACK", Vec::new()).await {
+            Ok(_) => {
+                self.open = false;
+                Ok(())
+            }
+            Err(e) => {
+                self.abandon().await;
+                Err(e)
+            }
         }
     }
 
-    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
-        match self {
-            WriteTx::Sqlite(tx) => tx.rollback().await,
-            WriteTx::Postgres(tx) => tx.rollback().await,
+    /// Rolls back if the connection still answers, and closes it.
+    pub(crate) async fn discard(mut self) {
+        self.abandon().await;
+    }
+
+    /// After a failure: roll back if the connection still answers, then close it.
+    async fn abandon(&mut self) {
+        let _ = self.conn().execute("ROLLBACK", Vec::new()).await;
+        self.conn.close_on_drop();
+        self.open = false;
+    }
+}
+
+impl Drop for WriteTx {
+    fn drop(&mut self) {
+        if self.open {
+            self.conn.close_on_drop();
         }
     }
 }

@@ -9,7 +9,6 @@ use crate::writer::{Outcome, Prepared, apply_op, batch_error, unavailable};
 use crate::{actions, bulk, chain};
 use holdpoint_core::{Op, StoreError};
 
-const ACTION_WIDTH: usize = 14;
 const EVENT_WIDTH: usize = 10;
 
 /// Writes the batch, or returns `None` (having written nothing) when a change failed.
@@ -27,9 +26,14 @@ pub(crate) async fn write(
             tx.commit().await.map_err(unavailable)?;
             Ok(Some(outcomes))
         }
-        other => {
+        Ok(None) => {
             tx.rollback().await.map_err(unavailable)?;
-            other
+            Ok(None)
+        }
+        Err(err) => {
+            // The batch failed as a whole: its connection is not reused.
+            tx.discard().await;
+            Err(err)
         }
     }
 }
@@ -90,7 +94,7 @@ async fn insert_actions(conn: &mut Conn<'_>, rows: &mut Vec<Vec<Arg>>) -> Result
         conn,
         "actions",
         actions::COLUMNS,
-        ACTION_WIDTH,
+        actions::WIDTH,
         std::mem::take(rows),
         true,
     )

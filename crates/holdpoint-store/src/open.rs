@@ -70,6 +70,7 @@ async fn sqlite(url: &str, mode: OpenMode) -> Result<sqlx::SqlitePool, StoreErro
         OpenMode::Serve if in_memory => options,
         OpenMode::Serve => {
             create_parent_dir(&path).await?;
+            private_files(&path)?;
             options
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
@@ -101,15 +102,58 @@ async fn sqlite(url: &str, mode: OpenMode) -> Result<sqlx::SqlitePool, StoreErro
         .map_err(|e| StoreError::Unavailable(format!("cannot open `{}`: {e}", path.display())))
 }
 
+/// Creates the database's folder, readable by its owner only, when it is missing.
 async fn create_parent_dir(path: &Path) -> Result<(), StoreError> {
     match path.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => {
-            tokio::fs::create_dir_all(dir).await.map_err(|e| {
+        Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(|e| {
                 StoreError::Unavailable(format!("cannot create directory `{}`: {e}", dir.display()))
             })
         }
         _ => Ok(()),
     }
+}
+
+/// The database holds unmasked actions: the file, its WAL and shared-memory files are
+/// the owner's alone (0600). A missing database file is created 0600 before SQLite opens
+/// it, because SQLite gives the `-wal` and `-shm` files the mode of the main file; files
+/// of an older store are narrowed on every start.
+fn private_files(path: &Path) -> Result<(), StoreError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let cannot = |p: &Path, e: std::io::Error| {
+            StoreError::Unavailable(format!("cannot secure `{}`: {e}", p.display()))
+        };
+        if !path.exists() {
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(cannot(path, e)),
+            }
+        }
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            let file = Path::new(&name);
+            if file.exists() {
+                std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| cannot(file, e))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// PostgreSQL, with every option (host, TLS, `options=-c search_path=…`) from the url.

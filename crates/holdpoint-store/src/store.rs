@@ -95,22 +95,28 @@ impl Store for SqlStore {
         actions::due_for_expiry(self.db(), now, limit).await
     }
 
-    async fn window_grant(
+    async fn window_grants(
         &self,
         principal: &Principal,
         kind: &str,
         resource: &str,
+        environment: &str,
         now: Timestamp,
-    ) -> Result<Option<ActionRecord>, StoreError> {
-        actions::window_grant(self.db(), principal, kind, resource, now).await
+    ) -> Result<Vec<ActionRecord>, StoreError> {
+        actions::window_grants(self.db(), principal, kind, resource, environment, now).await
     }
 
-    async fn unused_approval(
+    async fn unused_approvals(
         &self,
         principal: &Principal,
         digest: &str,
-    ) -> Result<Option<ActionRecord>, StoreError> {
-        actions::unused_approval(self.db(), principal, digest).await
+        now: Timestamp,
+    ) -> Result<Vec<ActionRecord>, StoreError> {
+        actions::unused_approvals(self.db(), principal, digest, now).await
+    }
+
+    async fn count_pending_by(&self, principal: &Principal) -> Result<i64, StoreError> {
+        actions::count_pending_by(self.db(), principal).await
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
@@ -136,6 +142,14 @@ impl Store for SqlStore {
             .await
             .map_err(crate::error::from_sqlx)?;
         Ok(())
+    }
+
+    fn writable(&self) -> bool {
+        self.inner.writer.healthy()
+    }
+
+    async fn probe_write(&self) -> Result<(), StoreError> {
+        self.inner.writer.probe().await
     }
 
     async fn verify_chain(&self) -> Result<ChainReport, StoreError> {

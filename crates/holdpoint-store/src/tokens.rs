@@ -10,7 +10,7 @@ const BY_HASH: &str = "SELECT hash, name, kind, groups, owner, created_at, expir
     FROM tokens WHERE hash = $1";
 
 const BY_NAME: &str = "SELECT hash, name, kind, groups, owner, created_at, expires_at, revoked_at \
-    FROM tokens WHERE name = $1 AND revoked_at IS NULL";
+    FROM tokens WHERE lower(name) = lower($1) AND revoked_at IS NULL";
 
 const ALL: &str = "SELECT hash, name, kind, groups, owner, created_at, expires_at, revoked_at \
     FROM tokens ORDER BY created_at, name";
@@ -50,7 +50,7 @@ impl TokenRow {
 pub(crate) async fn insert(conn: &mut Conn<'_>, token: &TokenRecord) -> Result<(), StoreError> {
     let taken: Option<(String,)> = conn
         .fetch_optional(
-            "SELECT name FROM tokens WHERE name = $1 AND revoked_at IS NULL",
+            "SELECT name FROM tokens WHERE lower(name) = lower($1) AND revoked_at IS NULL",
             args![&token.name],
         )
         .await
@@ -95,7 +95,7 @@ pub(crate) async fn revoke(
 ) -> Result<(), StoreError> {
     let revoked = conn
         .execute(
-            "UPDATE tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL",
+            "UPDATE tokens SET revoked_at = $1 WHERE lower(name) = lower($2) AND revoked_at IS NULL",
             args![to_micros(at), name],
         )
         .await

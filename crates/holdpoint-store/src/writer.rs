@@ -12,7 +12,8 @@ use crate::chain::{self, Head};
 use crate::db::{Conn, Db, args};
 use crate::{actions, fast, tokens};
 use holdpoint_core::{AuditEvent, Change, Op, SealedEvent, StoreError};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
@@ -51,17 +52,23 @@ pub(crate) struct Writer {
     /// Held while stopping, so a second `stop` waits for the first to finish.
     task: tokio::sync::Mutex<Option<JoinHandle<()>>>,
     refusal: &'static str,
+    /// False from a failed batch until a batch or a probe succeeds.
+    healthy: Arc<AtomicBool>,
+    db: Option<Db>,
 }
 
 impl Writer {
     /// Starts the writer task on `db`.
     pub(crate) fn start(db: Db) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(db, rx));
+        let healthy = Arc::new(AtomicBool::new(true));
+        let task = tokio::spawn(run(db.clone(), rx, healthy.clone()));
         Writer {
             queue: Mutex::new(Some(tx)),
             task: tokio::sync::Mutex::new(Some(task)),
             refusal: "the store is closed",
+            healthy,
+            db: Some(db),
         }
     }
 
@@ -71,7 +78,41 @@ impl Writer {
             queue: Mutex::new(None),
             task: tokio::sync::Mutex::new(None),
             refusal: "the store was opened for inspection and does not write",
+            healthy: Arc::new(AtomicBool::new(false)),
+            db: None,
         }
+    }
+
+    /// False while the last batch failed.
+    pub(crate) fn healthy(&self) -> bool {
+        self.healthy.load(Ordering::Relaxed)
+    }
+
+    /// Writes and commits the probe row on a connection of its own; on success the store
+    /// counts as writable again.
+    pub(crate) async fn probe(&self) -> Result<(), StoreError> {
+        let Some(db) = &self.db else {
+            return Err(StoreError::Unavailable(self.refusal.into()));
+        };
+        let mut tx = db.begin_write().await.map_err(unavailable)?;
+        let at = crate::time::to_micros(chrono::Utc::now());
+        let written = tx
+            .conn()
+            .execute(
+                "INSERT INTO store_probe (id, at) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET at = excluded.at",
+                crate::db::args![at],
+            )
+            .await;
+        match written {
+            Ok(_) => tx.commit().await.map_err(unavailable)?,
+            Err(e) => {
+                tx.discard().await;
+                return Err(unavailable(e));
+            }
+        }
+        self.healthy.store(true, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Hands `change` to the writer and waits until it is committed or refused.
@@ -118,7 +159,7 @@ impl Writer {
 }
 
 /// The writer task: runs until every sender is gone and the queue is empty.
-async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: Db, mut rx: mpsc::Receiver<Job>, healthy: Arc<AtomicBool>) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     while rx.recv_many(&mut jobs, MAX_BATCH).await > 0 {
         let (changes, replies): (Vec<Prepared>, Vec<_>) =
@@ -127,6 +168,10 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
         match write_batch(&db, changes).await {
             Ok(outcomes) => {
                 let failed = outcomes.iter().filter(|o| o.is_err()).count();
+                let unavailable = outcomes
+                    .iter()
+                    .any(|o| matches!(o, Err(StoreError::Unavailable(_))));
+                healthy.store(!unavailable, Ordering::Relaxed);
                 tracing::trace!(batch = size, failed, "store batch committed");
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     // The caller may have gone away; its change is committed regardless.
@@ -134,6 +179,7 @@ async fn run(db: Db, mut rx: mpsc::Receiver<Job>) {
                 }
             }
             Err(err) => {
+                healthy.store(false, Ordering::Relaxed);
                 tracing::warn!(batch = size, error = %err, "store batch failed; nothing was written");
                 for reply in replies {
                     let _ = reply.send(Err(err.clone()));

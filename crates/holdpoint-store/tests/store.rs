@@ -576,60 +576,91 @@ async fn grants_and_single_use_approvals(h: Harness) {
     window.grant_until = Some(t + minutes(10));
     let mut single = record("act_02", &a, Status::Approved);
     single.digest = "sha256:same".into();
+    single.approval_until = Some(t + minutes(15));
     let mut pending_same = held("act_03", &a, &["dba"], t + minutes(15));
     pending_same.digest = "sha256:same".into();
     let mut other_agents = record("act_04", &agent("other-bot"), Status::Approved);
     other_agents.digest = "sha256:theirs".into();
-    for rec in [&window, &single, &pending_same, &other_agents] {
+    other_agents.approval_until = Some(t + minutes(15));
+    // Approved by an older version: no approval_until, so it counts as lapsed.
+    let mut legacy = record("act_05", &a, Status::Approved);
+    legacy.digest = "sha256:legacy".into();
+    for rec in [&window, &single, &pending_same, &other_agents, &legacy] {
         insert(&h, rec).await;
     }
 
     let kind = window.kind.clone();
     let res = window.resource.clone();
-    let grant = |p: holdpoint_core::Principal, k: &str, r: &str, at| {
+    let grant = |p: holdpoint_core::Principal, k: &str, r: &str, env: &str, at| {
         let store = h.store.clone();
-        let (k, r) = (k.to_string(), r.to_string());
-        async move { store.window_grant(&p, &k, &r, at).await.unwrap() }
+        let (k, r, env) = (k.to_string(), r.to_string(), env.to_string());
+        async move { store.window_grants(&p, &k, &r, &env, at).await.unwrap() }
     };
-    assert_eq!(grant(a.clone(), &kind, &res, t).await, Some(window.clone()));
     assert_eq!(
-        grant(a.clone(), &kind, &res, t + minutes(10)).await,
-        None,
+        grant(a.clone(), &kind, &res, "prod", t).await,
+        vec![window.clone()]
+    );
+    assert!(
+        grant(a.clone(), &kind, &res, "prod", t + minutes(10))
+            .await
+            .is_empty(),
         "the window has closed"
     );
-    assert_eq!(grant(a.clone(), "db.read", &res, t).await, None);
-    assert_eq!(grant(a.clone(), &kind, "postgres/dev", t).await, None);
-    assert_eq!(grant(agent("other-bot"), &kind, &res, t).await, None);
-
-    assert_eq!(
-        h.store.unused_approval(&a, "sha256:same").await.unwrap(),
-        Some(single.clone())
+    assert!(
+        grant(a.clone(), &kind, &res, "staging", t).await.is_empty(),
+        "a window is bound to its environment"
     );
-    assert_eq!(
-        h.store.unused_approval(&a, "sha256:theirs").await.unwrap(),
-        None
-    );
-    assert_eq!(
-        h.store
-            .unused_approval(&agent("other-bot"), "sha256:same")
+    assert!(
+        grant(a.clone(), "db.read", &res, "prod", t)
             .await
-            .unwrap(),
-        None
+            .is_empty()
+    );
+    assert!(
+        grant(a.clone(), &kind, "postgres/dev", "prod", t)
+            .await
+            .is_empty()
+    );
+    assert!(
+        grant(agent("other-bot"), &kind, &res, "prod", t)
+            .await
+            .is_empty()
+    );
+
+    let unused = |p: holdpoint_core::Principal, digest: &str, at| {
+        let store = h.store.clone();
+        let digest = digest.to_string();
+        async move { store.unused_approvals(&p, &digest, at).await.unwrap() }
+    };
+    assert_eq!(
+        unused(a.clone(), "sha256:same", t).await,
+        vec![single.clone()]
+    );
+    assert!(
+        unused(a.clone(), "sha256:same", t + minutes(15))
+            .await
+            .is_empty(),
+        "an unused approval lapses"
+    );
+    assert!(unused(a.clone(), "sha256:legacy", t).await.is_empty());
+    assert!(unused(a.clone(), "sha256:theirs", t).await.is_empty());
+    assert!(
+        unused(agent("other-bot"), "sha256:same", t)
+            .await
+            .is_empty()
     );
     // A window grant is not a single-use approval.
-    assert_eq!(
-        h.store.unused_approval(&a, &window.digest).await.unwrap(),
-        None
-    );
+    assert!(unused(a.clone(), &window.digest, t).await.is_empty());
 
     let consumed = next_version(&single, |r| r.consumed_by = Some(ActionId("act_09".into())));
     h.store
         .apply(update(&consumed, 1, EventType::ActionConsumed))
         .await
         .unwrap();
+    assert!(unused(a.clone(), "sha256:same", t).await.is_empty());
+    assert_eq!(h.store.count_pending_by(&a).await.unwrap(), 1);
     assert_eq!(
-        h.store.unused_approval(&a, "sha256:same").await.unwrap(),
-        None
+        h.store.count_pending_by(&agent("other-bot")).await.unwrap(),
+        0
     );
 }
 

@@ -132,6 +132,10 @@ pub enum TokenCommand {
         /// e.g. 30d; none means until revoked.
         #[arg(long)]
         ttl: Option<String>,
+        /// When policy holds the token (a new admin token waits for another admin),
+        /// wait this long for the decision and collect the token once approved.
+        #[arg(long, value_parser = holdpoint_core::duration::parse_duration)]
+        wait: Option<std::time::Duration>,
     },
     List,
     Revoke {

@@ -4,6 +4,7 @@ use crate::cli::{Remote, TokenCommand};
 use crate::exit;
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
+use holdpoint_core::text::{inert, json_for_terminal};
 use holdpoint_server::{ActionList, ActionView, CreatedToken, TokenList};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
@@ -66,9 +67,15 @@ impl Client {
     }
 
     async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        self.send_with_status(req).await.map(|(_, body)| body)
+    }
+
+    async fn send_with_status<T: DeserializeOwned>(
+        &self,
+        req: reqwest::RequestBuilder,
+    ) -> anyhow::Result<(reqwest::StatusCode, T)> {
         let response = req
             .bearer_auth(&self.token)
-            .header("x-holdpoint-channel", "cli")
             .send()
             .await
             .with_context(|| format!("cannot reach holdpoint at {}", self.base))?;
@@ -78,10 +85,11 @@ impl Client {
             let detail: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let message = detail["error"]["message"].as_str().unwrap_or("no message");
             let code = detail["error"]["code"].as_str().unwrap_or("error");
-            bail!("{message} ({code}, HTTP {})", status.as_u16());
+            bail!("{} ({code}, HTTP {})", inert(message), status.as_u16());
         }
         let body: &[u8] = if body.is_empty() { b"null" } else { &body };
-        serde_json::from_slice(body).context("unexpected response from holdpoint")
+        let value = serde_json::from_slice(body).context("unexpected response from holdpoint")?;
+        Ok((status, value))
     }
 
     fn url(&self, path: &str) -> String {
@@ -89,8 +97,9 @@ impl Client {
     }
 }
 
+/// Prints JSON with agent-controlled text made inert for the terminal.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    println!("{}", json_for_terminal(&serde_json::to_value(value)?));
     Ok(())
 }
 
@@ -103,17 +112,11 @@ pub async fn token(remote: &Remote, command: TokenCommand) -> anyhow::Result<u8>
             groups,
             owner,
             ttl,
+            wait,
         } => {
             let body =
                 json!({"name": name, "kind": kind, "groups": groups, "owner": owner, "ttl": ttl});
-            let created: CreatedToken = client
-                .send(client.http.post(client.url("/v1/tokens")).json(&body))
-                .await?;
-            eprintln!(
-                "created {} token `{}`; it is shown only once:",
-                created.record.kind, created.record.name
-            );
-            println!("{}", created.token);
+            return create_token(&client, &body, wait.unwrap_or_default()).await;
         }
         TokenCommand::List => {
             let list: TokenList = client
@@ -131,10 +134,10 @@ pub async fn token(remote: &Remote, command: TokenCommand) -> anyhow::Result<u8>
                 };
                 println!(
                     "{:<24} {:<6} {:<24} {:<12} {state}",
-                    t.name,
+                    inert(&t.name),
                     t.kind.as_str(),
-                    t.groups.join(","),
-                    t.owner.as_deref().unwrap_or("-")
+                    inert(&t.groups.join(",")),
+                    inert(t.owner.as_deref().unwrap_or("-"))
                 );
             }
         }
@@ -150,6 +153,76 @@ pub async fn token(remote: &Remote, command: TokenCommand) -> anyhow::Result<u8>
         }
     }
     Ok(exit::OK)
+}
+
+/// `POST /v1/tokens`; when policy holds it, waits up to `wait` for the decision and, once
+/// approved, asks again to collect the token (the approval is used by that request).
+async fn create_token(client: &Client, body: &Value, wait: Duration) -> anyhow::Result<u8> {
+    let post = || client.http.post(client.url("/v1/tokens")).json(body);
+    let (status, answer): (reqwest::StatusCode, Value) = client.send_with_status(post()).await?;
+    if status != reqwest::StatusCode::ACCEPTED {
+        let created: CreatedToken = serde_json::from_value(answer)?;
+        eprintln!(
+            "created {} token `{}`; it is shown only once:",
+            created.record.kind,
+            inert(&created.record.name)
+        );
+        println!("{}", created.token);
+        return Ok(exit::OK);
+    }
+    let held: ActionView = serde_json::from_value(answer)?;
+    let action = wait_for(client, held, wait).await?;
+    match action.status {
+        holdpoint_core::Status::Approved => {
+            let created: CreatedToken = client.send(post()).await?;
+            eprintln!(
+                "approved in {}; created {} token `{}`; it is shown only once:",
+                action.id,
+                created.record.kind,
+                inert(&created.record.name)
+            );
+            println!("{}", created.token);
+            Ok(exit::OK)
+        }
+        status if status.is_pending() => {
+            eprintln!(
+                "held as {} for approval by another human; once approved, run the same \
+                 command again to receive the token",
+                action.id
+            );
+            Ok(exit::PENDING)
+        }
+        status => {
+            eprintln!(
+                "{} is {status}: {}",
+                action.id,
+                inert(&action.verdict.reason)
+            );
+            Ok(exit::DENIED)
+        }
+    }
+}
+
+/// Long-polls a pending action until it is decided or `wait` has passed.
+async fn wait_for(
+    client: &Client,
+    mut action: ActionView,
+    wait: Duration,
+) -> anyhow::Result<ActionView> {
+    let deadline = Instant::now() + wait;
+    while action.status.is_pending() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.as_secs() == 0 {
+            break;
+        }
+        let path = format!(
+            "/v1/actions/{}?wait={}s",
+            action.id,
+            left.min(POLL).as_secs()
+        );
+        action = client.send(client.http.get(client.url(&path))).await?;
+    }
+    Ok(action)
 }
 
 pub async fn submit(remote: &Remote, args: SubmitArgs) -> anyhow::Result<u8> {
@@ -172,21 +245,15 @@ pub async fn submit(remote: &Remote, args: SubmitArgs) -> anyhow::Result<u8> {
         "kind": args.kind, "resource": args.resource, "environment": args.environment,
         "params": params, "justification": args.justification, "wait": first,
     });
-    let mut action: ActionView = client
+    let action: ActionView = client
         .send(client.http.post(client.url("/v1/actions")).json(&body))
         .await?;
-    while action.status.is_pending() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.as_secs() == 0 {
-            break;
-        }
-        let path = format!(
-            "/v1/actions/{}?wait={}s",
-            action.id,
-            left.min(POLL).as_secs()
-        );
-        action = client.send(client.http.get(client.url(&path))).await?;
-    }
+    let action = wait_for(
+        &client,
+        action,
+        deadline.saturating_duration_since(Instant::now()),
+    )
+    .await?;
     print_json(&action)?;
     Ok(if action.proceed {
         exit::OK
@@ -221,14 +288,21 @@ pub async fn pending(remote: &Remote) -> anyhow::Result<u8> {
                 )
             })
             .unwrap_or_default();
+        // Everything the agent wrote is made inert: no escape sequence or carriage return
+        // from it reaches the reviewer's terminal.
         println!(
             "{}  {}  {} on {}  \"{}\"  expires {}",
-            a.id, a.principal, a.kind, a.resource, title, expires
+            inert(&a.id),
+            inert(&a.principal.to_string()),
+            inert(&a.kind),
+            inert(&a.resource),
+            inert(&title),
+            expires
         );
         if !a.justification.is_empty() {
-            println!("    why: {}", a.justification);
+            println!("    why: {}", inert(&a.justification));
         }
-        println!("    params: {}", a.params);
+        println!("    params: {}", inert(&a.params.to_string()));
     }
     Ok(exit::OK)
 }
@@ -249,6 +323,6 @@ pub async fn review(
                 .json(&body),
         )
         .await?;
-    println!("{} is {}", action.id, action.status);
+    println!("{} is {}", inert(&action.id), action.status);
     Ok(exit::OK)
 }

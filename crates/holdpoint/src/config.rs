@@ -20,6 +20,8 @@ pub struct Config {
     #[serde(default)]
     pub approvals: Approvals,
     #[serde(default)]
+    pub limits: Limits,
+    #[serde(default)]
     pub users: Vec<DirectoryUser>,
     /// Sections of channels and surfaces that later issues fill in; accepted as they are.
     #[serde(default)]
@@ -67,6 +69,12 @@ pub struct Approvals {
     pub default_approvers: Vec<String>,
     #[serde(default = "default_expiry")]
     pub default_expiry: String,
+    /// How long an approved single-use action waits to be used before it lapses.
+    #[serde(default = "default_approval_ttl")]
+    pub approval_ttl: String,
+    /// The longest `@expires` or `@grant` a policy may ask for.
+    #[serde(default = "default_max_duration")]
+    pub max_duration: String,
 }
 
 impl Default for Approvals {
@@ -74,6 +82,46 @@ impl Default for Approvals {
         Approvals {
             default_approvers: default_approvers(),
             default_expiry: default_expiry(),
+            approval_ttl: default_approval_ttl(),
+            max_duration: default_max_duration(),
+        }
+    }
+}
+
+fn default_approval_ttl() -> String {
+    "15m".into()
+}
+
+fn default_max_duration() -> String {
+    "30d".into()
+}
+
+/// `[limits]`: what one principal, and all connections together, may use. Zero turns a
+/// per-principal limit off.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub requests_per_second: u32,
+    pub request_burst: u32,
+    pub pending_holds: u32,
+    pub long_polls: u32,
+    /// Connections served at once; never more than the descriptor limit allows.
+    pub connections: Option<usize>,
+    pub header_timeout: String,
+    pub max_token_ttl: String,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        let gate = holdpoint_gate::Limits::default();
+        Limits {
+            requests_per_second: gate.requests_per_second,
+            request_burst: gate.request_burst,
+            pending_holds: gate.pending_holds,
+            long_polls: gate.long_polls,
+            connections: None,
+            header_timeout: "10s".into(),
+            max_token_ttl: "366d".into(),
         }
     }
 }
@@ -162,11 +210,71 @@ impl Config {
                 "[approvals] default_expiry must be longer than zero: every hold expires"
             );
         }
+        let max_duration = positive("[approvals] max_duration", &self.approvals.max_duration)?;
+        if expiry > max_duration {
+            anyhow::bail!("[approvals] default_expiry is longer than max_duration");
+        }
         Ok(holdpoint_policy::HoldDefaults {
             approvers: self.approvals.default_approvers.clone(),
             expiry,
+            max_duration,
         })
     }
+
+    /// The gate's settings from `[approvals]` and `[limits]`.
+    pub fn gate_settings(&self) -> anyhow::Result<holdpoint_gate::GateSettings> {
+        let l = &self.limits;
+        Ok(holdpoint_gate::GateSettings {
+            approval_ttl: positive("[approvals] approval_ttl", &self.approvals.approval_ttl)?,
+            max_token_ttl: positive("[limits] max_token_ttl", &l.max_token_ttl)?,
+            limits: holdpoint_gate::Limits {
+                requests_per_second: l.requests_per_second,
+                request_burst: l.request_burst,
+                pending_holds: l.pending_holds,
+                long_polls: l.long_polls,
+            },
+        })
+    }
+
+    /// The server's limits: `connections` at most the descriptor limit less a reserve
+    /// for the store, files and the refusals themselves.
+    pub fn server_limits(
+        &self,
+        descriptors: Option<u64>,
+    ) -> anyhow::Result<holdpoint_server::ServerLimits> {
+        const RESERVE: u64 = 64;
+        let wanted = self
+            .limits
+            .connections
+            .unwrap_or(holdpoint_server::ServerLimits::default().connections);
+        let ceiling = descriptors.map(|n| n.saturating_sub(RESERVE).max(1) as usize);
+        let connections = match ceiling {
+            Some(ceiling) if wanted > ceiling => {
+                if self.limits.connections.is_some() {
+                    tracing::warn!(
+                        wanted,
+                        ceiling,
+                        "[limits] connections is above what the descriptor limit allows; using the lower"
+                    );
+                }
+                ceiling
+            }
+            _ => wanted,
+        };
+        Ok(holdpoint_server::ServerLimits {
+            connections,
+            header_timeout: positive("[limits] header_timeout", &self.limits.header_timeout)?,
+        })
+    }
+}
+
+fn positive(what: &str, text: &str) -> anyhow::Result<std::time::Duration> {
+    let d = holdpoint_core::duration::parse_duration(text)
+        .map_err(|e| anyhow::anyhow!("{what}: {e}"))?;
+    if d.is_zero() {
+        anyhow::bail!("{what} must be longer than zero");
+    }
+    Ok(d)
 }
 
 /// The starter config written by `holdpoint init`.
@@ -185,6 +293,18 @@ dir = "policies"                         # every .cedar file here; reloaded on c
 [approvals]
 default_approvers = ["admins"]           # groups asked when a @hold names no @approvers
 default_expiry = "15m"                   # when a @hold names no @expires
+approval_ttl = "15m"                     # an unused single-use approval lapses after this
+max_duration = "30d"                     # the longest @expires or @grant a policy may ask
+
+# What one principal, and all connections together, may use (429 with Retry-After).
+[limits]
+requests_per_second = 50                 # per principal, sustained (0 = no limit)
+request_burst = 100                      # per principal, above the sustained rate
+pending_holds = 100                      # per principal
+long_polls = 32                          # per principal, open at once
+# connections = 4096                     # at once; capped below the descriptor limit
+header_timeout = "10s"                   # to send a request's headers
+max_token_ttl = "366d"                   # the longest token ttl
 
 # Masking: secrets and personal data are masked before anything leaves the gate.
 # [masking]

@@ -18,9 +18,10 @@ pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow::Result<u8> {
     init_tracing();
     let config = Config::load(local.config.as_deref())?;
-    std::fs::create_dir_all(&data)
-        .with_context(|| format!("cannot create the data folder `{}`", data.display()))?;
+    private_data_dir(&data)?;
     let defaults = config.hold_defaults()?;
+    let settings = config.gate_settings()?;
+    let server_limits = config.server_limits(descriptor_limit())?;
     let masker = config.redactor(&data)?;
     for section in config.inactive_sections() {
         tracing::warn!("`[{section}]` is not supported by this build yet and is ignored");
@@ -54,6 +55,7 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
         masker: Arc::new(masker),
         notifier: Arc::new(NoNotifier),
         directory: Directory::new(config.users.clone()),
+        settings,
     });
     gate.record_policy_load(Ok(ids)).await?;
     gate.init_metrics().await?;
@@ -91,11 +93,44 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let local_addr = listener.local_addr()?;
     println!("holdpoint listening on http://{local_addr}");
     let router = holdpoint_server::router(gate.clone());
-    holdpoint_server::serve(listener, router, shutdown).await?;
+    tracing::info!(
+        connections = server_limits.connections,
+        "serving at most this many connections at once"
+    );
+    holdpoint_server::serve(listener, router, gate.clone(), server_limits, shutdown).await?;
     let _ = stop_tx.send(true);
     let _ = expiry.await;
     store.close().await;
     Ok(exit::OK)
+}
+
+/// The data folder holds the database, the masking key and the admin token: it is the
+/// owner's alone (0700), and so are its secret files (0600), also when an older version
+/// or a careless copy left them wider.
+fn private_data_dir(data: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(data)
+        .with_context(|| format!("cannot create the data folder `{}`", data.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let narrow = |path: &Path, mode: u32| -> anyhow::Result<()> {
+            if path.exists() {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                    .with_context(|| format!("cannot restrict `{}`", path.display()))?;
+            }
+            Ok(())
+        };
+        narrow(data, 0o700)?;
+        for file in [ADMIN_TOKEN_FILE, "mask.key"] {
+            narrow(&data.join(file), 0o600)?;
+        }
+    }
+    Ok(())
+}
+
+/// The soft limit on open descriptors, if it can be read.
+fn descriptor_limit() -> Option<u64> {
+    rustix::process::getrlimit(rustix::process::Resource::Nofile).current
 }
 
 /// On first start, writes an admin token to `DATA/admin.token` (mode 0600).

@@ -193,7 +193,13 @@ async fn a_pending_hold_survives_kill_9_and_the_waiting_agent_sees_the_approval(
         .unwrap();
     assert_eq!(seen["status"], "approved");
     assert_eq!(seen["proceed"], true);
-    assert_eq!(seen["hold"]["reviews"][0]["channel"], "cli");
+    // The channel is the server's word, not the client's: the CLI reviews through the API.
+    assert_eq!(seen["hold"]["reviews"][0]["channel"], "api");
+    let again = get(&gw.base, &agent, &format!("/v1/actions/{id}"))
+        .await
+        .unwrap();
+    assert_eq!(again["proceed"], false, "the approval was handed over once");
+    assert_eq!(again["consumed_by"], id.as_str());
     gw.stop();
 
     let verify = holdpoint(&["audit", "verify", "--data", data.to_str().unwrap()]);

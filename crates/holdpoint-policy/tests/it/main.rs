@@ -21,6 +21,7 @@ pub fn defaults() -> HoldDefaults {
     HoldDefaults {
         approvers: vec!["admins".into()],
         expiry: Duration::from_secs(15 * 60),
+        max_duration: holdpoint_policy::MAX_DURATION,
     }
 }
 

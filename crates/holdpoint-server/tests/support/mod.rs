@@ -5,8 +5,9 @@
 
 use holdpoint_core::notify::NoNotifier;
 use holdpoint_core::{Actor, ManualClock, PrincipalKind};
-use holdpoint_gate::{Directory, DirectoryUser, Gate, GateParts, NewToken};
+use holdpoint_gate::{Directory, DirectoryUser, Gate, GateParts, GateSettings, Limits, NewToken};
 use holdpoint_policy::{HoldDefaults, PolicyEngine};
+use holdpoint_server::ServerLimits;
 use holdpoint_store::{OpenMode, SqlStore};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -39,10 +40,24 @@ pub fn redactor() -> holdpoint_mask::Redactor {
     holdpoint_mask::Redactor::new(&[7u8; 32], &holdpoint_mask::MaskConfig::default()).unwrap()
 }
 
+/// Test gateways do not limit request rates; the limit tests turn limits on.
+pub fn settings() -> GateSettings {
+    GateSettings {
+        limits: Limits {
+            requests_per_second: 0,
+            request_burst: 0,
+            pending_holds: 1000,
+            long_polls: 1000,
+        },
+        ..GateSettings::default()
+    }
+}
+
 pub fn defaults() -> HoldDefaults {
     HoldDefaults {
         approvers: vec!["admins".into()],
         expiry: Duration::from_secs(15 * 60),
+        max_duration: holdpoint_policy::MAX_DURATION,
     }
 }
 
@@ -53,6 +68,15 @@ impl Harness {
     }
 
     pub async fn start_with_users(policies: &str, users: Vec<DirectoryUser>) -> Harness {
+        Self::start_with(policies, users, settings(), ServerLimits::default()).await
+    }
+
+    pub async fn start_with(
+        policies: &str,
+        users: Vec<DirectoryUser>,
+        settings: GateSettings,
+        limits: ServerLimits,
+    ) -> Harness {
         let dir = tempfile::tempdir().unwrap();
         let policy_dir = dir.path().join("policies");
         std::fs::create_dir_all(&policy_dir).unwrap();
@@ -69,6 +93,7 @@ impl Harness {
             masker: Arc::new(redactor()),
             notifier: Arc::new(NoNotifier),
             directory: Directory::new(users),
+            settings,
         });
         let (admin, _) = gate
             .create_token(
@@ -86,10 +111,16 @@ impl Harness {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let router = holdpoint_server::router(gate.clone());
-        tokio::spawn(holdpoint_server::serve(listener, router, async move {
-            let _ = stopped.await;
-            let _ = stop_expiry_tx.send(true);
-        }));
+        tokio::spawn(holdpoint_server::serve(
+            listener,
+            router,
+            gate.clone(),
+            limits,
+            async move {
+                let _ = stopped.await;
+                let _ = stop_expiry_tx.send(true);
+            },
+        ));
         Harness {
             base,
             gate,

@@ -389,6 +389,9 @@ pub fn record(id: &str, principal: &Principal, status: Status) -> ActionRecord {
         granted_by: None,
         created_at: now(),
         decided_at: None,
+        approval_until: None,
+        context: None,
+        executed_by_gateway: false,
     }
 }
 

@@ -1,0 +1,104 @@
+//! The accept loop: each connection served by hyper with a header read timeout, at most
+//! `connections` at once. A connection over the cap is answered `429` with `Retry-After`
+//! and closed at once, so the process never runs out of descriptors for the ones it
+//! serves; each burst of such refusals is audited once.
+
+use axum::Router;
+use holdpoint_gate::Gate;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto::Builder;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::Semaphore;
+
+/// Limits on connections, from `[limits]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLimits {
+    /// Connections served at once; more are answered 429 and closed.
+    pub connections: usize,
+    /// How long a client may take to send a request's headers.
+    pub header_timeout: Duration,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        ServerLimits {
+            connections: 4096,
+            header_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How long open connections (long-polls, mostly) get to finish after shutdown begins.
+const DRAIN: Duration = Duration::from_secs(10);
+
+const REFUSAL: &str = "HTTP/1.1 429 Too Many Requests\r\nRetry-After: 1\r\n\
+    Content-Type: application/json\r\nConnection: close\r\nContent-Length: 91\r\n\r\n\
+    {\"error\":{\"code\":\"too_many_requests\",\"message\":\"too many connections; try again shortly\"}}\n";
+
+/// Serves `router` on `listener` until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    gate: Arc<Gate>,
+    limits: ServerLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let permits = Arc::new(Semaphore::new(limits.connections.max(1)));
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    let graceful = GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of descriptors and the like: say so, and let some close.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(permit) = permits.clone().try_acquire_owned() else {
+            tokio::spawn(refuse(stream, gate.clone()));
+            continue;
+        };
+        gate.connection_accepted();
+        let service = TowerToHyperService::new(router.clone());
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "connection ended with an error");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(DRAIN, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::info!("connections still open after {DRAIN:?}; closing them");
+    }
+    Ok(())
+}
+
+async fn refuse(mut stream: tokio::net::TcpStream, gate: Arc<Gate>) {
+    let _ =
+        tokio::time::timeout(Duration::from_secs(1), stream.write_all(REFUSAL.as_bytes())).await;
+    let _ = stream.shutdown().await;
+    gate.connection_refused().await;
+}
