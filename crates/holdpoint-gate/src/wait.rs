@@ -50,21 +50,25 @@ impl crate::Gate {
         id: &ActionId,
         timeout: std::time::Duration,
     ) -> Result<crate::Answer, crate::GateError> {
+        // The slot is taken before the waiter registers, so a registered waiter always
+        // holds one.
+        let slot = if timeout.is_zero() {
+            None
+        } else {
+            Some(self.open_poll(&caller.principal).await?)
+        };
         let mut rx = self.waiters.subscribe(id);
         let record = self.get(caller, id).await;
         let pending = matches!(&record, Ok(r) if r.status.is_pending());
-        if !pending || timeout.is_zero() {
+        if !pending || slot.is_none() {
             drop(rx);
             self.waiters.forget_if_unwatched(id);
             return self.deliver(caller, record?).await;
         }
-        let slot = self.open_poll(&caller.principal).await;
-        if let Ok(_slot) = &slot {
-            let _ = tokio::time::timeout(timeout, rx.changed()).await;
-        }
+        let _ = tokio::time::timeout(timeout, rx.changed()).await;
         drop(rx);
+        drop(slot);
         self.waiters.forget_if_unwatched(id);
-        slot?;
         let record = self.get(caller, id).await?;
         self.deliver(caller, record).await
     }

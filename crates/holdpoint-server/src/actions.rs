@@ -101,7 +101,12 @@ pub async fn submit(
         .submit(identity, request, SurfaceContext::named("api"))
         .await?;
     let answer = if record.status.is_pending() && !wait.is_zero() {
-        state.gate.wait(identity, &record.id, wait).await?
+        match state.gate.wait(identity, &record.id, wait).await {
+            Ok(answer) => answer,
+            // The hold exists: out of long-poll slots, the agent still learns its id.
+            Err(holdpoint_gate::GateError::TooMany { .. }) => holdpoint_gate::Answer::plain(record),
+            Err(e) => return Err(e.into()),
+        }
     } else {
         holdpoint_gate::Answer::plain(record)
     };

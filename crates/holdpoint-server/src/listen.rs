@@ -75,12 +75,21 @@ pub async fn serve(
         };
         gate.connection_accepted();
         let service = TowerToHyperService::new(router.clone());
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let first_byte = limits.header_timeout;
         tokio::spawn(async move {
-            if let Err(e) = connection.await {
+            // hyper's header timeout starts with the first byte (the protocol is sniffed
+            // before it): a client that sends nothing is cut off here instead.
+            let mut peek = [0u8; 1];
+            match tokio::time::timeout(first_byte, stream.peek(&mut peek)).await {
+                Ok(Ok(n)) if n > 0 => {}
+                _ => return,
+            }
+            let connection = builder
+                .serve_connection_with_upgrades(TokioIo::new(stream), service)
+                .into_owned();
+            if let Err(e) = watcher.watch(connection).await {
                 tracing::debug!(error = %e, "connection ended with an error");
             }
             drop(permit);

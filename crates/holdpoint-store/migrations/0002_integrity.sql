@@ -19,8 +19,11 @@ CREATE INDEX actions_pending_by ON actions (principal_kind, principal_name)
 -- Names are compared case-insensitively (DESIGN §1).
 CREATE UNIQUE INDEX tokens_live_lower_name ON tokens (lower(name)) WHERE revoked_at IS NULL;
 
--- /readyz writes here when the last write failed, to learn whether the store can write again.
+-- /readyz writes here when the last write failed, to learn whether the store can write
+-- again: one row, rewritten with a 64 KiB pad, so a store that can only take tiny writes
+-- does not count as ready.
 CREATE TABLE store_probe (
-    id BIGINT PRIMARY KEY,
-    at BIGINT NOT NULL
+    id  BIGINT PRIMARY KEY,
+    at  BIGINT NOT NULL,
+    pad TEXT NOT NULL
 );

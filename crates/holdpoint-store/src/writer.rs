@@ -19,6 +19,8 @@ use tokio::task::JoinHandle;
 
 /// Most changes committed in one transaction.
 pub(crate) const MAX_BATCH: usize = 512;
+/// How much the readiness probe writes.
+const PROBE_BYTES: usize = 64 * 1024;
 /// Changes that may wait for the writer before `apply` itself waits to enqueue.
 const QUEUE: usize = 4 * MAX_BATCH;
 
@@ -96,12 +98,14 @@ impl Writer {
         };
         let mut tx = db.begin_write().await.map_err(unavailable)?;
         let at = crate::time::to_micros(chrono::Utc::now());
+        // Larger than any one change, so success means real changes fit again.
+        let pad = "0".repeat(PROBE_BYTES);
         let written = tx
             .conn()
             .execute(
-                "INSERT INTO store_probe (id, at) VALUES (1, $1) \
-                 ON CONFLICT (id) DO UPDATE SET at = excluded.at",
-                crate::db::args![at],
+                "INSERT INTO store_probe (id, at, pad) VALUES (1, $1, $2) \
+                 ON CONFLICT (id) DO UPDATE SET at = excluded.at, pad = excluded.pad",
+                crate::db::args![at, pad],
             )
             .await;
         match written {
