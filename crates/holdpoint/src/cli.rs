@@ -100,6 +100,17 @@ pub enum Command {
         #[arg(long, default_value = "holdpoint-data", global = true)]
         data: PathBuf,
     },
+    /// Create an admin token directly in the store, without asking the gateway: the
+    /// operator's bootstrap for a second admin (the API holds a new admin token for
+    /// another admin). Needs the data folder; prints the token once.
+    AdminToken {
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        local: Local,
+        #[arg(long, default_value = "holdpoint-data")]
+        data: PathBuf,
+    },
     /// Mask text or JSON read from stdin, as reviewers and the audit log would see it.
     Mask {
         #[command(flatten)]
@@ -194,5 +205,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         } => local::audit(&local, &data, command).await,
         Command::Policy { command, local } => local::policy(&local, command),
         Command::Mask { local, data } => local::mask(&local, &data),
+        Command::AdminToken { name, local, data } => {
+            crate::serve::admin_token(&local, &data, &name).await
+        }
     }
 }

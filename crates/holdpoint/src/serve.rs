@@ -104,6 +104,45 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     Ok(exit::OK)
 }
 
+/// `holdpoint admin-token`: an admin token written straight into the store, audited as
+/// created by the local operator. Works with the gateway running or stopped.
+pub async fn admin_token(local: &Local, data: &Path, name: &str) -> anyhow::Result<u8> {
+    let config = Config::load(local.config.as_deref())?;
+    private_data_dir(data)?;
+    let defaults = config.hold_defaults()?;
+    let set = PolicySet::compile(&[], &defaults, None)?;
+    let store = SqlStore::open(&config.store_url(data), OpenMode::Serve)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot open the store: {e}"))?;
+    let gate = Gate::new(GateParts {
+        store: Arc::new(store.clone()),
+        policy: Arc::new(PolicyEngine::new(set, defaults, None)),
+        clock: Arc::new(SystemClock),
+        masker: Arc::new(config.redactor(data)?),
+        notifier: Arc::new(NoNotifier),
+        directory: Directory::new(config.users.clone()),
+        settings: config.gate_settings()?,
+    });
+    let request = NewToken {
+        name: name.to_string(),
+        kind: PrincipalKind::Admin,
+        groups: Vec::new(),
+        owner: None,
+        ttl: None,
+    };
+    let created = gate
+        .create_token(&Actor::new("system", "operator", "local"), request)
+        .await;
+    store.close().await;
+    let (secret, record) = created?;
+    eprintln!(
+        "created admin token `{}` in the store; it is shown only once:",
+        record.name
+    );
+    println!("{secret}");
+    Ok(exit::OK)
+}
+
 /// The data folder holds the database, the masking key and the admin token: it is the
 /// owner's alone (0700), and so are its secret files (0600), also when an older version
 /// or a careless copy left them wider.

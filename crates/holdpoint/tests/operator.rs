@@ -264,3 +264,55 @@ async fn after_a_full_disk_the_gate_refuses_then_recovers_by_itself_and_loses_no
         );
     }
 }
+
+#[tokio::test]
+async fn an_operator_with_the_data_folder_bootstraps_a_second_admin_locally() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let gw = Gateway::start(&data, &[]);
+    let admin = gw.admin_token();
+    // Through the gateway, a second admin waits for another admin: there is none.
+    let out = gw.cli(
+        &admin,
+        &["token", "create", "--name", "root2", "--kind", "admin"],
+    );
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("held as act_"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let local = holdpoint(&[
+        "admin-token",
+        "--name",
+        "ops2",
+        "--data",
+        data.to_str().unwrap(),
+    ]);
+    assert!(local.status.success(), "{}", text(&local.stderr));
+    let second = text(&local.stdout).trim().to_string();
+    assert!(second.starts_with("hp_"));
+    let pending = gw.cli(&second, &["pending"]);
+    assert!(
+        text(&pending.stdout).contains("token.create.admin"),
+        "{}",
+        text(&pending.stdout)
+    );
+    let listing = text(&pending.stdout);
+    let held_id = listing.split_whitespace().next().unwrap().to_string();
+    let approve = gw.cli(&second, &["approve", &held_id]);
+    assert!(approve.status.success(), "{}", text(&approve.stderr));
+    let out = gw.cli(
+        &admin,
+        &["token", "create", "--name", "root2", "--kind", "admin"],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).trim().starts_with("hp_"));
+    gw.stop();
+    let export = text(&holdpoint(&["audit", "export", "--data", data.to_str().unwrap()]).stdout);
+    assert!(
+        export.contains("\"channel\":\"local\""),
+        "the local bootstrap is audited"
+    );
+}
