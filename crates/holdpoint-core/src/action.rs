@@ -191,9 +191,10 @@ impl Status {
         Status::ALL.into_iter().find(|s| s.as_str() == text)
     }
 
-    /// The agent may go ahead.
+    /// The status lets the agent go ahead by itself: only `allowed`. An `approved` action
+    /// proceeds only in the one answer that hands its approval over (`Gate::deliver`).
     pub fn proceed(self) -> bool {
-        matches!(self, Status::Allowed | Status::Approved)
+        self == Status::Allowed
     }
 
     /// Still waiting for humans.
@@ -339,9 +340,9 @@ mod tests {
     }
 
     #[test]
-    fn proceed_only_for_allowed_and_approved() {
+    fn proceed_by_status_only_for_allowed() {
         for s in Status::ALL {
-            assert_eq!(s.proceed(), matches!(s, Status::Allowed | Status::Approved));
+            assert_eq!(s.proceed(), s == Status::Allowed);
             assert_eq!(Status::parse(s.as_str()), Some(s));
         }
     }

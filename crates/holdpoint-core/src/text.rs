@@ -36,8 +36,16 @@ pub fn inert(text: &str) -> Cow<'_, str> {
 /// this also escapes DEL, C1 and the bidirectional controls as `\uXXXX`, so the output
 /// is still valid JSON with the same meaning.
 pub fn json_for_terminal(value: &serde_json::Value) -> String {
-    let text = serde_json::to_string_pretty(value).unwrap_or_default();
-    let mut out = String::with_capacity(text.len());
+    escape_json_text(&serde_json::to_string_pretty(value).unwrap_or_default())
+}
+
+/// JSON text (from serde_json) with DEL, C1 and the bidirectional controls inside its
+/// strings written as `\uXXXX`: the same JSON, safe to print or export.
+pub fn escape_json_text(text: &str) -> String {
+    if !text.chars().any(|c| is_unsafe_char(c) && c != '\n') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
         if is_unsafe_char(c) && c != '\n' {
             out.push_str(&format!("\\u{:04x}", u32::from(c)));

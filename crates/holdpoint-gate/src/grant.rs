@@ -24,8 +24,8 @@ use crate::{Answer, Gate, GateError};
 use holdpoint_core::principal::same_name;
 use holdpoint_core::review::{Approval, requirements_met};
 use holdpoint_core::{
-    ActionRecord, Actor, Change, Decision, EventType, HoldTerms, Identity, NewEvent, Op, Status,
-    StoreError, Timestamp,
+    ActionRecord, Actor, Change, Decision, EventType, HoldTerms, Identity, NewEvent, Op, Outcome,
+    Status, StoreError, Timestamp,
 };
 use serde_json::json;
 use std::time::Duration;
@@ -60,6 +60,9 @@ impl Gate {
                 )
                 .await?;
             for grant in candidates {
+                if grant.environment != record.environment {
+                    continue;
+                }
                 let open_until = grant
                     .decided_at
                     .and_then(|d| after(d, window))
@@ -124,6 +127,34 @@ impl Gate {
         }
     }
 
+    /// True when policy now would still let `approval` proceed: not forbidden, and if held,
+    /// its reviews meet what is asked now (and a window is still open under the current
+    /// `@grant`). The same test a resubmission passes, so no path is more lenient.
+    async fn still_allowed(
+        &self,
+        approval: &ActionRecord,
+        requester: &Identity,
+        now: Timestamp,
+    ) -> Result<bool, GateError> {
+        let evaluation = self.reevaluate(approval).await?;
+        match (evaluation.verdict.outcome, evaluation.terms) {
+            (Outcome::Allow, _) => Ok(true),
+            (Outcome::Hold, Some(terms)) => {
+                if approval.grant_until.is_some() {
+                    let open = terms
+                        .grant
+                        .and_then(|w| approval.decided_at.and_then(|d| after(d, w)))
+                        .is_some_and(|until| now < until);
+                    if !open {
+                        return Ok(false);
+                    }
+                }
+                self.still_satisfies(approval, &terms, requester).await
+            }
+            _ => Ok(false),
+        }
+    }
+
     /// True when the approving reviews of `approval` meet every requirement of `terms`,
     /// counting each reviewer with the groups they had then and still have now.
     async fn still_satisfies(
@@ -184,14 +215,18 @@ impl Gate {
         if !mine || record.status != Status::Approved || record.executed_by_gateway {
             return Ok(Answer::plain(record));
         }
-        if let Some(until) = record.grant_until {
+        let usable = match record.grant_until {
+            Some(until) => now < until,
+            None => record.unused_approval_at(now),
+        };
+        if !usable || !self.still_allowed(&record, caller, now).await? {
+            return Ok(Answer::plain(record));
+        }
+        if record.grant_until.is_some() {
             return Ok(Answer {
-                proceed: now < until,
+                proceed: true,
                 record,
             });
-        }
-        if !record.unused_approval_at(now) {
-            return Ok(Answer::plain(record));
         }
         let actor = crate::events::actor(caller, &record.surface);
         let (op, ev) = consume(record.clone(), &record.id, &actor, now, "delivery");

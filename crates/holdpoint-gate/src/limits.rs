@@ -1,13 +1,14 @@
 //! Per-principal limits, so one agent cannot exhaust the gateway: a request rate (token
 //! bucket), pending holds, and concurrent long-polls. Each refusal is a 429 with a
 //! `Retry-After`, and each burst of refusals is audited once (`limit.exceeded`): the
-//! first refusal of a principal on a limit writes the event, and the next request that
-//! passes that limit ends the burst.
+//! first refusal of a principal on a limit writes the event, and the burst lasts until a
+//! whole [`BURST_GAP`] passes without a refusal on that limit. (Ending it at the next
+//! success would let a client that alternates success and refusal flood the log.)
 
 use crate::{Gate, GateError};
 use holdpoint_core::{Actor, Change, EventType, NewEvent, Principal, Timestamp};
 use serde_json::json;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -64,9 +65,12 @@ struct Bucket {
 pub(crate) struct LimitState {
     buckets: Mutex<HashMap<String, Bucket>>,
     polls: Arc<Mutex<HashMap<String, u32>>>,
-    /// (principal, limit) pairs inside a burst of refusals, already audited.
-    bursts: Mutex<HashSet<(String, Limit)>>,
+    /// (principal, limit) → the last refusal of its burst, which is already audited.
+    bursts: Mutex<HashMap<(String, Limit), Timestamp>>,
 }
+
+/// A burst of refusals ends after this long without one.
+pub const BURST_GAP: Duration = Duration::from_secs(60);
 
 /// Whom connection refusals are counted against: the gateway as a whole.
 fn gateway() -> Principal {
@@ -145,16 +149,11 @@ impl LimitState {
     }
 
     /// True when this refusal starts a burst (and so is audited).
-    fn refused(&self, principal: &Principal, limit: Limit) -> bool {
+    fn refused(&self, principal: &Principal, limit: Limit, now: Timestamp) -> bool {
         let mut bursts = self.bursts.lock().unwrap_or_else(PoisonError::into_inner);
-        bursts.insert((key(principal), limit))
-    }
-
-    fn passed(&self, principal: &Principal, limit: Limit) {
-        let mut bursts = self.bursts.lock().unwrap_or_else(PoisonError::into_inner);
-        if !bursts.is_empty() {
-            bursts.remove(&(key(principal), limit));
-        }
+        let gap = chrono::Duration::from_std(BURST_GAP).unwrap_or(chrono::Duration::MAX);
+        bursts.retain(|_, last| now.signed_duration_since(*last) < gap);
+        bursts.insert((key(principal), limit), now).is_none()
     }
 }
 
@@ -166,10 +165,7 @@ impl Gate {
             .limits
             .take_request(&self.settings.limits, principal, now)
         {
-            None => {
-                self.limits.passed(principal, Limit::Requests);
-                Ok(())
-            }
+            None => Ok(()),
             Some(wait) => {
                 let message = format!(
                     "`{principal}` is over {} requests per second; slow down",
@@ -183,10 +179,7 @@ impl Gate {
     /// A long-poll slot for `principal`, held until the returned guard is dropped.
     pub(crate) async fn open_poll(&self, principal: &Principal) -> Result<PollSlot, GateError> {
         match self.limits.open_poll(&self.settings.limits, principal) {
-            Some(slot) => {
-                self.limits.passed(principal, Limit::LongPolls);
-                Ok(slot)
-            }
+            Some(slot) => Ok(slot),
             None => {
                 let message = format!(
                     "`{principal}` already has {} long-polls open; wait for one to end",
@@ -207,7 +200,6 @@ impl Gate {
         }
         let pending = self.store.count_pending_by(principal).await?;
         if pending < i64::from(limit) {
-            self.limits.passed(principal, Limit::PendingHolds);
             return Ok(());
         }
         let message = format!(
@@ -222,11 +214,6 @@ impl Gate {
                 Duration::from_secs(30),
             )
             .await)
-    }
-
-    /// A connection was served: ends a burst of connection refusals.
-    pub fn connection_accepted(&self) {
-        self.limits.passed(&gateway(), Limit::Connections);
     }
 
     /// A connection over the cap was refused; the first of a burst is audited.
@@ -251,7 +238,7 @@ impl Gate {
         retry_after: Duration,
     ) -> GateError {
         crate::metrics::limited(limit.as_str());
-        if self.limits.refused(principal, limit) {
+        if self.limits.refused(principal, limit, self.clock.now()) {
             tracing::warn!(%principal, limit = limit.as_str(), "limit reached");
             let actor = match limit {
                 Limit::Connections => Actor::system(),

@@ -3,7 +3,8 @@
 use crate::events::{self, actor};
 use crate::submit::SurfaceContext;
 use crate::{Gate, GateError, metrics};
-use holdpoint_core::review::{HoldState, apply_review, quorum_met};
+use holdpoint_core::principal::same_name;
+use holdpoint_core::review::{HoldState, apply_review, approvals, requirements_met};
 use holdpoint_core::{
     ActionId, ActionRecord, ActionRequest, Actor, Change, Decision, EventType, Identity, NewEvent,
     Op, Outcome, Principal, Status, StoreError, Timestamp,
@@ -94,33 +95,17 @@ impl Gate {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<(), GateError> {
-        let evaluation = match self.live_identity(&next.principal).await? {
-            Some(requester) => {
-                let request = ActionRequest {
-                    kind: next.kind.clone(),
-                    resource: next.resource.clone(),
-                    environment: next.environment.clone(),
-                    params: next.params.clone(),
-                    justification: next.justification.clone(),
-                };
-                // The surface's context too, so a forbid on `context.sql` is not skipped.
-                let ctx = SurfaceContext {
-                    surface: next.surface.clone(),
-                    extra: next.context.clone(),
-                    executes: next.executed_by_gateway,
-                };
-                self.evaluate(&requester, &request, &ctx)
-            }
-            None => holdpoint_core::Evaluation::deny(format!(
-                "the requester `{}` no longer has a live token",
-                next.principal
-            )),
-        };
+        let evaluation = self.reevaluate(next).await?;
         if let (Some(terms), Some(hold)) = (&evaluation.terms, next.hold.as_mut())
-            && terms.requirements != hold.requirements
+            && (terms.requirements != hold.requirements || (terms.separate && !hold.separate))
         {
             hold.requirements = terms.requirements.clone();
-            if !quorum_met(hold) {
+            hold.separate |= terms.separate;
+            let mut counted = approvals(hold);
+            if let (true, Some(owner)) = (hold.separate, &next.owner) {
+                counted.retain(|a| !same_name(&a.reviewer, owner));
+            }
+            if !requirements_met(&hold.requirements, &counted) {
                 // Policy now asks for more than was given: keep waiting for it.
                 let data = json!({"requirements": hold.requirements,
                                   "reason": "policy changed while the action was held"});
@@ -274,6 +259,34 @@ impl Gate {
             metrics::time_to_decision(took);
         }
         self.notifier.hold_decided(record).await;
+    }
+
+    /// Policy's verdict on `record` now, for its requester as they are now and with the
+    /// surface's context (so a forbid on `context.sql` is not skipped). A requester
+    /// without a live token is denied.
+    pub(crate) async fn reevaluate(
+        &self,
+        record: &ActionRecord,
+    ) -> Result<holdpoint_core::Evaluation, GateError> {
+        let Some(requester) = self.live_identity(&record.principal).await? else {
+            return Ok(holdpoint_core::Evaluation::deny(format!(
+                "the requester `{}` no longer has a live token",
+                record.principal
+            )));
+        };
+        let request = ActionRequest {
+            kind: record.kind.clone(),
+            resource: record.resource.clone(),
+            environment: record.environment.clone(),
+            params: record.params.clone(),
+            justification: record.justification.clone(),
+        };
+        let ctx = SurfaceContext {
+            surface: record.surface.clone(),
+            extra: record.context.clone(),
+            executes: record.executed_by_gateway,
+        };
+        Ok(self.evaluate(&requester, &request, &ctx))
     }
 
     /// A principal as they are now: their live token and directory groups, if any.

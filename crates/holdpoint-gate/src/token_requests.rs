@@ -3,7 +3,11 @@
 //! creates the token at once and marks the action `executed`; held, the requester gets the
 //! pending action, and once another human approved it, asks again with the same request:
 //! that resubmission has the approved digest, uses the approval (once), and receives the
-//! secret, shown that one time. Agents never request tokens, whatever policy says.
+//! secret, shown that one time.
+//!
+//! Policy decides on top of a fixed rule: only admins request tokens, whatever policy
+//! says, so a broad `permit(principal == User::"alice", action, resource)` written for
+//! other actions never lets a user mint tokens.
 
 use crate::events::{self, actor};
 use crate::{Gate, GateError, NewToken, SurfaceContext};
@@ -32,8 +36,10 @@ impl Gate {
         caller: &Identity,
         request: NewToken,
     ) -> Result<TokenOutcome, GateError> {
-        if !caller.principal.kind.is_human() {
-            return Err(GateError::Forbidden("agents never create tokens".into()));
+        if caller.principal.kind != holdpoint_core::PrincipalKind::Admin {
+            return Err(GateError::Forbidden(
+                "only an admin may request a token".into(),
+            ));
         }
         let request = self.check_token_request(request).await?;
         let action = ActionRequest {

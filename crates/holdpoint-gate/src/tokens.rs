@@ -173,6 +173,13 @@ impl Gate {
         request.name = request.name.to_ascii_lowercase();
         for g in &request.groups {
             validate_name(g, "group")?;
+            // The implicit groups mean a kind: a user listed in `admins` would review as one.
+            if ["agents", "users", "admins"].contains(&g.to_ascii_lowercase().as_str()) {
+                return Err(GateError::Invalid(format!(
+                    "group `{g}` is implicit: every {} is in it by kind, and no token can be put in it",
+                    g.trim_end_matches('s')
+                )));
+            }
         }
         request.groups.sort();
         request.groups.dedup();
@@ -193,10 +200,10 @@ impl Gate {
             request.owner = Some(owner);
         }
         if let Some(ttl) = request.ttl
-            && (ttl.is_zero() || ttl > self.settings.max_token_ttl)
+            && (ttl.is_zero() || ttl > self.settings.max_token_ttl || ttl.subsec_nanos() != 0)
         {
             return Err(GateError::Invalid(format!(
-                "ttl must be longer than zero and at most {}",
+                "ttl must be whole seconds, longer than zero and at most {}",
                 holdpoint_core::duration::format_duration(self.settings.max_token_ttl)
             )));
         }

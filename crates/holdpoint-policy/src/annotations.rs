@@ -69,6 +69,13 @@ pub(crate) fn read(
         line,
         message,
     };
+    if let Some(name) = capitalised_principal(policy) {
+        return Err(bad(format!(
+            "principal names are lowercase (they are compared case-insensitively): \
+             write `{}` instead of `{name}`",
+            name.to_ascii_lowercase()
+        )));
+    }
     let forbid = policy.effect() == cedar::Effect::Forbid;
     let hold = match policy.annotation("hold") {
         Some(_) if forbid => {
@@ -106,6 +113,21 @@ pub(crate) fn read(
         hold,
         reason,
     })
+}
+
+/// An `Agent::"…"` or `User::"…"` with capitals in the principal scope, which would
+/// never match: holdpoint lowercases principal names.
+fn capitalised_principal(policy: &cedar::Policy) -> Option<String> {
+    let uid = match policy.principal_constraint() {
+        cedar::PrincipalConstraint::Eq(uid) | cedar::PrincipalConstraint::In(uid) => uid,
+        cedar::PrincipalConstraint::Is(_)
+        | cedar::PrincipalConstraint::IsIn(_, _)
+        | cedar::PrincipalConstraint::Any => return None,
+    };
+    let ty = uid.type_name().to_string();
+    let id = uid.id().unescaped();
+    ((ty == "Agent" || ty == "User") && id.chars().any(|c| c.is_ascii_uppercase()))
+        .then(|| format!("{ty}::\"{id}\""))
 }
 
 fn hold_spec(
@@ -251,6 +273,7 @@ mod tests {
             "@hold(\"h\") forbid(principal, action, resource);",
             "@quorum(\"2\") permit(principal, action, resource);",
             "@id(\" \") permit(principal, action, resource);",
+            "forbid(principal == Agent::\"CI-Bot\", action, resource);",
         ] {
             let err = meta(text)
                 .err()

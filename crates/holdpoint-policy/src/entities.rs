@@ -64,7 +64,9 @@ pub(crate) fn build(input: &PolicyInput<'_>) -> Result<(cedar::Request, cedar::E
         PrincipalKind::Agent => &types.agent,
         PrincipalKind::User | PrincipalKind::Admin => &types.user,
     };
-    let principal = Types::uid(principal_type, &input.principal.name);
+    // Names are compared case-insensitively (DESIGN §1): policies see them lowercased,
+    // and a policy naming a principal with capitals is refused at load.
+    let principal = Types::uid(principal_type, &input.principal.name.to_ascii_lowercase());
     entities.push(cedar::Entity::new_no_attrs(principal.clone(), groups));
 
     let action = chain(

@@ -42,6 +42,8 @@ use utoipa_axum::routes;
 
 /// The largest accepted request body.
 pub const BODY_LIMIT: usize = 1024 * 1024;
+/// The longest a client may take to send a request body (a slow body holds a connection).
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 #[derive(Clone)]
 pub struct AppState {
@@ -81,5 +83,8 @@ pub fn router(gate: Arc<Gate>) -> Router {
     api.route("/openapi.json", get(ops::openapi))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            BODY_TIMEOUT,
+        ))
         .with_state(state)
 }

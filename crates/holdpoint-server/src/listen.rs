@@ -49,7 +49,8 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.connections.max(1)));
-    let mut builder = Builder::new(TokioExecutor::new());
+    // HTTP/1 only: hyper's header timeout covers HTTP/1, and nothing here needs h2c.
+    let mut builder = Builder::new(TokioExecutor::new()).http1_only();
     builder
         .http1()
         .timer(TokioTimer::new())
@@ -73,7 +74,6 @@ pub async fn serve(
             tokio::spawn(refuse(stream, gate.clone()));
             continue;
         };
-        gate.connection_accepted();
         let service = TowerToHyperService::new(router.clone());
         let builder = builder.clone();
         let watcher = graceful.watcher();

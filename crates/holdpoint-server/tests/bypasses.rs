@@ -351,3 +351,47 @@ async fn names_differing_only_in_case_are_one_principal() {
     assert_eq!(body["owner"], "dave");
     assert_eq!(body["name"], "bot");
 }
+
+#[tokio::test]
+async fn an_approval_is_not_handed_over_after_policy_tightened() {
+    let h = Harness::start(DEPLOYS).await;
+    let agent = h.token("ci-bot", "agent", &[], None).await;
+    let dev = h.token("dave", "user", &["devs"], None).await;
+    let first = submit_in(&h, &agent, "db.ddl", "prod", json!({"sql": "y"})).await;
+    h.review(&dev, &id(&first), "approve").await;
+    let strict = DEPLOYS.replace(
+        "@id(\"ddl\")\n@hold(\"Schema change\")\n@approvers(\"devs\")",
+        "@id(\"ddl\")\n@hold(\"Schema change\")\n@approvers(\"sre\")\n@quorum(\"2\")",
+    );
+    set_policies(&h, &strict);
+    let (_, seen) = h.get(&agent, &format!("/v1/actions/{}", id(&first))).await;
+    assert_eq!(seen["proceed"], false, "policy asks for more now: {seen}");
+    assert_eq!(seen["consumed_by"], Value::Null, "and nothing was used");
+    set_policies(&h, DEPLOYS);
+    let (_, seen) = h.get(&agent, &format!("/v1/actions/{}", id(&first))).await;
+    assert_eq!(seen["proceed"], true);
+}
+
+#[tokio::test]
+async fn a_separate_added_while_held_discounts_the_owners_approval() {
+    let h = Harness::start(DEPLOYS).await;
+    let dave = h.token("dave", "user", &["devs"], None).await;
+    let eve = h.token("eve", "user", &["devs"], None).await;
+    let agent = h.token("ci-bot", "agent", &[], Some("dave")).await;
+    let action = submit_in(&h, &agent, "db.ddl", "prod", json!({"sql": "z"})).await;
+    set_policies(
+        &h,
+        &DEPLOYS.replace(
+            "@id(\"ddl\")\n@hold(\"Schema change\")\n@approvers(\"devs\")",
+            "@id(\"ddl\")\n@hold(\"Schema change\")\n@approvers(\"devs\")\n@separate",
+        ),
+    );
+    let (_, after_owner) = h.review(&dave, &id(&action), "approve").await;
+    assert_eq!(
+        after_owner["status"], "pending",
+        "the owner no longer counts: {after_owner}"
+    );
+    assert_eq!(after_owner["hold"]["separate"], true);
+    let (_, done) = h.review(&eve, &id(&action), "approve").await;
+    assert_eq!(done["status"], "approved", "{done}");
+}

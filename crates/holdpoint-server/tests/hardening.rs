@@ -119,23 +119,49 @@ async fn a_new_admin_token_waits_for_another_admin_and_is_handed_out_once() {
 }
 
 #[tokio::test]
-async fn agents_never_create_tokens_and_users_only_as_policy_says() {
-    let h = Harness::start(POLICIES).await;
+async fn only_admins_request_tokens_whatever_a_broad_permit_says() {
+    // A catch-all permit for alice, written for other actions.
+    let policies = format!(
+        "{POLICIES}\n@id(\"alice-all\")\npermit(principal == User::\"alice\", action, resource);\n"
+    );
+    let h = Harness::start(&policies).await;
     let agent = h.token("ci-bot", "agent", &[], None).await;
     let alice = h.token("alice", "user", &["dba"], None).await;
+    for (token, kind) in [(&agent, "agent"), (&alice, "agent"), (&alice, "admin")] {
+        let (status, body) = h
+            .post(token, "/v1/tokens", json!({"name": "x", "kind": kind}))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+        let said = message(&body);
+        assert!(said.contains("only an admin") || said.contains("agents may not"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn an_admin_cannot_mint_members_of_the_implicit_groups() {
+    let h = Harness::start(POLICIES).await;
+    for group in ["admins", "Agents", "users"] {
+        let (status, body) = h
+            .post(
+                &h.admin,
+                "/v1/tokens",
+                json!({"name": "a2", "kind": "user", "groups": [group]}),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{group}: {body}");
+    }
     let (status, body) = h
-        .post(&agent, "/v1/tokens", json!({"name": "x", "kind": "agent"}))
-        .await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
-    let (status, body) = h
-        .post(&alice, "/v1/tokens", json!({"name": "x", "kind": "agent"}))
+        .post(
+            &h.admin,
+            "/v1/tokens",
+            json!({"name": "t", "kind": "agent", "ttl": "1500ms"}),
+        )
         .await;
     assert_eq!(
         status,
-        StatusCode::FORBIDDEN,
-        "the built-in rules are for admins: {body}"
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a ttl is whole seconds: {body}"
     );
-    assert!(message(&body).contains("no policy permits"), "{body}");
 }
 
 #[tokio::test]

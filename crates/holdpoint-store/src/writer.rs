@@ -57,6 +57,10 @@ pub(crate) struct Writer {
     /// False from a failed batch until a batch or a probe succeeds.
     healthy: Arc<AtomicBool>,
     db: Option<Db>,
+    /// The last probe and when it finished: one probe runs at a time, and callers that
+    /// waited for it take its outcome, so an unauthenticated `/readyz` flood costs at most
+    /// one probe in flight.
+    last_probe: tokio::sync::Mutex<Option<(std::time::Instant, Result<(), StoreError>)>>,
 }
 
 impl Writer {
@@ -71,6 +75,7 @@ impl Writer {
             refusal: "the store is closed",
             healthy,
             db: Some(db),
+            last_probe: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -82,6 +87,7 @@ impl Writer {
             refusal: "the store was opened for inspection and does not write",
             healthy: Arc::new(AtomicBool::new(false)),
             db: None,
+            last_probe: tokio::sync::Mutex::new(None),
         }
     }
 
@@ -93,6 +99,19 @@ impl Writer {
     /// Writes and commits the probe row on a connection of its own; on success the store
     /// counts as writable again.
     pub(crate) async fn probe(&self) -> Result<(), StoreError> {
+        let asked = std::time::Instant::now();
+        let mut last = self.last_probe.lock().await;
+        if let Some((finished, outcome)) = last.as_ref()
+            && *finished >= asked
+        {
+            return outcome.clone();
+        }
+        let outcome = self.probe_now().await;
+        *last = Some((std::time::Instant::now(), outcome.clone()));
+        outcome
+    }
+
+    async fn probe_now(&self) -> Result<(), StoreError> {
         let Some(db) = &self.db else {
             return Err(StoreError::Unavailable(self.refusal.into()));
         };

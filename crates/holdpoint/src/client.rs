@@ -203,13 +203,21 @@ async fn create_token(client: &Client, body: &Value, wait: Duration) -> anyhow::
     }
 }
 
+/// `now + wait`, or a year from now for a wait longer than the clock can count.
+fn deadline_after(wait: Duration) -> Instant {
+    let now = Instant::now();
+    now.checked_add(wait)
+        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(now)
+}
+
 /// Long-polls a pending action until it is decided or `wait` has passed.
 async fn wait_for(
     client: &Client,
     mut action: ActionView,
     wait: Duration,
 ) -> anyhow::Result<ActionView> {
-    let deadline = Instant::now() + wait;
+    let deadline = deadline_after(wait);
     while action.status.is_pending() {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.as_secs() == 0 {
@@ -239,7 +247,7 @@ pub async fn submit(remote: &Remote, args: SubmitArgs) -> anyhow::Result<u8> {
         params.insert(k, Value::String(v));
     }
     let wait = args.wait.unwrap_or_default();
-    let deadline = Instant::now() + wait;
+    let deadline = deadline_after(wait);
     let first = format!("{}s", wait.min(POLL).as_secs());
     let body = json!({
         "kind": args.kind, "resource": args.resource, "environment": args.environment,

@@ -210,7 +210,11 @@ impl Config {
                 "[approvals] default_expiry must be longer than zero: every hold expires"
             );
         }
-        let max_duration = positive("[approvals] max_duration", &self.approvals.max_duration)?;
+        let max_duration = bounded(
+            "[approvals] max_duration",
+            &self.approvals.max_duration,
+            std::time::Duration::from_secs(366 * 24 * 3600),
+        )?;
         if expiry > max_duration {
             anyhow::bail!("[approvals] default_expiry is longer than max_duration");
         }
@@ -224,9 +228,18 @@ impl Config {
     /// The gate's settings from `[approvals]` and `[limits]`.
     pub fn gate_settings(&self) -> anyhow::Result<holdpoint_gate::GateSettings> {
         let l = &self.limits;
+        let approval_ttl = positive("[approvals] approval_ttl", &self.approvals.approval_ttl)?;
+        let max_duration = positive("[approvals] max_duration", &self.approvals.max_duration)?;
+        if approval_ttl > max_duration {
+            anyhow::bail!("[approvals] approval_ttl is longer than max_duration");
+        }
         Ok(holdpoint_gate::GateSettings {
-            approval_ttl: positive("[approvals] approval_ttl", &self.approvals.approval_ttl)?,
-            max_token_ttl: positive("[limits] max_token_ttl", &l.max_token_ttl)?,
+            approval_ttl,
+            max_token_ttl: bounded(
+                "[limits] max_token_ttl",
+                &l.max_token_ttl,
+                std::time::Duration::from_secs(100 * 366 * 24 * 3600),
+            )?,
             limits: holdpoint_gate::Limits {
                 requests_per_second: l.requests_per_second,
                 request_burst: l.request_burst,
@@ -261,11 +274,30 @@ impl Config {
             }
             _ => wanted,
         };
+        let header_timeout = positive("[limits] header_timeout", &self.limits.header_timeout)?;
+        if header_timeout > std::time::Duration::from_secs(600) {
+            anyhow::bail!("[limits] header_timeout must be at most 10m");
+        }
         Ok(holdpoint_server::ServerLimits {
             connections,
-            header_timeout: positive("[limits] header_timeout", &self.limits.header_timeout)?,
+            header_timeout,
         })
     }
+}
+
+fn bounded(
+    what: &str,
+    text: &str,
+    max: std::time::Duration,
+) -> anyhow::Result<std::time::Duration> {
+    let d = positive(what, text)?;
+    if d > max {
+        anyhow::bail!(
+            "{what} must be at most {}",
+            holdpoint_core::duration::format_duration(max)
+        );
+    }
+    Ok(d)
 }
 
 fn positive(what: &str, text: &str) -> anyhow::Result<std::time::Duration> {

@@ -243,7 +243,7 @@ async fn export(
                     .as_ref()
                     .map(|a| a.to_string())
                     .unwrap_or_default(),
-                ev.data.to_string(),
+                holdpoint_core::text::escape_json_text(&ev.data.to_string()),
                 ev.prev_hash.clone(),
                 ev.hash.clone(),
             ])?;
@@ -254,7 +254,8 @@ async fn export(
     } else {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         for_each_event(store, since, |ev| {
-            Ok(writeln!(out, "{}", serde_json::to_string(ev)?)?)
+            let line = holdpoint_core::text::escape_json_text(&serde_json::to_string(ev)?);
+            Ok(writeln!(out, "{line}")?)
         })
         .await?;
         out.flush()?;
