@@ -17,7 +17,8 @@
 //! a resubmission of the same digest that it passes, or (for surfaces whose client
 //! executes the action) the first answer that shows its requester the approved action
 //! with `proceed: true` ([`Gate::deliver`]). A retry after a lost answer sees
-//! `proceed: false`: there is no second pass.
+//! `proceed: false`: there is no second pass. Delivery applies the same test as a
+//! resubmission, against policy as it is now, so no path is more lenient than another.
 
 use crate::events;
 use crate::{Answer, Gate, GateError};
