@@ -54,7 +54,9 @@ impl ManualClock {
         let delta = chrono::Duration::from_std(by).unwrap_or(chrono::Duration::MAX);
         let next = {
             let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
-            *now += delta;
+            *now = now
+                .checked_add_signed(delta)
+                .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC);
             *now
         };
         self.tick.send_replace(next);

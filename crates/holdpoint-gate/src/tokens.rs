@@ -345,3 +345,43 @@ impl Gate {
             .any(|t| t.kind == PrincipalKind::Admin && t.is_live(now)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    fn record(name: &str) -> TokenRecord {
+        TokenRecord {
+            name: name.into(),
+            kind: PrincipalKind::Agent,
+            groups: Vec::new(),
+            owner: None,
+            hash: hash_token("hp_secret"),
+            created_at: chrono::Utc::now(),
+            expires_at: None,
+            revoked_at: None,
+        }
+    }
+
+    #[test]
+    fn a_lookup_in_flight_during_a_revocation_is_not_cached() {
+        let cache = TokenCache::default();
+        // A lookup starts and reads the token from the store (still live there) ...
+        let epoch = cache.epoch();
+        // ... while the token is revoked, which empties the cache ...
+        cache.forget_name("ci-bot");
+        // ... and then the lookup finishes: it must not put the token back.
+        cache.put_if_current(record("ci-bot"), epoch);
+        assert!(cache.get(&hash_token("hp_secret")).is_none());
+        // Without a revocation in between, it is cached.
+        let epoch = cache.epoch();
+        cache.put_if_current(record("ci-bot"), epoch);
+        assert!(cache.get(&hash_token("hp_secret")).is_some());
+        cache.forget_name("CI-BOT");
+        assert!(
+            cache.get(&hash_token("hp_secret")).is_none(),
+            "names match whatever the case"
+        );
+    }
+}

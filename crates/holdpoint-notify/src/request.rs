@@ -15,6 +15,11 @@ pub struct ReviewLine {
 }
 
 /// What a reviewer is asked: what the agent wants to do, why, and with which parameters.
+///
+/// Masked, but not escaped: every text field except `action_id`, `digest` and `link`
+/// comes from the agent (or a reviewer) and is untrusted. Each channel escapes it for its
+/// own markup (HTML, Slack mrkdwn, Teams cards) and makes control characters inert
+/// ([`holdpoint_core::text::inert`] for terminals), never trusting it to be plain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewRequest {
     pub action_id: String,

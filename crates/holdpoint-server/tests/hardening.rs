@@ -133,7 +133,10 @@ async fn only_admins_request_tokens_whatever_a_broad_permit_says() {
             .await;
         assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
         let said = message(&body);
-        assert!(said.contains("only an admin") || said.contains("agents may not"), "{body}");
+        assert!(
+            said.contains("only an admin") || said.contains("agents may not"),
+            "{body}"
+        );
     }
 }
 

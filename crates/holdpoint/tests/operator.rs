@@ -316,3 +316,95 @@ async fn an_operator_with_the_data_folder_bootstraps_a_second_admin_locally() {
         "the local bootstrap is audited"
     );
 }
+
+#[tokio::test]
+async fn many_long_polls_against_a_small_descriptor_limit_leave_the_gate_answering() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    // The gateway with 128 descriptors, as a careless operator might leave it.
+    let mut child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 128 && exec \"$0\" serve --data \"$1\" --listen 127.0.0.1:0")
+        .arg(support::BIN)
+        .arg(&data)
+        .env("HOLDPOINT_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().unwrap().unwrap();
+        if let Some(url) = line.strip_prefix("holdpoint listening on ") {
+            break url.trim().to_string();
+        }
+    };
+    std::thread::spawn(move || for _ in lines {});
+    let gw = Gateway {
+        child,
+        base,
+        data: data.clone(),
+    };
+    let http = reqwest::Client::new();
+    let mut held = Vec::new();
+    for a in 0..5 {
+        let agent = gw.create_token(&format!("bot-{a}"), "agent", &[]);
+        let (_, action) = post(
+            &gw.base,
+            &agent,
+            json!({"kind": "db.ddl", "resource": "postgres/prod/t", "params": {"a": a}}),
+        )
+        .await;
+        held.push((agent, action["id"].as_str().unwrap().to_string()));
+    }
+    let mut polls = Vec::new();
+    for (agent, id) in &held {
+        for _ in 0..30 {
+            let (http, base, agent, id) =
+                (http.clone(), gw.base.clone(), agent.clone(), id.clone());
+            polls.push(tokio::spawn(async move {
+                http.get(format!("{base}/v1/actions/{id}?wait=60s"))
+                    .bearer_auth(agent)
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            }));
+        }
+    }
+    // Let every poll reach the gate (or be refused).
+    for _ in 0..50 {
+        tokio::task::yield_now().await;
+    }
+    // 150 long-polls against 128 descriptors: the gate still answers at once, either
+    // served or refused with 429, and never runs out of descriptors.
+    let fresh = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap();
+    let answer = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        fresh.get(format!("{}/healthz", gw.base)).send(),
+    )
+    .await
+    .expect("/healthz answered")
+    .expect("a response");
+    assert!(
+        matches!(answer.status().as_u16(), 200 | 429),
+        "{}",
+        answer.status()
+    );
+    for poll in &polls {
+        poll.abort();
+    }
+    let mut healthy = false;
+    for _ in 0..500 {
+        let r = fresh.get(format!("{}/healthz", gw.base)).send().await;
+        if r.is_ok_and(|r| r.status() == 200) {
+            healthy = true;
+            break;
+        }
+        tokio::task::yield_now().await;
+    }
+    assert!(healthy, "once the polls end, the gate serves again");
+    gw.stop();
+}
