@@ -161,7 +161,7 @@ async fn submit_hold(
     i: usize,
 ) -> anyhow::Result<String> {
     let body = json!({"kind": "db.ddl", "resource": "postgres/prod/customers", "environment": "prod",
-                      "params": {"sql": format!("CREATE INDEX i{i} ON customers(c{i})"), "run": run_id()},
+                      "params": {"sql": format!("CREATE INDEX i{i} ON customers(c{i})"), "run": run_id().to_string()},
                       "justification": "bench"});
     let v: Value = http
         .post(format!("{url}/v1/actions"))
