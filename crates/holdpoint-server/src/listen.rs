@@ -106,8 +106,9 @@ pub async fn serve(
 }
 
 async fn refuse(mut stream: tokio::net::TcpStream, gate: Arc<Gate>) {
-    let _ =
-        tokio::time::timeout(Duration::from_secs(1), stream.write_all(REFUSAL.as_bytes())).await;
-    let _ = stream.shutdown().await;
+    // Audited first (once per burst), so the refusal is on record before it is seen.
     gate.connection_refused().await;
+    let refusal = stream.write_all(REFUSAL.as_bytes());
+    let _ = tokio::time::timeout(Duration::from_secs(1), refusal).await;
+    let _ = stream.shutdown().await;
 }
