@@ -38,7 +38,7 @@ mod tokens;
 mod wait;
 
 pub use error::GateError;
-pub use limits::{Limits, PollSlot};
+pub use limits::{Limits, Slot};
 pub use submit::SurfaceContext;
 pub use token_requests::TokenOutcome;
 pub use tokens::{Directory, DirectoryUser, NewToken};

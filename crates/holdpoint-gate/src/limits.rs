@@ -65,6 +65,9 @@ struct Bucket {
 pub(crate) struct LimitState {
     buckets: Mutex<HashMap<String, Bucket>>,
     polls: Arc<Mutex<HashMap<String, u32>>>,
+    /// Holds being created right now, per principal: counted with the stored ones, so
+    /// parallel submissions cannot overshoot the pending-holds limit.
+    creating: Arc<Mutex<HashMap<String, u32>>>,
     /// (principal, limit) → the last refusal of its burst, which is already audited.
     bursts: Mutex<HashMap<(String, Limit), Timestamp>>,
 }
@@ -81,19 +84,37 @@ fn key(principal: &Principal) -> String {
     format!("{}:{}", principal.kind, principal.name.to_ascii_lowercase())
 }
 
-/// Held while a long-poll is open; dropping it frees the slot.
-pub struct PollSlot {
-    polls: Arc<Mutex<HashMap<String, u32>>>,
+/// One unit of a per-principal count (an open long-poll, a hold being created), given
+/// back when dropped.
+pub struct Slot {
+    counts: Arc<Mutex<HashMap<String, u32>>>,
     key: String,
 }
 
-impl Drop for PollSlot {
+impl Slot {
+    /// Takes a slot; returns it with how many the principal held before.
+    fn take(counts: &Arc<Mutex<HashMap<String, u32>>>, key: String) -> (Slot, u32) {
+        let mut map = counts.lock().unwrap_or_else(PoisonError::into_inner);
+        let held = map.entry(key.clone()).or_insert(0);
+        let before = *held;
+        *held += 1;
+        (
+            Slot {
+                counts: counts.clone(),
+                key,
+            },
+            before,
+        )
+    }
+}
+
+impl Drop for Slot {
     fn drop(&mut self) {
-        let mut polls = self.polls.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(n) = polls.get_mut(&self.key) {
+        let mut counts = self.counts.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(n) = counts.get_mut(&self.key) {
             *n = n.saturating_sub(1);
             if *n == 0 {
-                polls.remove(&self.key);
+                counts.remove(&self.key);
             }
         }
     }
@@ -134,18 +155,9 @@ impl LimitState {
         }
     }
 
-    fn open_poll(&self, limits: &Limits, principal: &Principal) -> Option<PollSlot> {
-        let key = key(principal);
-        let mut polls = self.polls.lock().unwrap_or_else(PoisonError::into_inner);
-        let open = polls.entry(key.clone()).or_insert(0);
-        if limits.long_polls != 0 && *open >= limits.long_polls {
-            return None;
-        }
-        *open += 1;
-        Some(PollSlot {
-            polls: self.polls.clone(),
-            key,
-        })
+    fn open_poll(&self, limits: &Limits, principal: &Principal) -> Option<Slot> {
+        let (slot, before) = Slot::take(&self.polls, key(principal));
+        (limits.long_polls == 0 || before < limits.long_polls).then_some(slot)
     }
 
     /// True when this refusal starts a burst (and so is audited).
@@ -177,7 +189,7 @@ impl Gate {
     }
 
     /// A long-poll slot for `principal`, held until the returned guard is dropped.
-    pub(crate) async fn open_poll(&self, principal: &Principal) -> Result<PollSlot, GateError> {
+    pub(crate) async fn open_poll(&self, principal: &Principal) -> Result<Slot, GateError> {
         match self.limits.open_poll(&self.settings.limits, principal) {
             Some(slot) => Ok(slot),
             None => {
@@ -192,16 +204,21 @@ impl Gate {
         }
     }
 
-    /// Refuses a new hold when `principal` already has as many pending as allowed.
-    pub(crate) async fn check_pending(&self, principal: &Principal) -> Result<(), GateError> {
+    /// Refuses a new hold when `principal` already has as many pending as allowed. The
+    /// returned slot is held until the new hold is stored: holds being created count too.
+    pub(crate) async fn check_pending(&self, principal: &Principal) -> Result<Slot, GateError> {
         let limit = self.settings.limits.pending_holds;
+        let (slot, creating) = Slot::take(&self.limits.creating, key(principal));
         if limit == 0 {
-            return Ok(());
+            return Ok(slot);
         }
         let pending = self.store.count_pending_by(principal).await?;
-        if pending < i64::from(limit) {
-            return Ok(());
+        // A hold already stored whose slot is not yet returned counts twice: that can only
+        // refuse early, never let one more through.
+        if pending + i64::from(creating) < i64::from(limit) {
+            return Ok(slot);
         }
+        drop(slot);
         let message = format!(
             "`{principal}` already has {pending} pending holds (the limit is {limit}); \
              wait for them to be decided"

@@ -118,7 +118,7 @@ impl Gate {
                     metrics::decision("allowed");
                     return Ok(passed);
                 }
-                self.check_pending(&record.principal).await?;
+                let _creating = self.check_pending(&record.principal).await?;
                 let expires_at = crate::grant::after(now, terms.expires)
                     .ok_or_else(|| GateError::Invalid("hold expiry is too long".into()))?;
                 record.status = Status::Pending;

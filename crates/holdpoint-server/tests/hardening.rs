@@ -435,3 +435,45 @@ async fn a_client_cannot_choose_the_channel_its_review_is_recorded_under() {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["hold"]["reviews"][0]["channel"], "api");
 }
+
+#[tokio::test]
+async fn parallel_submissions_do_not_overshoot_the_pending_holds_limit() {
+    let settings = limited(Limits {
+        pending_holds: 3,
+        ..support::settings().limits
+    });
+    let h = Harness::start_with(POLICIES, Vec::new(), settings, ServerLimits::default()).await;
+    let agent = h.token("ci-bot", "agent", &[], None).await;
+    let mut tasks = Vec::new();
+    for n in 0..12 {
+        let (http, base, agent) = (h.http.clone(), h.base.clone(), agent.clone());
+        tasks.push(tokio::spawn(async move {
+            http.post(format!("{base}/v1/actions"))
+                .bearer_auth(agent)
+                .json(&json!({"kind": "db.ddl", "resource": "postgres/prod", "params": {"n": n}}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }));
+    }
+    let mut held = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            StatusCode::OK => held += 1,
+            StatusCode::TOO_MANY_REQUESTS => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert!(held <= 3, "{held} holds for a limit of 3");
+    let pending = h
+        .gate
+        .store()
+        .count_pending_by(&holdpoint_core::Principal::new(
+            holdpoint_core::PrincipalKind::Agent,
+            "ci-bot",
+        ))
+        .await
+        .unwrap();
+    assert!(pending <= 3, "{pending}");
+}
