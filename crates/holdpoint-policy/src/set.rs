@@ -13,6 +13,47 @@ const BUILTIN_TOKENS: &str = include_str!("builtin/tokens.cedar");
 /// The file name prefix of built-in policies.
 const BUILTIN_PREFIX: &str = "builtin:";
 
+/// A set being compiled: the Cedar policies, their metadata, and the id index.
+#[derive(Default)]
+struct Parts {
+    cedar: cedar::PolicySet,
+    metas: Vec<Meta>,
+    index: HashMap<String, usize>,
+}
+
+impl Parts {
+    /// Parses one source and adds its policies; a duplicate id names both places.
+    fn add(&mut self, source: &PolicySource, defaults: &HoldDefaults) -> Result<(), PolicyError> {
+        for parsed in parse_file(source)? {
+            let id = annotations::policy_id(&parsed.policy, &source.file, parsed.line)?;
+            if let Some(first) = self.index.get(&id).and_then(|&i| self.metas.get(i)) {
+                return Err(PolicyError::DuplicateId {
+                    id,
+                    first: format!("{}:{}", first.file, first.line),
+                    second: format!("{}:{}", source.file, parsed.line),
+                });
+            }
+            let meta = annotations::read(
+                &parsed.policy,
+                id.clone(),
+                &source.file,
+                parsed.line,
+                defaults,
+            )?;
+            self.cedar
+                .add(parsed.policy.new_id(cedar::PolicyId::new(&id)))
+                .map_err(|e| PolicyError::Syntax {
+                    file: source.file.clone(),
+                    line: parsed.line,
+                    message: format!("cannot add policy `{id}`: {e}"),
+                })?;
+            self.index.insert(id, self.metas.len());
+            self.metas.push(meta);
+        }
+        Ok(())
+    }
+}
+
 /// A compiled set of policies. Immutable: a reload builds a new one and swaps it in.
 #[derive(Debug)]
 pub struct PolicySet {
@@ -34,65 +75,29 @@ impl PolicySet {
         defaults: &HoldDefaults,
         schema: Option<&str>,
     ) -> Result<PolicySet, PolicyError> {
-        let mut cedar_set = cedar::PolicySet::new();
-        let mut metas: Vec<Meta> = Vec::new();
-        let mut index: HashMap<String, usize> = HashMap::new();
+        let mut parts = Parts::default();
         for source in sources {
-            for parsed in parse_file(source)? {
-                let id = annotations::policy_id(&parsed.policy, &source.file, parsed.line)?;
-                if let Some(first) = index.get(&id).and_then(|&i| metas.get(i)) {
-                    return Err(PolicyError::DuplicateId {
-                        id,
-                        first: format!("{}:{}", first.file, first.line),
-                        second: format!("{}:{}", source.file, parsed.line),
-                    });
-                }
-                let meta = annotations::read(
-                    &parsed.policy,
-                    id.clone(),
-                    &source.file,
-                    parsed.line,
-                    defaults,
-                )?;
-                cedar_set
-                    .add(parsed.policy.new_id(cedar::PolicyId::new(&id)))
-                    .map_err(|e| PolicyError::Syntax {
-                        file: source.file.clone(),
-                        line: parsed.line,
-                        message: format!("cannot add policy `{id}`: {e}"),
-                    })?;
-                index.insert(id, metas.len());
-                metas.push(meta);
-            }
+            parts.add(source, defaults)?;
         }
         if let Some(schema) = schema {
-            schema::validate(&cedar_set, schema, sources, &metas, &index)?;
+            schema::validate(&parts.cedar, schema, sources, &parts.metas, &parts.index)?;
         }
-        if !cedar_set.policies().any(crate::scope::names_token_actions) {
+        if !parts
+            .cedar
+            .policies()
+            .any(crate::scope::names_token_actions)
+        {
             let builtin = PolicySource {
                 file: format!("{BUILTIN_PREFIX}tokens.cedar"),
                 text: BUILTIN_TOKENS.into(),
             };
-            for parsed in parse_file(&builtin)? {
-                let id = annotations::policy_id(&parsed.policy, &builtin.file, parsed.line)?;
-                let meta = annotations::read(
-                    &parsed.policy,
-                    id.clone(),
-                    &builtin.file,
-                    parsed.line,
-                    defaults,
-                )?;
-                cedar_set
-                    .add(parsed.policy.new_id(cedar::PolicyId::new(&id)))
-                    .map_err(|e| PolicyError::Syntax {
-                        file: builtin.file.clone(),
-                        line: parsed.line,
-                        message: format!("cannot add built-in policy `{id}`: {e}"),
-                    })?;
-                index.insert(id, metas.len());
-                metas.push(meta);
-            }
+            parts.add(&builtin, defaults)?;
         }
+        let Parts {
+            cedar: cedar_set,
+            metas,
+            index,
+        } = parts;
         Ok(PolicySet {
             scopes: ScopeIndex::new(&cedar_set),
             metas,

@@ -77,14 +77,7 @@ async fn a_new_admin_token_waits_for_another_admin_and_is_handed_out_once() {
     let h = Harness::start(POLICIES).await;
     // Agent and user tokens are created at once, as before.
     h.token("ci-bot", "agent", &[], None).await;
-    let (second, _) = h
-        .gate
-        .create_token(
-            &holdpoint_core::Actor::system(),
-            support::token_request("root2", holdpoint_core::PrincipalKind::Admin, &[], None),
-        )
-        .await
-        .unwrap();
+    let second = h.second_admin("root2").await;
     let request = json!({"name": "root3", "kind": "admin"});
     let (status, held) = h.post(&h.admin, "/v1/tokens", request.clone()).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{held}");

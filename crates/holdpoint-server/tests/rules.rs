@@ -93,14 +93,7 @@ async fn only_the_named_groups_count() {
     let agent = h.token("ci-bot", "agent", &[], None).await;
     let marketing = h.token("mallory", "user", &["marketing"], None).await;
     // A second admin through the API would be held for the first; create it directly.
-    let (admin_like, _) = h
-        .gate
-        .create_token(
-            &holdpoint_core::Actor::system(),
-            support::token_request("root2", holdpoint_core::PrincipalKind::Admin, &[], None),
-        )
-        .await
-        .unwrap();
+    let admin_like = h.second_admin("root2").await;
     let action = h.submit(&agent, "db.ddl", "postgres/prod", json!({})).await;
     let id = action["id"].as_str().unwrap();
     let (status, body) = h.review(&marketing, id, "approve").await;

@@ -168,21 +168,17 @@ impl WriteTx {
         self.conn.conn()
     }
 
-    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
-        match self.conn().execute("COMMIT", Vec::new()).await {
-            Ok(_) => {
-                self.open = false;
-                Ok(())
-            }
-            Err(e) => {
-                self.abandon().await;
-                Err(e)
-            }
-        }
+    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
+        self.end("COMMIT").await
     }
 
-    pub(crate) async fn rollback(mut self) -> Result<(), sqlx::Error> {
-        match self.conn().execute("ROLLBACK", Vec::new()).await {
+    pub(crate) async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.end("ROLLBACK").await
+    }
+
+    /// Ends the transaction with `sql`; if that fails, the connection is discarded.
+    async fn end(mut self, sql: &'static str) -> Result<(), sqlx::Error> {
+        match self.conn().execute(sql, Vec::new()).await {
             Ok(_) => {
                 self.open = false;
                 Ok(())

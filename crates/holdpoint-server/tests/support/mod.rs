@@ -153,6 +153,18 @@ impl Harness {
         body["token"].as_str().unwrap().to_string()
     }
 
+    /// Another admin, created directly: through the API a new admin token is held for
+    /// another admin.
+    pub async fn second_admin(&self, name: &str) -> String {
+        let request = token_request(name, PrincipalKind::Admin, &[], None);
+        let (secret, _) = self
+            .gate
+            .create_token(&Actor::system(), request)
+            .await
+            .unwrap();
+        secret
+    }
+
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         let response = self
             .http
