@@ -76,30 +76,30 @@ fn check_number(n: &serde_json::Number, path: &str) -> Result<(), String> {
         return if u <= MAX_EXACT_INTEGER {
             Ok(())
         } else {
-            Err(too_big(path, n))
+            Err(too_big(path))
         };
     }
     if let Some(i) = n.as_i64() {
         return if i.unsigned_abs() <= MAX_EXACT_INTEGER {
             Ok(())
         } else {
-            Err(too_big(path, n))
+            Err(too_big(path))
         };
     }
     match n.as_f64() {
         Some(f) if f.is_finite() && f.fract() != 0.0 => Ok(()),
         Some(f) if f.is_finite() && f.abs() <= MAX_EXACT_INTEGER as f64 => Err(format!(
-            "`{path}` is the whole number `{n}` written as a float: write it without a fraction, \
-             like `{}`",
-            f.abs() as u64
+            "`{path}` is a whole number written as a float: write it without a fraction \
+             (`5`, not `5.0`)"
         )),
-        _ => Err(too_big(path, n)),
+        _ => Err(too_big(path)),
     }
 }
 
-fn too_big(path: &str, n: &serde_json::Number) -> String {
+/// The message names the place, never the value (it may be a secret).
+fn too_big(path: &str) -> String {
     format!(
-        "`{path}` is `{n}`, outside ±{MAX_EXACT_INTEGER}, where numbers stop being exact: \
+        "`{path}` is a number outside ±{MAX_EXACT_INTEGER}, where numbers stop being exact: \
          send it as a string"
     )
 }

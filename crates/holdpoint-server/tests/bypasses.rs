@@ -185,6 +185,10 @@ async fn numbers_the_digest_cannot_tell_apart_are_refused() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(message(&body).contains("params.account_id"), "{body}");
+    assert!(
+        !message(&body).contains("1800000000000000001"),
+        "the value is not echoed"
+    );
     // As strings, the two ids are two actions with two digests.
     let a = submit_in(
         &h,
