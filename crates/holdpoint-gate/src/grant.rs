@@ -49,7 +49,10 @@ impl Gate {
         submitted: &NewEvent,
     ) -> Result<Option<ActionRecord>, GateError> {
         let now = record.created_at;
-        if let Some(window) = terms.grant {
+        // A window passes other params; for a surface that executes the action itself
+        // (a token with other groups, say) only the exact digest may pass.
+        let window = terms.grant.filter(|_| !record.executed_by_gateway);
+        if let Some(window) = window {
             let candidates = self
                 .store
                 .window_grants(
@@ -158,7 +161,7 @@ impl Gate {
 
     /// True when the approving reviews of `approval` meet every requirement of `terms`,
     /// counting each reviewer with the groups they had then and still have now.
-    async fn still_satisfies(
+    pub(crate) async fn still_satisfies(
         &self,
         approval: &ActionRecord,
         terms: &HoldTerms,

@@ -41,7 +41,7 @@ pub use error::GateError;
 pub use limits::{Limits, Slot};
 pub use submit::SurfaceContext;
 pub use token_requests::TokenOutcome;
-pub use tokens::{Directory, DirectoryUser, NewToken};
+pub use tokens::{Directory, DirectoryUser, NewToken, is_implicit_group};
 
 use holdpoint_core::mask::Masker;
 use holdpoint_core::notify::Notifier;

@@ -3,8 +3,7 @@
 use crate::events::{self, actor};
 use crate::submit::SurfaceContext;
 use crate::{Gate, GateError, metrics};
-use holdpoint_core::principal::same_name;
-use holdpoint_core::review::{HoldState, apply_review, approvals, requirements_met};
+use holdpoint_core::review::{HoldState, apply_review};
 use holdpoint_core::{
     ActionId, ActionRecord, ActionRequest, Actor, Change, Decision, EventType, Identity, NewEvent,
     Op, Outcome, Principal, Status, StoreError, Timestamp,
@@ -95,20 +94,28 @@ impl Gate {
         actor: &Actor,
         now: Timestamp,
     ) -> Result<(), GateError> {
-        let evaluation = self.reevaluate(next).await?;
-        if let (Some(terms), Some(hold)) = (&evaluation.terms, next.hold.as_mut())
-            && (terms.requirements != hold.requirements || (terms.separate && !hold.separate))
-        {
-            hold.requirements = terms.requirements.clone();
-            hold.separate |= terms.separate;
-            let mut counted = approvals(hold);
-            if let (true, Some(owner)) = (hold.separate, &next.owner) {
-                counted.retain(|a| !same_name(&a.reviewer, owner));
+        let mut evaluation = self.reevaluate(next).await?;
+        // INVARIANT: a hold verdict carries terms; if it does not, deny (fail closed).
+        if evaluation.verdict.outcome == Outcome::Hold && evaluation.terms.is_none() {
+            evaluation = holdpoint_core::Evaluation::deny(
+                "hold without requirements: denied to fail closed",
+            );
+        }
+        if let Some(terms) = &evaluation.terms {
+            if let Some(hold) = next.hold.as_mut() {
+                hold.requirements = terms.requirements.clone();
+                hold.separate |= terms.separate;
             }
-            if !requirements_met(&hold.requirements, &counted) {
-                // Policy now asks for more than was given: keep waiting for it.
-                let data = json!({"requirements": hold.requirements,
-                                  "reason": "policy changed while the action was held"});
+            // Reviewers count with the groups they had and still have, the requester and
+            // (under `@separate`) the owner never: the same test as on every other path.
+            let met = match self.live_identity(&next.principal).await? {
+                Some(requester) => self.still_satisfies(next, terms, &requester).await?,
+                None => false,
+            };
+            if !met {
+                // Policy now asks for more than the approvals give: keep waiting.
+                let data = json!({"requirements": terms.requirements,
+                                  "reason": "the approvals do not meet what policy asks now"});
                 evs.push(events::event(
                     next,
                     EventType::HoldCreated,
@@ -152,7 +159,10 @@ impl Gate {
         let window = match &evaluation.terms {
             Some(terms) => asked.zip(terms.grant).map(|(a, b)| a.min(b)),
             None => asked,
-        };
+        }
+        // A surface that executes the action itself gets the exact action, once: a window
+        // would let other params (a token with other groups) through unreviewed.
+        .filter(|_| !next.executed_by_gateway);
         next.grant_until = window.and_then(|w| crate::grant::after(now, w));
         next.approval_until = match next.grant_until {
             Some(_) => None,

@@ -116,6 +116,11 @@ fn validate_name(name: &str, what: &str) -> Result<(), GateError> {
     }
 }
 
+/// `agents`, `users` or `admins` in any case: groups that only a principal's kind gives.
+pub fn is_implicit_group(group: &str) -> bool {
+    ["agents", "users", "admins"].contains(&group.to_ascii_lowercase().as_str())
+}
+
 /// A new random token: `hp_` and 64 hex digits (256 bits).
 fn new_secret() -> String {
     let mut bytes = [0u8; 32];
@@ -147,7 +152,9 @@ impl Gate {
         Ok(self.identity_of(&record))
     }
 
-    /// A token's identity: its groups plus, for humans, their directory groups.
+    /// A token's identity: its groups plus, for humans, their directory groups. The
+    /// implicit groups (`agents`, `users`, `admins`) come from the kind alone: listed on a
+    /// token or in the directory, they are dropped.
     pub fn identity_of(&self, record: &TokenRecord) -> Identity {
         let mut groups = record.groups.clone();
         if let Some(user) = self
@@ -157,6 +164,7 @@ impl Gate {
         {
             groups.extend(user.groups.iter().cloned());
         }
+        groups.retain(|g| !is_implicit_group(g));
         groups.sort();
         groups.dedup();
         Identity {
@@ -174,7 +182,7 @@ impl Gate {
         for g in &request.groups {
             validate_name(g, "group")?;
             // The implicit groups mean a kind: a user listed in `admins` would review as one.
-            if ["agents", "users", "admins"].contains(&g.to_ascii_lowercase().as_str()) {
+            if is_implicit_group(g) {
                 return Err(GateError::Invalid(format!(
                     "group `{g}` is implicit: every {} is in it by kind, and no token can be put in it",
                     g.trim_end_matches('s')

@@ -115,19 +115,32 @@ pub(crate) fn read(
     })
 }
 
-/// An `Agent::"…"` or `User::"…"` with capitals in the principal scope, which would
-/// never match: holdpoint lowercases principal names.
+/// An `Agent::"…"` or `User::"…"` with capitals anywhere in the policy (scope or
+/// conditions), which would never match: holdpoint lowercases principal names.
 fn capitalised_principal(policy: &cedar::Policy) -> Option<String> {
-    let uid = match policy.principal_constraint() {
-        cedar::PrincipalConstraint::Eq(uid) | cedar::PrincipalConstraint::In(uid) => uid,
-        cedar::PrincipalConstraint::Is(_)
-        | cedar::PrincipalConstraint::IsIn(_, _)
-        | cedar::PrincipalConstraint::Any => return None,
-    };
-    let ty = uid.type_name().to_string();
-    let id = uid.id().unescaped();
-    ((ty == "Agent" || ty == "User") && id.chars().any(|c| c.is_ascii_uppercase()))
-        .then(|| format!("{ty}::\"{id}\""))
+    let json = policy.to_json().ok()?;
+    find_capitalised(&json)
+}
+
+fn find_capitalised(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::Object(map) => {
+            let entity = map.get("__entity").or_else(|| map.get("entity"));
+            if let Some(serde_json::Value::Object(e)) = entity
+                && let (Some(ty), Some(id)) = (
+                    e.get("type").and_then(|t| t.as_str()),
+                    e.get("id").and_then(|i| i.as_str()),
+                )
+                && (ty == "Agent" || ty == "User")
+                && id.chars().any(|c| c.is_ascii_uppercase())
+            {
+                return Some(format!("{ty}::\"{id}\""));
+            }
+            map.values().find_map(find_capitalised)
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(find_capitalised),
+        _ => None,
+    }
 }
 
 fn hold_spec(
@@ -274,6 +287,8 @@ mod tests {
             "@quorum(\"2\") permit(principal, action, resource);",
             "@id(\" \") permit(principal, action, resource);",
             "forbid(principal == Agent::\"CI-Bot\", action, resource);",
+            "forbid(principal, action, resource) when { principal == Agent::\"CI-Bot\" };",
+            "forbid(principal, action, resource) when { [User::\"Bob\"].contains(principal) };",
         ] {
             let err = meta(text)
                 .err()

@@ -51,17 +51,40 @@ impl ScopeIndex {
     }
 }
 
-/// True when the policy's action scope names `Action::"token"` or a kind under it.
-pub(crate) fn names_token_actions(policy: &cedar::Policy) -> bool {
-    let token = |uid: &cedar::EntityUid| {
-        let id = uid.id().unescaped();
-        uid.type_name().to_string() == "Action" && (id == "token" || id.starts_with("token."))
-    };
+/// The action uids a policy's scope names (none for an unconstrained scope).
+fn scope_uids(policy: &cedar::Policy) -> Vec<cedar::EntityUid> {
     match policy.action_constraint() {
-        cedar::ActionConstraint::Any => false,
-        cedar::ActionConstraint::Eq(uid) => token(&uid),
-        cedar::ActionConstraint::In(uids) => uids.iter().any(token),
+        cedar::ActionConstraint::Any => Vec::new(),
+        cedar::ActionConstraint::Eq(uid) => vec![uid],
+        cedar::ActionConstraint::In(uids) => uids,
     }
+    .into_iter()
+    .filter(|uid| uid.type_name().to_string() == "Action")
+    .collect()
+}
+
+/// True when the policy's action scope names `kind` or an action under it
+/// (`token` → `Action::"token"`, `Action::"token.create.agent"`, …).
+pub(crate) fn names_under(policy: &cedar::Policy, kind: &str) -> bool {
+    scope_uids(policy).iter().any(|uid| {
+        let id = uid.id().unescaped();
+        id == kind
+            || id
+                .strip_prefix(kind)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
+}
+
+/// True when the policy's action scope names `kind` or one of its parents, so that it
+/// speaks about `kind` explicitly (an unconstrained scope does not).
+pub(crate) fn covers(policy: &cedar::Policy, kind: &str) -> bool {
+    scope_uids(policy).iter().any(|uid| {
+        let id = uid.id().unescaped();
+        id == kind
+            || kind
+                .strip_prefix(id)
+                .is_some_and(|rest| rest.starts_with('.'))
+    })
 }
 
 /// False only when the policy's action scope certainly excludes `kind`.

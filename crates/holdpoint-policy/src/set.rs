@@ -10,8 +10,15 @@ use std::collections::HashMap;
 
 /// Token rules for a set that names no `token` action (see `builtin/tokens.cedar`).
 const BUILTIN_TOKENS: &str = include_str!("builtin/tokens.cedar");
+/// The hold on new admin tokens, for a set whose scopes never name `token.create.admin`.
+const BUILTIN_ADMIN_TOKEN: &str = include_str!("builtin/admin-token.cedar");
 /// The file name prefix of built-in policies.
 const BUILTIN_PREFIX: &str = "builtin:";
+
+/// True when the policy's action scope names `kind` or an action under it.
+fn names(policy: &cedar::Policy, kind: &str) -> bool {
+    crate::scope::names_under(policy, kind)
+}
 
 /// A set being compiled: the Cedar policies, their metadata, and the id index.
 #[derive(Default)]
@@ -82,16 +89,26 @@ impl PolicySet {
         if let Some(schema) = schema {
             schema::validate(&parts.cedar, schema, sources, &parts.metas, &parts.index)?;
         }
-        if !parts
+        let names_tokens = parts.cedar.policies().any(|p| names(p, "token"));
+        let names_admin_tokens = parts
             .cedar
             .policies()
-            .any(crate::scope::names_token_actions)
-        {
-            let builtin = PolicySource {
-                file: format!("{BUILTIN_PREFIX}tokens.cedar"),
-                text: BUILTIN_TOKENS.into(),
-            };
-            parts.add(&builtin, defaults)?;
+            .any(|p| crate::scope::covers(p, "token.create.admin"));
+        for (wanted, file, text) in [
+            (!names_tokens, "tokens.cedar", BUILTIN_TOKENS),
+            (
+                !names_admin_tokens,
+                "admin-token.cedar",
+                BUILTIN_ADMIN_TOKEN,
+            ),
+        ] {
+            if wanted {
+                let builtin = PolicySource {
+                    file: format!("{BUILTIN_PREFIX}{file}"),
+                    text: text.into(),
+                };
+                parts.add(&builtin, defaults)?;
+            }
         }
         let Parts {
             cedar: cedar_set,
@@ -184,11 +201,26 @@ mod tests {
     }
 
     #[test]
+    fn a_narrow_token_rule_keeps_the_hold_on_new_admin_tokens() {
+        let set = PolicySet::compile(
+            &[src(
+                "t.cedar",
+                "@id(\"no-agent-tokens\") forbid(principal, action == Action::\"token.create.agent\", resource);\n\
+                 @id(\"admins-all\") permit(principal in Group::\"admins\", action, resource);\n",
+            )],
+            &defaults(),
+            None,
+        )
+        .unwrap();
+        assert_eq!(set.builtin_ids(), vec!["builtin-new-admin-token"]);
+    }
+
+    #[test]
     fn a_set_with_token_rules_gets_no_built_in_ones() {
         let set = PolicySet::compile(
             &[src(
                 "t.cedar",
-                "@id(\"mine\") permit(principal, action == Action::\"token.create.agent\", resource);\n",
+                "@id(\"mine\") permit(principal, action in Action::\"token\", resource);\n",
             )],
             &defaults(),
             None,

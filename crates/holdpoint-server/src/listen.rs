@@ -12,7 +12,7 @@ use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::Semaphore;
 
 /// Limits on connections, from `[limits]`.
@@ -108,6 +108,10 @@ pub async fn serve(
 async fn refuse(mut stream: tokio::net::TcpStream, gate: Arc<Gate>) {
     // Audited first (once per burst), so the refusal is on record before it is seen.
     gate.connection_refused().await;
+    // Let the client send its request first (a second at most), so that it reads the
+    // 429 as the answer to it rather than as a message out of turn.
+    let mut request = [0u8; 4096];
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.read(&mut request)).await;
     let refusal = stream.write_all(REFUSAL.as_bytes());
     let _ = tokio::time::timeout(Duration::from_secs(1), refusal).await;
     let _ = stream.shutdown().await;

@@ -399,3 +399,27 @@ async fn a_separate_added_while_held_discounts_the_owners_approval() {
     let (_, done) = h.review(&eve, &id(&action), "approve").await;
     assert_eq!(done["status"], "approved", "{done}");
 }
+
+#[tokio::test]
+async fn a_reviewer_who_lost_the_group_before_release_does_not_count() {
+    let two_devs = DEPLOYS.replace(
+        "@id(\"ddl\")\n@hold(\"Schema change\")\n@approvers(\"devs\")",
+        "@id(\"ddl\")\n@hold(\"Schema change\")\n@approvers(\"devs\")\n@quorum(\"2\")",
+    );
+    let h = Harness::start(&two_devs).await;
+    let agent = h.token("ci-bot", "agent", &[], None).await;
+    let dave = h.token("dave", "user", &["devs"], None).await;
+    let eve = h.token("eve", "user", &["devs"], None).await;
+    let action = submit_in(&h, &agent, "db.ddl", "prod", json!({"sql": "w"})).await;
+    h.review(&dave, &id(&action), "approve").await;
+    let revoke = h
+        .http
+        .delete(format!("{}/v1/tokens/dave", h.base))
+        .bearer_auth(&h.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    let (_, after) = h.review(&eve, &id(&action), "approve").await;
+    assert_eq!(after["status"], "pending", "dave no longer counts: {after}");
+}

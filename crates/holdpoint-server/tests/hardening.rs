@@ -470,3 +470,32 @@ async fn parallel_submissions_do_not_overshoot_the_pending_holds_limit() {
         .unwrap();
     assert!(pending <= 3, "{pending}");
 }
+
+#[tokio::test]
+async fn a_grant_window_never_passes_a_token_with_other_groups() {
+    let policies = format!(
+        "{POLICIES}\n@id(\"admin-tokens\")\n@hold(\"New token\")\n@approvers(\"admins\")\n@grant(\"1h\")\n\
+         permit(principal in Group::\"admins\", action in Action::\"token\", resource);\n"
+    );
+    let h = Harness::start(&policies).await;
+    let second = h.second_admin("root2").await;
+    let plain = json!({"name": "helper", "kind": "user", "groups": ["ops"]});
+    let (status, held) = h.post(&h.admin, "/v1/tokens", plain.clone()).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{held}");
+    h.review(&second, held["id"].as_str().unwrap(), "approve")
+        .await;
+    let (status, _) = h.post(&h.admin, "/v1/tokens", plain).await;
+    assert_eq!(status, StatusCode::CREATED);
+    // Inside the window, the same name with more groups is a new request, held afresh.
+    let revoke = h
+        .http
+        .delete(format!("{}/v1/tokens/helper", h.base))
+        .bearer_auth(&h.admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    let wider = json!({"name": "helper", "kind": "user", "groups": ["ops", "dba"]});
+    let (status, body) = h.post(&h.admin, "/v1/tokens", wider).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+}

@@ -145,6 +145,20 @@ impl Config {
         let mut config: Config = toml::from_str(&text)
             .map_err(|e| anyhow::anyhow!("config `{}`: {e}", path.display()))?;
         config.base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        for user in &config.users {
+            if let Some(g) = user
+                .groups
+                .iter()
+                .find(|g| holdpoint_gate::is_implicit_group(g))
+            {
+                anyhow::bail!(
+                    "config `{}`: [[users]] `{}` lists the group `{g}`, which only a token's kind gives \
+                     (an admin token is in `admins`); remove it",
+                    path.display(),
+                    user.name
+                );
+            }
+        }
         Ok(config)
     }
 

@@ -408,3 +408,29 @@ async fn many_long_polls_against_a_small_descriptor_limit_leave_the_gate_answeri
     assert!(healthy, "once the polls end, the gate serves again");
     gw.stop();
 }
+
+#[test]
+fn a_directory_user_cannot_be_put_in_an_implicit_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("holdpoint.toml");
+    std::fs::write(
+        &config,
+        "[[users]]\nname = \"carol\"\ngroups = [\"admins\", \"dba\"]\n",
+    )
+    .unwrap();
+    let out = holdpoint(&[
+        "serve",
+        "--config",
+        config.to_str().unwrap(),
+        "--data",
+        dir.path().join("data").to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("`admins`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
