@@ -5,6 +5,7 @@
 //! completes. A tour:
 //! - `actions.rs`: `/v1/actions` — submit, long-poll, list, review, cancel.
 //! - `explain.rs`: `/v1/policy/explain`.
+//! - `hook.rs`: `/hooks/claude-code`, Claude Code's PreToolUse hook over HTTP.
 //! - `admin.rs`: `/v1/tokens` and `/v1/audit`.
 //! - `ops.rs`: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //! - `extract.rs`: the bearer-token caller (counted against its request rate) and JSON
@@ -18,6 +19,7 @@ mod admin;
 mod error;
 mod explain;
 mod extract;
+mod hook;
 mod listen;
 mod ops;
 mod view;
@@ -81,6 +83,7 @@ pub fn router(gate: Arc<Gate>) -> Router {
         openapi: Arc::new(openapi),
     };
     api.route("/openapi.json", get(ops::openapi))
+        .route("/hooks/claude-code", axum::routing::post(hook::claude_code))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(

@@ -70,6 +70,14 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// Agent hooks: `claude-code` reads Claude Code's PreToolUse input on stdin and prints
+    /// the decision; it always exits 0, denying on any error.
+    Hook {
+        #[command(subcommand)]
+        command: HookCommand,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Holds this caller may review.
     Pending {
         #[command(flatten)]
@@ -155,6 +163,16 @@ pub enum TokenCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum HookCommand {
+    /// Claude Code's PreToolUse hook.
+    ClaudeCode {
+        /// How long to wait for a held call (under Claude Code's hook timeout).
+        #[arg(long, default_value = "50s", value_parser = holdpoint_core::duration::parse_duration)]
+        wait: std::time::Duration,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// Check the hash chain; names the first bad seq.
     Verify,
@@ -188,6 +206,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Token { command, remote } => client::token(&remote, command).await,
         Command::Submit { action, remote } => client::submit(&remote, action).await,
         Command::Pending { remote } => client::pending(&remote).await,
+        Command::Hook {
+            command: HookCommand::ClaudeCode { wait },
+            remote,
+        } => Ok(crate::hook::claude_code(&remote, wait.min(holdpoint_server::MAX_WAIT)).await),
         Command::Approve {
             id,
             comment,

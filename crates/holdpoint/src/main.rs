@@ -7,10 +7,12 @@
 //! - `client.rs`: commands that talk to a running gateway (`token`, `submit`, `pending`,
 //!   `approve`, `reject`).
 //! - `local.rs`: commands that read files and the store directly (`init`, `policy`, `audit`).
+//! - `hook.rs`: `hook claude-code`, which hands Claude Code's hook input to the gateway.
 
 mod cli;
 mod client;
 mod config;
+mod hook;
 mod local;
 mod serve;
 

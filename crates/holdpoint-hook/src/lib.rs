@@ -1,0 +1,251 @@
+//! # holdpoint-hook: Claude Code's PreToolUse hook as a surface
+//!
+//! Claude Code runs a hook before each tool call and reads a permission decision from
+//! it. This crate is the surface's pure part; the gateway (`POST /hooks/claude-code`) and
+//! the CLI (`holdpoint hook claude-code`) do the I/O. A tour:
+//! - [`action_of`]: the PreToolUse input (JSON) → the action and the context only the
+//!   hook knows (`command`, `argv`, `url`), following the table in docs/agents.md;
+//! - [`allow`] and [`deny`]: the `hookSpecificOutput` Claude Code reads. Every failure
+//!   becomes a `deny` with its cause: the hook fails closed.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+use holdpoint_core::ActionRequest;
+use serde_json::{Map, Value, json};
+
+/// The surface name recorded on actions from the hook.
+pub const SURFACE: &str = "hook";
+
+/// One tool call as an action, with what the hook adds to the policy context.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HookAction {
+    pub request: ActionRequest,
+    pub context: Map<String, Value>,
+}
+
+/// Maps Claude Code's PreToolUse input to an action. The params are the tool input as
+/// given; the resource is derived from it (a path made relative to the root, a host).
+pub fn action_of(input: &Value) -> Result<HookAction, String> {
+    let hook = input
+        .as_object()
+        .ok_or("the hook input is not a JSON object")?;
+    let tool = hook
+        .get("tool_name")
+        .and_then(Value::as_str)
+        .ok_or("the hook input has no `tool_name`")?;
+    let tool_input = match hook.get("tool_input") {
+        Some(Value::Object(map)) => map.clone(),
+        None | Some(Value::Null) => Map::new(),
+        Some(_) => return Err("`tool_input` is not a JSON object".into()),
+    };
+    let cwd = hook.get("cwd").and_then(Value::as_str).unwrap_or("/");
+    let text = |key: &str| tool_input.get(key).and_then(Value::as_str);
+    let mut context = Map::new();
+    let (kind, resource) = match tool {
+        "Bash" => {
+            let command = text("command").ok_or("a Bash call without `command`")?;
+            let argv = shlex::split(command)
+                .ok_or("the command cannot be split as a shell would (unbalanced quotes)")?;
+            context.insert("command".into(), json!(command));
+            context.insert("argv".into(), json!(argv));
+            ("shell.exec".to_string(), format!("shell{}", path(cwd, "")))
+        }
+        "Write" | "Edit" | "MultiEdit" | "NotebookEdit" => {
+            let file = text("file_path")
+                .or_else(|| text("notebook_path"))
+                .ok_or("a write without `file_path`")?;
+            ("fs.write".to_string(), format!("fs{}", path(cwd, file)))
+        }
+        "Read" | "Glob" | "Grep" => {
+            let file = text("file_path").or_else(|| text("path")).unwrap_or("");
+            ("fs.read".to_string(), format!("fs{}", path(cwd, file)))
+        }
+        "WebFetch" | "WebSearch" => {
+            let host = match text("url") {
+                Some(url) => {
+                    context.insert("url".into(), json!(url));
+                    url::Url::parse(url)
+                        .ok()
+                        .and_then(|u| u.host_str().map(str::to_string))
+                        .ok_or("the url has no host")?
+                }
+                None => "search".to_string(),
+            };
+            ("web.fetch".to_string(), format!("web/{}", segment(&host)))
+        }
+        mcp if mcp.starts_with("mcp__") => {
+            let rest = mcp.trim_start_matches("mcp__");
+            let (server, name) = rest
+                .split_once("__")
+                .ok_or("an MCP tool name is `mcp__{server}__{tool}`")?;
+            context.insert("mcp".into(), json!({"server": server, "tool": name}));
+            (
+                "mcp.call".to_string(),
+                format!("mcp/{}/{}", segment(server), segment(name)),
+            )
+        }
+        other => (
+            format!("claude.{}", kind_segment(other)),
+            format!("claude{}", path(cwd, "")),
+        ),
+    };
+    let justification = text("description").unwrap_or_default().to_string();
+    Ok(HookAction {
+        request: ActionRequest {
+            kind,
+            resource,
+            environment: String::new(),
+            params: Value::Object(tool_input),
+            justification,
+        },
+        context,
+    })
+}
+
+/// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading
+/// `/`: `.` and empty segments dropped, `..` resolved, other characters kept where a
+/// resource allows them and replaced by `_` elsewhere. The root is `""`.
+fn path(cwd: &str, file: &str) -> String {
+    let joined = if file.starts_with('/') {
+        file.to_string()
+    } else {
+        format!("{cwd}/{file}")
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for part in joined.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            other => parts.push(segment(other)),
+        }
+    }
+    parts.iter().map(|p| format!("/{p}")).collect()
+}
+
+fn segment(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.:@+=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match cleaned.as_str() {
+        "" | "." | ".." => "_".into(),
+        _ => cleaned,
+    }
+}
+
+fn kind_segment(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() {
+        "_".into()
+    } else {
+        cleaned
+    }
+}
+
+/// The output that lets the call go ahead.
+pub fn allow(reason: &str) -> Value {
+    decision("allow", reason)
+}
+
+/// The output that stops the call; Claude Code shows `reason` to the model.
+pub fn deny(reason: &str) -> Value {
+    decision("deny", reason)
+}
+
+fn decision(decision: &str, reason: &str) -> Value {
+    json!({"hookSpecificOutput": {
+        "hookEventName": "PreToolUse",
+        "permissionDecision": decision,
+        "permissionDecisionReason": reason,
+    }})
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    use super::*;
+
+    fn hook(tool: &str, input: Value) -> HookAction {
+        action_of(
+            &json!({"hook_event_name": "PreToolUse", "cwd": "/home/dev/app",
+                          "tool_name": tool, "tool_input": input}),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn each_tool_maps_to_its_action() {
+        let bash = hook(
+            "Bash",
+            json!({"command": "git push --force 'origin main'", "description": "push"}),
+        );
+        assert_eq!(bash.request.kind, "shell.exec");
+        assert_eq!(bash.request.resource, "shell/home/dev/app");
+        assert_eq!(
+            bash.context["argv"],
+            json!(["git", "push", "--force", "origin main"])
+        );
+        assert_eq!(bash.request.justification, "push");
+
+        let write = hook("Write", json!({"file_path": "src/../../secrets/x y.txt"}));
+        assert_eq!(
+            (write.request.kind.as_str(), write.request.resource.as_str()),
+            ("fs.write", "fs/home/dev/secrets/x_y.txt")
+        );
+        let read = hook("Read", json!({"file_path": "/etc/passwd"}));
+        assert_eq!(read.request.resource, "fs/etc/passwd");
+        let web = hook("WebFetch", json!({"url": "https://example.com/a?b"}));
+        assert_eq!(web.request.resource, "web/example.com");
+        let mcp = hook("mcp__github__create_issue", json!({"title": "t"}));
+        assert_eq!(
+            (mcp.request.kind.as_str(), mcp.request.resource.as_str()),
+            ("mcp.call", "mcp/github/create_issue")
+        );
+        let other = hook("Task", json!({}));
+        assert_eq!(other.request.kind, "claude.Task");
+        assert_eq!(other.request.resource, "claude/home/dev/app");
+        for action in [bash, write, read, web, mcp, other] {
+            assert!(action.request.validate().is_ok(), "{:?}", action.request);
+        }
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_to_deny_on() {
+        for bad in [
+            json!([]),
+            json!({"tool_input": {}}),
+            json!({"tool_name": "Bash", "tool_input": {}}),
+            json!({"tool_name": "Bash", "tool_input": {"command": "echo 'unbalanced"}}),
+            json!({"tool_name": "Write", "tool_input": "x"}),
+            json!({"tool_name": "mcp__nodelimiter", "tool_input": {}}),
+        ] {
+            assert!(action_of(&bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            deny("no")["hookSpecificOutput"]["permissionDecision"],
+            "deny"
+        );
+    }
+}

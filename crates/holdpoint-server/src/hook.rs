@@ -1,0 +1,100 @@
+//! `POST /hooks/claude-code`: Claude Code's PreToolUse hook, over HTTP. The body is the
+//! hook input; the answer is always 200 with an explicit decision, `deny` on any error
+//! (a bad token, malformed input, a store that cannot write): the hook fails closed.
+
+use crate::AppState;
+use crate::actions::parse_wait;
+use crate::error::ApiError;
+use crate::extract::Caller;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use holdpoint_core::Status;
+use holdpoint_gate::{Answer, GateError, SurfaceContext};
+use holdpoint_hook::{allow, deny};
+use serde::Deserialize;
+use serde_json::Value;
+use std::time::Duration;
+
+/// How long the hook waits for a held call when the caller names no `wait`: under
+/// Claude Code's hook timeout.
+pub const DEFAULT_HOOK_WAIT: Duration = Duration::from_secs(50);
+
+#[derive(Debug, Deserialize)]
+pub struct HookQuery {
+    pub wait: Option<String>,
+}
+
+pub async fn claude_code(
+    State(state): State<AppState>,
+    caller: Result<Caller, ApiError>,
+    Query(query): Query<HookQuery>,
+    body: Bytes,
+) -> Json<Value> {
+    Json(match decide(&state, caller, query, &body).await {
+        Ok(decision) => decision,
+        Err(reason) => deny(&format!("holdpoint: {reason}")),
+    })
+}
+
+async fn decide(
+    state: &AppState,
+    caller: Result<Caller, ApiError>,
+    query: HookQuery,
+    body: &[u8],
+) -> Result<Value, String> {
+    let caller = caller.map_err(|e| e.message)?;
+    let identity = caller.submitter().map_err(|e| e.message)?;
+    let wait = match query.wait.as_deref() {
+        None => DEFAULT_HOOK_WAIT,
+        Some(text) => parse_wait(Some(text)).map_err(|e| e.message)?,
+    };
+    let input: Value =
+        serde_json::from_slice(body).map_err(|e| format!("malformed hook input: {e}"))?;
+    let action = holdpoint_hook::action_of(&input)?;
+    let ctx = SurfaceContext {
+        surface: holdpoint_hook::SURFACE.into(),
+        extra: Some(action.context),
+        executes: false,
+    };
+    let gate = &state.gate;
+    let record = gate
+        .submit(identity, action.request, ctx)
+        .await
+        .map_err(|e| e.to_string())?;
+    let answer = if record.status.is_pending() && !wait.is_zero() {
+        match gate.wait(identity, &record.id, wait).await {
+            Ok(answer) => answer,
+            Err(GateError::TooMany { .. }) => Answer::plain(record),
+            Err(e) => return Err(e.to_string()),
+        }
+    } else {
+        Answer::plain(record)
+    };
+    let masker = gate.masker();
+    let record = &answer.record;
+    let reason = masker.mask_text(&record.verdict.reason);
+    Ok(match record.status {
+        _ if answer.proceed => allow(&format!("{reason} ({})", record.id)),
+        Status::Pending => deny(&format!(
+            "held for approval as {} ({reason}); once a reviewer approves it, repeat the same \
+             call and it will pass",
+            record.id
+        )),
+        Status::Rejected => {
+            let comments: Vec<String> = record
+                .hold
+                .iter()
+                .flat_map(|h| h.reviews.iter())
+                .filter(|r| !r.comment.is_empty())
+                .map(|r| format!("{}: {}", r.reviewer.name, masker.mask_text(&r.comment)))
+                .collect();
+            deny(&format!(
+                "rejected ({}): {}",
+                record.id,
+                comments.join("; ")
+            ))
+        }
+        status => deny(&format!("{status} ({}): {reason}", record.id)),
+    })
+}
