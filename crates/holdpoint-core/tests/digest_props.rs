@@ -54,11 +54,13 @@ fn nudge(value: &Value) -> Option<Value> {
         Value::Number(n) => Some(match (n.as_i64(), n.as_f64()) {
             (Some(i), _) => json!(if i < MAX { i + 1 } else { i - 1 }),
             (None, Some(f)) => {
-                let next = f64::from_bits(f.to_bits() + 1);
-                if next.fract() != 0.0 {
-                    json!(next)
-                } else {
-                    json!(f64::from_bits(f.to_bits() - 1))
+                // The nearest neighbour that is still a number with a fraction (between
+                // 2^52 and 2^53 both neighbours of `x.5` are whole: then none).
+                let up = f64::from_bits(f.to_bits() + 1);
+                let down = f64::from_bits(f.to_bits() - 1);
+                match [up, down].into_iter().find(|n| n.fract() != 0.0) {
+                    Some(n) => json!(n),
+                    None => return None,
                 }
             }
             _ => return None,
@@ -98,6 +100,14 @@ proptest! {
             prop_assert_ne!(a.clone(), b.clone());
             prop_assert_ne!(digest(&a), digest(&b), "{} vs {}", a, b);
         }
+    }
+
+    #[test]
+    fn floats_next_to_whole_numbers_are_kept_apart(n in 0u64..(1 << 52)) {
+        let f = n as f64 + 0.5;
+        let a = json!({"x": f});
+        prop_assert!(check_params(&a).is_ok());
+        prop_assert_ne!(digest(&a), digest(&json!({"x": n})));
     }
 
     #[test]
