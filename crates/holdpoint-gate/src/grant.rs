@@ -241,8 +241,8 @@ impl Gate {
             }),
             // Used by someone else first: show it as it now is.
             Err(StoreError::Conflict(_)) => {
-                let now = self.get(caller, &record.id).await?;
-                Ok(Answer::plain(now))
+                let current = self.get(caller, &record.id).await?;
+                Ok(Answer::plain(current))
             }
             Err(e) => Err(e.into()),
         }

@@ -137,14 +137,7 @@ async fn an_approval_counts_only_reviewers_who_still_qualify() {
     let dev = h.token("dave", "user", &["devs"], None).await;
     let first = submit_in(&h, &agent, "db.delete", "prod", json!({"order": 8})).await;
     h.review(&dev, &id(&first), "approve").await;
-    let revoke = h
-        .http
-        .delete(format!("{}/v1/tokens/dave", h.base))
-        .bearer_auth(&h.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    h.revoke("dave").await;
     let again = submit_in(&h, &agent, "db.delete", "prod", json!({"order": 8})).await;
     assert_eq!(again["status"], "pending", "dave is no longer a reviewer");
 }
@@ -412,14 +405,7 @@ async fn a_reviewer_who_lost_the_group_before_release_does_not_count() {
     let eve = h.token("eve", "user", &["devs"], None).await;
     let action = submit_in(&h, &agent, "db.ddl", "prod", json!({"sql": "w"})).await;
     h.review(&dave, &id(&action), "approve").await;
-    let revoke = h
-        .http
-        .delete(format!("{}/v1/tokens/dave", h.base))
-        .bearer_auth(&h.admin)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(revoke.status(), StatusCode::NO_CONTENT);
+    h.revoke("dave").await;
     let (_, after) = h.review(&eve, &id(&action), "approve").await;
     assert_eq!(after["status"], "pending", "dave no longer counts: {after}");
 }

@@ -319,32 +319,10 @@ async fn an_operator_with_the_data_folder_bootstraps_a_second_admin_locally() {
 
 #[tokio::test]
 async fn many_long_polls_against_a_small_descriptor_limit_leave_the_gate_answering() {
-    use std::io::BufRead;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     // The gateway with 128 descriptors, as a careless operator might leave it.
-    let mut child = std::process::Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -n 128 && exec \"$0\" serve --data \"$1\" --listen 127.0.0.1:0")
-        .arg(support::BIN)
-        .arg(&data)
-        .env("HOLDPOINT_LOG", "warn")
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().unwrap().unwrap();
-        if let Some(url) = line.strip_prefix("holdpoint listening on ") {
-            break url.trim().to_string();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let gw = Gateway {
-        child,
-        base,
-        data: data.clone(),
-    };
+    let gw = Gateway::start_with_fd_limit(&data, 128);
     let http = reqwest::Client::new();
     let mut held = Vec::new();
     for a in 0..5 {
@@ -411,26 +389,8 @@ async fn many_long_polls_against_a_small_descriptor_limit_leave_the_gate_answeri
 
 #[test]
 fn a_directory_user_cannot_be_put_in_an_implicit_group() {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("holdpoint.toml");
-    std::fs::write(
-        &config,
+    support::serve_refuses(
         "[[users]]\nname = \"carol\"\ngroups = [\"admins\", \"dba\"]\n",
-    )
-    .unwrap();
-    let out = holdpoint(&[
-        "serve",
-        "--config",
-        config.to_str().unwrap(),
-        "--data",
-        dir.path().join("data").to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        text(&out.stderr).contains("`admins`"),
-        "{}",
-        text(&out.stderr)
+        "`admins`",
     );
 }

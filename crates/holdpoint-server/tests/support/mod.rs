@@ -165,6 +165,18 @@ impl Harness {
         secret
     }
 
+    /// Revokes the token `name` as the admin; asserts it was revoked.
+    pub async fn revoke(&self, name: &str) {
+        let response = self
+            .http
+            .delete(format!("{}/v1/tokens/{name}", self.base))
+            .bearer_auth(&self.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NO_CONTENT, "revoke {name}");
+    }
+
     pub async fn post(&self, token: &str, path: &str, body: Value) -> (StatusCode, Value) {
         let response = self
             .http

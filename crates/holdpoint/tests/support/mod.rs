@@ -19,12 +19,32 @@ impl Gateway {
     /// Starts `holdpoint serve --data DATA --listen 127.0.0.1:0 [extra]` and waits for its
     /// listening line.
     pub fn start(data: &Path, extra: &[&str]) -> Gateway {
-        let mut child = Command::new(BIN)
+        let mut command = Command::new(BIN);
+        command
             .arg("serve")
             .arg("--data")
             .arg(data)
             .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
+            .args(extra);
+        Gateway::spawn(command, data)
+    }
+
+    /// The same, with the process limited to `descriptors` open files (`ulimit -n`).
+    pub fn start_with_fd_limit(data: &Path, descriptors: u32) -> Gateway {
+        let mut command = Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n {descriptors} && exec \"$0\" serve --data \"$1\" --listen 127.0.0.1:0"
+            ))
+            .arg(BIN)
+            .arg(data);
+        Gateway::spawn(command, data)
+    }
+
+    /// Spawns `command` (a `holdpoint serve`) and waits for its listening line.
+    fn spawn(mut command: Command, data: &Path) -> Gateway {
+        let mut child = command
             .env("HOLDPOINT_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -113,6 +133,29 @@ pub fn holdpoint(args: &[&str]) -> Output {
         .args(args)
         .output()
         .expect("run holdpoint")
+}
+
+/// `holdpoint serve` with a config file holding `config`: it must refuse to start (exit 1)
+/// and say something containing `expected` on stderr.
+pub fn serve_refuses(config: &str, expected: &str) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("holdpoint.toml");
+    std::fs::write(&path, config).expect("write config");
+    let out = holdpoint(&[
+        "serve",
+        "--config",
+        path.to_str().expect("utf8 path"),
+        "--data",
+        dir.path().join("data").to_str().expect("utf8 path"),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains(expected),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 pub fn stdout_json(out: &Output) -> Value {
