@@ -124,9 +124,18 @@ impl Db {
         self.acquire().await?.conn().fetch_optional(sql, args).await
     }
 
+    /// Closes the pool. On SQLite the WAL is first folded into the database file, so a
+    /// copy of that one file (an auditor's) holds every committed event; this does not
+    /// depend on which connection happens to close last.
     pub(crate) async fn close(&self) {
         match self {
-            Db::Sqlite(pool) => pool.close().await,
+            Db::Sqlite(pool) => {
+                // A read-only (inspected) database cannot checkpoint; nothing to fold then.
+                let _ = sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .execute(pool)
+                    .await;
+                pool.close().await
+            }
             Db::Postgres(pool) => pool.close().await,
         }
     }
