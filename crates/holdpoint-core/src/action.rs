@@ -99,6 +99,45 @@ pub fn validate_resource(resource: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// `text` as one resource segment: characters a segment allows are kept, every other one
+/// becomes `_`; an empty, `.` or `..` segment becomes `_`. Surfaces use it to build a
+/// resource from names they do not control (paths, hosts, tool names).
+pub fn resource_segment(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.:@+=".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    match cleaned.as_str() {
+        "" | "." | ".." => "_".into(),
+        _ => cleaned,
+    }
+}
+
+/// `text` as one kind segment: letters, digits, `-` and `_` kept, anything else `_`.
+pub fn kind_segment(text: &str) -> String {
+    let cleaned: String = text
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if cleaned.is_empty() {
+        "_".into()
+    } else {
+        cleaned
+    }
+}
+
 /// Every dotted prefix of a kind, nearest first: `db.ddl.create` → `db.ddl`, `db`.
 pub fn kind_parents(kind: &str) -> Vec<&str> {
     kind.char_indices()

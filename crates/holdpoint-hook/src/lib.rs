@@ -16,6 +16,7 @@
 )]
 
 use holdpoint_core::ActionRequest;
+use holdpoint_core::action::{kind_segment, resource_segment as segment};
 use serde_json::{Map, Value, json};
 
 /// The surface name recorded on actions from the hook.
@@ -127,41 +128,6 @@ fn path(cwd: &str, file: &str) -> String {
         }
     }
     parts.iter().map(|p| format!("/{p}")).collect()
-}
-
-fn segment(text: &str) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || "-_.:@+=".contains(c) {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    match cleaned.as_str() {
-        "" | "." | ".." => "_".into(),
-        _ => cleaned,
-    }
-}
-
-fn kind_segment(text: &str) -> String {
-    let cleaned: String = text
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    if cleaned.is_empty() {
-        "_".into()
-    } else {
-        cleaned
-    }
 }
 
 /// The output that lets the call go ahead.

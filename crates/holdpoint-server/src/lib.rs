@@ -6,6 +6,8 @@
 //! - `actions.rs`: `/v1/actions` — submit, long-poll, list, review, cancel.
 //! - `explain.rs`: `/v1/policy/explain`.
 //! - `hook.rs`: `/hooks/claude-code`, Claude Code's PreToolUse hook over HTTP.
+//! - `mcp.rs`: `/mcp/{name}` (each `[[mcp]]` upstream over streamable HTTP) and
+//!   `/v1/mcp/{server}/…`, what the stdio proxy `holdpoint mcp` asks.
 //! - `admin.rs`: `/v1/tokens` and `/v1/audit`.
 //! - `ops.rs`: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //! - `extract.rs`: the bearer-token caller (counted against its request rate) and JSON
@@ -21,6 +23,7 @@ mod explain;
 mod extract;
 mod hook;
 mod listen;
+mod mcp;
 mod ops;
 mod view;
 
@@ -29,6 +32,7 @@ pub use admin::{AuditPage, CreatedToken, TokenList};
 pub use error::ApiError;
 pub use explain::{Explanation, parse_principal};
 pub use listen::{ServerLimits, serve};
+pub use mcp::{McpOutlook, McpOutlooks, McpUpstream};
 pub use ops::metrics_handle;
 pub use view::ActionView;
 
@@ -63,6 +67,11 @@ struct ApiDoc;
 
 /// Builds the service.
 pub fn router(gate: Arc<Gate>) -> Router {
+    router_with_mcp(gate, &[])
+}
+
+/// Builds the service, with `/mcp/{name}` for each upstream.
+pub fn router_with_mcp(gate: Arc<Gate>, upstreams: &[McpUpstream]) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(actions::submit, actions::list_actions))
         .routes(routes!(actions::get_action))
@@ -76,13 +85,24 @@ pub fn router(gate: Arc<Gate>) -> Router {
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
+        .routes(routes!(mcp::submit_call))
+        .routes(routes!(mcp::tool_outlooks))
         .split_for_parts();
     let state = AppState {
         gate,
         metrics: metrics_handle(),
         openapi: Arc::new(openapi),
     };
-    api.route("/openapi.json", get(ops::openapi))
+    let mut mcp_routes = mcp::mount(Router::new(), &state, upstreams);
+    if !upstreams.is_empty() {
+        mcp_routes = mcp_routes.route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            mcp::authenticate,
+        ));
+    }
+    let mcp_routes = mcp_routes.layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT));
+    api.merge(mcp_routes)
+        .route("/openapi.json", get(ops::openapi))
         .route("/hooks/claude-code", axum::routing::post(hook::claude_code))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -78,6 +78,23 @@ pub enum Command {
         #[command(flatten)]
         remote: Remote,
     },
+    /// An MCP server on stdio that gates each tool call of the upstream it starts.
+    Mcp {
+        /// The upstream's name: actions are `mcp.call` on `mcp/{name}/{tool}`.
+        #[arg(long)]
+        name: String,
+        /// The environment of every action.
+        #[arg(long = "env", default_value = "")]
+        environment: String,
+        /// How long a held call waits for its decision before it returns as pending.
+        #[arg(long, default_value = "5m", value_parser = holdpoint_core::duration::parse_duration)]
+        hold_wait: std::time::Duration,
+        /// The upstream MCP server's command and arguments, after `--`.
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+        #[command(flatten)]
+        remote: Remote,
+    },
     /// Holds this caller may review.
     Pending {
         #[command(flatten)]
@@ -210,6 +227,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             command: HookCommand::ClaudeCode { wait },
             remote,
         } => Ok(crate::hook::claude_code(&remote, wait.min(holdpoint_server::MAX_WAIT)).await),
+        Command::Mcp {
+            name,
+            environment,
+            hold_wait,
+            command,
+            remote,
+        } => {
+            let args = crate::mcp::McpArgs {
+                name,
+                environment,
+                hold_wait,
+                command,
+            };
+            crate::mcp::run(&remote, args).await
+        }
         Command::Approve {
             id,
             comment,

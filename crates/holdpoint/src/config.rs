@@ -30,8 +30,9 @@ pub struct Config {
     pub teams: Option<toml::Value>,
     #[serde(default)]
     pub postgres: Option<toml::Value>,
+    /// `[[mcp]]`: upstreams served at `/mcp/{name}`.
     #[serde(default)]
-    pub mcp: Option<toml::Value>,
+    pub mcp: Vec<crate::config_mcp::McpSection>,
     #[serde(default)]
     pub masking: holdpoint_mask::MaskConfig,
     /// The folder relative paths are read from.
@@ -202,7 +203,6 @@ impl Config {
             ("slack", self.slack.is_some()),
             ("teams", self.teams.is_some()),
             ("postgres", self.postgres.is_some()),
-            ("mcp", self.mcp.is_some()),
         ]
         .into_iter()
         .filter_map(|(name, present)| present.then_some(name))

@@ -8,12 +8,16 @@
 //!   `approve`, `reject`).
 //! - `local.rs`: commands that read files and the store directly (`init`, `policy`, `audit`).
 //! - `hook.rs`: `hook claude-code`, which hands Claude Code's hook input to the gateway.
+//! - `mcp.rs`: `mcp`, the stdio MCP proxy that asks the gateway about each tool call.
+//! - `config_mcp.rs`: `[[mcp]]`, the upstreams `serve` hosts at `/mcp/{name}`.
 
 mod cli;
 mod client;
 mod config;
+mod config_mcp;
 mod hook;
 mod local;
+mod mcp;
 mod serve;
 
 use clap::Parser;

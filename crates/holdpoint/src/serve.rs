@@ -23,6 +23,8 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let settings = config.gate_settings()?;
     let server_limits = config.server_limits(descriptor_limit())?;
     let masker = config.redactor(&data)?;
+    let upstreams = crate::config_mcp::upstreams(&config.mcp, |name| std::env::var(name).ok())
+        .map_err(|e| anyhow::anyhow!(e))?;
     for section in config.inactive_sections() {
         tracing::warn!("`[{section}]` is not supported by this build yet and is ignored");
     }
@@ -92,7 +94,10 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
         .with_context(|| format!("cannot listen on `{addr}`"))?;
     let local_addr = listener.local_addr()?;
     println!("holdpoint listening on http://{local_addr}");
-    let router = holdpoint_server::router(gate.clone());
+    for upstream in &upstreams {
+        tracing::info!(name = %upstream.proxy.name, "serving an MCP upstream at /mcp/{}", upstream.proxy.name);
+    }
+    let router = holdpoint_server::router_with_mcp(gate.clone(), &upstreams);
     tracing::info!(
         connections = server_limits.connections,
         "serving at most this many connections at once"

@@ -1,0 +1,144 @@
+//! A `tools/call` at the gate: allowed calls go on; denied ones come back as a tool
+//! result with `isError` and the reason, so the model reads it; held ones wait for the
+//! decision, with progress notifications, up to the upstream's `hold_wait`.
+
+use crate::action::ToolCall;
+use crate::gatekeeper::{Gatekeeper, Ruling};
+use holdpoint_core::Status;
+use rmcp::Peer;
+use rmcp::model::{CallToolResult, Content, ProgressNotificationParam, ProgressToken};
+use rmcp::service::RoleServer;
+use std::time::Duration;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+/// How often a waiting call tells the client it is still held.
+pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// What becomes of a call.
+#[derive(Debug)]
+pub enum Gated {
+    /// Forward it upstream.
+    Forward,
+    /// Answer the client with this result instead.
+    Refuse(CallToolResult),
+}
+
+/// Where progress notifications for a held call go: the client and its token.
+pub struct Progress<'a> {
+    pub peer: &'a Peer<RoleServer>,
+    pub token: Option<ProgressToken>,
+}
+
+impl Progress<'_> {
+    async fn tell(&self, step: u32, message: String) {
+        if let Some(token) = &self.token {
+            let mut param = ProgressNotificationParam::new(token.clone(), f64::from(step));
+            param.message = Some(message);
+            // A client that went away is noticed by the cancellation, not here.
+            let _ = self.peer.notify_progress(param).await;
+        }
+    }
+}
+
+/// Decides `call`: submit it, and for a hold, wait for the decision.
+pub async fn gate(
+    keeper: &dyn Gatekeeper,
+    call: &ToolCall,
+    hold_wait: Duration,
+    progress: Progress<'_>,
+    ct: &CancellationToken,
+) -> Gated {
+    let ruling = match keeper.submit(call).await {
+        Ok(ruling) => ruling,
+        Err(e) => {
+            return refuse(format!(
+                "holdpoint could not check this call, so it was not made: {e}"
+            ));
+        }
+    };
+    if ruling.proceed {
+        return Gated::Forward;
+    }
+    if ruling.status != Status::Pending {
+        return refuse(describe(&ruling));
+    }
+    let id = ruling.id.clone();
+    let deadline = Instant::now() + hold_wait;
+    let mut step = 0;
+    progress
+        .tell(
+            step,
+            format!("held for approval as {id}: {}", ruling.reason),
+        )
+        .await;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return refuse(format!(
+                "this call is pending approval as {id} ({}). Once a reviewer approves it, make \
+                 the same call again and it will pass",
+                ruling.reason
+            ));
+        }
+        let waited = tokio::select! {
+            waited = keeper.wait(&id, left.min(PROGRESS_EVERY)) => waited,
+            () = ct.cancelled() => {
+                if let Err(e) = keeper.cancel(&id).await {
+                    tracing::warn!(action = %id, error = %e, "could not cancel a held MCP call");
+                }
+                return refuse(format!("cancelled by the client; {id} was withdrawn"));
+            }
+        };
+        let now = match waited {
+            Ok(now) => now,
+            Err(e) => {
+                return refuse(format!(
+                    "holdpoint could not follow {id}, so the call was not made: {e}"
+                ));
+            }
+        };
+        match now.status {
+            Status::Pending => {
+                step += 1;
+                progress
+                    .tell(step, format!("still held for approval as {id}"))
+                    .await;
+            }
+            // Approved: the proxy's own resubmission of the same call consumes the
+            // approval (single use, bound to the digest) and lets it through.
+            Status::Approved => {
+                return match keeper.submit(call).await {
+                    Ok(again) if again.proceed => Gated::Forward,
+                    Ok(again) => refuse(describe(&again)),
+                    Err(e) => refuse(format!(
+                        "holdpoint could not check this call, so it was not made: {e}"
+                    )),
+                };
+            }
+            _ => return refuse(describe(&now)),
+        }
+    }
+}
+
+/// Why a call did not go ahead, for the model to read.
+fn describe(ruling: &Ruling) -> String {
+    let id = &ruling.id;
+    match ruling.status {
+        Status::Denied => format!("denied by policy ({id}): {}", ruling.reason),
+        Status::Rejected if ruling.comments.is_empty() => format!("rejected by a reviewer ({id})"),
+        Status::Rejected => format!(
+            "rejected by a reviewer ({id}): {}",
+            ruling.comments.join("; ")
+        ),
+        Status::Expired => format!("the hold {id} expired before anyone approved it"),
+        Status::Cancelled => format!("{id} was withdrawn"),
+        status => format!("{id} is {status}: {}", ruling.reason),
+    }
+}
+
+fn refuse(text: String) -> Gated {
+    Gated::Refuse(CallToolResult::error(vec![Content::text(format!(
+        "holdpoint: {text}"
+    ))]))
+}

@@ -1,0 +1,43 @@
+//! # holdpoint-mcp: the MCP surface
+//!
+//! A proxy between an agent and one MCP server: every `tools/call` becomes an action
+//! (`mcp.call` on `mcp/{server}/{tool}`) and passes the gate; everything else passes
+//! through untouched, both ways. The binary serves it on stdio (`holdpoint mcp`) and the
+//! server over streamable HTTP (`/mcp/{name}`). A tour:
+//! - `action.rs`: a tool call as an action, with `context.mcp` (server, tool, annotations).
+//! - `proxy.rs`: [`Proxy`], the agent's MCP server: `initialize` opens the upstream
+//!   session, `tools/list` hides forbidden tools and marks held ones, `tools/call` is gated.
+//! - `calls.rs`: the gate's answer for one call: forward, refuse with `isError`, or wait
+//!   for a hold with progress notifications up to `hold_wait`; a cancelled call withdraws
+//!   its hold.
+//! - `upstream.rs`: starting or reaching the upstream, and [`upstream::Relay`], which
+//!   passes the upstream's requests (sampling, elicitation, roots) and notifications on.
+//! - `relay.rs`: forwarding a request across, mapping progress tokens and cancellation.
+//! - `gatekeeper.rs` and `local.rs`: how the proxy asks the gate, in process or remotely.
+//! - `redact.rs`: the upstream's credentials never reach the agent.
+//! - `tools.rs`: the upstream's tool annotations, remembered from `tools/list`.
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+pub mod action;
+mod calls;
+mod gatekeeper;
+mod local;
+mod proxy;
+mod redact;
+mod relay;
+mod tools;
+pub mod upstream;
+
+pub use action::{ToolCall, tool_call};
+pub use calls::PROGRESS_EVERY;
+pub use gatekeeper::{Gatekeeper, Outlook, Ruling};
+pub use local::{LocalGate, SURFACE, ruling_of, surface_context};
+pub use proxy::{Keepers, Proxy, ProxyConfig};
+pub use redact::Redactor;
+pub use upstream::Target;

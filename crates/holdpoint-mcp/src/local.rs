@@ -1,0 +1,108 @@
+//! [`LocalGate`]: the [`Gatekeeper`] of a proxy that runs inside the gateway.
+
+use crate::action::ToolCall;
+use crate::gatekeeper::{Gatekeeper, Outlook, Ruling};
+use async_trait::async_trait;
+use holdpoint_core::{ActionId, ActionRecord, Identity, Outcome};
+use holdpoint_gate::{Answer, Gate, GateError, SurfaceContext};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The surface name recorded on actions from MCP.
+pub const SURFACE: &str = "mcp";
+
+/// The gate, asked as one caller.
+#[derive(Clone)]
+pub struct LocalGate {
+    pub gate: Arc<Gate>,
+    pub caller: Identity,
+}
+
+/// How a tool call enters the gate.
+pub fn surface_context(call: &ToolCall) -> SurfaceContext {
+    SurfaceContext {
+        surface: SURFACE.into(),
+        extra: Some(call.context.clone()),
+        // The proxy forwards the call itself, after its own resubmission consumed the
+        // approval: reading the approved action hands nothing over.
+        executes: true,
+    }
+}
+
+impl LocalGate {
+    /// The ruling on `answer`, masked for the agent.
+    pub fn ruling(&self, answer: &Answer) -> Ruling {
+        ruling_of(&self.gate, &answer.record, answer.proceed)
+    }
+}
+
+/// A record as a [`Ruling`], with its reason and review comments masked.
+pub fn ruling_of(gate: &Gate, record: &ActionRecord, proceed: bool) -> Ruling {
+    let masker = gate.masker();
+    Ruling {
+        id: record.id.0.clone(),
+        status: record.status,
+        proceed,
+        reason: masker.mask_text(&record.verdict.reason),
+        comments: record
+            .hold
+            .iter()
+            .flat_map(|h| h.reviews.iter())
+            .filter(|r| !r.comment.is_empty())
+            .map(|r| format!("{}: {}", r.reviewer.name, masker.mask_text(&r.comment)))
+            .collect(),
+    }
+}
+
+#[async_trait]
+impl Gatekeeper for LocalGate {
+    async fn submit(&self, call: &ToolCall) -> Result<Ruling, String> {
+        let record = self
+            .gate
+            .submit(&self.caller, call.request.clone(), surface_context(call))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(self.ruling(&Answer::plain(record)))
+    }
+
+    async fn wait(&self, id: &str, wait: Duration) -> Result<Ruling, String> {
+        let id = ActionId(id.to_string());
+        let answer = match self.gate.wait(&self.caller, &id, wait).await {
+            Ok(answer) => answer,
+            // Out of long-poll slots: answer now, the proxy asks again.
+            Err(GateError::TooMany { .. }) => Answer::plain(
+                self.gate
+                    .get(&self.caller, &id)
+                    .await
+                    .map_err(|e| e.to_string())?,
+            ),
+            Err(e) => return Err(e.to_string()),
+        };
+        Ok(self.ruling(&answer))
+    }
+
+    async fn cancel(&self, id: &str) -> Result<(), String> {
+        self.gate
+            .cancel(&self.caller, &ActionId(id.to_string()), SURFACE)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+
+    async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, String> {
+        Ok(calls
+            .iter()
+            .map(|call| {
+                let verdict = self
+                    .gate
+                    .evaluate(&self.caller, &call.request, &surface_context(call))
+                    .verdict;
+                match verdict.outcome {
+                    Outcome::Allow => Outlook::Allow,
+                    Outcome::Hold => Outlook::Hold(verdict.reason),
+                    Outcome::Deny => Outlook::Deny(verdict.reason),
+                }
+            })
+            .collect())
+    }
+}

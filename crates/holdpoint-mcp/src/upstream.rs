@@ -1,0 +1,177 @@
+//! The upstream MCP server: a command the proxy starts, or a remote streamable-HTTP URL;
+//! and [`Relay`], the proxy's client side, which passes what the upstream asks of the
+//! agent (sampling, elicitation, roots) and what it tells it (notifications) through.
+
+use crate::redact::Redactor;
+use crate::relay::{ProgressMap, forward};
+use crate::tools::ToolCache;
+use rmcp::model::{ClientInfo, ClientResult, ServerNotification, ServerRequest};
+use rmcp::service::{NotificationContext, RequestContext, RoleClient, RoleServer, RunningService};
+use rmcp::transport::TokioChildProcess;
+use rmcp::transport::streamable_http_client::{
+    StreamableHttpClientTransport, StreamableHttpClientTransportConfig,
+};
+use rmcp::{ErrorData as McpError, Peer, Service, ServiceExt};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long an upstream may take to start and answer `initialize`.
+pub const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Environment variables every upstream command gets from the gateway, besides the ones
+/// its configuration names: what a program needs to find itself and run.
+pub const BASE_ENV: [&str; 6] = ["PATH", "HOME", "USER", "LANG", "LC_ALL", "TMPDIR"];
+
+/// Where the upstream is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// A program started for each session, speaking MCP on its stdio. `env` is its whole
+    /// environment, unless `inherit_env`.
+    Command {
+        program: String,
+        args: Vec<String>,
+        env: Vec<(String, String)>,
+        inherit_env: bool,
+    },
+    /// A streamable-HTTP MCP server, sent `headers` on every request.
+    Remote {
+        url: String,
+        headers: Vec<(String, String)>,
+    },
+}
+
+impl Target {
+    /// The credentials this target is given, which the agent must never see.
+    pub fn secrets(&self) -> Redactor {
+        match self {
+            Target::Command { env, .. } => Redactor::new(
+                env.iter()
+                    .filter(|(name, _)| !BASE_ENV.contains(&name.as_str()))
+                    .cloned(),
+            ),
+            Target::Remote { headers, .. } => Redactor::new(headers.iter().cloned()),
+        }
+    }
+}
+
+/// The proxy's client side of one upstream session.
+pub struct Relay {
+    pub name: String,
+    /// The agent's session: what the upstream asks and tells is passed to it.
+    pub agent: Peer<RoleServer>,
+    /// The agent's own `initialize` parameters, presented to the upstream as ours.
+    pub info: ClientInfo,
+    /// Upstream progress tokens → the agent's, for calls the agent made.
+    pub progress_to_agent: ProgressMap,
+    /// Agent progress tokens → the upstream's, for requests the upstream made.
+    pub progress_to_upstream: ProgressMap,
+    pub tools: Arc<ToolCache>,
+    pub redactor: Arc<Redactor>,
+}
+
+pub type Connection = RunningService<RoleClient, Relay>;
+
+/// Starts (or reaches) the upstream and completes its handshake.
+pub async fn connect(target: &Target, relay: Relay) -> Result<Connection, String> {
+    let name = relay.name.clone();
+    let running = async {
+        match target {
+            Target::Command {
+                program,
+                args,
+                env,
+                inherit_env,
+            } => {
+                let mut command = tokio::process::Command::new(program);
+                command.args(args);
+                if !inherit_env {
+                    command.env_clear();
+                }
+                command.envs(env.iter().map(|(k, v)| (k, v)));
+                // The agent's gateway token is no upstream's business.
+                command.env_remove("HOLDPOINT_TOKEN");
+                let (transport, _) = TokioChildProcess::builder(command)
+                    .stderr(std::process::Stdio::inherit())
+                    .spawn()
+                    .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+                relay.serve(transport).await.map_err(|e| e.to_string())
+            }
+            Target::Remote { url, headers } => {
+                let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
+                for (name, value) in headers {
+                    let name = name
+                        .parse()
+                        .map_err(|_| format!("bad header name `{name}`"))?;
+                    let value = value
+                        .parse()
+                        .map_err(|_| "a header value is not valid in HTTP".to_string())?;
+                    config.custom_headers.insert(name, value);
+                }
+                let transport =
+                    StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+                relay.serve(transport).await.map_err(|e| e.to_string())
+            }
+        }
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, running).await {
+        Ok(Ok(connection)) => Ok(connection),
+        Ok(Err(e)) => Err(format!("the MCP server `{name}` did not start: {e}")),
+        Err(_) => Err(format!(
+            "the MCP server `{name}` did not answer `initialize` within {}s",
+            HANDSHAKE_TIMEOUT.as_secs()
+        )),
+    }
+}
+
+impl Service<RoleClient> for Relay {
+    async fn handle_request(
+        &self,
+        request: ServerRequest,
+        context: RequestContext<RoleClient>,
+    ) -> Result<ClientResult, McpError> {
+        forward(
+            &self.agent,
+            request,
+            context.meta,
+            &context.ct,
+            &self.progress_to_upstream,
+            "the MCP client",
+        )
+        .await
+    }
+
+    async fn handle_notification(
+        &self,
+        notification: ServerNotification,
+        _context: NotificationContext<RoleClient>,
+    ) -> Result<(), McpError> {
+        let notification = match notification {
+            ServerNotification::ProgressNotification(mut n) => {
+                match self.progress_to_agent.readdress(n.params) {
+                    Some(params) => n.params = params,
+                    None => return Ok(()),
+                }
+                ServerNotification::ProgressNotification(n)
+            }
+            ServerNotification::ToolListChangedNotification(n) => {
+                self.tools.forget();
+                ServerNotification::ToolListChangedNotification(n)
+            }
+            // Ids of the upstream's own requests are not the agent's: a cancellation of
+            // one is handled by the request's forwarding, not passed on.
+            ServerNotification::CancelledNotification(_) => return Ok(()),
+            other => other,
+        };
+        let notification = self
+            .redactor
+            .message(notification)
+            .map_err(|e| McpError::internal_error(e, None))?;
+        // A closed agent session ends the upstream session too; nothing to add here.
+        let _ = self.agent.send_notification(notification).await;
+        Ok(())
+    }
+
+    fn get_info(&self) -> ClientInfo {
+        self.info.clone()
+    }
+}

@@ -1,0 +1,224 @@
+//! The MCP surface over HTTP.
+//! - `/mcp/{name}`: each `[[mcp]]` upstream, served over streamable HTTP to agents that
+//!   authenticate with their bearer token. Each agent session gets its own upstream
+//!   session, closed when the agent's ends or idles out.
+//! - `POST /v1/mcp/{server}/calls` and `POST /v1/mcp/{server}/tools`: what `holdpoint mcp`
+//!   (the stdio proxy, which runs beside the agent) asks the gateway for each call and
+//!   each tool list.
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{ApiJson, Caller};
+use crate::view::ActionView;
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use holdpoint_gate::Answer;
+use holdpoint_mcp::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, ProxyConfig};
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::sync::Arc;
+use std::time::Duration;
+use utoipa::ToSchema;
+
+/// How the gateway serves `[[mcp]]` upstreams.
+#[derive(Debug, Clone)]
+pub struct McpUpstream {
+    pub proxy: ProxyConfig,
+    /// An agent session with no request for this long is closed, with its upstream.
+    pub idle_timeout: Duration,
+}
+
+/// Adds `/mcp/{name}` for each upstream.
+pub(crate) fn mount(
+    mut router: Router<AppState>,
+    state: &AppState,
+    upstreams: &[McpUpstream],
+) -> Router<AppState> {
+    for upstream in upstreams {
+        let config = Arc::new(upstream.proxy.clone());
+        let gate = state.gate.clone();
+        let mut sessions = LocalSessionManager::default();
+        sessions.session_config.keep_alive = Some(upstream.idle_timeout);
+        // Every request carries a bearer token checked before it reaches the session, so
+        // a page a browser was tricked into (DNS rebinding) has nothing to send: the
+        // gateway may be reached under any host name.
+        let http = StreamableHttpServerConfig::default().disable_allowed_hosts();
+        let service = StreamableHttpService::new(
+            move || Ok(Proxy::new(config.clone(), Keepers::PerCaller(gate.clone()))),
+            Arc::new(sessions),
+            http,
+        );
+        router = router.route_service(&format!("/mcp/{}", upstream.proxy.name), service);
+    }
+    router
+}
+
+/// Authenticates `/mcp/…` requests: only agents and users, each counted against its rate;
+/// the identity rides along in the request for the proxy.
+pub(crate) async fn authenticate(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let caller = match <Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
+        &mut parts, &state,
+    )
+    .await
+    {
+        Ok(caller) => caller,
+        Err(e) => return e.into_response(),
+    };
+    let identity = match caller.submitter() {
+        Ok(identity) => identity.clone(),
+        Err(e) => return e.into_response(),
+    };
+    parts.extensions.insert(identity);
+    request = Request::from_parts(parts, body);
+    next.run(request).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpCallBody {
+    pub tool: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub arguments: Option<Map<String, Value>>,
+    /// The tool's `annotations` from `tools/list`, as the upstream gave them.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub annotations: Option<Value>,
+    #[serde(default)]
+    pub environment: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpToolsBody {
+    #[serde(default)]
+    pub environment: String,
+    pub tools: Vec<McpTool>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpTool {
+    pub name: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub annotations: Option<Value>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct McpOutlooks {
+    pub tools: Vec<McpOutlook>,
+}
+
+/// What policy says of one tool for the caller.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct McpOutlook {
+    pub name: String,
+    /// `allow`, `hold` or `deny`.
+    pub outcome: String,
+    pub reason: String,
+}
+
+/// The most tools one `POST /v1/mcp/{server}/tools` may ask about.
+const MAX_TOOLS: usize = 1000;
+
+#[utoipa::path(post, path = "/v1/mcp/{server}/calls", params(("server" = String, Path)),
+    request_body = McpCallBody,
+    responses((status = 200, description = "The action, as submitted: allowed, denied or pending", body = ActionView),
+              (status = 401, description = "No or bad token", body = ErrorBody),
+              (status = 403, description = "Admin tokens submit nothing", body = ErrorBody),
+              (status = 422, description = "Not a valid action", body = ErrorBody)))]
+pub async fn submit_call(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(server): Path<String>,
+    ApiJson(body): ApiJson<McpCallBody>,
+) -> Result<Json<ActionView>, ApiError> {
+    let identity = caller.submitter()?;
+    let call = holdpoint_mcp::tool_call(
+        &server,
+        &body.tool,
+        body.arguments.unwrap_or_default(),
+        body.annotations.as_ref(),
+        &body.environment,
+    );
+    let record = state
+        .gate
+        .submit(
+            identity,
+            call.request.clone(),
+            holdpoint_mcp::surface_context(&call),
+        )
+        .await?;
+    Ok(Json(ActionView::answer(
+        &Answer::plain(record),
+        state.gate.masker().as_ref(),
+    )))
+}
+
+#[utoipa::path(post, path = "/v1/mcp/{server}/tools", params(("server" = String, Path)),
+    request_body = McpToolsBody,
+    responses((status = 200, description = "What policy says of each tool for the caller", body = McpOutlooks),
+              (status = 401, description = "No or bad token", body = ErrorBody),
+              (status = 403, description = "Admin tokens submit nothing", body = ErrorBody),
+              (status = 422, description = "Too many tools", body = ErrorBody)))]
+pub async fn tool_outlooks(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(server): Path<String>,
+    ApiJson(body): ApiJson<McpToolsBody>,
+) -> Result<Json<McpOutlooks>, ApiError> {
+    let identity = caller.submitter()?;
+    if body.tools.len() > MAX_TOOLS {
+        return Err(ApiError::invalid(format!(
+            "{} tools; at most {MAX_TOOLS} per request",
+            body.tools.len()
+        )));
+    }
+    let calls: Vec<_> = body
+        .tools
+        .iter()
+        .map(|t| {
+            holdpoint_mcp::tool_call(
+                &server,
+                &t.name,
+                Map::new(),
+                t.annotations.as_ref(),
+                &body.environment,
+            )
+        })
+        .collect();
+    let keeper = LocalGate {
+        gate: state.gate.clone(),
+        caller: identity.clone(),
+    };
+    let outlooks = keeper.outlook(&calls).await.map_err(ApiError::invalid)?;
+    let tools = body
+        .tools
+        .into_iter()
+        .zip(outlooks)
+        .map(|(tool, outlook)| {
+            let (outcome, reason) = match outlook {
+                Outlook::Allow => ("allow", String::new()),
+                Outlook::Hold(reason) => ("hold", reason),
+                Outlook::Deny(reason) => ("deny", reason),
+            };
+            McpOutlook {
+                name: tool.name,
+                outcome: outcome.into(),
+                reason,
+            }
+        })
+        .collect();
+    Ok(Json(McpOutlooks { tools }))
+}

@@ -1,0 +1,203 @@
+//! `holdpoint mcp --name NAME -- CMD ARGS…`: an MCP server on stdio for the agent, and a
+//! client of the upstream it starts with CMD. Each tool call is asked of a running
+//! gateway (`HOLDPOINT_URL`, `HOLDPOINT_TOKEN`) through `/v1/mcp/{name}/…`.
+//!
+//! The gateway and the token are checked before the upstream starts, so a wrong URL or
+//! token is a clear error at once, not a failed first tool call.
+
+use crate::cli::Remote;
+use crate::exit;
+use anyhow::{Context, anyhow};
+use async_trait::async_trait;
+use holdpoint_mcp::{Gatekeeper, Keepers, Outlook, Proxy, ProxyConfig, Ruling, Target, ToolCall};
+use holdpoint_server::{ActionView, McpOutlooks};
+use rmcp::ServiceExt;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct McpArgs {
+    pub name: String,
+    pub environment: String,
+    pub hold_wait: Duration,
+    pub command: Vec<String>,
+}
+
+pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
+    let token = remote
+        .token
+        .clone()
+        .ok_or_else(|| anyhow!("HOLDPOINT_TOKEN is not set: `holdpoint mcp` asks the gateway about every tool call with it"))?;
+    let (program, rest) = args.command.split_first().ok_or_else(|| {
+        anyhow!("no upstream command: `holdpoint mcp --name NAME -- CMD [ARGS]...`")
+    })?;
+    let keeper = ApiGate {
+        http: reqwest::Client::builder()
+            .timeout(holdpoint_server::MAX_WAIT + Duration::from_secs(30))
+            .build()?,
+        base: remote.url.trim_end_matches('/').to_string(),
+        token,
+        server: args.name.clone(),
+        environment: args.environment.clone(),
+    };
+    keeper.check().await?;
+    // The upstream is the agent's own process: it gets the agent's environment (minus
+    // the gateway token, which no upstream gets).
+    let config = ProxyConfig {
+        name: args.name,
+        environment: args.environment,
+        hold_wait: args.hold_wait,
+        target: Target::Command {
+            program: program.clone(),
+            args: rest.to_vec(),
+            env: Vec::new(),
+            inherit_env: true,
+        },
+    };
+    let proxy = Proxy::new(Arc::new(config), Keepers::Fixed(Arc::new(keeper)));
+    let running = proxy
+        .serve(rmcp::transport::stdio())
+        .await
+        .context("the MCP client did not complete its handshake")?;
+    running.waiting().await.context("the MCP session failed")?;
+    Ok(exit::OK)
+}
+
+/// The gateway, asked over HTTP with the agent's token.
+struct ApiGate {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    server: String,
+    environment: String,
+}
+
+impl ApiGate {
+    /// Fails with a clear message when the gateway cannot be reached or the token is bad.
+    async fn check(&self) -> anyhow::Result<()> {
+        let _: McpOutlooks = self
+            .post(
+                &format!("/v1/mcp/{}/tools", self.server),
+                json!({"tools": []}),
+            )
+            .await
+            .map_err(|e| anyhow!(e))?;
+        Ok(())
+    }
+
+    async fn post<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        body: Value,
+    ) -> Result<T, String> {
+        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, String> {
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach holdpoint at {}: {e}", self.base))?;
+        let status = response.status();
+        let body: Value = response
+            .json()
+            .await
+            .map_err(|e| format!("unexpected answer from holdpoint (HTTP {status}): {e}"))?;
+        if !status.is_success() {
+            let message = body["error"]["message"].as_str().unwrap_or("no message");
+            return Err(match status.as_u16() {
+                401 => format!("holdpoint refused HOLDPOINT_TOKEN: {message}"),
+                _ => format!("holdpoint answered HTTP {status}: {message}"),
+            });
+        }
+        serde_json::from_value(body).map_err(|e| format!("unexpected answer from holdpoint: {e}"))
+    }
+
+    fn ruling(view: ActionView) -> Ruling {
+        Ruling {
+            comments: view
+                .hold
+                .iter()
+                .flat_map(|h| h.reviews.iter())
+                .filter(|r| !r.comment.is_empty())
+                .map(|r| format!("{}: {}", r.reviewer.name, r.comment))
+                .collect(),
+            id: view.id,
+            status: view.status,
+            proceed: view.proceed,
+            reason: view.verdict.reason,
+        }
+    }
+}
+
+#[async_trait]
+impl Gatekeeper for ApiGate {
+    async fn submit(&self, call: &ToolCall) -> Result<Ruling, String> {
+        let tool = call.context["mcp"]["tool"].clone();
+        let body = json!({
+            "tool": tool,
+            "arguments": call.request.params,
+            "annotations": annotations_of(call),
+            "environment": call.request.environment,
+        });
+        let view: ActionView = self
+            .post(&format!("/v1/mcp/{}/calls", self.server), body)
+            .await?;
+        Ok(Self::ruling(view))
+    }
+
+    async fn wait(&self, id: &str, wait: Duration) -> Result<Ruling, String> {
+        let url = format!("{}/v1/actions/{id}?wait={}ms", self.base, wait.as_millis());
+        let view: ActionView = self.send(self.http.get(url)).await?;
+        Ok(Self::ruling(view))
+    }
+
+    async fn cancel(&self, id: &str) -> Result<(), String> {
+        let _: ActionView = self
+            .post(&format!("/v1/actions/{id}/cancel"), json!({}))
+            .await?;
+        Ok(())
+    }
+
+    async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, String> {
+        let tools: Vec<Value> = calls
+            .iter()
+            .map(|c| json!({"name": c.context["mcp"]["tool"], "annotations": annotations_of(c)}))
+            .collect();
+        let answer: McpOutlooks = self
+            .post(
+                &format!("/v1/mcp/{}/tools", self.server),
+                json!({"tools": tools, "environment": self.environment}),
+            )
+            .await?;
+        if answer.tools.len() != calls.len() {
+            return Err("holdpoint answered for a different number of tools".into());
+        }
+        answer
+            .tools
+            .into_iter()
+            .map(|t| match t.outcome.as_str() {
+                "allow" => Ok(Outlook::Allow),
+                "hold" => Ok(Outlook::Hold(t.reason)),
+                "deny" => Ok(Outlook::Deny(t.reason)),
+                other => Err(format!("unknown outcome `{other}`")),
+            })
+            .collect()
+    }
+}
+
+/// The annotations the call was judged with, as the upstream's hints.
+fn annotations_of(call: &ToolCall) -> Value {
+    let mcp = &call.context["mcp"];
+    json!({
+        "readOnlyHint": mcp["readOnlyHint"],
+        "destructiveHint": mcp["destructiveHint"],
+        "idempotentHint": mcp["idempotentHint"],
+        "openWorldHint": mcp["openWorldHint"],
+    })
+}
