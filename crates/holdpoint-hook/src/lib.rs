@@ -60,10 +60,12 @@ pub fn action_of(input: &Value) -> Result<HookAction, String> {
             let file = text("file_path")
                 .or_else(|| text("notebook_path"))
                 .ok_or("a write without `file_path`")?;
+            file_context(&mut context, cwd, file);
             ("fs.write".to_string(), format!("fs{}", path(cwd, file)))
         }
         "Read" | "Glob" | "Grep" => {
             let file = text("file_path").or_else(|| text("path")).unwrap_or("");
+            file_context(&mut context, cwd, file);
             ("fs.read".to_string(), format!("fs{}", path(cwd, file)))
         }
         "WebFetch" | "WebSearch" => {
@@ -84,11 +86,11 @@ pub fn action_of(input: &Value) -> Result<HookAction, String> {
             let (server, name) = rest
                 .split_once("__")
                 .ok_or("an MCP tool name is `mcp__{server}__{tool}`")?;
-            context.insert("mcp".into(), json!({"server": server, "tool": name}));
-            (
-                "mcp.call".to_string(),
-                format!("mcp/{}/{}", segment(server), segment(name)),
-            )
+            // The same action as the MCP proxy's; the hook does not see the tool's
+            // annotations, so they take the cautious defaults.
+            let call = holdpoint_mcp::tool_call(server, name, Map::new(), None, "");
+            context.extend(call.context);
+            (call.request.kind, call.request.resource)
         }
         other => (
             format!("claude.{}", kind_segment(other)),
@@ -108,26 +110,50 @@ pub fn action_of(input: &Value) -> Result<HookAction, String> {
     })
 }
 
-/// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading
-/// `/`: `.` and empty segments dropped, `..` resolved, other characters kept where a
-/// resource allows them and replaced by `_` elsewhere. The root is `""`.
-fn path(cwd: &str, file: &str) -> String {
+/// For file tools: `path`, the absolute path as text (`..` resolved), and `in_project`,
+/// true when it lies inside `cwd`, the folder the agent works in.
+fn file_context(context: &mut Map<String, Value>, cwd: &str, file: &str) {
+    let absolute = normalize(cwd, file);
+    let root = normalize(cwd, "");
+    let inside =
+        absolute == root || absolute.starts_with(&format!("{}/", root.trim_end_matches('/')));
+    context.insert("path".into(), json!(absolute));
+    context.insert("in_project".into(), json!(inside));
+}
+
+/// `file` joined to `cwd` unless absolute, with `.`, `..` and empty segments resolved.
+fn normalize(cwd: &str, file: &str) -> String {
     let joined = if file.starts_with('/') {
         file.to_string()
     } else {
         format!("{cwd}/{file}")
     };
-    let mut parts: Vec<String> = Vec::new();
+    let mut parts: Vec<&str> = Vec::new();
     for part in joined.split('/') {
         match part {
             "" | "." => {}
             ".." => {
                 parts.pop();
             }
-            other => parts.push(segment(other)),
+            other => parts.push(other),
         }
     }
-    parts.iter().map(|p| format!("/{p}")).collect()
+    if parts.is_empty() {
+        "/".into()
+    } else {
+        parts.iter().map(|p| format!("/{p}")).collect()
+    }
+}
+
+/// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading
+/// `/`: `.` and empty segments dropped, `..` resolved, other characters kept where a
+/// resource allows them and replaced by `_` elsewhere. The root is `""`.
+fn path(cwd: &str, file: &str) -> String {
+    normalize(cwd, file)
+        .split('/')
+        .filter(|part| !part.is_empty())
+        .map(|part| format!("/{}", segment(part)))
+        .collect()
 }
 
 /// The output that lets the call go ahead.
@@ -180,8 +206,18 @@ mod tests {
             (write.request.kind.as_str(), write.request.resource.as_str()),
             ("fs.write", "fs/home/dev/secrets/x_y.txt")
         );
+        assert_eq!(write.context["path"], "/home/dev/secrets/x y.txt");
+        assert_eq!(write.context["in_project"], false);
         let read = hook("Read", json!({"file_path": "/etc/passwd"}));
         assert_eq!(read.request.resource, "fs/etc/passwd");
+        let inside = hook("Read", json!({"file_path": "./src/../Cargo.toml"}));
+        assert_eq!(inside.context["path"], "/home/dev/app/Cargo.toml");
+        assert_eq!(inside.context["in_project"], true);
+        // A sibling whose name starts like the project is not inside it.
+        let sibling = hook("Glob", json!({"path": "/home/dev/app2"}));
+        assert_eq!(sibling.context["in_project"], false);
+        let root = hook("Grep", json!({}));
+        assert_eq!(root.context["in_project"], true);
         let web = hook("WebFetch", json!({"url": "https://example.com/a?b"}));
         assert_eq!(web.request.resource, "web/example.com");
         let mcp = hook("mcp__github__create_issue", json!({"title": "t"}));

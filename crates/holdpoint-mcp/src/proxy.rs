@@ -24,6 +24,9 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::OnceCell;
 
+/// Methods the proxy judges itself; they never pass through as custom requests.
+const GATED: [&str; 3] = ["initialize", "tools/list", "tools/call"];
+
 /// One upstream as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProxyConfig {
@@ -304,6 +307,11 @@ impl Service<RoleServer> for Proxy {
             ClientRequest::InitializeRequest(_) => self.initialize(request, context).await,
             ClientRequest::ListToolsRequest(_) => self.list_tools(request, context).await,
             ClientRequest::CallToolRequest(_) => self.call_tool(request, context).await,
+            // A request rmcp could not read as its typed form arrives as a custom one:
+            // a malformed `tools/call` must not reach the upstream past the gate.
+            ClientRequest::CustomRequest(custom) if GATED.contains(&custom.method.as_str()) => Err(
+                McpError::invalid_params(format!("malformed `{}` request", custom.method), None),
+            ),
             _ => {
                 self.keeper(&context)?;
                 self.forward(request, &context).await

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// File name and text of each starter file, in load order.
-const FILES: [(&str, &str); 4] = [
+const FILES: [(&str, &str); 5] = [
     ("00-reads.cedar", include_str!("starter/00-reads.cedar")),
     (
         "10-database.cedar",
@@ -19,6 +19,7 @@ const FILES: [(&str, &str); 4] = [
         include_str!("starter/20-infrastructure.cedar"),
     ),
     ("30-tokens.cedar", include_str!("starter/30-tokens.cedar")),
+    ("40-agents.cedar", include_str!("starter/40-agents.cedar")),
 ];
 
 /// The embedded starter policies.

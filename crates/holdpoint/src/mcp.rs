@@ -24,6 +24,8 @@ pub struct McpArgs {
 }
 
 pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
+    // stdout carries the MCP session; logs go to stderr, where MCP clients keep them.
+    crate::serve::init_tracing("warn");
     let token = remote
         .token
         .clone()

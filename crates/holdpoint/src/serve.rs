@@ -16,7 +16,7 @@ use std::sync::Arc;
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
 pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow::Result<u8> {
-    init_tracing();
+    init_tracing("info,rmcp=warn");
     let config = Config::load(local.config.as_deref())?;
     private_data_dir(&data)?;
     let defaults = config.hold_defaults()?;
@@ -241,9 +241,11 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()> + S
     })
 }
 
-fn init_tracing() {
+/// Logs to stderr, filtered by `HOLDPOINT_LOG`. rmcp logs whole MCP messages at `info`
+/// (tool results, upstream notices): its default is `warn`, so they stay out of logs.
+pub fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("HOLDPOINT_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

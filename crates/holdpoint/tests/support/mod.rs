@@ -7,6 +7,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+pub mod peers;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_holdpoint");
 
 pub struct Gateway {
@@ -29,6 +31,19 @@ impl Gateway {
         Gateway::spawn(command, data)
     }
 
+    /// [`Gateway::start`], with the gateway's log (stderr) written to `log`.
+    pub fn start_logged(data: &Path, extra: &[&str], log: &Path) -> Gateway {
+        let mut command = Command::new(BIN);
+        command
+            .arg("serve")
+            .arg("--data")
+            .arg(data)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(extra)
+            .stderr(std::fs::File::create(log).expect("log file"));
+        Gateway::spawn(command, data)
+    }
+
     /// The same, with the process limited to `descriptors` open files (`ulimit -n`).
     pub fn start_with_fd_limit(data: &Path, descriptors: u32) -> Gateway {
         let mut command = Command::new("sh");
@@ -47,7 +62,6 @@ impl Gateway {
         let mut child = command
             .env("HOLDPOINT_LOG", "warn")
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn holdpoint serve");
         let stdout = child.stdout.take().expect("stdout");

@@ -1,0 +1,131 @@
+//! MCP parts no one here wrote, for end-to-end tests: the npm servers that `.ci/run`
+//! installs into `tests/peers`, and an rmcp client that records progress notifications.
+
+use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam};
+use rmcp::service::{NotificationContext, RoleClient, RunningService};
+use rmcp::{ClientHandler, ServiceExt};
+use serde_json::{Value, json};
+use std::path::PathBuf;
+use tokio::sync::mpsc;
+
+/// The folder `.ci/run` installs the npm peers into.
+pub fn peers_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers")
+}
+
+/// The entry point of an npm MCP server, e.g. `server-everything`. Missing peers fail the
+/// test, with the command that installs them.
+pub fn npm_server(package: &str) -> String {
+    let path = peers_dir()
+        .join("node_modules/@modelcontextprotocol")
+        .join(package)
+        .join("dist/index.js");
+    assert!(
+        path.exists(),
+        "{} is missing: run `npm ci --prefix tests/peers` (as .ci/run does)",
+        path.display()
+    );
+    path.to_string_lossy().into_owned()
+}
+
+/// The official inspector's CLI.
+pub fn inspector() -> String {
+    let path = peers_dir().join("node_modules/.bin/mcp-inspector");
+    assert!(path.exists(), "run `npm ci --prefix tests/peers`");
+    path.to_string_lossy().into_owned()
+}
+
+/// An MCP client that passes each progress notification to a channel.
+pub struct Watcher(pub mpsc::UnboundedSender<ProgressNotificationParam>);
+
+impl ClientHandler for Watcher {
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.0.send(params);
+    }
+}
+
+pub type Client = RunningService<RoleClient, Watcher>;
+
+/// A client on `transport`, and the progress it will receive.
+pub async fn connect<T, E, A>(
+    transport: T,
+) -> (Client, mpsc::UnboundedReceiver<ProgressNotificationParam>)
+where
+    T: rmcp::transport::IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = Watcher(tx).serve(transport).await.expect("MCP handshake");
+    (client, rx)
+}
+
+/// Calls `tool` with `arguments`.
+pub async fn call(client: &Client, tool: &str, arguments: Value) -> CallToolResult {
+    let params = CallToolRequestParams::new(tool.to_string())
+        .with_arguments(arguments.as_object().cloned().unwrap_or_default());
+    client.call_tool(params).await.expect("tools/call answered")
+}
+
+/// The text of a tool result, and whether it is an error.
+pub fn text_of(result: &CallToolResult) -> (bool, String) {
+    let text = result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (result.is_error == Some(true), text)
+}
+
+/// The `act_…` id named in `text`.
+pub fn action_id(text: &str) -> String {
+    let start = text
+        .find("act_")
+        .unwrap_or_else(|| panic!("no action id in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// Waits for the progress notification that says the call is held; returns its id.
+pub async fn held_id(progress: &mut mpsc::UnboundedReceiver<ProgressNotificationParam>) -> String {
+    loop {
+        let note = progress.recv().await.expect("a progress notification");
+        if let Some(message) = note.message.filter(|m| m.contains("held for approval as")) {
+            return action_id(&message);
+        }
+    }
+}
+
+/// A policy set for the `everything` server: `echo` passes, `get-tiny-image` is
+/// forbidden, `get-sum` is held for admins, `get-annotated-message` is held for a
+/// second only.
+pub const EVERYTHING_POLICIES: &str = r#"
+@id("echo") permit(principal, action == Action::"mcp.call", resource == Resource::"mcp/everything/echo");
+@id("env") permit(principal, action == Action::"mcp.call", resource == Resource::"mcp/everything/get-env");
+@id("slow") permit(principal, action == Action::"mcp.call", resource == Resource::"mcp/everything/trigger-long-running-operation");
+@id("no-images") @reason("no images for agents")
+forbid(principal, action == Action::"mcp.call", resource == Resource::"mcp/everything/get-tiny-image");
+@id("images") permit(principal, action == Action::"mcp.call", resource == Resource::"mcp/everything/get-tiny-image");
+@id("sums") @hold("Adding numbers") @approvers("admins")
+permit(principal, action == Action::"mcp.call", resource == Resource::"mcp/everything/get-sum");
+@id("brief") @hold("Brief hold") @approvers("admins") @expires("1s")
+permit(principal, action == Action::"mcp.call", resource == Resource::"mcp/everything/get-annotated-message");
+@id("crash") permit(principal, action == Action::"mcp.call", resource in Resource::"mcp/crash");
+"#;
+
+/// Writes [`EVERYTHING_POLICIES`] and a config with `extra` into `dir`; returns the
+/// config's path.
+pub fn everything_config(dir: &std::path::Path, extra: &str) -> PathBuf {
+    let policies = dir.join("policies");
+    std::fs::create_dir_all(&policies).expect("policies dir");
+    std::fs::write(policies.join("mcp.cedar"), EVERYTHING_POLICIES).expect("policy");
+    let config = dir.join("holdpoint.toml");
+    std::fs::write(&config, format!("[policy]\ndir = \"policies\"\n\n{extra}")).expect("config");
+    config
+}
