@@ -31,8 +31,9 @@ impl Gateway {
         Gateway::spawn(command, data)
     }
 
-    /// [`Gateway::start`], with the gateway's log (stderr) written to `log`.
-    pub fn start_logged(data: &Path, extra: &[&str], log: &Path) -> Gateway {
+    /// [`Gateway::start`], with `env` added to its environment and its log (stderr)
+    /// written to `log`.
+    pub fn start_logged(data: &Path, extra: &[&str], env: &[(&str, &str)], log: &Path) -> Gateway {
         let mut command = Command::new(BIN);
         command
             .arg("serve")
@@ -40,6 +41,7 @@ impl Gateway {
             .arg(data)
             .args(["--listen", "127.0.0.1:0"])
             .args(extra)
+            .envs(env.iter().copied())
             .stderr(std::fs::File::create(log).expect("log file"));
         Gateway::spawn(command, data)
     }

@@ -4,7 +4,7 @@
 use rmcp::model::{CallToolRequestParams, CallToolResult, ProgressNotificationParam};
 use rmcp::service::{NotificationContext, RoleClient, RunningService};
 use rmcp::{ClientHandler, ServiceExt};
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::path::PathBuf;
 use tokio::sync::mpsc;
 
