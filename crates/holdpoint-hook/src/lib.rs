@@ -22,6 +22,35 @@ use serde_json::{Map, Value, json};
 /// The surface name recorded on actions from the hook.
 pub const SURFACE: &str = "hook";
 
+/// The field `holdpoint hook claude-code` adds to the hook input: the user's latest
+/// prompt, read from the transcript on the agent's machine. (The gateway never opens a
+/// path a client names.)
+pub const PROMPT_FIELD: &str = "holdpoint_prompt";
+
+/// The user's latest prompt in a Claude Code transcript (JSON lines): the last `user`
+/// entry written by the person, not a tool result.
+pub fn latest_prompt(transcript: &str) -> Option<String> {
+    transcript.lines().rev().find_map(|line| {
+        let entry: Value = serde_json::from_str(line).ok()?;
+        if entry.get("type").and_then(Value::as_str) != Some("user") {
+            return None;
+        }
+        match entry.pointer("/message/content")? {
+            Value::String(text) => Some(text.clone()),
+            Value::Array(blocks) => {
+                let texts: Vec<&str> = blocks
+                    .iter()
+                    .filter(|b| b.get("type").and_then(Value::as_str) == Some("text"))
+                    .filter_map(|b| b.get("text").and_then(Value::as_str))
+                    .collect();
+                (!texts.is_empty()).then(|| texts.join("\n"))
+            }
+            _ => None,
+        }
+        .filter(|text| !text.trim().is_empty())
+    })
+}
+
 /// One tool call as an action, with what the hook adds to the policy context.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HookAction {
@@ -97,7 +126,8 @@ pub fn action_of(input: &Value) -> Result<HookAction, String> {
             format!("claude{}", path(cwd, "")),
         ),
     };
-    let justification = text("description").unwrap_or_default().to_string();
+    let prompt = hook.get(PROMPT_FIELD).and_then(Value::as_str);
+    let justification = justification(text("description").unwrap_or_default(), prompt);
     Ok(HookAction {
         request: ActionRequest {
             kind,
@@ -108,6 +138,37 @@ pub fn action_of(input: &Value) -> Result<HookAction, String> {
         },
         context,
     })
+}
+
+/// What the agent says the call does, and the user's latest prompt, within the limit of
+/// a justification (the prompt is cut first).
+fn justification(description: &str, prompt: Option<&str>) -> String {
+    let limit = holdpoint_core::action::MAX_JUSTIFICATION_LEN;
+    let description = cut(description.trim(), limit / 2);
+    match prompt.map(str::trim).filter(|p| !p.is_empty()) {
+        None => description.to_string(),
+        Some(prompt) => {
+            let lead = if description.is_empty() {
+                "The user asked: ".to_string()
+            } else {
+                format!("{description}. The user asked: ")
+            };
+            let room = limit.saturating_sub(lead.len());
+            format!("{lead}{}", cut(prompt, room))
+        }
+    }
+}
+
+/// `text` cut to at most `max` bytes on a character boundary, `…` marking a cut.
+fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", text.get(..end).unwrap_or_default())
 }
 
 /// For file tools: `path`, the absolute path as text (`..` resolved), and `in_project`,
@@ -231,6 +292,33 @@ mod tests {
         for action in [bash, write, read, web, mcp, other] {
             assert!(action.request.validate().is_ok(), "{:?}", action.request);
         }
+    }
+
+    #[test]
+    fn the_justification_joins_the_description_and_the_latest_prompt() {
+        let transcript = [
+            r#"{"type":"user","message":{"role":"user","content":"first ask"}}"#,
+            r#"{"type":"assistant","message":{"role":"assistant","content":[{"type":"text","text":"ok"}]}}"#,
+            r#"{"type":"user","message":{"role":"user","content":[{"type":"text","text":"clean the build"}]}}"#,
+            r#"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","content":"done"}]}}"#,
+            "not json",
+        ]
+        .join("\n");
+        let prompt = latest_prompt(&transcript).unwrap();
+        assert_eq!(prompt, "clean the build");
+        let action = action_of(&json!({"cwd": "/a", "tool_name": "Bash",
+            "tool_input": {"command": "rm -rf build", "description": "remove build output"},
+            PROMPT_FIELD: prompt}))
+        .unwrap();
+        assert_eq!(
+            action.request.justification,
+            "remove build output. The user asked: clean the build"
+        );
+        let long = "é".repeat(5000);
+        let action = action_of(&json!({"tool_name": "Task", PROMPT_FIELD: long})).unwrap();
+        assert!(action.request.validate().is_ok());
+        assert!(action.request.justification.ends_with('…'));
+        assert_eq!(latest_prompt(""), None);
     }
 
     #[test]

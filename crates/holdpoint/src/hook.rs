@@ -1,7 +1,8 @@
 //! `holdpoint hook claude-code`: Claude Code's PreToolUse hook as a command. It hands the
 //! hook input on stdin to the gateway (`POST /hooks/claude-code`) and prints the decision.
 //! Whatever goes wrong (no token, the gateway down, malformed input), it prints a `deny`
-//! with the cause and exits 0, so Claude Code never treats a failure as a pass.
+//! with the cause and exits 0, so Claude Code never treats a failure as a pass. It adds
+//! the user's latest prompt from the transcript the input points to, for reviewers.
 
 use crate::cli::Remote;
 use crate::exit;
@@ -11,6 +12,29 @@ use std::time::Duration;
 
 /// The most hook input read from stdin.
 const MAX_INPUT: u64 = 1024 * 1024;
+/// How much of the end of a transcript is read for the latest prompt.
+const TRANSCRIPT_TAIL: u64 = 4 * 1024 * 1024;
+
+/// The last [`TRANSCRIPT_TAIL`] bytes of the transcript, from the first whole line; `None`
+/// when it cannot be read (the decision does not depend on it).
+fn read_tail(path: &std::path::Path) -> Option<String> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let start = len.saturating_sub(TRANSCRIPT_TAIL);
+    file.seek(SeekFrom::Start(start)).ok()?;
+    let mut bytes = Vec::new();
+    file.take(TRANSCRIPT_TAIL).read_to_end(&mut bytes).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let text = if start > 0 {
+        text.split_once('\n')
+            .map(|(_, rest)| rest)
+            .unwrap_or_default()
+    } else {
+        &text
+    };
+    Some(text.to_string())
+}
 
 pub async fn claude_code(remote: &Remote, wait: Duration) -> u8 {
     let decision = match ask(remote, wait).await {
@@ -35,7 +59,18 @@ async fn ask(remote: &Remote, wait: Duration) -> Result<Value, String> {
         return Err("the hook input is larger than 1 MiB".into());
     }
     // Checked here too, so a malformed input is named even when the gateway is down.
-    serde_json::from_slice::<Value>(&input).map_err(|e| format!("malformed hook input: {e}"))?;
+    let mut input: Value =
+        serde_json::from_slice(&input).map_err(|e| format!("malformed hook input: {e}"))?;
+    if let Some(prompt) = input
+        .get("transcript_path")
+        .and_then(Value::as_str)
+        .and_then(|path| read_tail(path.as_ref()))
+        .and_then(|tail| holdpoint_hook::latest_prompt(&tail))
+        && let Some(fields) = input.as_object_mut()
+    {
+        fields.insert(holdpoint_hook::PROMPT_FIELD.into(), Value::String(prompt));
+    }
+    let input = serde_json::to_vec(&input).map_err(|e| e.to_string())?;
     let url = format!(
         "{}/hooks/claude-code?wait={}s",
         remote.url.trim_end_matches('/'),

@@ -62,17 +62,40 @@ fn the_hook_reports_a_held_shell_command_through_a_real_gateway() {
     let dir = tempfile::tempdir().unwrap();
     let gw = Gateway::start(&dir.path().join("data"), &[]);
     let agent = gw.create_token("claude", "agent", &[]);
-    let bash = r#"{"hook_event_name":"PreToolUse","cwd":"/srv/app","tool_name":"Bash","tool_input":{"command":"ls"}}"#;
-    let (code, out) = run_hook(&gw.base, Some(&agent), bash);
+    let transcript = dir.path().join("transcript.jsonl");
+    std::fs::write(
+        &transcript,
+        concat!(
+            r#"{"type":"user","message":{"role":"user","content":"tidy up, token ghp_0123456789abcdefghijklmnopqrstuvwxyzAB"}}"#,
+            "\n",
+            r#"{"type":"user","message":{"role":"user","content":[{"type":"tool_result","content":"x"}]}}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let bash = |command: &str| {
+        serde_json::json!({"hook_event_name": "PreToolUse", "cwd": "/srv/app", "tool_name": "Bash",
+            "transcript_path": transcript, "tool_input": {"command": command, "description": "clean"}})
+        .to_string()
+    };
+    // The starter policies let an agent's own shell run ...
+    let (code, out) = run_hook(&gw.base, Some(&agent), &bash("ls -la"));
+    assert_eq!((code, verdict(&out)), (Some(0), "allow"), "{out}");
+    // ... but hold destructive commands for an admin.
+    let (code, out) = run_hook(&gw.base, Some(&agent), &bash("rm -rf build"));
     assert_eq!(code, Some(0));
-    // The starter policies hold every shell command for an admin.
     assert_eq!(verdict(&out), "deny", "{out}");
+    let reason = out["hookSpecificOutput"]["permissionDecisionReason"]
+        .as_str()
+        .unwrap();
+    assert!(reason.contains("held for approval"), "{out}");
+    // Reviewers see what the agent said and what the user asked, masked.
+    let pending = gw.cli(&gw.admin_token(), &["pending"]);
+    let listed = support::text(&pending.stdout);
     assert!(
-        out["hookSpecificOutput"]["permissionDecisionReason"]
-            .as_str()
-            .unwrap()
-            .contains("held for approval"),
-        "{out}"
+        listed.contains("clean. The user asked: tidy up"),
+        "{listed}"
     );
+    assert!(!listed.contains("ghp_0123456789"), "{listed}");
     gw.stop();
 }
