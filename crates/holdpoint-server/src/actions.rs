@@ -44,12 +44,14 @@ pub struct ReviewBody {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct WaitQuery {
     /// Long-poll until the action is decided or this much time passes, e.g. `30s`.
     pub wait: Option<String>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub status: Option<String>,
     pub limit: Option<u32>,
@@ -78,10 +80,10 @@ pub fn parse_wait(text: Option<&str>) -> Result<Duration, ApiError> {
 const CHANNEL: &str = "api";
 
 #[utoipa::path(post, path = "/v1/actions", request_body = SubmitBody,
-    responses((status = 200, body = ActionView), (status = 400, body = ErrorBody),
-              (status = 401, body = ErrorBody), (status = 413, body = ErrorBody),
-              (status = 422, body = ErrorBody), (status = 429, body = ErrorBody),
-              (status = 503, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ActionView), (status = 400, description = "Malformed request", body = ErrorBody),
+              (status = 401, description = "No or bad token", body = ErrorBody), (status = 413, description = "Body too large", body = ErrorBody),
+              (status = 422, description = "Well-formed but invalid", body = ErrorBody), (status = 429, description = "Over a limit; retry after the Retry-After header", body = ErrorBody),
+              (status = 503, description = "The store is unavailable; nothing was changed", body = ErrorBody)))]
 pub async fn submit(
     State(state): State<AppState>,
     caller: Caller,
@@ -117,7 +119,7 @@ pub async fn submit(
 }
 
 #[utoipa::path(get, path = "/v1/actions/{id}", params(("id" = String, Path), WaitQuery),
-    responses((status = 200, body = ActionView), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ActionView), (status = 404, description = "Not found, or not visible to this caller", body = ErrorBody)))]
 pub async fn get_action(
     State(state): State<AppState>,
     caller: Caller,
@@ -133,7 +135,7 @@ pub async fn get_action(
 }
 
 #[utoipa::path(get, path = "/v1/actions", params(ListQuery),
-    responses((status = 200, body = ActionList), (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ActionList), (status = 422, description = "Well-formed but invalid", body = ErrorBody)))]
 pub async fn list_actions(
     State(state): State<AppState>,
     caller: Caller,
@@ -168,8 +170,8 @@ pub async fn list_actions(
 
 #[utoipa::path(post, path = "/v1/actions/{id}/reviews", request_body = ReviewBody,
     params(("id" = String, Path)),
-    responses((status = 200, body = ActionView), (status = 403, body = ErrorBody),
-              (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ActionView), (status = 403, description = "Not allowed for this caller", body = ErrorBody),
+              (status = 404, description = "Not found, or not visible to this caller", body = ErrorBody), (status = 409, description = "Already decided, expired or used", body = ErrorBody)))]
 pub async fn review(
     State(state): State<AppState>,
     caller: Caller,
@@ -190,8 +192,8 @@ pub async fn review(
 }
 
 #[utoipa::path(post, path = "/v1/actions/{id}/cancel", params(("id" = String, Path)),
-    responses((status = 200, body = ActionView), (status = 403, body = ErrorBody),
-              (status = 409, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = ActionView), (status = 403, description = "Not allowed for this caller", body = ErrorBody),
+              (status = 409, description = "Already decided, expired or used", body = ErrorBody)))]
 pub async fn cancel(
     State(state): State<AppState>,
     caller: Caller,

@@ -45,6 +45,7 @@ pub struct TokenList {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// Events with a greater seq.
     pub after: Option<i64>,
@@ -77,9 +78,9 @@ impl IntoResponse for TokenAnswer {
 /// allowed, 202 with the pending action when held (once another human approved it, the
 /// same request again gets 201 and the secret), 403 with the reason when denied.
 #[utoipa::path(post, path = "/v1/tokens", request_body = CreateTokenBody,
-    responses((status = 201, body = CreatedToken), (status = 202, body = ActionView),
-              (status = 403, body = ErrorBody), (status = 409, body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+    responses((status = 201, description = "Created; the token is shown only in this answer", body = CreatedToken), (status = 202, description = "Held for approval: the action that will create the token once approved", body = ActionView),
+              (status = 403, description = "Not allowed for this caller", body = ErrorBody), (status = 409, description = "Already decided, expired or used", body = ErrorBody),
+              (status = 422, description = "Well-formed but invalid", body = ErrorBody)))]
 pub async fn create_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -116,7 +117,7 @@ pub async fn create_token(
     }
 }
 
-#[utoipa::path(get, path = "/v1/tokens", responses((status = 200, body = TokenList)))]
+#[utoipa::path(get, path = "/v1/tokens", responses((status = 200, description = "Success", body = TokenList)))]
 pub async fn list_tokens(
     State(state): State<AppState>,
     caller: Caller,
@@ -128,7 +129,7 @@ pub async fn list_tokens(
 }
 
 #[utoipa::path(delete, path = "/v1/tokens/{name}", params(("name" = String, Path)),
-    responses((status = 204), (status = 404, body = ErrorBody)))]
+    responses((status = 204, description = "Done"), (status = 404, description = "Not found, or not visible to this caller", body = ErrorBody)))]
 pub async fn revoke_token(
     State(state): State<AppState>,
     caller: Caller,
@@ -139,7 +140,7 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200, body = AuditPage)))]
+#[utoipa::path(get, path = "/v1/audit", params(AuditQuery), responses((status = 200, description = "Success", body = AuditPage)))]
 pub async fn audit(
     State(state): State<AppState>,
     caller: Caller,
@@ -159,7 +160,7 @@ pub async fn audit(
     Ok(Json(AuditPage { events, next }))
 }
 
-#[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, body = ChainReport)))]
+#[utoipa::path(get, path = "/v1/audit/verify", responses((status = 200, description = "Success", body = ChainReport)))]
 pub async fn audit_verify(
     State(state): State<AppState>,
     caller: Caller,

@@ -53,8 +53,8 @@ pub fn parse_principal(text: &str) -> Result<Principal, String> {
 }
 
 #[utoipa::path(post, path = "/v1/policy/explain", request_body = ExplainBody,
-    responses((status = 200, body = Explanation), (status = 403, body = ErrorBody),
-              (status = 422, body = ErrorBody)))]
+    responses((status = 200, description = "Success", body = Explanation), (status = 403, description = "Not allowed for this caller", body = ErrorBody),
+              (status = 422, description = "Well-formed but invalid", body = ErrorBody)))]
 pub async fn explain(
     State(state): State<AppState>,
     caller: Caller,

@@ -20,11 +20,17 @@ use std::time::Duration;
 /// Claude Code's hook timeout.
 pub const DEFAULT_HOOK_WAIT: Duration = Duration::from_secs(50);
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HookQuery {
+    /// How long to wait for a held call, e.g. `50s` (the default).
     pub wait: Option<String>,
 }
 
+/// Claude Code's PreToolUse hook input; the answer is its `hookSpecificOutput`.
+#[utoipa::path(post, path = "/hooks/claude-code", params(HookQuery),
+    request_body(content = Object, description = "Claude Code's PreToolUse hook input"),
+    responses((status = 200, description = "Always: `hookSpecificOutput` with `permissionDecision` `allow` or `deny`", body = Object)))]
 pub async fn claude_code(
     State(state): State<AppState>,
     caller: Result<Caller, ApiError>,

@@ -87,6 +87,7 @@ pub fn router_with_mcp(gate: Arc<Gate>, upstreams: &[McpUpstream]) -> Router {
         .routes(routes!(ops::metrics))
         .routes(routes!(mcp::submit_call))
         .routes(routes!(mcp::tool_outlooks))
+        .routes(routes!(hook::claude_code))
         .split_for_parts();
     let state = AppState {
         gate,
@@ -103,7 +104,6 @@ pub fn router_with_mcp(gate: Arc<Gate>, upstreams: &[McpUpstream]) -> Router {
     let mcp_routes = mcp_routes.layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT));
     api.merge(mcp_routes)
         .route("/openapi.json", get(ops::openapi))
-        .route("/hooks/claude-code", axum::routing::post(hook::claude_code))
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(

@@ -32,7 +32,7 @@ pub async fn healthz() -> &'static str {
 /// Ready when the store answers and can write: after a failed write, each call probes
 /// with a real write until one succeeds.
 #[utoipa::path(get, path = "/readyz",
-    responses((status = 200, description = "the store answers and writes"), (status = 503)))]
+    responses((status = 200, description = "the store answers and writes"), (status = 503, description = "The store is unavailable; nothing was changed")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     let store = state.gate.store();
     store
