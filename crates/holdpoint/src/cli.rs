@@ -54,6 +54,18 @@ pub enum Command {
     Init {
         #[arg(default_value = ".")]
         dir: PathBuf,
+        /// Instead: create an agent token on the running gateway (HOLDPOINT_TOKEN is an
+        /// admin token) and write this agent's hook and MCP configuration to use it.
+        #[arg(long, value_enum)]
+        agent: Option<crate::init_agent::Agent>,
+        /// The agent token's name (default: the agent's).
+        #[arg(long, requires = "agent")]
+        name: Option<String>,
+        /// The agent's config file, instead of its usual place (Cursor, Claude Desktop).
+        #[arg(long, requires = "agent")]
+        agent_config: Option<PathBuf>,
+        #[command(flatten)]
+        remote: Remote,
     },
     /// Create, list and revoke tokens (admin).
     Token {
@@ -219,7 +231,29 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             data,
             listen,
         } => serve::run(local, data, listen).await,
-        Command::Init { dir } => local::init(&dir),
+        Command::Init {
+            dir, agent: None, ..
+        } => local::init(&dir),
+        Command::Init {
+            dir,
+            agent: Some(agent),
+            name,
+            agent_config,
+            remote,
+        } => {
+            let default_name = match agent {
+                crate::init_agent::Agent::ClaudeCode => "claude-code",
+                crate::init_agent::Agent::Cursor => "cursor",
+                crate::init_agent::Agent::ClaudeDesktop => "claude-desktop",
+            };
+            let init = crate::init_agent::InitAgent {
+                agent,
+                dir,
+                name: name.unwrap_or_else(|| default_name.to_string()),
+                config: agent_config,
+            };
+            crate::init_agent::run(&remote, init).await
+        }
         Command::Token { command, remote } => client::token(&remote, command).await,
         Command::Submit { action, remote } => client::submit(&remote, action).await,
         Command::Pending { remote } => client::pending(&remote).await,

@@ -155,6 +155,21 @@ pub async fn token(remote: &Remote, command: TokenCommand) -> anyhow::Result<u8>
     Ok(exit::OK)
 }
 
+/// Creates an agent token named `name` with the admin token of `remote`; the token.
+pub async fn create_agent_token(remote: &Remote, name: &str) -> anyhow::Result<String> {
+    let client = Client::new(remote)?;
+    let body = json!({"name": name, "kind": "agent"});
+    let post = client.http.post(client.url("/v1/tokens")).json(&body);
+    let (status, answer): (reqwest::StatusCode, Value) = client.send_with_status(post).await?;
+    if status == reqwest::StatusCode::ACCEPTED {
+        bail!(
+            "policy holds new agent tokens; create it with `holdpoint token create --wait` instead"
+        );
+    }
+    let created: CreatedToken = serde_json::from_value(answer)?;
+    Ok(created.token)
+}
+
 /// `POST /v1/tokens`; when policy holds it, waits up to `wait` for the decision and, once
 /// approved, asks again to collect the token (the approval is used by that request).
 async fn create_token(client: &Client, body: &Value, wait: Duration) -> anyhow::Result<u8> {

@@ -8,6 +8,7 @@
 //!   `approve`, `reject`).
 //! - `local.rs`: commands that read files and the store directly (`init`, `policy`, `audit`).
 //! - `hook.rs`: `hook claude-code`, which hands Claude Code's hook input to the gateway.
+//! - `init_agent.rs`: `init --agent`, an agent token and the agent's hook and MCP config.
 //! - `mcp.rs`: `mcp`, the stdio MCP proxy that asks the gateway about each tool call.
 //! - `config_mcp.rs`: `[[mcp]]`, the upstreams `serve` hosts at `/mcp/{name}`.
 
@@ -16,6 +17,7 @@ mod client;
 mod config;
 mod config_mcp;
 mod hook;
+mod init_agent;
 mod local;
 mod mcp;
 mod serve;
