@@ -6,8 +6,12 @@
 //! - `wake`: for N holds with an agent long-polling each, the time from the deciding
 //!   review's response to the agent's response.
 //! - `waiters`: the gateway's resident memory with N agents long-polling pending holds.
+//! - `mcp-stdio` and `mcp-http` (`mcp.rs`): latency of an MCP `tools/call` of `echo`,
+//!   direct or through a relay, with a raw JSON-RPC client.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod mcp;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -53,6 +57,26 @@ enum Command {
         /// The gateway's process id, to read its resident memory.
         #[arg(long)]
         pid: u32,
+    },
+    /// `tools/call` of `echo` on a stdio MCP server started with COMMAND.
+    McpStdio {
+        #[arg(long)]
+        label: String,
+        #[arg(long, default_value_t = 10_000)]
+        calls: usize,
+        #[arg(last = true, required = true)]
+        command: Vec<String>,
+    },
+    /// `tools/call` of `echo` on a streamable-HTTP MCP server at `--endpoint`.
+    McpHttp {
+        #[arg(long)]
+        label: String,
+        #[arg(long, default_value_t = 10_000)]
+        calls: usize,
+        #[arg(long)]
+        endpoint: String,
+        #[arg(long)]
+        token: Option<String>,
     },
 }
 
@@ -327,5 +351,16 @@ async fn main() -> anyhow::Result<()> {
             holds,
         } => wake(&cli.url, &agent, &reviewer, holds).await,
         Command::Waiters { agent, count, pid } => waiters(&cli.url, &agent, count, pid).await,
+        Command::McpStdio {
+            label,
+            calls,
+            command,
+        } => mcp::stdio(&label, calls, &command).await,
+        Command::McpHttp {
+            label,
+            calls,
+            endpoint,
+            token,
+        } => mcp::http(&label, calls, &endpoint, token.as_deref()).await,
     }
 }

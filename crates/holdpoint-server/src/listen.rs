@@ -70,6 +70,9 @@ pub async fn serve(
             },
             _ = &mut shutdown => break,
         };
+        // Streamed answers (MCP's server-sent events) go out in several writes: without
+        // this, Nagle's algorithm holds each later write for the client's delayed ACK.
+        let _ = stream.set_nodelay(true);
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             tokio::spawn(refuse(stream, gate.clone()));
             continue;
