@@ -38,6 +38,6 @@ pub use action::{ToolCall, tool_call};
 pub use calls::PROGRESS_EVERY;
 pub use gatekeeper::{Gatekeeper, Outlook, Ruling};
 pub use local::{LocalGate, SURFACE, ruling_of, surface_context};
-pub use proxy::{Keepers, Proxy, ProxyConfig};
+pub use proxy::{Keepers, MAX_HOLD_WAIT, Proxy, ProxyConfig};
 pub use redact::Redactor;
 pub use upstream::Target;

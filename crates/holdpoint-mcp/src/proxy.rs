@@ -39,6 +39,31 @@ pub struct ProxyConfig {
     pub target: Target,
 }
 
+/// The longest a held call may wait: MCP clients time a tool call out long before.
+pub const MAX_HOLD_WAIT: Duration = Duration::from_secs(3600);
+
+impl ProxyConfig {
+    /// Refuses a name that is not one resource segment (it is also a URL path segment)
+    /// and a `hold_wait` over [`MAX_HOLD_WAIT`].
+    pub fn check(&self) -> Result<(), String> {
+        let name = &self.name;
+        if name.is_empty()
+            || name.len() > 64
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
+        {
+            return Err(format!(
+                "bad MCP server name `{name}`: use letters, digits, `-` or `_` (at most 64)"
+            ));
+        }
+        if self.hold_wait > MAX_HOLD_WAIT {
+            return Err("`hold_wait` is at most 1h".into());
+        }
+        Ok(())
+    }
+}
+
 /// Who asks the gate: a fixed gatekeeper (`holdpoint mcp`, one token), or the gate itself
 /// asked as the caller each HTTP request authenticated as (`/mcp/{name}`).
 #[derive(Clone)]
@@ -142,6 +167,10 @@ impl Proxy {
             .ok_or_else(|| {
                 McpError::internal_error(format!("{} sent no server info", self.who()), None)
             })?;
+        let info = self
+            .redactor
+            .message(info)
+            .map_err(|e| McpError::internal_error(e, None))?;
         Ok(ServerResult::InitializeResult(info))
     }
 

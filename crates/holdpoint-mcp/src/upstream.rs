@@ -90,10 +90,13 @@ pub async fn connect(target: &Target, relay: Relay) -> Result<Connection, String
                 command.envs(env.iter().map(|(k, v)| (k, v)));
                 // The agent's gateway token is no upstream's business.
                 command.env_remove("HOLDPOINT_TOKEN");
-                let (transport, _) = TokioChildProcess::builder(command)
-                    .stderr(std::process::Stdio::inherit())
+                let (transport, stderr) = TokioChildProcess::builder(command)
+                    .stderr(std::process::Stdio::piped())
                     .spawn()
                     .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+                if let Some(stderr) = stderr {
+                    tokio::spawn(pass_stderr(stderr, relay.redactor.clone()));
+                }
                 relay.serve(transport).await.map_err(|e| e.to_string())
             }
             Target::Remote { url, headers } => {
@@ -123,12 +126,30 @@ pub async fn connect(target: &Target, relay: Relay) -> Result<Connection, String
     }
 }
 
+/// The upstream's own log lines, on the proxy's stderr with its credentials redacted.
+async fn pass_stderr(stderr: tokio::process::ChildStderr, redactor: Arc<Redactor>) {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    let mut out = tokio::io::stderr();
+    while let Ok(Some(line)) = lines.next_line().await {
+        let line = format!("{}\n", redactor.text(&line));
+        if out.write_all(line.as_bytes()).await.is_err() {
+            break;
+        }
+    }
+}
+
 impl Service<RoleClient> for Relay {
     async fn handle_request(
         &self,
         request: ServerRequest,
         context: RequestContext<RoleClient>,
     ) -> Result<ClientResult, McpError> {
+        // Sampling and elicitation carry the upstream's text to the agent: redacted too.
+        let request = self
+            .redactor
+            .message(request)
+            .map_err(|e| McpError::internal_error(e, None))?;
         forward(
             &self.agent,
             request,

@@ -6,10 +6,6 @@ use holdpoint_mcp::{ProxyConfig, Target};
 use holdpoint_server::McpUpstream;
 use serde::Deserialize;
 use std::collections::BTreeMap;
-use std::time::Duration;
-
-/// The longest `hold_wait`: MCP clients time a tool call out long before.
-const MAX_HOLD_WAIT: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,13 +44,6 @@ impl McpSection {
     pub fn upstream(&self, lookup: impl Fn(&str) -> Option<String>) -> Result<McpUpstream, String> {
         let name = &self.name;
         let ctx = |e: String| format!("[[mcp]] `{name}`: {e}");
-        if name.is_empty()
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
-        {
-            return Err(ctx("`name` must be letters, digits, `-` or `_`".into()));
-        }
         let var = |var: &String| {
             lookup(var).ok_or_else(|| ctx(format!("the environment variable `{var}` is not set")))
         };
@@ -105,20 +94,19 @@ impl McpSection {
                 .map_err(|e| ctx(format!("`{field}`: {e}")))
         };
         let hold_wait = duration("hold_wait", &self.hold_wait)?;
-        if hold_wait > MAX_HOLD_WAIT {
-            return Err(ctx("`hold_wait` is at most 1h".into()));
-        }
         let idle_timeout = duration("idle_timeout", &self.idle_timeout)?;
         if idle_timeout.is_zero() {
             return Err(ctx("`idle_timeout` must be more than 0".into()));
         }
+        let proxy = ProxyConfig {
+            name: name.clone(),
+            environment: self.environment.clone(),
+            hold_wait,
+            target,
+        };
+        proxy.check().map_err(ctx)?;
         Ok(McpUpstream {
-            proxy: ProxyConfig {
-                name: name.clone(),
-                environment: self.environment.clone(),
-                hold_wait,
-                target,
-            },
+            proxy,
             idle_timeout,
         })
     }
@@ -144,6 +132,7 @@ pub fn upstreams(
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::time::Duration;
 
     fn section(toml_text: &str) -> McpSection {
         toml::from_str(toml_text).unwrap()

@@ -45,7 +45,13 @@ pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
     let holdpoint = holdpoint.to_string_lossy().into_owned();
     let token = crate::client::create_agent_token(remote, &init.name)
         .await
-        .with_context(|| format!("cannot create the agent token `{}`", init.name))?;
+        .with_context(|| {
+            format!(
+                "cannot create the agent token `{0}` (if it exists, pass --name to make another \
+                 or revoke it with `holdpoint token revoke {0}`)",
+                init.name
+            )
+        })?;
     let url = remote.url.trim_end_matches('/').to_string();
     let written = match init.agent {
         Agent::ClaudeCode => claude_code(&init.dir, &holdpoint, &url, &token)?,
@@ -56,8 +62,8 @@ pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
                 (None, _) => desktop_config()?,
             };
             let env = json!({"HOLDPOINT_URL": url, "HOLDPOINT_TOKEN": token});
-            let wrapped = wrap_file(&file, &holdpoint, &env)?;
-            if wrapped == 0 {
+            let wrapped = wrap_file(&file, &holdpoint, &env, 0o600)?;
+            if wrapped.is_empty() {
                 eprintln!(
                     "{} has no stdio MCP server to put behind holdpoint yet; add yours and run \
                      this again",
@@ -103,6 +109,16 @@ fn claude_code(
     env.insert("HOLDPOINT_URL".into(), json!(url));
     env.insert("HOLDPOINT_TOKEN".into(), json!(token));
     let command = format!("{} hook claude-code", shell_quote(holdpoint));
+    // MCP servers wrapped in `holdpoint mcp` are judged there, with their annotations;
+    // the hook takes every other tool, unwrapped MCP servers included.
+    let mcp = dir.join(".mcp.json");
+    let wrapped = if mcp.exists() {
+        let env =
+            json!({"HOLDPOINT_URL": "${HOLDPOINT_URL}", "HOLDPOINT_TOKEN": "${HOLDPOINT_TOKEN}"});
+        wrap_file(&mcp, holdpoint, &env, 0o644)?
+    } else {
+        Vec::new()
+    };
     let hooks = object_at(&mut settings, "hooks")?;
     let pre = hooks.entry("PreToolUse").or_insert_with(|| json!([]));
     let entries = pre.as_array_mut().ok_or_else(|| {
@@ -113,38 +129,67 @@ fn claude_code(
     })?;
     let ours = |e: &Value| e.to_string().contains("hook claude-code");
     entries.retain(|e| !ours(e));
-    entries.push(json!({"matcher": "*", "hooks": [
-        {"type": "command", "command": command, "timeout": 60}
+    entries.push(json!({"matcher": matcher(&wrapped), "hooks": [
+        {"type": "command", "command": command, "timeout": 60, "onFailure": "block"}
     ]}));
-    write_private(&settings_path, &Value::Object(settings))?;
+    write_private(&settings_path, &Value::Object(settings), 0o600)?;
     let mut written = vec![settings_path];
-    let mcp = dir.join(".mcp.json");
     if mcp.exists() {
-        let env =
-            json!({"HOLDPOINT_URL": "${HOLDPOINT_URL}", "HOLDPOINT_TOKEN": "${HOLDPOINT_TOKEN}"});
-        wrap_file(&mcp, holdpoint, &env)?;
         written.push(mcp);
     }
     Ok(written)
 }
 
-/// Wraps each stdio server of `mcpServers` in `file` in `holdpoint mcp`; how many.
-fn wrap_file(file: &Path, holdpoint: &str, env: &Value) -> anyhow::Result<usize> {
+/// The hook's matcher: every tool but those of the servers `holdpoint mcp` wraps.
+fn matcher(wrapped: &[String]) -> String {
+    if wrapped.is_empty() {
+        return "*".into();
+    }
+    let names: Vec<String> = wrapped.iter().map(|n| regex_escape(n)).collect();
+    format!("^(?!mcp__({})__)", names.join("|"))
+}
+
+fn regex_escape(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let special = "\\.+*?()|[]{}^$".contains(c);
+            special
+                .then_some('\\')
+                .into_iter()
+                .chain(std::iter::once(c))
+        })
+        .collect()
+}
+
+/// Wraps each stdio server of `mcpServers` in `file` in `holdpoint mcp`; the names of
+/// every server behind holdpoint, wrapped now or before.
+fn wrap_file(file: &Path, holdpoint: &str, env: &Value, mode: u32) -> anyhow::Result<Vec<String>> {
     let mut config = read_object(file)?;
     let servers = object_at(&mut config, "mcpServers")?;
-    let mut wrapped = 0;
+    let mut wrapped = Vec::new();
     for (name, server) in servers.iter_mut() {
-        if wrap_server(name, server, holdpoint, env) {
-            wrapped += 1;
+        wrap_server(name, server, holdpoint, env);
+        if is_wrapped(server) {
+            wrapped.push(name.clone());
         }
     }
-    write_private(file, &Value::Object(config))?;
+    write_private(file, &Value::Object(config), mode)?;
     Ok(wrapped)
+}
+
+fn is_wrapped(server: &Value) -> bool {
+    server["command"]
+        .as_str()
+        .is_some_and(|c| c.ends_with("holdpoint"))
+        && server["args"][0] == "mcp"
 }
 
 /// `{command, args}` → `holdpoint mcp --name NAME -- command args…`; servers with a
 /// `url` (remote) and servers already wrapped are left alone.
 fn wrap_server(name: &str, server: &mut Value, holdpoint: &str, env: &Value) -> bool {
+    if is_wrapped(server) {
+        return false;
+    }
     let Some(fields) = server.as_object_mut() else {
         return false;
     };
@@ -206,8 +251,8 @@ fn object_at<'a>(
         .ok_or_else(|| anyhow!("`{key}` is not a JSON object"))
 }
 
-/// Writes `value` to `path` readable by its owner only: it holds a token.
-fn write_private(path: &Path, value: &Value) -> anyhow::Result<()> {
+/// Writes `value` to `path` with `mode` (0600 for a file that holds a token).
+fn write_private(path: &Path, value: &Value, mode: u32) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     if let Some(parent) = path.parent() {
@@ -218,10 +263,10 @@ fn write_private(path: &Path, value: &Value) -> anyhow::Result<()> {
         .write(true)
         .create(true)
         .truncate(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
-    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))?;
     let text = serde_json::to_string_pretty(value)?;
     file.write_all(format!("{text}\n").as_bytes())?;
     Ok(())
@@ -255,5 +300,10 @@ mod tests {
         assert_eq!(server, again);
         let mut remote = json!({"type": "http", "url": "https://mcp.example/mcp"});
         assert!(!wrap_server("remote", &mut remote, "/bin/holdpoint", &env));
+        assert_eq!(matcher(&[]), "*");
+        assert_eq!(
+            matcher(&["git.hub".into(), "fs".into()]),
+            "^(?!mcp__(git\\.hub|fs)__)"
+        );
     }
 }

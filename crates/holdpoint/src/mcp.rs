@@ -33,6 +33,20 @@ pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
     let (program, rest) = args.command.split_first().ok_or_else(|| {
         anyhow!("no upstream command: `holdpoint mcp --name NAME -- CMD [ARGS]...`")
     })?;
+    let config = ProxyConfig {
+        name: args.name.clone(),
+        environment: args.environment.clone(),
+        hold_wait: args.hold_wait,
+        // The upstream is the agent's own process: it gets the agent's environment
+        // (minus the gateway token, which no upstream gets).
+        target: Target::Command {
+            program: program.clone(),
+            args: rest.to_vec(),
+            env: Vec::new(),
+            inherit_env: true,
+        },
+    };
+    config.check().map_err(|e| anyhow!(e))?;
     let keeper = ApiGate {
         http: reqwest::Client::builder()
             .timeout(holdpoint_server::MAX_WAIT + Duration::from_secs(30))
@@ -43,19 +57,6 @@ pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
         environment: args.environment.clone(),
     };
     keeper.check().await?;
-    // The upstream is the agent's own process: it gets the agent's environment (minus
-    // the gateway token, which no upstream gets).
-    let config = ProxyConfig {
-        name: args.name,
-        environment: args.environment,
-        hold_wait: args.hold_wait,
-        target: Target::Command {
-            program: program.clone(),
-            args: rest.to_vec(),
-            env: Vec::new(),
-            inherit_env: true,
-        },
-    };
     let proxy = Proxy::new(Arc::new(config), Keepers::Fixed(Arc::new(keeper)));
     let running = proxy
         .serve(rmcp::transport::stdio())

@@ -205,6 +205,13 @@ fn starter_guards_coding_agents() {
         (shell("kubectl get pods"), Outcome::Allow),
         (shell("terraform apply -auto-approve"), Outcome::Hold),
         (shell("terraform plan"), Outcome::Allow),
+        (shell("cat .env"), Outcome::Hold),
+        (shell("cat ~/.ssh/id_rsa"), Outcome::Hold),
+        (shell("source venv/bin/activate"), Outcome::Allow),
+        (
+            Act::agent("claude.TodoWrite", "claude/home/dev/app"),
+            Outcome::Allow,
+        ),
         (Act::agent("web.fetch", "web/docs.rs"), Outcome::Allow),
         (mcp(Some(false)), Outcome::Allow),
         (mcp(Some(true)), Outcome::Hold),
