@@ -620,3 +620,72 @@ fn the_official_inspector_cli_works_through_both_paths() {
         );
     }
 }
+
+/// The starter policies and the npm filesystem server at `/mcp/fs`: read-only tools pass,
+/// destructive ones (by the server's own annotations) wait for an admin, and nothing is
+/// written before the approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn starter_policies_hold_the_destructive_tools_of_a_real_filesystem_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("notes.txt"), "hello from disk").unwrap();
+    let config = dir.path().join("holdpoint.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[[mcp]]\nname = \"fs\"\ncommand = [\"node\", \"{}\", \"{}\"]\n",
+            npm_server("server-filesystem"),
+            root.display()
+        ),
+    )
+    .unwrap();
+    let gw = Gateway::start(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let agent = gw.create_token("claude", "agent", &[]);
+    let transport = StreamableHttpClientTransport::with_client(
+        reqwest::Client::new(),
+        StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp/fs", gw.base))
+            .auth_header(agent),
+    );
+    let (client, mut progress) = connect(transport).await;
+    let tools = client.list_all_tools().await.unwrap();
+    let described = |name: &str| {
+        tools
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap()
+            .description
+            .clone()
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(described("write_file").starts_with("[held for human approval: Destructive MCP tool]"));
+    assert!(!described("read_text_file").starts_with("[held"));
+
+    let path = root.join("notes.txt");
+    let (error, text) = text_of(&call(&client, "read_text_file", json!({"path": path})).await);
+    assert!(!error && text.contains("hello from disk"), "{text}");
+
+    let target = root.join("written.txt");
+    let writing = call(
+        &client,
+        "write_file",
+        json!({"path": target, "content": "approved"}),
+    );
+    let approving = async {
+        let id = held_id(&mut progress).await;
+        assert!(!target.exists(), "written before the approval");
+        assert_eq!(
+            action(&gw, &id)["verdict"]["policies"][0],
+            "mcp-destructive-tools"
+        );
+        approve(&gw, &id);
+    };
+    let (result, ()) = tokio::join!(writing, approving);
+    assert!(!text_of(&result).0, "{:?}", text_of(&result));
+    assert_eq!(std::fs::read_to_string(&target).unwrap(), "approved");
+    client.cancel().await.unwrap();
+}

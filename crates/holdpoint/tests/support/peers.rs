@@ -22,7 +22,7 @@ pub fn npm_server(package: &str) -> String {
         .join("dist/index.js");
     assert!(
         path.exists(),
-        "{} is missing: run `npm ci --prefix tests/peers` (as .ci/run does)",
+        "{} is missing: run `npm install --prefix tests/peers` (as .ci/run does)",
         path.display()
     );
     path.to_string_lossy().into_owned()
@@ -31,7 +31,7 @@ pub fn npm_server(package: &str) -> String {
 /// The official inspector's CLI.
 pub fn inspector() -> String {
     let path = peers_dir().join("node_modules/.bin/mcp-inspector");
-    assert!(path.exists(), "run `npm ci --prefix tests/peers`");
+    assert!(path.exists(), "run `npm install --prefix tests/peers`");
     path.to_string_lossy().into_owned()
 }
 
