@@ -105,6 +105,13 @@ pub trait Store: Send + Sync + 'static {
         digest: &str,
         now: Timestamp,
     ) -> Result<Vec<ActionRecord>, StoreError>;
+    /// The oldest pending hold of this principal with this digest, if any: a repeat of a
+    /// held call is answered with it instead of a second hold.
+    async fn pending_with_digest(
+        &self,
+        principal: &Principal,
+        digest: &str,
+    ) -> Result<Option<ActionRecord>, StoreError>;
     /// How many holds of this principal are pending.
     async fn count_pending_by(&self, principal: &Principal) -> Result<i64, StoreError>;
 

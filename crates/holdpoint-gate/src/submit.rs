@@ -118,6 +118,16 @@ impl Gate {
                     metrics::decision("allowed");
                     return Ok(passed);
                 }
+                // A repeat of a call that is already held (an agent retrying, a hook run
+                // again) is answered with that hold: reviewers see one request, and its
+                // approval passes the repeat that follows.
+                if let Some(held) = self
+                    .store
+                    .pending_with_digest(&record.principal, &record.digest)
+                    .await?
+                {
+                    return Ok(held);
+                }
                 let _creating = self.check_pending(&record.principal).await?;
                 let expires_at = crate::grant::after(now, terms.expires)
                     .ok_or_else(|| GateError::Invalid("hold expiry is too long".into()))?;

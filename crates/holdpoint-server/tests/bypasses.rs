@@ -409,3 +409,29 @@ async fn a_reviewer_who_lost_the_group_before_release_does_not_count() {
     let (_, after) = h.review(&eve, &id(&action), "approve").await;
     assert_eq!(after["status"], "pending", "dave no longer counts: {after}");
 }
+
+#[tokio::test]
+async fn a_repeated_held_call_is_the_same_hold_and_its_approval_passes_one_repeat() {
+    let h = Harness::start(DEPLOYS).await;
+    let agent = h.token("bot", "agent", &[], None).await;
+    let dev = h.token("dana", "user", &["devs"], None).await;
+    let first = submit_in(&h, &agent, "db.delete", "prod", json!({"rows": 5})).await;
+    assert_eq!(first["status"], "pending");
+    // A retry (a hook run again, a client resending) adds no second request for reviewers.
+    for _ in 0..3 {
+        let again = submit_in(&h, &agent, "db.delete", "prod", json!({"rows": 5})).await;
+        assert_eq!(again["id"], first["id"]);
+    }
+    let other = submit_in(&h, &agent, "db.delete", "prod", json!({"rows": 6})).await;
+    assert_ne!(other["id"], first["id"], "other params are another action");
+    let id = first["id"].as_str().unwrap();
+    let (status, _) = h.review(&dev, id, "approve").await;
+    assert_eq!(status, StatusCode::OK);
+    let passed = submit_in(&h, &agent, "db.delete", "prod", json!({"rows": 5})).await;
+    assert_eq!(passed["status"], "allowed", "{passed}");
+    assert_eq!(passed["granted_by"], first["id"]);
+    // Used: the next repeat is a new hold.
+    let next = submit_in(&h, &agent, "db.delete", "prod", json!({"rows": 5})).await;
+    assert_eq!(next["status"], "pending");
+    assert_ne!(next["id"], first["id"]);
+}

@@ -292,6 +292,21 @@ pub(crate) async fn unused_approvals(
     .await
 }
 
+pub(crate) async fn pending_with_digest(
+    db: &Db,
+    principal: &Principal,
+    digest: &str,
+) -> Result<Option<ActionRecord>, StoreError> {
+    let found = fetch_records(
+        db,
+        "SELECT record FROM actions WHERE status = 'pending' AND digest = $1 \
+         AND principal_kind = $2 AND principal_name = $3 ORDER BY id LIMIT $4",
+        args![digest, principal.kind.as_str(), &principal.name, 1_i64],
+    )
+    .await?;
+    Ok(found.into_iter().next())
+}
+
 pub(crate) async fn count_pending_by(db: &Db, principal: &Principal) -> Result<i64, StoreError> {
     let (count,): (i64,) = db
         .fetch_optional(

@@ -115,6 +115,14 @@ impl Store for SqlStore {
         actions::unused_approvals(self.db(), principal, digest, now).await
     }
 
+    async fn pending_with_digest(
+        &self,
+        principal: &Principal,
+        digest: &str,
+    ) -> Result<Option<ActionRecord>, StoreError> {
+        actions::pending_with_digest(self.db(), principal, digest).await
+    }
+
     async fn count_pending_by(&self, principal: &Principal) -> Result<i64, StoreError> {
         actions::count_pending_by(self.db(), principal).await
     }
