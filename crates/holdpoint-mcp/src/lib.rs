@@ -16,6 +16,7 @@
 //! - `gatekeeper.rs` and `local.rs`: how the proxy asks the gate, in process or remotely.
 //! - `redact.rs`: the upstream's credentials never reach the agent.
 //! - `tools.rs`: the upstream's tool annotations, remembered from `tools/list`.
+//! - `sessions.rs`: how many gateway-hosted sessions each principal may hold open.
 
 #![deny(
     clippy::unwrap_used,
@@ -31,6 +32,7 @@ mod local;
 mod proxy;
 mod redact;
 mod relay;
+mod sessions;
 mod tools;
 pub mod upstream;
 
@@ -40,4 +42,5 @@ pub use gatekeeper::{Gatekeeper, Outlook, Ruling};
 pub use local::{LocalGate, SURFACE, ruling_of, surface_context};
 pub use proxy::{Keepers, MAX_HOLD_WAIT, Proxy, ProxyConfig};
 pub use redact::Redactor;
+pub use sessions::Sessions;
 pub use upstream::Target;

@@ -9,6 +9,7 @@ use crate::gatekeeper::{Gatekeeper, Outlook};
 use crate::local::LocalGate;
 use crate::redact::Redactor;
 use crate::relay::{ProgressMap, failure, forward};
+use crate::sessions::{SessionSlot, Sessions};
 use crate::tools::ToolCache;
 use crate::upstream::{self, Connection, Relay, Target};
 use holdpoint_core::{Identity, Principal};
@@ -69,7 +70,8 @@ impl ProxyConfig {
 #[derive(Clone)]
 pub enum Keepers {
     Fixed(Arc<dyn Gatekeeper>),
-    PerCaller(Arc<Gate>),
+    /// The gate, and the sessions each principal holds open on this upstream.
+    PerCaller(Arc<Gate>, Arc<Sessions>),
 }
 
 pub struct Proxy {
@@ -78,6 +80,8 @@ pub struct Proxy {
     upstream: OnceCell<Connection>,
     /// The principal that opened the session; every later request must be theirs.
     owner: OnceLock<Principal>,
+    /// This session's place among its principal's sessions (gateway-hosted only).
+    slot: OnceLock<SessionSlot>,
     tools: Arc<ToolCache>,
     progress_to_agent: ProgressMap,
     progress_to_upstream: ProgressMap,
@@ -92,6 +96,7 @@ impl Proxy {
             keepers,
             upstream: OnceCell::new(),
             owner: OnceLock::new(),
+            slot: OnceLock::new(),
             tools: Arc::default(),
             progress_to_agent: ProgressMap::default(),
             progress_to_upstream: ProgressMap::default(),
@@ -111,7 +116,7 @@ impl Proxy {
     ) -> Result<Arc<dyn Gatekeeper>, McpError> {
         match &self.keepers {
             Keepers::Fixed(keeper) => Ok(keeper.clone()),
-            Keepers::PerCaller(gate) => {
+            Keepers::PerCaller(gate, _) => {
                 let caller = context
                     .extensions
                     .get::<http::request::Parts>()
@@ -144,6 +149,14 @@ impl Proxy {
         context: RequestContext<RoleServer>,
     ) -> Result<ServerResult, McpError> {
         self.keeper(&context)?;
+        if let (Keepers::PerCaller(_, sessions), Some(owner)) = (&self.keepers, self.owner.get())
+            && self.slot.get().is_none()
+        {
+            let slot = sessions
+                .open(owner)
+                .map_err(|e| McpError::invalid_request(e, None))?;
+            let _ = self.slot.set(slot);
+        }
         let ClientRequest::InitializeRequest(init) = request else {
             return Err(McpError::internal_error("not an initialize request", None));
         };

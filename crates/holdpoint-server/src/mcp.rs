@@ -16,7 +16,7 @@ use axum::extract::{Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use holdpoint_gate::Answer;
-use holdpoint_mcp::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, ProxyConfig};
+use holdpoint_mcp::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, ProxyConfig, Sessions};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,8 @@ pub struct McpUpstream {
     pub proxy: ProxyConfig,
     /// An agent session with no request for this long is closed, with its upstream.
     pub idle_timeout: Duration,
+    /// The most sessions one principal may hold open on this upstream.
+    pub max_sessions: usize,
 }
 
 /// Adds `/mcp/{name}` for each upstream.
@@ -42,6 +44,7 @@ pub(crate) fn mount(
     for upstream in upstreams {
         let config = Arc::new(upstream.proxy.clone());
         let gate = state.gate.clone();
+        let per_principal = Sessions::new(upstream.max_sessions);
         let mut sessions = LocalSessionManager::default();
         sessions.session_config.keep_alive = Some(upstream.idle_timeout);
         // Every request carries a bearer token checked before it reaches the session, so
@@ -49,7 +52,12 @@ pub(crate) fn mount(
         // gateway may be reached under any host name.
         let http = StreamableHttpServerConfig::default().disable_allowed_hosts();
         let service = StreamableHttpService::new(
-            move || Ok(Proxy::new(config.clone(), Keepers::PerCaller(gate.clone()))),
+            move || {
+                Ok(Proxy::new(
+                    config.clone(),
+                    Keepers::PerCaller(gate.clone(), per_principal.clone()),
+                ))
+            },
             Arc::new(sessions),
             http,
         );

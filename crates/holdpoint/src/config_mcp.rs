@@ -29,6 +29,13 @@ pub struct McpSection {
     pub hold_wait: String,
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout: String,
+    /// The most sessions (each with its own upstream) one principal may hold open.
+    #[serde(default = "default_max_sessions")]
+    pub max_sessions: usize,
+}
+
+fn default_max_sessions() -> usize {
+    8
 }
 
 fn default_hold_wait() -> String {
@@ -105,9 +112,13 @@ impl McpSection {
             target,
         };
         proxy.check().map_err(ctx)?;
+        if self.max_sessions == 0 {
+            return Err(ctx("`max_sessions` must be at least 1".into()));
+        }
         Ok(McpUpstream {
             proxy,
             idle_timeout,
+            max_sessions: self.max_sessions,
         })
     }
 }

@@ -233,3 +233,58 @@ async fn an_agent_sessions_end_or_idling_ends_its_upstream() {
     );
     drop(client);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_cannot_open_sessions_without_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = peers_dir().join("crash_server.py");
+    let cfg = config(
+        dir.path(),
+        &format!(
+            "[[mcp]]\nname = \"crash\"\ncommand = [\"python3\", \"{}\"]\nmax_sessions = 2\n",
+            script.display()
+        ),
+    );
+    let gw = Gateway::start(&dir.path().join("data"), &["--config", &cfg]);
+    let greedy = gw.create_token("greedy", "agent", &[]);
+    let other = gw.create_token("other", "agent", &[]);
+    let (first, _) = connect(http(&gw, "crash", &greedy)).await;
+    let (_second, _) = connect(http(&gw, "crash", &greedy)).await;
+    // A third is refused, and says why (read raw: rmcp's client reports only that the
+    // handshake ended).
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+    let refused = reqwest::Client::new()
+        .post(format!("{}/mcp/crash", gw.base))
+        .bearer_auth(&greedy)
+        .header("accept", "application/json, text/event-stream")
+        .json(&init)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(refused.contains("already has 2 MCP sessions"), "{refused}");
+    // Another agent has its own places.
+    let (theirs, _) = connect(http(&gw, "crash", &other)).await;
+    theirs.cancel().await.unwrap();
+    // An ended session frees its place.
+    first.cancel().await.unwrap();
+    let mut reopened = None;
+    for _ in 0..50 {
+        let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+        if let Ok(client) = support::peers::Watcher(tx)
+            .serve(http(&gw, "crash", &greedy))
+            .await
+        {
+            reopened = Some(client);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        reopened.is_some(),
+        "the ended session's place was not freed"
+    );
+}
