@@ -20,7 +20,7 @@ use std::process::Stdio;
 use support::peers::{
     self, Client, call, connect, everything_config, held_id, npm_server, text_of,
 };
-use support::{BIN, Gateway, stdout_json};
+use support::{BIN, Gateway};
 
 /// A gateway with the test policies; the config adds `extra`.
 fn gateway(dir: &Path, extra: &str) -> Gateway {
@@ -69,16 +69,7 @@ fn reject(gw: &Gateway, id: &str, comment: &str) {
 
 /// The action as the admin sees it.
 fn action(gw: &Gateway, id: &str) -> Value {
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "-H",
-            &format!("Authorization: Bearer {}", gw.admin_token()),
-        ])
-        .arg(format!("{}/v1/actions/{id}", gw.base))
-        .output()
-        .unwrap();
-    stdout_json(&out)
+    serde_json::from_str(&gw.admin_get(&format!("/v1/actions/{id}"))).unwrap()
 }
 
 /// Every behaviour of a gated call, through one client: list, allowed, denied, held then

@@ -20,8 +20,8 @@ use serde_json::json;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
+use support::Gateway;
 use support::peers::{call, connect, npm_server, peers_dir, text_of};
-use support::{Gateway, text};
 
 fn http(gw: &Gateway, name: &str, token: &str) -> StreamableHttpClientTransport<reqwest::Client> {
     let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp/{name}", gw.base))
@@ -148,30 +148,12 @@ async fn a_remote_upstream_gets_its_header_from_the_gateways_environment() {
     client.cancel().await.unwrap();
 
     // A saw the call as B's principal: the header was sent; B's agent saw no token.
-    let audit = Command::new("curl")
-        .args([
-            "-s",
-            "-H",
-            &format!("Authorization: Bearer {}", a.admin_token()),
-        ])
-        .arg(format!("{}/v1/audit?limit=1000", a.base))
-        .output()
-        .unwrap();
-    let audit = text(&audit.stdout);
+    let audit = a.admin_get("/v1/audit?limit=1000");
     assert!(
         audit.contains("gateway-b") && audit.contains("mcp/everything/echo"),
         "{audit}"
     );
-    let audit_b = Command::new("curl")
-        .args([
-            "-s",
-            "-H",
-            &format!("Authorization: Bearer {}", b.admin_token()),
-        ])
-        .arg(format!("{}/v1/audit?limit=1000", b.base))
-        .output()
-        .unwrap();
-    let audit_b = text(&audit_b.stdout);
+    let audit_b = b.admin_get("/v1/audit?limit=1000");
     assert!(audit_b.contains("mcp/remote/echo") && !audit_b.contains(&b_on_a));
 }
 

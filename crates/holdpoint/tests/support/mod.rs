@@ -21,6 +21,20 @@ impl Gateway {
     /// Starts `holdpoint serve --data DATA --listen 127.0.0.1:0 [extra]` and waits for its
     /// listening line.
     pub fn start(data: &Path, extra: &[&str]) -> Gateway {
+        Gateway::spawn(Gateway::serve(data, extra), data)
+    }
+
+    /// [`Gateway::start`], with `env` added to its environment and its log (stderr)
+    /// written to `log`.
+    pub fn start_logged(data: &Path, extra: &[&str], env: &[(&str, &str)], log: &Path) -> Gateway {
+        let mut command = Gateway::serve(data, extra);
+        command
+            .envs(env.iter().copied())
+            .stderr(std::fs::File::create(log).expect("log file"));
+        Gateway::spawn(command, data)
+    }
+
+    fn serve(data: &Path, extra: &[&str]) -> Command {
         let mut command = Command::new(BIN);
         command
             .arg("serve")
@@ -28,22 +42,21 @@ impl Gateway {
             .arg(data)
             .args(["--listen", "127.0.0.1:0"])
             .args(extra);
-        Gateway::spawn(command, data)
+        command
     }
 
-    /// [`Gateway::start`], with `env` added to its environment and its log (stderr)
-    /// written to `log`.
-    pub fn start_logged(data: &Path, extra: &[&str], env: &[(&str, &str)], log: &Path) -> Gateway {
-        let mut command = Command::new(BIN);
-        command
-            .arg("serve")
-            .arg("--data")
-            .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra)
-            .envs(env.iter().copied())
-            .stderr(std::fs::File::create(log).expect("log file"));
-        Gateway::spawn(command, data)
+    /// `GET path` with the admin token; the body as text.
+    pub fn admin_get(&self, path: &str) -> String {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-H",
+                &format!("Authorization: Bearer {}", self.admin_token()),
+            ])
+            .arg(format!("{}{path}", self.base))
+            .output()
+            .expect("curl");
+        text(&out.stdout)
     }
 
     /// The same, with the process limited to `descriptors` open files (`ulimit -n`).
