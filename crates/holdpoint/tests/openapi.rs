@@ -10,18 +10,7 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use support::Gateway;
-use support::peers::peers_dir;
-
-/// A tool from the Python virtualenv `.ci/run` installs into tests/peers/venv.
-fn venv_tool(name: &str) -> PathBuf {
-    let path = peers_dir().join("venv/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run `python3 -m venv tests/peers/venv && tests/peers/venv/bin/pip install -r tests/peers/requirements.txt` (as .ci/run does)",
-        path.display()
-    );
-    path
-}
+use support::peers::venv_tool;
 
 fn run(command: &mut Command) -> String {
     let out = command.output().unwrap();

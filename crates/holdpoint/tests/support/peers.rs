@@ -13,26 +13,68 @@ pub fn peers_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/peers")
 }
 
-/// The entry point of an npm MCP server, e.g. `server-everything`. Missing peers fail the
-/// test, with the command that installs them.
+/// Installs the npm and PyPI peers into tests/peers the first time a test needs them,
+/// as .ci/run does, so `cargo test --workspace` works on a fresh machine. One process
+/// installs at a time (a lock file); the others wait for it.
+fn ensure_installed() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let dir = peers_dir();
+        let npm_done = dir.join("node_modules/.bin/mcp-inspector");
+        let venv_done = dir.join("venv/bin/openapi-python-client");
+        if npm_done.exists() && venv_done.exists() {
+            return;
+        }
+        let lock = dir.join(".install.lock");
+        let mut waited = 0;
+        while std::fs::File::create_new(&lock).is_err() {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            waited += 1;
+            assert!(waited < 3000, "{} is stale: remove it", lock.display());
+        }
+        let run = |program: &str, args: &[&str]| {
+            let status = std::process::Command::new(program)
+                .args(args)
+                .current_dir(&dir)
+                .status()
+                .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+            assert!(status.success(), "{program} {args:?} failed");
+        };
+        if !npm_done.exists() {
+            run("npm", &["install", "--no-audit", "--no-fund", "--loglevel=error"]);
+        }
+        if !venv_done.exists() {
+            run("python3", &["-m", "venv", "venv"]);
+            run("venv/bin/pip", &["install", "--quiet", "-r", "requirements.txt"]);
+        }
+        let _ = std::fs::remove_file(&lock);
+    });
+}
+
+/// The entry point of an npm MCP server, e.g. `server-everything`.
 pub fn npm_server(package: &str) -> String {
+    ensure_installed();
     let path = peers_dir()
         .join("node_modules/@modelcontextprotocol")
         .join(package)
         .join("dist/index.js");
-    assert!(
-        path.exists(),
-        "{} is missing: run `npm install --prefix tests/peers` (as .ci/run does)",
-        path.display()
-    );
+    assert!(path.exists(), "{} is missing from tests/peers", path.display());
     path.to_string_lossy().into_owned()
 }
 
 /// The official inspector's CLI.
 pub fn inspector() -> String {
-    let path = peers_dir().join("node_modules/.bin/mcp-inspector");
-    assert!(path.exists(), "run `npm install --prefix tests/peers`");
-    path.to_string_lossy().into_owned()
+    ensure_installed();
+    peers_dir()
+        .join("node_modules/.bin/mcp-inspector")
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A tool of the Python virtualenv in tests/peers (openapi-spec-validator, …).
+pub fn venv_tool(name: &str) -> PathBuf {
+    ensure_installed();
+    peers_dir().join("venv/bin").join(name)
 }
 
 /// An MCP client that passes each progress notification to a channel.
