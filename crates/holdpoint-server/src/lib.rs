@@ -96,8 +96,9 @@ pub fn router_with_mcp(gate: Arc<Gate>, upstreams: &[McpUpstream]) -> Router {
     };
     let mut mcp_routes = mcp::mount(Router::new(), &state, upstreams);
     if !upstreams.is_empty() {
+        let owners = Arc::new(mcp::SessionOwners::default());
         mcp_routes = mcp_routes.route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            (state.clone(), owners),
             mcp::authenticate,
         ));
     }

@@ -15,13 +15,15 @@ use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use holdpoint_core::Principal;
 use holdpoint_gate::Answer;
 use holdpoint_mcp::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, ProxyConfig, Sessions};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use utoipa::ToSchema;
 
@@ -66,11 +68,29 @@ pub(crate) fn mount(
     router
 }
 
+/// Which principal opened each MCP session: a session id is honoured only for it, so a
+/// leaked id lets no one else read the session's stream, post to it or close it.
+#[derive(Debug, Default)]
+pub(crate) struct SessionOwners(Mutex<HashMap<String, Principal>>);
+
+/// Ids remembered at most; past it the oldest are forgotten wholesale (their sessions
+/// then answer 404 and their clients start new ones).
+const MAX_REMEMBERED_SESSIONS: usize = 100_000;
+
+const SESSION_HEADER: &str = "mcp-session-id";
+
+impl SessionOwners {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Principal>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
 /// Authenticates `/mcp/…` requests: only agents and users, each counted against its rate;
-/// the identity rides along in the request for the proxy.
+/// a session id only from the principal that opened it. The identity rides along in the
+/// request for the proxy.
 pub(crate) async fn authenticate(
-    State(state): State<AppState>,
-    mut request: Request,
+    State((state, owners)): State<(AppState, Arc<SessionOwners>)>,
+    request: Request,
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
@@ -86,9 +106,37 @@ pub(crate) async fn authenticate(
         Ok(identity) => identity.clone(),
         Err(e) => return e.into_response(),
     };
+    let session = parts
+        .headers
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
+    if let Some(id) = &session
+        && owners.lock().get(id) != Some(&identity.principal)
+    {
+        return ApiError::new(axum::http::StatusCode::NOT_FOUND, "no such MCP session")
+            .into_response();
+    }
+    let principal = identity.principal.clone();
+    let closing = parts.method == axum::http::Method::DELETE;
     parts.extensions.insert(identity);
-    request = Request::from_parts(parts, body);
-    next.run(request).await
+    let response = next.run(Request::from_parts(parts, body)).await;
+    match (&session, response.headers().get(SESSION_HEADER)) {
+        (None, Some(opened)) => {
+            if let Ok(opened) = opened.to_str() {
+                let mut owners = owners.lock();
+                if owners.len() >= MAX_REMEMBERED_SESSIONS {
+                    owners.clear();
+                }
+                owners.insert(opened.to_string(), principal);
+            }
+        }
+        (Some(id), _) if closing && response.status().is_success() => {
+            owners.lock().remove(id);
+        }
+        _ => {}
+    }
+    response
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

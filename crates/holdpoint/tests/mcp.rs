@@ -503,10 +503,41 @@ async fn mcp_over_http_refuses_strangers_and_other_agents_sessions() {
     let _ = opened.text().await;
     let call = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
         "params": {"name": "echo", "arguments": {"message": "hijacked"}}});
+    // Another agent with the session's id can neither post to it, nor read its stream,
+    // nor close it.
     let stolen = post(Some(&mallory), &call, Some(&session)).await.unwrap();
+    assert_eq!(stolen.status(), 404);
     let body = stolen.text().await.unwrap();
-    assert!(body.contains("belongs to another principal"), "{body}");
     assert!(!body.contains("Echo: hijacked"), "{body}");
+    for method in [reqwest::Method::GET, reqwest::Method::DELETE] {
+        let answer = http
+            .request(method.clone(), &url)
+            .bearer_auth(&mallory)
+            .header("accept", "text/event-stream")
+            .header("mcp-session-id", &session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), 404, "{method}");
+    }
+    // A made-up session id is no one's.
+    let made_up = post(
+        Some(&alice),
+        &call,
+        Some("00000000-0000-0000-0000-000000000000"),
+    )
+    .await
+    .unwrap();
+    assert_eq!(made_up.status(), 404);
+    // The owner's session still works.
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let _ = post(Some(&alice), &initialized, Some(&session))
+        .await
+        .unwrap();
+    let own = post(Some(&alice), &call, Some(&session)).await.unwrap();
+    assert_eq!(own.status(), 200);
+    let body = own.text().await.unwrap();
+    assert!(body.contains("Echo: hijacked"), "{body}");
 }
 
 #[test]

@@ -41,11 +41,17 @@ fn ensure_installed() {
             assert!(status.success(), "{program} {args:?} failed");
         };
         if !npm_done.exists() {
-            run("npm", &["install", "--no-audit", "--no-fund", "--loglevel=error"]);
+            run(
+                "npm",
+                &["install", "--no-audit", "--no-fund", "--loglevel=error"],
+            );
         }
         if !venv_done.exists() {
             run("python3", &["-m", "venv", "venv"]);
-            run("venv/bin/pip", &["install", "--quiet", "-r", "requirements.txt"]);
+            run(
+                "venv/bin/pip",
+                &["install", "--quiet", "-r", "requirements.txt"],
+            );
         }
         let _ = std::fs::remove_file(&lock);
     });
@@ -58,7 +64,11 @@ pub fn npm_server(package: &str) -> String {
         .join("node_modules/@modelcontextprotocol")
         .join(package)
         .join("dist/index.js");
-    assert!(path.exists(), "{} is missing from tests/peers", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing from tests/peers",
+        path.display()
+    );
     path.to_string_lossy().into_owned()
 }
 
