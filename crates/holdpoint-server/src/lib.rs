@@ -67,11 +67,16 @@ struct ApiDoc;
 
 /// Builds the service.
 pub fn router(gate: Arc<Gate>) -> Router {
-    router_with_mcp(gate, &[])
+    router_with_mcp(gate, &[], tokio_util::sync::CancellationToken::new())
 }
 
-/// Builds the service, with `/mcp/{name}` for each upstream.
-pub fn router_with_mcp(gate: Arc<Gate>, upstreams: &[McpUpstream]) -> Router {
+/// Builds the service, with `/mcp/{name}` for each upstream. Cancelling `stop` ends every
+/// MCP session (and its upstream), so open event streams do not hold a shutdown up.
+pub fn router_with_mcp(
+    gate: Arc<Gate>,
+    upstreams: &[McpUpstream],
+    stop: tokio_util::sync::CancellationToken,
+) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(actions::submit, actions::list_actions))
         .routes(routes!(actions::get_action))
@@ -94,7 +99,7 @@ pub fn router_with_mcp(gate: Arc<Gate>, upstreams: &[McpUpstream]) -> Router {
         metrics: metrics_handle(),
         openapi: Arc::new(openapi),
     };
-    let mut mcp_routes = mcp::mount(Router::new(), &state, upstreams);
+    let mut mcp_routes = mcp::mount(Router::new(), &state, upstreams, &stop);
     if !upstreams.is_empty() {
         let owners = Arc::new(mcp::SessionOwners::default());
         mcp_routes = mcp_routes.route_layer(axum::middleware::from_fn_with_state(

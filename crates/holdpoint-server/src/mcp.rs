@@ -42,6 +42,7 @@ pub(crate) fn mount(
     mut router: Router<AppState>,
     state: &AppState,
     upstreams: &[McpUpstream],
+    stop: &tokio_util::sync::CancellationToken,
 ) -> Router<AppState> {
     for upstream in upstreams {
         let config = Arc::new(upstream.proxy.clone());
@@ -52,7 +53,8 @@ pub(crate) fn mount(
         // Every request carries a bearer token checked before it reaches the session, so
         // a page a browser was tricked into (DNS rebinding) has nothing to send: the
         // gateway may be reached under any host name.
-        let http = StreamableHttpServerConfig::default().disable_allowed_hosts();
+        let mut http = StreamableHttpServerConfig::default().disable_allowed_hosts();
+        http.cancellation_token = stop.child_token();
         let service = StreamableHttpService::new(
             move || {
                 Ok(Proxy::new(

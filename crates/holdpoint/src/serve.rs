@@ -97,7 +97,12 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     for upstream in &upstreams {
         tracing::info!(name = %upstream.proxy.name, "serving an MCP upstream at /mcp/{}", upstream.proxy.name);
     }
-    let router = holdpoint_server::router_with_mcp(gate.clone(), &upstreams);
+    let stop_mcp = tokio_util::sync::CancellationToken::new();
+    let router = holdpoint_server::router_with_mcp(gate.clone(), &upstreams, stop_mcp.clone());
+    let shutdown = async move {
+        shutdown.await;
+        stop_mcp.cancel();
+    };
     tracing::info!(
         connections = server_limits.connections,
         "serving at most this many connections at once"
