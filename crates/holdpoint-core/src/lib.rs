@@ -21,6 +21,7 @@ pub mod digest;
 pub mod duration;
 pub mod mask;
 pub mod notify;
+pub mod outbox;
 pub mod principal;
 pub mod review;
 pub mod store;

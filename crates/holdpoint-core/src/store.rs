@@ -4,6 +4,7 @@
 use crate::Timestamp;
 use crate::action::{ActionId, ActionRecord, Status};
 use crate::audit::{AuditEvent, ChainReport, ChainVerifier, NewEvent};
+use crate::outbox::{Delivery, OutboxItem};
 use crate::principal::Principal;
 use crate::token::TokenRecord;
 use async_trait::async_trait;
@@ -24,6 +25,16 @@ pub enum Op {
     RevokeToken {
         name: String,
         at: Timestamp,
+    },
+    /// Queues a message for a channel, due at once.
+    Enqueue(OutboxItem),
+    /// Records one delivery attempt: delivered at `delivered_at`, or failed with `error`
+    /// and due again at `next_attempt_at`.
+    RecordAttempt {
+        id: String,
+        delivered_at: Option<Timestamp>,
+        next_attempt_at: Timestamp,
+        error: Option<String>,
     },
 }
 
@@ -114,6 +125,16 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<ActionRecord>, StoreError>;
     /// How many holds of this principal are pending.
     async fn count_pending_by(&self, principal: &Principal) -> Result<i64, StoreError>;
+
+    /// Undelivered outbox items due at `now`, oldest first, at most `limit`.
+    async fn due_deliveries(&self, now: Timestamp, limit: u32)
+    -> Result<Vec<Delivery>, StoreError>;
+    /// The soonest `next_attempt_at` of an undelivered item.
+    async fn next_delivery(&self) -> Result<Option<Timestamp>, StoreError>;
+    /// Outbox items, newest first; with `undelivered`, only those not yet delivered.
+    async fn deliveries(&self, undelivered: bool, limit: u32) -> Result<Vec<Delivery>, StoreError>;
+    /// How many outbox items are not delivered yet.
+    async fn outbox_depth(&self) -> Result<i64, StoreError>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// The token of this name that is not revoked (it may have expired); names are

@@ -120,7 +120,7 @@ impl Gate {
             ops.push(op);
             evs.push(ev);
         }
-        match self.store.apply(Change::new(ops, evs)).await {
+        match self.commit(Change::new(ops, evs)).await {
             Ok(_) => Ok(Some(record.clone())),
             Err(StoreError::Conflict(_)) => {
                 (record.status, record.verdict.reason) = held;
@@ -234,7 +234,7 @@ impl Gate {
         }
         let actor = crate::events::actor(caller, &record.surface);
         let (op, ev) = consume(record.clone(), &record.id, &actor, now, "delivery");
-        match self.store.apply(Change::new(vec![op], vec![ev])).await {
+        match self.commit(Change::new(vec![op], vec![ev])).await {
             Ok(_) => Ok(Answer {
                 proceed: true,
                 record,

@@ -16,6 +16,8 @@
 //!   like any other and executed by the gate once it may proceed.
 //! - `limits.rs`: per-principal request rate, pending holds and long-polls (429).
 //! - `events.rs`: the audit events each change writes.
+//! - `outbox.rs`: [`Gate::commit`](Gate), which queues what reviewer channels are told
+//!   (hold created, reviewed, decided) in the same transaction as the change.
 //! - `error.rs`: [`GateError`], one variant per answer a caller can get.
 
 #![deny(
@@ -31,6 +33,7 @@ mod expiry;
 mod grant;
 mod limits;
 mod metrics;
+mod outbox;
 mod review;
 mod submit;
 mod token_requests;
@@ -69,6 +72,11 @@ pub struct GateSettings {
     /// The longest `ttl` a new token may have.
     pub max_token_ttl: std::time::Duration,
     pub limits: Limits,
+    /// The names of the configured reviewer channels (`webhook:pagerduty`, …): each hold's
+    /// creation, reviews and outcome are queued in the outbox once per channel.
+    pub channels: Vec<String>,
+    /// The gateway's public address, for links in channel messages.
+    pub public_url: Option<String>,
 }
 
 impl Default for GateSettings {
@@ -77,6 +85,8 @@ impl Default for GateSettings {
             approval_ttl: std::time::Duration::from_secs(15 * 60),
             max_token_ttl: std::time::Duration::from_secs(366 * 24 * 3600),
             limits: Limits::default(),
+            channels: Vec::new(),
+            public_url: None,
         }
     }
 }
@@ -112,6 +122,8 @@ pub struct Gate {
     directory: Directory,
     settings: GateSettings,
     limits: limits::LimitState,
+    /// Woken after each commit that may have queued outbox items.
+    delivery_kick: Arc<tokio::sync::Notify>,
 }
 
 impl Gate {
@@ -128,6 +140,7 @@ impl Gate {
             directory: parts.directory,
             settings: parts.settings,
             limits: limits::LimitState::default(),
+            delivery_kick: Arc::new(tokio::sync::Notify::new()),
         })
     }
 
@@ -145,6 +158,12 @@ impl Gate {
 
     pub fn clock(&self) -> &Arc<dyn Clock> {
         &self.clock
+    }
+
+    /// What the delivery worker waits on: notified after each commit that may have queued
+    /// outbox items.
+    pub fn delivery_kick(&self) -> Arc<tokio::sync::Notify> {
+        self.delivery_kick.clone()
     }
 
     pub fn settings(&self) -> &GateSettings {

@@ -69,7 +69,7 @@ impl Gate {
                 }],
                 evs,
             );
-            match self.store.apply(change).await {
+            match self.commit(change).await {
                 Ok(_) => {
                     if next.status != Status::Pending {
                         self.decided(&next).await;
@@ -210,15 +210,14 @@ impl Gate {
             now,
             json!({}),
         );
-        self.store
-            .apply(Change::new(
-                vec![Op::UpdateAction {
-                    record: next.clone(),
-                    expected_version: record.version,
-                }],
-                vec![ev],
-            ))
-            .await?;
+        self.commit(Change::new(
+            vec![Op::UpdateAction {
+                record: next.clone(),
+                expected_version: record.version,
+            }],
+            vec![ev],
+        ))
+        .await?;
         self.decided(&next).await;
         Ok(next)
     }
@@ -248,7 +247,7 @@ impl Gate {
             }],
             vec![ev],
         );
-        match self.store.apply(change).await {
+        match self.commit(change).await {
             Ok(_) => {
                 self.decided(&next).await;
                 Ok(())

@@ -142,12 +142,11 @@ impl Gate {
                     grant_window: terms.grant,
                 });
                 let created = events::verdict(&record, EventType::HoldCreated, &actor);
-                self.store
-                    .apply(Change::new(
-                        vec![Op::InsertAction(record.clone())],
-                        vec![submitted, created],
-                    ))
-                    .await?;
+                self.commit(Change::new(
+                    vec![Op::InsertAction(record.clone())],
+                    vec![submitted, created],
+                ))
+                .await?;
                 metrics::hold_opened();
                 self.expiry_kick.notify_one();
                 self.notifier.hold_created(&record).await;
@@ -167,12 +166,11 @@ impl Gate {
                 }
                 record.status = status;
                 let decided = events::verdict(&record, event_type, &actor);
-                self.store
-                    .apply(Change::new(
-                        vec![Op::InsertAction(record.clone())],
-                        vec![submitted, decided],
-                    ))
-                    .await?;
+                self.commit(Change::new(
+                    vec![Op::InsertAction(record.clone())],
+                    vec![submitted, decided],
+                ))
+                .await?;
                 metrics::decision(status.as_str());
                 Ok(record)
             }

@@ -7,6 +7,9 @@
 //! the unmasked action stays, so the exact action can still be proven.
 //!
 //! - `request.rs`: [`ReviewRequest`], its fields and a plain-text rendering.
+//! - `deliver.rs`: the outbox's delivery [`Worker`] and the [`Channel`] trait each
+//!   channel crate implements: retries with backoff, `Retry-After`, resumed after a
+//!   restart.
 
 #![deny(
     clippy::unwrap_used,
@@ -15,6 +18,8 @@
     clippy::indexing_slicing
 )]
 
+mod deliver;
 mod request;
 
+pub use deliver::{Channel, DeliveryError, MAX_BACKOFF, Worker, backoff};
 pub use request::{ReviewLine, ReviewRequest};

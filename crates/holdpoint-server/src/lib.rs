@@ -9,6 +9,7 @@
 //! - `mcp.rs`: `/mcp/{name}` (each `[[mcp]]` upstream over streamable HTTP) and
 //!   `/v1/mcp/{server}/…`, what the stdio proxy `holdpoint mcp` asks.
 //! - `admin.rs`: `/v1/tokens` and `/v1/audit`.
+//! - `deliveries.rs`: `/v1/deliveries`, the outbox and how its deliveries stand.
 //! - `ops.rs`: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
 //! - `extract.rs`: the bearer-token caller (counted against its request rate) and JSON
 //!   bodies with holdpoint's errors.
@@ -18,6 +19,7 @@
 
 mod actions;
 mod admin;
+mod deliveries;
 mod error;
 mod explain;
 mod extract;
@@ -29,6 +31,7 @@ mod view;
 
 pub use actions::{ActionList, MAX_WAIT};
 pub use admin::{AuditPage, CreatedToken, TokenList};
+pub use deliveries::DeliveryList;
 pub use error::ApiError;
 pub use explain::{Explanation, parse_principal};
 pub use listen::{ServerLimits, serve};
@@ -87,6 +90,7 @@ pub fn router_with_mcp(
         .routes(routes!(admin::revoke_token))
         .routes(routes!(admin::audit))
         .routes(routes!(admin::audit_verify))
+        .routes(routes!(deliveries::deliveries))
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))

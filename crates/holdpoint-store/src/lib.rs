@@ -13,6 +13,8 @@
 //!   lock on PostgreSQL), and answers all of them after one commit.
 //! - `chain.rs`: reads the chain head and appends events with [`holdpoint_core::AuditEvent::chain`].
 //! - `actions.rs`, `tokens.rs`: how records are stored and every query on them.
+//! - `outbox.rs`: messages for reviewer channels, queued with their change, and their
+//!   delivery attempts.
 //! - `audit.rs`: reading events back and verifying the whole chain.
 //! - `db.rs`: the two backends behind one small interface, and the only SQL that differs
 //!   between them; `error.rs` and `time.rs`: error mapping and microsecond times.
@@ -28,6 +30,7 @@ mod db;
 mod error;
 mod fast;
 mod open;
+mod outbox;
 mod store;
 mod time;
 mod tokens;

@@ -3,9 +3,10 @@
 use crate::db::Db;
 use crate::open::{OpenMode, connect};
 use crate::writer::Writer;
-use crate::{actions, audit, tokens};
+use crate::{actions, audit, outbox, tokens};
 use async_trait::async_trait;
 use holdpoint_core::audit::ChainReport;
+use holdpoint_core::outbox::Delivery;
 use holdpoint_core::store::ActionFilter;
 use holdpoint_core::{
     ActionId, ActionRecord, AuditEvent, Change, Principal, Status, Store, StoreError, Timestamp,
@@ -125,6 +126,26 @@ impl Store for SqlStore {
 
     async fn count_pending_by(&self, principal: &Principal) -> Result<i64, StoreError> {
         actions::count_pending_by(self.db(), principal).await
+    }
+
+    async fn due_deliveries(
+        &self,
+        now: Timestamp,
+        limit: u32,
+    ) -> Result<Vec<Delivery>, StoreError> {
+        outbox::due(self.db(), now, limit).await
+    }
+
+    async fn next_delivery(&self) -> Result<Option<Timestamp>, StoreError> {
+        outbox::next(self.db()).await
+    }
+
+    async fn deliveries(&self, undelivered: bool, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+        outbox::list(self.db(), undelivered, limit).await
+    }
+
+    async fn outbox_depth(&self) -> Result<i64, StoreError> {
+        outbox::depth(self.db()).await
     }
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {

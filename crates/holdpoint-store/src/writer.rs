@@ -10,7 +10,7 @@
 
 use crate::chain::{self, Head};
 use crate::db::{Conn, Db, args};
-use crate::{actions, fast, tokens};
+use crate::{actions, fast, outbox, tokens};
 use holdpoint_core::{AuditEvent, Change, Op, SealedEvent, StoreError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -277,6 +277,16 @@ pub(crate) async fn apply_op(conn: &mut Conn<'_>, op: &Op) -> Result<(), StoreEr
         } => actions::update(conn, record, *expected_version).await,
         Op::InsertToken(token) => tokens::insert(conn, token).await,
         Op::RevokeToken { name, at } => tokens::revoke(conn, name, *at).await,
+        Op::Enqueue(item) => outbox::enqueue(conn, item).await,
+        Op::RecordAttempt {
+            id,
+            delivered_at,
+            next_attempt_at,
+            error,
+        } => {
+            outbox::record_attempt(conn, id, *delivered_at, *next_attempt_at, error.as_deref())
+                .await
+        }
     }
 }
 

@@ -30,6 +30,9 @@ pub struct Config {
     pub teams: Option<toml::Value>,
     #[serde(default)]
     pub postgres: Option<toml::Value>,
+    /// `[[webhooks]]`: URLs that receive hold events, signed.
+    #[serde(default)]
+    pub webhooks: Vec<crate::config_webhooks::WebhookSection>,
     /// `[[mcp]]`: upstreams served at `/mcp/{name}`.
     #[serde(default)]
     pub mcp: Vec<crate::config_mcp::McpSection>,
@@ -44,10 +47,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct Server {
     pub listen: Option<String>,
-    #[expect(
-        dead_code,
-        reason = "used in links sent to reviewers once a channel sends them"
-    )]
+    /// The gateway's address in links sent to channels.
     pub public_url: Option<String>,
 }
 
@@ -254,6 +254,8 @@ impl Config {
                 &l.max_token_ttl,
                 std::time::Duration::from_secs(100 * 366 * 24 * 3600),
             )?,
+            channels: Vec::new(),
+            public_url: self.server.public_url.clone(),
             limits: holdpoint_gate::Limits {
                 requests_per_second: l.requests_per_second,
                 request_burst: l.request_burst,

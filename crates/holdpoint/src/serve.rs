@@ -25,6 +25,11 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let masker = config.redactor(&data)?;
     let upstreams = crate::config_mcp::upstreams(&config.mcp, |name| std::env::var(name).ok())
         .map_err(|e| anyhow::anyhow!(e))?;
+    let channels =
+        crate::config_webhooks::channels(&config.webhooks, |name| std::env::var(name).ok())
+            .map_err(|e| anyhow::anyhow!(e))?;
+    let mut settings = settings;
+    settings.channels = channels.iter().map(|c| c.name().to_string()).collect();
     for section in config.inactive_sections() {
         tracing::warn!("`[{section}]` is not supported by this build yet and is ignored");
     }
@@ -86,6 +91,15 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let expiry = tokio::spawn(gate.clone().run_expiry(wait_for(stop_rx.clone())));
+    // Delivers the outbox even with no channel configured now: items queued for channels
+    // that are gone stay visible in /v1/deliveries and are retried if they come back.
+    let worker = holdpoint_notify::Worker::new(
+        Arc::new(store.clone()),
+        Arc::new(SystemClock),
+        channels,
+        gate.delivery_kick(),
+    );
+    let delivery = tokio::spawn(worker.run(wait_for(stop_rx.clone())));
 
     let shutdown = shutdown_signal()?;
     let addr = listen.unwrap_or_else(|| config.listen());
@@ -110,6 +124,7 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     holdpoint_server::serve(listener, router, gate.clone(), server_limits, shutdown).await?;
     let _ = stop_tx.send(true);
     let _ = expiry.await;
+    let _ = delivery.await;
     store.close().await;
     Ok(exit::OK)
 }

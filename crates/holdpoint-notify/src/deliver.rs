@@ -1,0 +1,188 @@
+//! The delivery worker: sends every queued outbox item to its channel, outside any
+//! request. A failure is recorded (attempts, the error, when to try again) and retried
+//! with exponential backoff, honouring a channel's `Retry-After`; because the state is in
+//! the store, a restarted gateway resumes where it stopped. An item is marked delivered
+//! only after its channel accepted it, so a crash in between sends it again: receivers
+//! deduplicate on the item's id.
+
+use async_trait::async_trait;
+use holdpoint_core::outbox::{Delivery, OutboxItem};
+use holdpoint_core::{Change, Clock, Op, Store};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Items sent per pass.
+const BATCH: u32 = 64;
+/// The longest wait between retries.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// The longest the worker sleeps with nothing due (it is also woken by new items).
+const IDLE: Duration = Duration::from_secs(30);
+
+/// Why a delivery did not go through; every failure is retried.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryError {
+    pub reason: String,
+    /// When the channel said to try again (`Retry-After`), if it did.
+    pub retry_after: Option<Duration>,
+}
+
+/// A reviewer channel the worker delivers to.
+#[async_trait]
+pub trait Channel: Send + Sync + 'static {
+    /// The name outbox items carry, e.g. `webhook:pagerduty`.
+    fn name(&self) -> &str;
+    /// Sends one item; `Ok` once the channel has accepted it.
+    async fn deliver(&self, item: &OutboxItem) -> Result<(), DeliveryError>;
+}
+
+pub struct Worker {
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    channels: HashMap<String, Arc<dyn Channel>>,
+    kick: Arc<Notify>,
+}
+
+/// How long to wait after the `attempts`-th failure: 1 s, 2 s, 4 s, … up to
+/// [`MAX_BACKOFF`], or what the channel asked for (within the same bound).
+pub fn backoff(attempts: u32, retry_after: Option<Duration>) -> Duration {
+    match retry_after {
+        Some(asked) => asked.min(MAX_BACKOFF),
+        None => Duration::from_secs(1u64 << attempts.min(16)).min(MAX_BACKOFF),
+    }
+}
+
+impl Worker {
+    pub fn new(
+        store: Arc<dyn Store>,
+        clock: Arc<dyn Clock>,
+        channels: Vec<Arc<dyn Channel>>,
+        kick: Arc<Notify>,
+    ) -> Worker {
+        let channels = channels
+            .into_iter()
+            .map(|c| (c.name().to_string(), c))
+            .collect();
+        Worker {
+            store,
+            clock,
+            channels,
+            kick,
+        }
+    }
+
+    /// Delivers until `shutdown` completes.
+    pub async fn run(self, shutdown: impl std::future::Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let wait = match self.pass().await {
+                Ok(true) => Duration::ZERO,
+                Ok(false) => self.until_next().await,
+                Err(e) => {
+                    tracing::warn!(error = %e, "the outbox cannot be read; trying again");
+                    Duration::from_secs(1)
+                }
+            };
+            if wait.is_zero() {
+                continue;
+            }
+            tokio::select! {
+                () = &mut shutdown => return,
+                () = self.kick.notified() => {}
+                () = tokio::time::sleep(wait) => {}
+            }
+        }
+    }
+
+    /// One pass over the due items; true when there may be more due at once.
+    pub async fn pass(&self) -> Result<bool, String> {
+        let now = self.clock.now();
+        let due = self
+            .store
+            .due_deliveries(now, BATCH)
+            .await
+            .map_err(|e| e.to_string())?;
+        let full = due.len() == BATCH as usize;
+        for delivery in due {
+            self.attempt(delivery).await;
+        }
+        if let Ok(depth) = self.store.outbox_depth().await {
+            metrics::gauge!("holdpoint_outbox_depth").set(depth as f64);
+        }
+        Ok(full)
+    }
+
+    async fn attempt(&self, delivery: Delivery) {
+        let item = &delivery.item;
+        let outcome = match self.channels.get(&item.channel) {
+            Some(channel) => channel.deliver(item).await,
+            None => Err(DeliveryError {
+                reason: format!("no channel `{}` is configured", item.channel),
+                retry_after: None,
+            }),
+        };
+        let now = self.clock.now();
+        let op = match outcome {
+            Ok(()) => Op::RecordAttempt {
+                id: item.id.clone(),
+                delivered_at: Some(now),
+                next_attempt_at: now,
+                error: None,
+            },
+            Err(e) => {
+                let wait = backoff(delivery.attempts, e.retry_after);
+                metrics::counter!("holdpoint_delivery_failures_total", "channel" => item.channel.clone())
+                    .increment(1);
+                tracing::warn!(
+                    channel = %item.channel,
+                    item = %item.id,
+                    action = %item.action_id,
+                    attempts = delivery.attempts + 1,
+                    retry_in_secs = wait.as_secs(),
+                    error = %e.reason,
+                    "delivery failed; it will be retried"
+                );
+                let next = now
+                    + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(300));
+                Op::RecordAttempt {
+                    id: item.id.clone(),
+                    delivered_at: None,
+                    next_attempt_at: next,
+                    error: Some(e.reason),
+                }
+            }
+        };
+        if let Err(e) = self.store.apply(Change::new(vec![op], Vec::new())).await {
+            tracing::warn!(item = %item.id, error = %e, "cannot record a delivery attempt");
+        }
+    }
+
+    /// How long until the next item is due (at most [`IDLE`]).
+    async fn until_next(&self) -> Duration {
+        match self.store.next_delivery().await {
+            Ok(Some(at)) => (at - self.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .clamp(Duration::from_millis(10), IDLE),
+            _ => IDLE,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_five_minutes_and_honours_retry_after() {
+        assert_eq!(backoff(0, None), Duration::from_secs(1));
+        assert_eq!(backoff(3, None), Duration::from_secs(8));
+        assert_eq!(backoff(40, None), MAX_BACKOFF);
+        assert_eq!(
+            backoff(0, Some(Duration::from_secs(30))),
+            Duration::from_secs(30)
+        );
+        assert_eq!(backoff(0, Some(Duration::from_secs(86400))), MAX_BACKOFF);
+    }
+}

@@ -1,0 +1,160 @@
+//! The outbox table: messages queued with the change they tell of (`Op::Enqueue`), their
+//! delivery attempts (`Op::RecordAttempt`), and the worker's reads.
+
+use crate::db::{Conn, Db, args};
+use crate::error::{corrupt, from_sqlx};
+use crate::time::{from_micros, opt_from_micros, opt_to_micros, to_micros};
+use holdpoint_core::outbox::{Delivery, OutboxEvent, OutboxItem};
+use holdpoint_core::{StoreError, Timestamp};
+
+const COLUMNS: &str = "id, channel, event, action_id, payload, created_at, attempts, \
+    next_attempt_at, delivered_at, last_error";
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: String,
+    channel: String,
+    event: String,
+    action_id: String,
+    payload: String,
+    created_at: i64,
+    attempts: i64,
+    next_attempt_at: i64,
+    delivered_at: Option<i64>,
+    last_error: Option<String>,
+}
+
+impl Row {
+    fn into_delivery(self) -> Result<Delivery, StoreError> {
+        let what = format!("outbox item `{}`", self.id);
+        let event = OutboxEvent::parse(&self.event)
+            .ok_or_else(|| corrupt(&what, format!("unknown event `{}`", self.event)))?;
+        Ok(Delivery {
+            item: OutboxItem {
+                payload: serde_json::from_str(&self.payload).map_err(|e| corrupt(&what, e))?,
+                created_at: from_micros(self.created_at, &what)?,
+                id: self.id,
+                channel: self.channel,
+                event,
+                action_id: self.action_id,
+            },
+            attempts: u32::try_from(self.attempts).unwrap_or(u32::MAX),
+            next_attempt_at: from_micros(self.next_attempt_at, &what)?,
+            delivered_at: opt_from_micros(self.delivered_at, &what)?,
+            last_error: self.last_error,
+        })
+    }
+}
+
+/// `Op::Enqueue`: due at once.
+pub(crate) async fn enqueue(conn: &mut Conn<'_>, item: &OutboxItem) -> Result<(), StoreError> {
+    let payload = serde_json::to_string(&item.payload)
+        .map_err(|e| StoreError::Unavailable(format!("cannot encode an outbox item: {e}")))?;
+    conn.execute(
+        "INSERT INTO outbox (id, channel, event, action_id, payload, created_at, attempts, \
+         next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
+        args![
+            &item.id,
+            &item.channel,
+            item.event.as_str(),
+            &item.action_id,
+            payload,
+            to_micros(item.created_at)
+        ],
+    )
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
+}
+
+/// `Op::RecordAttempt`: [`StoreError::NotFound`] for an unknown or delivered item, so an
+/// attempt recorded twice (two workers) counts once.
+pub(crate) async fn record_attempt(
+    conn: &mut Conn<'_>,
+    id: &str,
+    delivered_at: Option<Timestamp>,
+    next_attempt_at: Timestamp,
+    error: Option<&str>,
+) -> Result<(), StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE outbox SET attempts = attempts + 1, delivered_at = $2, next_attempt_at = $3, \
+             last_error = $4 WHERE id = $1 AND delivered_at IS NULL",
+            args![
+                id,
+                opt_to_micros(delivered_at),
+                to_micros(next_attempt_at),
+                error.map(str::to_string)
+            ],
+        )
+        .await
+        .map_err(from_sqlx)?;
+    if changed == 0 {
+        return Err(StoreError::NotFound(format!(
+            "no undelivered outbox item `{id}`"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn due(db: &Db, now: Timestamp, limit: u32) -> Result<Vec<Delivery>, StoreError> {
+    let rows: Vec<Row> = db
+        .fetch_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+                 ORDER BY next_attempt_at, id LIMIT $2"
+            )),
+            args![to_micros(now), i64::from(limit)],
+        )
+        .await
+        .map_err(from_sqlx)?;
+    rows.into_iter().map(Row::into_delivery).collect()
+}
+
+pub(crate) async fn next(db: &Db) -> Result<Option<Timestamp>, StoreError> {
+    let row: Option<(Option<i64>,)> = db
+        .fetch_optional(
+            "SELECT MIN(next_attempt_at) FROM outbox WHERE delivered_at IS NULL",
+            args![],
+        )
+        .await
+        .map_err(from_sqlx)?;
+    match row.and_then(|(at,)| at) {
+        Some(at) => Ok(Some(from_micros(at, "the outbox")?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn list(
+    db: &Db,
+    undelivered: bool,
+    limit: u32,
+) -> Result<Vec<Delivery>, StoreError> {
+    let filter = if undelivered {
+        "WHERE delivered_at IS NULL "
+    } else {
+        ""
+    };
+    let rows: Vec<Row> = db
+        .fetch_all(
+            sqlx::AssertSqlSafe(format!(
+                "SELECT {COLUMNS} FROM outbox {filter}ORDER BY id DESC LIMIT $1"
+            )),
+            args![i64::from(limit)],
+        )
+        .await
+        .map_err(from_sqlx)?;
+    rows.into_iter().map(Row::into_delivery).collect()
+}
+
+pub(crate) async fn depth(db: &Db) -> Result<i64, StoreError> {
+    let (count,): (i64,) = db
+        .fetch_optional(
+            "SELECT COUNT(*) FROM outbox WHERE delivered_at IS NULL",
+            args![],
+        )
+        .await
+        .map_err(from_sqlx)?
+        .unwrap_or((0,));
+    Ok(count)
+}
