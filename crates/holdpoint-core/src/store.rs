@@ -28,6 +28,14 @@ pub enum Op {
     },
     /// Queues a message for a channel, due at once.
     Enqueue(OutboxItem),
+    /// Remembers the message a channel posted for an action (Slack: `{"channel", "ts"}`),
+    /// replacing an earlier one.
+    RecordChannelMessage {
+        action_id: String,
+        channel: String,
+        reference: String,
+        at: Timestamp,
+    },
     /// Records one delivery attempt: delivered at `delivered_at`, or failed with `error`
     /// and due again at `next_attempt_at`.
     RecordAttempt {
@@ -135,6 +143,12 @@ pub trait Store: Send + Sync + 'static {
     async fn deliveries(&self, undelivered: bool, limit: u32) -> Result<Vec<Delivery>, StoreError>;
     /// How many outbox items are not delivered yet.
     async fn outbox_depth(&self) -> Result<i64, StoreError>;
+    /// The message `channel` posted for the action, if any.
+    async fn channel_message(
+        &self,
+        action_id: &str,
+        channel: &str,
+    ) -> Result<Option<String>, StoreError>;
 
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// The token of this name that is not revoked (it may have expired); names are

@@ -166,6 +166,22 @@ impl Gate {
         self.delivery_kick.clone()
     }
 
+    /// The `[[users]]` directory.
+    pub fn directory(&self) -> &Directory {
+        &self.directory
+    }
+
+    /// A directory user as a reviewer: their directory groups, and those of their live
+    /// token if they have one.
+    pub async fn directory_identity(&self, user: &DirectoryUser) -> Result<Identity, GateError> {
+        let principal = holdpoint_core::Principal::new(PrincipalKind::User, &user.name);
+        Ok(self.live_identity(&principal).await?.unwrap_or(Identity {
+            principal,
+            groups: user.groups.clone(),
+            owner: None,
+        }))
+    }
+
     pub fn settings(&self) -> &GateSettings {
         &self.settings
     }

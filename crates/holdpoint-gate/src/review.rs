@@ -298,7 +298,9 @@ impl Gate {
         Ok(self.evaluate(&requester, &request, &ctx))
     }
 
-    /// A principal as they are now: their live token and directory groups, if any.
+    /// A principal as they are now: their live token and directory groups; for a user
+    /// with no live token who is in the `[[users]]` directory (a Slack reviewer, say),
+    /// the directory's groups. `None` for anyone else.
     pub async fn live_identity(
         &self,
         principal: &Principal,
@@ -309,6 +311,16 @@ impl Gate {
             .token_by_name(&principal.name)
             .await?
             .filter(|t| t.kind == principal.kind && t.is_live(now));
-        Ok(token.map(|t| self.identity_of(&t)))
+        if let Some(token) = token {
+            return Ok(Some(self.identity_of(&token)));
+        }
+        if principal.kind != holdpoint_core::PrincipalKind::User {
+            return Ok(None);
+        }
+        Ok(self.directory.user(&principal.name).map(|user| Identity {
+            principal: principal.clone(),
+            groups: user.groups.clone(),
+            owner: None,
+        }))
     }
 }

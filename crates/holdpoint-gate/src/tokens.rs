@@ -51,6 +51,22 @@ impl Directory {
         }
     }
 
+    /// The directory user with this Slack id.
+    pub fn by_slack_id(&self, slack_id: &str) -> Option<&DirectoryUser> {
+        self.users
+            .values()
+            .find(|u| u.slack_id.as_deref() == Some(slack_id))
+    }
+
+    /// The directory user with this email (compared without case).
+    pub fn by_email(&self, email: &str) -> Option<&DirectoryUser> {
+        self.users.values().find(|u| {
+            u.email
+                .as_deref()
+                .is_some_and(|e| e.eq_ignore_ascii_case(email))
+        })
+    }
+
     /// The directory entry of `name`, whatever its case.
     pub fn user(&self, name: &str) -> Option<&DirectoryUser> {
         self.users.get(&name.to_ascii_lowercase())

@@ -97,11 +97,56 @@ pub(crate) async fn record_attempt(
     Ok(())
 }
 
+/// `Op::RecordChannelMessage`.
+pub(crate) async fn record_message(
+    conn: &mut Conn<'_>,
+    action_id: &str,
+    channel: &str,
+    reference: &str,
+    at: Timestamp,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "DELETE FROM channel_messages WHERE action_id = $1 AND channel = $2",
+        args![action_id, channel],
+    )
+    .await
+    .map_err(from_sqlx)?;
+    conn.execute(
+        "INSERT INTO channel_messages (action_id, channel, reference, created_at) \
+         VALUES ($1, $2, $3, $4)",
+        args![action_id, channel, reference, to_micros(at)],
+    )
+    .await
+    .map_err(from_sqlx)?;
+    Ok(())
+}
+
+pub(crate) async fn message(
+    db: &Db,
+    action_id: &str,
+    channel: &str,
+) -> Result<Option<String>, StoreError> {
+    let row: Option<(String,)> = db
+        .fetch_optional(
+            "SELECT reference FROM channel_messages WHERE action_id = $1 AND channel = $2",
+            args![action_id, channel],
+        )
+        .await
+        .map_err(from_sqlx)?;
+    Ok(row.map(|(r,)| r))
+}
+
+/// Due items, each only once every earlier item of its action and channel is delivered:
+/// a channel hears of one hold in order, whatever failed and was retried.
 pub(crate) async fn due(db: &Db, now: Timestamp, limit: u32) -> Result<Vec<Delivery>, StoreError> {
     let rows: Vec<Row> = db
         .fetch_all(
             sqlx::AssertSqlSafe(format!(
                 "SELECT {COLUMNS} FROM outbox WHERE delivered_at IS NULL AND next_attempt_at <= $1 \
+                 AND NOT EXISTS (SELECT 1 FROM outbox earlier WHERE earlier.delivered_at IS NULL \
+                   AND earlier.action_id = outbox.action_id AND earlier.channel = outbox.channel \
+                   AND (earlier.created_at < outbox.created_at \
+                        OR (earlier.created_at = outbox.created_at AND earlier.id < outbox.id))) \
                  ORDER BY next_attempt_at, id LIMIT $2"
             )),
             args![to_micros(now), i64::from(limit)],

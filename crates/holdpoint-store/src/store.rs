@@ -148,6 +148,14 @@ impl Store for SqlStore {
         outbox::depth(self.db()).await
     }
 
+    async fn channel_message(
+        &self,
+        action_id: &str,
+        channel: &str,
+    ) -> Result<Option<String>, StoreError> {
+        outbox::message(self.db(), action_id, channel).await
+    }
+
     async fn token_by_hash(&self, hash: &str) -> Result<Option<TokenRecord>, StoreError> {
         tokens::by_hash(self.db(), hash).await
     }

@@ -278,6 +278,12 @@ pub(crate) async fn apply_op(conn: &mut Conn<'_>, op: &Op) -> Result<(), StoreEr
         Op::InsertToken(token) => tokens::insert(conn, token).await,
         Op::RevokeToken { name, at } => tokens::revoke(conn, name, *at).await,
         Op::Enqueue(item) => outbox::enqueue(conn, item).await,
+        Op::RecordChannelMessage {
+            action_id,
+            channel,
+            reference,
+            at,
+        } => outbox::record_message(conn, action_id, channel, reference, *at).await,
         Op::RecordAttempt {
             id,
             delivered_at,

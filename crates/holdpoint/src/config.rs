@@ -24,8 +24,9 @@ pub struct Config {
     #[serde(default)]
     pub users: Vec<DirectoryUser>,
     /// Sections of channels and surfaces that later issues fill in; accepted as they are.
+    /// `[slack]`: review in Slack.
     #[serde(default)]
-    pub slack: Option<toml::Value>,
+    pub slack: Option<crate::config_slack::SlackSection>,
     #[serde(default)]
     pub teams: Option<toml::Value>,
     #[serde(default)]
@@ -200,7 +201,6 @@ impl Config {
     /// Sections this build accepts but does not act on yet, so start-up can say so.
     pub fn inactive_sections(&self) -> Vec<&'static str> {
         [
-            ("slack", self.slack.is_some()),
             ("teams", self.teams.is_some()),
             ("postgres", self.postgres.is_some()),
         ]

@@ -11,12 +11,14 @@
 //! - `init_agent.rs`: `init --agent`, an agent token and the agent's hook and MCP config.
 //! - `mcp.rs`: `mcp`, the stdio MCP proxy that asks the gateway about each tool call.
 //! - `config_mcp.rs`: `[[mcp]]`, the upstreams `serve` hosts at `/mcp/{name}`.
+//! - `config_slack.rs`: `[slack]`, review in Slack.
 //! - `config_webhooks.rs`: `[[webhooks]]`, signed hold events through the outbox.
 
 mod cli;
 mod client;
 mod config;
 mod config_mcp;
+mod config_slack;
 mod config_webhooks;
 mod hook;
 mod init_agent;

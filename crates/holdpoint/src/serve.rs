@@ -28,8 +28,19 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let channels =
         crate::config_webhooks::channels(&config.webhooks, |name| std::env::var(name).ok())
             .map_err(|e| anyhow::anyhow!(e))?;
+    let slack = match &config.slack {
+        Some(section) => Some(
+            section
+                .resolve(|name| std::env::var(name).ok())
+                .map_err(|e| anyhow::anyhow!(e))?,
+        ),
+        None => None,
+    };
     let mut settings = settings;
     settings.channels = channels.iter().map(|c| c.name().to_string()).collect();
+    if slack.is_some() {
+        settings.channels.push(holdpoint_slack::CHANNEL.to_string());
+    }
     for section in config.inactive_sections() {
         tracing::warn!("`[{section}]` is not supported by this build yet and is ignored");
     }
@@ -93,6 +104,24 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let expiry = tokio::spawn(gate.clone().run_expiry(wait_for(stop_rx.clone())));
     // Delivers the outbox even with no channel configured now: items queued for channels
     // that are gone stay visible in /v1/deliveries and are retried if they come back.
+    let mut channels = channels;
+    let mut slack_routes = None;
+    if let Some(slack) = &slack {
+        let api = holdpoint_slack::SlackApi::new(&slack.api_url, &slack.bot_token)
+            .map_err(|e| anyhow::anyhow!("[slack]: {e}"))?;
+        channels.push(Arc::new(holdpoint_slack::SlackChannel {
+            api: api.clone(),
+            channel: slack.channel.clone(),
+            store: Arc::new(store.clone()),
+            clock: Arc::new(SystemClock),
+        }));
+        slack_routes = Some(holdpoint_slack::router(holdpoint_slack::SlackState {
+            gate: gate.clone(),
+            api,
+            signing_secret: slack.signing_secret.clone(),
+        }));
+        tracing::info!(channel = %slack.channel, "reviews in Slack at /integrations/slack/interactions");
+    }
     let worker = holdpoint_notify::Worker::new(
         Arc::new(store.clone()),
         Arc::new(SystemClock),
@@ -112,7 +141,10 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
         tracing::info!(name = %upstream.proxy.name, "serving an MCP upstream at /mcp/{}", upstream.proxy.name);
     }
     let stop_mcp = tokio_util::sync::CancellationToken::new();
-    let router = holdpoint_server::router_with_mcp(gate.clone(), &upstreams, stop_mcp.clone());
+    let mut router = holdpoint_server::router_with_mcp(gate.clone(), &upstreams, stop_mcp.clone());
+    if let Some(slack_routes) = slack_routes {
+        router = router.merge(slack_routes);
+    }
     let shutdown = async move {
         shutdown.await;
         stop_mcp.cancel();

@@ -1,0 +1,85 @@
+//! [`SlackChannel`]: the outbox's Slack deliveries. A created hold is posted with
+//! `chat.postMessage`, and the message's channel and `ts` are stored with the hold, so
+//! that every later review and the outcome (from Slack, the CLI, the API or expiry, on
+//! this gateway or another on the same store) update it in place with `chat.update`.
+
+use crate::api::SlackApi;
+use crate::blocks;
+use async_trait::async_trait;
+use holdpoint_core::outbox::{OutboxEvent, OutboxItem};
+use holdpoint_core::{Change, Clock, Op, Store};
+use holdpoint_notify::{Channel, DeliveryError};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+/// The outbox channel name.
+pub const CHANNEL: &str = "slack";
+
+pub struct SlackChannel {
+    pub api: SlackApi,
+    /// Where hold messages are posted (a channel id, `C…`).
+    pub channel: String,
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+}
+
+fn failed(reason: impl Into<String>) -> DeliveryError {
+    DeliveryError {
+        reason: reason.into(),
+        retry_after: None,
+    }
+}
+
+#[async_trait]
+impl Channel for SlackChannel {
+    fn name(&self) -> &str {
+        CHANNEL
+    }
+
+    async fn deliver(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
+        let (text, blocks) = blocks::message(&item.payload);
+        let posted = self
+            .store
+            .channel_message(&item.action_id, CHANNEL)
+            .await
+            .map_err(|e| failed(e.to_string()))?;
+        match (item.event, posted) {
+            (OutboxEvent::HoldCreated, None) => {
+                let answer = self
+                    .api
+                    .call(
+                        "chat.postMessage",
+                        &json!({"channel": self.channel, "text": text, "blocks": blocks}),
+                    )
+                    .await?;
+                let reference = json!({"channel": answer["channel"], "ts": answer["ts"]});
+                let op = Op::RecordChannelMessage {
+                    action_id: item.action_id.clone(),
+                    channel: CHANNEL.into(),
+                    reference: reference.to_string(),
+                    at: self.clock.now(),
+                };
+                self.store
+                    .apply(Change::new(vec![op], Vec::new()))
+                    .await
+                    .map_err(|e| failed(format!("posted, but cannot remember the message: {e}")))?;
+                Ok(())
+            }
+            // Posted already (a retry after the answer was lost): bring it up to date.
+            (_, Some(reference)) => {
+                let reference: Value = serde_json::from_str(&reference)
+                    .map_err(|e| failed(format!("the stored Slack message is unreadable: {e}")))?;
+                self.api
+                    .call(
+                        "chat.update",
+                        &json!({"channel": reference["channel"], "ts": reference["ts"],
+                                "text": text, "blocks": blocks}),
+                    )
+                    .await?;
+                Ok(())
+            }
+            // A review or an outcome before the message is up: wait for it.
+            (_, None) => Err(failed("the hold's Slack message is not posted yet")),
+        }
+    }
+}

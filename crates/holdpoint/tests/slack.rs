@@ -1,0 +1,364 @@
+//! Review in Slack, end to end: a real gateway, and a local stand-in for Slack's Web API
+//! that checks the bot token and records every call. Clicks are signed as Slack signs
+//! them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use support::Gateway;
+
+const TOKEN: &str = "xoxb-test-token";
+const SIGNING_SECRET: &str = "signing-secret-of-the-test-app";
+
+#[derive(Default)]
+struct Slack {
+    /// (method, body) of every Web API call with the right token.
+    calls: Mutex<Vec<(String, Value)>>,
+    /// Ephemeral answers posted to response URLs.
+    ephemeral: Arc<Mutex<Vec<String>>>,
+    /// When set, chat.postMessage answers this.
+    failing: Mutex<Option<StatusCode>>,
+}
+
+impl Slack {
+    fn calls(&self, method: &str) -> Vec<Value> {
+        self.calls
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(m, _)| m == method)
+            .map(|(_, b)| b.clone())
+            .collect()
+    }
+}
+
+async fn web_api(
+    State(slack): State<Arc<Slack>>,
+    Path(method): Path<String>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+    body: Option<Json<Value>>,
+) -> (StatusCode, HeaderMap, Json<Value>) {
+    let mut out = HeaderMap::new();
+    if headers.get("authorization").and_then(|v| v.to_str().ok())
+        != Some(&format!("Bearer {TOKEN}"))
+    {
+        return (
+            StatusCode::OK,
+            out,
+            Json(json!({"ok": false, "error": "invalid_auth"})),
+        );
+    }
+    let failing = *slack.failing.lock().unwrap();
+    if let (true, Some(status)) = (method == "chat.postMessage", failing) {
+        out.insert("retry-after", "1".parse().unwrap());
+        return (
+            status,
+            out,
+            Json(json!({"ok": false, "error": "ratelimited"})),
+        );
+    }
+    let body = body.map(|Json(b)| b).unwrap_or_else(|| json!(query));
+    slack
+        .calls
+        .lock()
+        .unwrap()
+        .push((method.clone(), body.clone()));
+    let answer = match method.as_str() {
+        "chat.postMessage" => {
+            json!({"ok": true, "channel": body["channel"], "ts": "1700000000.000100"})
+        }
+        "users.info" => match query.get("user").map(String::as_str) {
+            Some("U_ERIN") => {
+                json!({"ok": true, "user": {"id": "U_ERIN", "profile": {"email": "Erin@Example.com"}}})
+            }
+            _ => {
+                json!({"ok": true, "user": {"id": "U_X", "profile": {"email": "stranger@example.com"}}})
+            }
+        },
+        _ => json!({"ok": true}),
+    };
+    (StatusCode::OK, out, Json(answer))
+}
+
+async fn respond(State(slack): State<Arc<Slack>>, Json(body): Json<Value>) -> StatusCode {
+    slack
+        .ephemeral
+        .lock()
+        .unwrap()
+        .push(body["text"].as_str().unwrap_or_default().to_string());
+    StatusCode::OK
+}
+
+/// Starts the stand-in on 127.0.0.1; its base URL.
+async fn start_slack(slack: Arc<Slack>) -> String {
+    let app = axum::Router::new()
+        .route("/api/{method}", axum::routing::post(web_api).get(web_api))
+        .route("/respond", axum::routing::post(respond))
+        .with_state(slack);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    base
+}
+
+fn gateway(dir: &std::path::Path, slack: &str) -> Gateway {
+    let config = dir.join("holdpoint.toml");
+    std::fs::create_dir_all(dir.join("policies")).unwrap();
+    std::fs::write(
+        dir.join("policies/ddl.cedar"),
+        r#"@id("prod-ddl") @hold("Schema change in production") @approvers("dba")
+permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/prod");"#,
+    )
+    .unwrap();
+    std::fs::write(
+        &config,
+        format!(
+            r#"[policy]
+dir = "policies"
+
+[slack]
+channel = "C_HOLDS"
+api_url = "{slack}/api"
+
+[[users]]
+name = "dana"
+groups = ["dba"]
+slack_id = "U_DANA"
+
+[[users]]
+name = "erin"
+email = "erin@example.com"
+groups = ["dba"]
+"#
+        ),
+    )
+    .unwrap();
+    Gateway::start_logged(
+        &dir.join("data"),
+        &["--config", config.to_str().unwrap()],
+        &[
+            ("SLACK_BOT_TOKEN", TOKEN),
+            ("SLACK_SIGNING_SECRET", SIGNING_SECRET),
+        ],
+        &dir.join("log"),
+    )
+}
+
+/// A signed `block_actions` click, as Slack sends it.
+fn click(user: &str, action: &str, id: &str, slack: &str) -> String {
+    let payload = json!({"type": "block_actions", "user": {"id": user},
+        "response_url": format!("{slack}/respond"),
+        "actions": [{"action_id": action, "value": id}]});
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
+}
+
+async fn post_click(gw: &Gateway, body: &str, timestamp: i64, secret: &str) -> StatusCode {
+    let ts = timestamp.to_string();
+    reqwest::Client::new()
+        .post(format!("{}/integrations/slack/interactions", gw.base))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("x-slack-request-timestamp", &ts)
+        .header(
+            "x-slack-signature",
+            holdpoint_slack::sign(secret, &ts, body.as_bytes()),
+        )
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+fn now() -> i64 {
+    chrono::Utc::now().timestamp()
+}
+
+async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    for _ in 0..200 {
+        if let Some(found) = check() {
+            return found;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("never saw {what}");
+}
+
+fn status_of(gw: &Gateway, id: &str) -> String {
+    let action: Value = serde_json::from_str(&gw.admin_get(&format!("/v1/actions/{id}"))).unwrap();
+    action["status"].as_str().unwrap().to_string()
+}
+
+/// Submits a held production schema change with a secret in it; its id.
+fn hold(gw: &Gateway, agent: &str, table: &str) -> String {
+    let out = gw.cli(
+        agent,
+        &[
+            "submit",
+            "--kind",
+            "db.ddl",
+            "--resource",
+            &format!("postgres/prod/{table}"),
+            "--env",
+            "prod",
+            "--param",
+            "password=hunter2-Sup3r-Secret!",
+            "--why",
+            "<!channel> urgent",
+        ],
+    );
+    let text = support::text(&out.stdout);
+    let start = text
+        .find("act_")
+        .unwrap_or_else(|| panic!("no action id in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hold_is_reviewed_in_slack_and_its_message_follows() {
+    let slack = Arc::new(Slack::default());
+    let base = start_slack(slack.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &base);
+    let agent = gw.create_token("bot", "agent", &[]);
+    let id = hold(&gw, &agent, "customers");
+
+    // The message: the hold, masked, with buttons for this action.
+    let posted = until("chat.postMessage", || {
+        slack.calls("chat.postMessage").into_iter().next()
+    })
+    .await;
+    assert_eq!(posted["channel"], "C_HOLDS");
+    let text = posted.to_string();
+    assert!(
+        !text.contains("hunter2"),
+        "a raw secret reached Slack: {text}"
+    );
+    assert!(
+        !text.contains("<!channel>"),
+        "an agent's text pinged the channel: {text}"
+    );
+    assert!(text.contains(&id) && text.contains(holdpoint_slack::APPROVE));
+
+    // Refused, and nothing changes: a forged signature, a stale timestamp, a replayed body
+    // under a new timestamp, a stranger.
+    let approve = click("U_DANA", holdpoint_slack::APPROVE, &id, &base);
+    assert_eq!(
+        post_click(&gw, &approve, now(), "not-the-secret").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        post_click(&gw, &approve, now() - 301, SIGNING_SECRET).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let ts = (now() - 10).to_string();
+    let signature = holdpoint_slack::sign(SIGNING_SECRET, &ts, approve.as_bytes());
+    let replayed = reqwest::Client::new()
+        .post(format!("{}/integrations/slack/interactions", gw.base))
+        .header("x-slack-request-timestamp", now().to_string())
+        .header("x-slack-signature", signature)
+        .body(approve.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::UNAUTHORIZED);
+    let stranger = click("U_NOBODY", holdpoint_slack::APPROVE, &id, &base);
+    assert_eq!(
+        post_click(&gw, &stranger, now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    let told = until("the stranger's ephemeral answer", || {
+        slack.ephemeral.lock().unwrap().first().cloned()
+    })
+    .await;
+    assert!(told.contains("not mapped"), "{told}");
+    assert_eq!(status_of(&gw, &id), "pending");
+
+    // Dana (by slack_id) approves: the hold is approved, and the message loses its buttons.
+    assert_eq!(
+        post_click(&gw, &approve, now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    let said = slack.ephemeral.clone();
+    until("approved", || {
+        let told = said.lock().unwrap();
+        assert!(told.len() <= 1, "refused: {told:?}");
+        (status_of(&gw, &id) == "approved").then_some(())
+    })
+    .await;
+    let updated = until("chat.update", || {
+        slack.calls("chat.update").into_iter().last()
+    })
+    .await;
+    assert_eq!(updated["ts"], "1700000000.000100");
+    let text = updated.to_string();
+    assert!(
+        text.contains("Approved")
+            && text.contains("dana")
+            && !text.contains(holdpoint_slack::APPROVE),
+        "{text}"
+    );
+
+    // A second click on the decided hold changes nothing and says why.
+    assert_eq!(
+        post_click(&gw, &approve, now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    until("the second click's answer", || {
+        (slack.ephemeral.lock().unwrap().len() == 2).then_some(())
+    })
+    .await;
+
+    // Erin is found through users.info and her email; she rejects another hold.
+    let other = hold(&gw, &agent, "orders");
+    let reject = click("U_ERIN", holdpoint_slack::REJECT, &other, &base);
+    until("the second message", || {
+        (slack.calls("chat.postMessage").len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(
+        post_click(&gw, &reject, now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    until("rejected", || {
+        (status_of(&gw, &other) == "rejected").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_down_never_blocks_a_hold_and_the_message_catches_up() {
+    let slack = Arc::new(Slack::default());
+    *slack.failing.lock().unwrap() = Some(StatusCode::TOO_MANY_REQUESTS);
+    let base = start_slack(slack.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &base);
+    let agent = gw.create_token("bot", "agent", &[]);
+    let id = hold(&gw, &agent, "customers");
+    // Approved from the CLI while Slack refuses.
+    let dba = gw.create_token("dave", "user", &["dba"]);
+    let out = gw.cli(&dba, &["approve", &id]);
+    assert!(out.status.success(), "{}", support::text(&out.stderr));
+    assert!(slack.calls("chat.postMessage").is_empty());
+    // Slack returns: the message is posted, then brought up to date, in that order.
+    *slack.failing.lock().unwrap() = None;
+    let updated = until("the update after Slack returned", || {
+        slack.calls("chat.update").into_iter().last()
+    })
+    .await;
+    assert_eq!(slack.calls("chat.postMessage").len(), 1);
+    assert!(updated.to_string().contains("Approved"), "{updated}");
+}
