@@ -21,12 +21,48 @@ pub struct SlackChannel {
     pub channel: String,
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
+    /// To mention an agent's owner by their `slack_id` in the outcome's threaded reply.
+    pub directory: holdpoint_gate::Directory,
 }
 
 fn failed(reason: impl Into<String>) -> DeliveryError {
     DeliveryError {
         reason: reason.into(),
         retry_after: None,
+    }
+}
+
+impl SlackChannel {
+    /// The outcome, in the message's thread, for the agent's owner.
+    async fn tell_owner(&self, payload: &Value, reference: &Value) -> Result<(), DeliveryError> {
+        // Once, for the decision: not again when an approval is used.
+        let Some(owner) = payload["request"]["owner"].as_str() else {
+            return Ok(());
+        };
+        if payload["consumed"] == true {
+            return Ok(());
+        }
+        let who = match self.directory.user(owner).and_then(|u| u.slack_id.clone()) {
+            Some(id) => format!("<@{}>", blocks::escape(&id)),
+            None => format!("`{}`", blocks::escape(owner)),
+        };
+        let status = payload["status"].as_str().unwrap_or("decided");
+        let agent = blocks::escape(
+            payload["request"]["requester"]["name"]
+                .as_str()
+                .unwrap_or_default(),
+        );
+        let text = format!(
+            "{who}: the hold of your agent `{agent}` is {}.",
+            blocks::escape(status)
+        );
+        self.api
+            .call(
+                "chat.postMessage",
+                &json!({"channel": reference["channel"], "thread_ts": reference["ts"], "text": text}),
+            )
+            .await?;
+        Ok(())
     }
 }
 
@@ -76,6 +112,9 @@ impl Channel for SlackChannel {
                                 "text": text, "blocks": blocks}),
                     )
                     .await?;
+                if item.event == OutboxEvent::HoldDecided {
+                    self.tell_owner(&item.payload, &reference).await?;
+                }
                 Ok(())
             }
             // A review or an outcome before the message is up: wait for it.

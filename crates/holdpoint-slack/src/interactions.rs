@@ -1,23 +1,35 @@
-//! `POST /integrations/slack/interactions`: a reviewer clicked Approve or Reject.
+//! `POST /integrations/slack/interactions` and `POST /integrations/slack/commands`.
 //!
-//! The request is refused (401, nothing changes) unless its Slack signature verifies and
-//! its timestamp is within five minutes. It is acknowledged at once, inside Slack's three
-//! seconds, and the review is done after: the clicking Slack user is mapped to a holdpoint
-//! user (the directory's `slack_id`, else `users.info`'s email matched against the
-//! directory's `email`), and the review goes through the gate's rules like any other,
-//! with channel `slack`. Any refusal (an unmapped user, self-review, a decided hold, a
-//! second click) is told to the clicker alone, through the interaction's `response_url`.
+//! Every request is refused (401, nothing changes) unless its Slack signature verifies
+//! and its timestamp is within five minutes. The clicking Slack user is mapped to a
+//! holdpoint user (the directory's `slack_id`, else `users.info`'s email matched against
+//! the directory's `email`), and every review goes through the gate's rules like any
+//! other, with channel `slack`. A refusal (an unmapped user, self-review, a decided hold,
+//! a second click) is told to the clicker alone.
+//!
+//! - **Approve** is a review at once. The click is acknowledged inside Slack's three
+//!   seconds and the review done after; a refusal comes back through `response_url`.
+//! - **Reject** opens a modal (`views.open` with the click's `trigger_id`) asking for the
+//!   reason; its submission is the review, answered inline (a refusal shows on the form).
+//! - `/holdpoint pending` lists the holds the caller may review, for them alone.
 
 use crate::api::SlackApi;
-use crate::blocks::{APPROVE, REJECT};
+use crate::blocks::{APPROVE, REJECT, escape};
 use crate::signature;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use holdpoint_core::{ActionId, Decision};
+use axum::response::{IntoResponse, Response};
+use holdpoint_core::store::ActionFilter;
+use holdpoint_core::{ActionId, Decision, Status};
 use holdpoint_gate::Gate;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::sync::Arc;
+
+/// The modal's callback id, and its reason input's block and action ids.
+const REJECT_MODAL: &str = "holdpoint_reject_reason";
+const REASON: &str = "reason";
 
 #[derive(Clone)]
 pub struct SlackState {
@@ -34,11 +46,12 @@ struct Click {
     response_url: Option<String>,
 }
 
-pub async fn interactions(
-    State(state): State<SlackState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> (StatusCode, &'static str) {
+/// Checks the request's signature; the body's form fields when it verifies.
+fn verified(
+    state: &SlackState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<(String, String)>, Response> {
     let header = |name: &str| {
         headers
             .get(name)
@@ -49,29 +62,52 @@ pub async fn interactions(
     if let Err(why) = signature::verify(
         &state.signing_secret,
         header("x-slack-request-timestamp"),
-        &body,
+        body,
         header("x-slack-signature"),
         now,
     ) {
         tracing::warn!(reason = why, "refused a Slack request");
-        return (StatusCode::UNAUTHORIZED, "invalid Slack signature");
+        return Err((StatusCode::UNAUTHORIZED, "invalid Slack signature").into_response());
     }
-    let Some(click) = parse(&body) else {
-        return (StatusCode::OK, "");
-    };
-    // Acknowledged now; the review happens after.
-    tokio::spawn(review(state, click));
-    (StatusCode::OK, "")
+    Ok(url::form_urlencoded::parse(body).into_owned().collect())
 }
 
-fn parse(body: &[u8]) -> Option<Click> {
-    let payload = url::form_urlencoded::parse(body)
+pub async fn interactions(
+    State(state): State<SlackState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = match verified(&state, &headers, &body) {
+        Ok(fields) => fields,
+        Err(refused) => return refused,
+    };
+    let Some(payload) = fields
+        .iter()
         .find(|(key, _)| key == "payload")
-        .map(|(_, value)| value.into_owned())?;
-    let payload: Value = serde_json::from_str(&payload).ok()?;
-    if payload["type"] != "block_actions" {
-        return None;
+        .and_then(|(_, value)| serde_json::from_str::<Value>(value).ok())
+    else {
+        return StatusCode::OK.into_response();
+    };
+    match payload["type"].as_str() {
+        Some("block_actions") => {
+            if let Some(click) = parse_click(&payload) {
+                // Acknowledged now; the review (or the modal) happens after.
+                tokio::spawn(clicked(
+                    state,
+                    click,
+                    payload["trigger_id"].as_str().map(str::to_string),
+                ));
+            }
+            StatusCode::OK.into_response()
+        }
+        Some("view_submission") if payload["view"]["callback_id"] == REJECT_MODAL => {
+            submitted(&state, &payload).await
+        }
+        _ => StatusCode::OK.into_response(),
     }
+}
+
+fn parse_click(payload: &Value) -> Option<Click> {
     let action = payload["actions"].as_array()?.first()?;
     let decision = match action["action_id"].as_str()? {
         APPROVE => Decision::Approve,
@@ -84,6 +120,132 @@ fn parse(body: &[u8]) -> Option<Click> {
         action_id: action["value"].as_str()?.to_string(),
         response_url: payload["response_url"].as_str().map(str::to_string),
     })
+}
+
+/// A button: Approve reviews at once; Reject asks for the reason first.
+async fn clicked(state: SlackState, click: Click, trigger_id: Option<String>) {
+    if let (Decision::Reject, Some(trigger_id)) = (click.decision, trigger_id) {
+        let modal = json!({"trigger_id": trigger_id, "view": {
+            "type": "modal", "callback_id": REJECT_MODAL, "private_metadata": click.action_id,
+            "title": {"type": "plain_text", "text": "Reject"},
+            "submit": {"type": "plain_text", "text": "Reject"},
+            "close": {"type": "plain_text", "text": "Cancel"},
+            "blocks": [{"type": "input", "block_id": REASON,
+                "label": {"type": "plain_text", "text": "Why? The agent and its owner will see it."},
+                "element": {"type": "plain_text_input", "action_id": REASON, "multiline": true,
+                            "max_length": 2000}}]}});
+        if let Err(e) = state.api.call("views.open", &modal).await {
+            tell(
+                &state,
+                &click,
+                &format!("holdpoint could not open the reason form: {}", e.reason),
+            )
+            .await;
+        }
+        return;
+    }
+    review(state, click).await;
+}
+
+/// The reject modal's submission: the review, answered inline.
+async fn submitted(state: &SlackState, payload: &Value) -> Response {
+    let user = payload["user"]["id"].as_str().unwrap_or_default();
+    let action_id = payload["view"]["private_metadata"]
+        .as_str()
+        .unwrap_or_default();
+    let reason = payload["view"]["state"]["values"][REASON][REASON]["value"]
+        .as_str()
+        .unwrap_or_default();
+    let outcome = match reviewer(state, user).await {
+        Ok(identity) => state
+            .gate
+            .review(
+                &identity,
+                &ActionId(action_id.to_string()),
+                Decision::Reject,
+                reason,
+                "slack",
+            )
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string()),
+        Err(why) => Err(why),
+    };
+    match outcome {
+        Ok(()) => StatusCode::OK.into_response(),
+        Err(why) => Json(json!({"response_action": "errors",
+            "errors": {REASON: format!("Not recorded: {why}")}}))
+        .into_response(),
+    }
+}
+
+async fn tell(state: &SlackState, click: &Click, text: &str) {
+    if let Some(url) = &click.response_url {
+        state.api.respond(url, text).await;
+    }
+}
+
+/// `/holdpoint pending`: the holds the caller may review, for them alone.
+pub async fn commands(
+    State(state): State<SlackState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let fields = match verified(&state, &headers, &body) {
+        Ok(fields) => fields,
+        Err(refused) => return refused,
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default()
+    };
+    let text = match field("text").trim() {
+        "" | "pending" => pending(&state, field("user_id")).await,
+        other => format!(
+            "Unknown request `{}`: try `/holdpoint pending`.",
+            escape(other)
+        ),
+    };
+    Json(json!({"response_type": "ephemeral", "text": text})).into_response()
+}
+
+async fn pending(state: &SlackState, user: &str) -> String {
+    let identity = match reviewer(state, user).await {
+        Ok(identity) => identity,
+        Err(why) => return why,
+    };
+    let filter = ActionFilter {
+        status: Some(Status::Pending),
+        limit: 20,
+        ..ActionFilter::default()
+    };
+    let holds = match state.gate.list(&identity, filter).await {
+        Ok(holds) => holds,
+        Err(e) => return format!("holdpoint cannot list holds: {e}"),
+    };
+    let mine: Vec<String> = holds
+        .iter()
+        .filter(|h| !h.requested_by(&identity.principal))
+        .map(|h| {
+            let title = h.hold.as_ref().map_or("", |hold| hold.title.as_str());
+            format!(
+                "• `{}` {}: `{}` on `{}` by {}",
+                h.id,
+                escape(title),
+                escape(&h.kind),
+                escape(&h.resource),
+                escape(&h.principal.name)
+            )
+        })
+        .collect();
+    if mine.is_empty() {
+        "Nothing waits for your review.".to_string()
+    } else {
+        format!("Waiting for review:\n{}", mine.join("\n"))
+    }
 }
 
 async fn review(state: SlackState, click: Click) {
@@ -104,12 +266,12 @@ async fn review(state: SlackState, click: Click) {
     };
     if let Err(why) = outcome {
         tracing::info!(user = %click.user, action = %click.action_id, reason = %why, "a Slack review was refused");
-        if let Some(url) = &click.response_url {
-            state
-                .api
-                .respond(url, &format!("holdpoint did not record your review: {why}"))
-                .await;
-        }
+        tell(
+            &state,
+            &click,
+            &format!("holdpoint did not record your review: {why}"),
+        )
+        .await;
     }
 }
 

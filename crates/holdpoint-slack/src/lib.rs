@@ -9,10 +9,10 @@
 //! - `api.rs`: the Web API calls (`chat.postMessage`, `chat.update`, `users.info`, the
 //!   interaction's `response_url`) against a configurable base URL.
 //! - `channel.rs`: [`SlackChannel`], the outbox channel that posts and updates.
-//! - `interactions.rs`: `POST /integrations/slack/interactions`, see [`router`].
+//! - `interactions.rs`: `POST /integrations/slack/interactions` (buttons, the reject
+//!   reason modal) and `/integrations/slack/commands` (`/holdpoint pending`); see [`router`].
 //!
-//! Not yet: the reject-reason modal, the `/holdpoint pending` command, Socket Mode, the
-//! owner's threaded reply, and a per-policy `@slack_channel`.
+//! Not yet: Socket Mode and a per-policy `@slack_channel`.
 
 // Not `clippy::indexing_slicing`: this crate reads Slack's JSON with `serde_json::Value`
 // indexing, which answers `Null` for a missing key or index and never panics.
@@ -36,6 +36,10 @@ pub fn router(state: SlackState) -> axum::Router {
         .route(
             "/integrations/slack/interactions",
             axum::routing::post(interactions::interactions),
+        )
+        .route(
+            "/integrations/slack/commands",
+            axum::routing::post(interactions::commands),
         )
         .layer(axum::extract::DefaultBodyLimit::max(1024 * 1024))
         .with_state(state)

@@ -114,6 +114,7 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
             channel: slack.channel.clone(),
             store: Arc::new(store.clone()),
             clock: Arc::new(SystemClock),
+            directory: Directory::new(config.users.clone()),
         }));
         slack_routes = Some(holdpoint_slack::router(holdpoint_slack::SlackState {
             gate: gate.clone(),

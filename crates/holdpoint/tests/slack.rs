@@ -135,6 +135,10 @@ groups = ["dba"]
 slack_id = "U_DANA"
 
 [[users]]
+name = "olga"
+slack_id = "U_OLGA"
+
+[[users]]
 name = "erin"
 email = "erin@example.com"
 groups = ["dba"]
@@ -178,6 +182,18 @@ async fn post_click(gw: &Gateway, body: &str, timestamp: i64, secret: &str) -> S
         .await
         .unwrap()
         .status()
+}
+
+/// An agent token owned by `olga`.
+fn owned_agent(gw: &Gateway) -> String {
+    let out = gw.cli(
+        &gw.admin_token(),
+        &[
+            "token", "create", "--name", "bot", "--kind", "agent", "--owner", "olga",
+        ],
+    );
+    assert!(out.status.success(), "{}", support::text(&out.stderr));
+    support::text(&out.stdout).trim().to_string()
 }
 
 fn now() -> i64 {
@@ -233,7 +249,7 @@ async fn a_hold_is_reviewed_in_slack_and_its_message_follows() {
     let base = start_slack(slack.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let gw = gateway(dir.path(), &base);
-    let agent = gw.create_token("bot", "agent", &[]);
+    let agent = owned_agent(&gw);
     let id = hold(&gw, &agent, "customers");
 
     // The message: the hold, masked, with buttons for this action.
@@ -322,21 +338,99 @@ async fn a_hold_is_reviewed_in_slack_and_its_message_follows() {
     })
     .await;
 
-    // Erin is found through users.info and her email; she rejects another hold.
+    // Erin is found through users.info and her email. Reject asks her for the reason in a
+    // modal; its submission is the review, with that reason.
     let other = hold(&gw, &agent, "orders");
-    let reject = click("U_ERIN", holdpoint_slack::REJECT, &other, &base);
     until("the second message", || {
-        (slack.calls("chat.postMessage").len() == 2).then_some(())
+        let posts = slack.calls("chat.postMessage");
+        (posts.iter().filter(|p| p["thread_ts"].is_null()).count() == 2).then_some(())
     })
     .await;
+    let reject = form(&json!({"type": "block_actions", "user": {"id": "U_ERIN"},
+        "trigger_id": "trigger-123", "response_url": format!("{base}/respond"),
+        "actions": [{"action_id": holdpoint_slack::REJECT, "value": other}]}));
     assert_eq!(
         post_click(&gw, &reject, now(), SIGNING_SECRET).await,
         StatusCode::OK
     );
-    until("rejected", || {
-        (status_of(&gw, &other) == "rejected").then_some(())
+    let modal = until("views.open", || {
+        slack.calls("views.open").into_iter().next()
     })
     .await;
+    assert_eq!(modal["trigger_id"], "trigger-123");
+    assert_eq!(modal["view"]["private_metadata"], other.as_str());
+    assert_eq!(
+        status_of(&gw, &other),
+        "pending",
+        "a reject click alone decides nothing"
+    );
+    let submission = form(&json!({"type": "view_submission", "user": {"id": "U_ERIN"},
+        "view": {"callback_id": "holdpoint_reject_reason", "private_metadata": other,
+                 "state": {"values": {"reason": {"reason": {"type": "plain_text_input",
+                    "value": "not during the freeze"}}}}}}));
+    assert_eq!(
+        post_click(&gw, &submission, now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    assert_eq!(status_of(&gw, &other), "rejected");
+    let rejected: Value =
+        serde_json::from_str(&gw.admin_get(&format!("/v1/actions/{other}"))).unwrap();
+    assert_eq!(
+        rejected["hold"]["reviews"][0]["comment"],
+        "not during the freeze"
+    );
+    assert_eq!(rejected["hold"]["reviews"][0]["channel"], "slack");
+
+    // The agent's owner hears of each outcome in the message's thread.
+    let replies = until("the owner's threaded replies", || {
+        let replies: Vec<Value> = slack
+            .calls("chat.postMessage")
+            .into_iter()
+            .filter(|c| c["thread_ts"].is_string())
+            .collect();
+        (replies.len() == 2).then_some(replies)
+    })
+    .await;
+    assert!(
+        replies[0]["text"].as_str().unwrap().contains("<@U_OLGA>"),
+        "{replies:?}"
+    );
+
+    // `/holdpoint pending`, for the caller alone.
+    let third = hold(&gw, &agent, "invoices");
+    let command = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("command", "/holdpoint")
+        .append_pair("text", "pending")
+        .append_pair("user_id", "U_DANA")
+        .finish();
+    let ts = now().to_string();
+    let answer: Value = reqwest::Client::new()
+        .post(format!("{}/integrations/slack/commands", gw.base))
+        .header("x-slack-request-timestamp", &ts)
+        .header(
+            "x-slack-signature",
+            holdpoint_slack::sign(SIGNING_SECRET, &ts, command.as_bytes()),
+        )
+        .body(command)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(answer["response_type"], "ephemeral");
+    let listed = answer["text"].as_str().unwrap();
+    assert!(
+        listed.contains(&third) && !listed.contains(&other),
+        "{listed}"
+    );
+}
+
+/// `payload=` form encoding, as Slack posts interactions.
+fn form(payload: &Value) -> String {
+    url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("payload", &payload.to_string())
+        .finish()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
