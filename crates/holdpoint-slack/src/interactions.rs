@@ -46,6 +46,15 @@ struct Click {
     response_url: Option<String>,
 }
 
+/// A request whose signature did not verify: 401, nothing done.
+struct Refused;
+
+impl IntoResponse for Refused {
+    fn into_response(self) -> Response {
+        (StatusCode::UNAUTHORIZED, "invalid Slack signature").into_response()
+    }
+}
+
 /// Checks the request's signature; the body's form fields when it verifies.
 fn verified(
     state: &SlackState,
@@ -67,7 +76,7 @@ fn verified(
         now,
     ) {
         tracing::warn!(reason = why, "refused a Slack request");
-        return Err((StatusCode::UNAUTHORIZED, "invalid Slack signature").into_response());
+        return Err(Refused);
     }
     Ok(url::form_urlencoded::parse(body).into_owned().collect())
 }
@@ -79,7 +88,7 @@ pub async fn interactions(
 ) -> Response {
     let fields = match verified(&state, &headers, &body) {
         Ok(fields) => fields,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let Some(payload) = fields
         .iter()
@@ -193,7 +202,7 @@ pub async fn commands(
 ) -> Response {
     let fields = match verified(&state, &headers, &body) {
         Ok(fields) => fields,
-        Err(refused) => return refused,
+        Err(refused) => return refused.into_response(),
     };
     let field = |name: &str| {
         fields
