@@ -60,7 +60,7 @@ fn verified(
     state: &SlackState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<Vec<(String, String)>, Response> {
+) -> Result<Vec<(String, String)>, Refused> {
     let header = |name: &str| {
         headers
             .get(name)
