@@ -52,10 +52,7 @@ pub fn message(payload: &Value) -> (String, Value) {
         .as_str()
         .map(|o| format!(" (owner `{}`)", escape(o)))
         .unwrap_or_default();
-    let params = cut(
-        &escape(&serde_json::to_string_pretty(&request["params"]).unwrap_or_default()),
-        MAX_PARAMS,
-    );
+    let params = cut(&escape(&request["params"].to_string()), MAX_PARAMS);
     let requirements: Vec<String> = request["requirements"]
         .as_array()
         .map(|reqs| {

@@ -116,7 +116,14 @@ fn gateway(dir: &std::path::Path, slack: &str) -> Gateway {
     std::fs::write(
         dir.join("policies/ddl.cedar"),
         r#"@id("prod-ddl") @hold("Schema change in production") @approvers("dba")
-permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/prod");"#,
+permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/prod");
+@id("two-dbas") @hold("Two DBAs") @approvers("dba") @quorum("2")
+permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/vault");
+@id("not-the-owner") @hold("Owner excluded") @approvers("dba") @separate
+permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/payroll");
+@id("brief") @hold("Brief") @approvers("dba") @expires("1s")
+permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/scratch");
+@id("users-too") permit(principal in Group::"users", action == Action::"db.ddl", resource in Resource::"postgres/prod");"#,
     )
     .unwrap();
     std::fs::write(
@@ -136,6 +143,7 @@ slack_id = "U_DANA"
 
 [[users]]
 name = "olga"
+groups = ["dba"]
 slack_id = "U_OLGA"
 
 [[users]]
@@ -217,6 +225,10 @@ fn status_of(gw: &Gateway, id: &str) -> String {
 
 /// Submits a held production schema change with a secret in it; its id.
 fn hold(gw: &Gateway, agent: &str, table: &str) -> String {
+    hold_on(gw, agent, &format!("postgres/prod/{table}"))
+}
+
+fn hold_on(gw: &Gateway, agent: &str, resource: &str) -> String {
     let out = gw.cli(
         agent,
         &[
@@ -224,7 +236,7 @@ fn hold(gw: &Gateway, agent: &str, table: &str) -> String {
             "--kind",
             "db.ddl",
             "--resource",
-            &format!("postgres/prod/{table}"),
+            resource,
             "--env",
             "prod",
             "--param",
@@ -455,4 +467,97 @@ async fn slack_down_never_blocks_a_hold_and_the_message_catches_up() {
     .await;
     assert_eq!(slack.calls("chat.postMessage").len(), 1);
     assert!(updated.to_string().contains("Approved"), "{updated}");
+}
+
+/// The ephemeral answer that follows `clicks` (how many came before it).
+async fn answer_after(slack: &Slack, before: usize) -> String {
+    until("an ephemeral answer", || {
+        slack.ephemeral.lock().unwrap().get(before).cloned()
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slack_reviews_follow_every_rule_of_the_gate() {
+    let slack = Arc::new(Slack::default());
+    let base = start_slack(slack.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), &base);
+    let agent = owned_agent(&gw);
+    let approve = |user: &str, id: &str| click(user, holdpoint_slack::APPROVE, id, &base);
+
+    // Quorum 2 across two channels: Dana in Slack, Dave from the CLI (recorded as `api`,
+    // the channel the CLI talks through).
+    let vault = hold_on(&gw, &agent, "postgres/vault/keys");
+    assert_eq!(
+        post_click(&gw, &approve("U_DANA", &vault), now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    let partial = until("the first review's update", || {
+        slack
+            .calls("chat.update")
+            .into_iter()
+            .find(|u| u.to_string().contains("1 of 2 approvals"))
+    })
+    .await;
+    assert!(
+        partial.to_string().contains(holdpoint_slack::APPROVE),
+        "still reviewable: {partial}"
+    );
+    let dave = gw.create_token("dave", "user", &["dba"]);
+    let out = gw.cli(&dave, &["approve", &vault]);
+    assert!(out.status.success(), "{}", support::text(&out.stderr));
+    let done = until("the decided update", || {
+        slack
+            .calls("chat.update")
+            .into_iter()
+            .find(|u| u.to_string().contains("*Approved*"))
+    })
+    .await;
+    let text = done.to_string();
+    assert!(
+        text.contains("dana")
+            && text.contains("slack")
+            && text.contains("dave")
+            && text.contains("in api"),
+        "{text}"
+    );
+
+    // The agent's owner under @separate may not approve its hold.
+    let payroll = hold_on(&gw, &agent, "postgres/payroll/salaries");
+    let seen = slack.ephemeral.lock().unwrap().len();
+    assert_eq!(
+        post_click(&gw, &approve("U_OLGA", &payroll), now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    let told = answer_after(&slack, seen).await;
+    assert!(told.contains("did not record"), "{told}");
+    assert_eq!(status_of(&gw, &payroll), "pending");
+
+    // A user may not approve their own request, from Slack either.
+    let erin = gw.create_token("erin", "user", &["dba"]);
+    let own = hold_on(&gw, &erin, "postgres/prod/erins");
+    let seen = slack.ephemeral.lock().unwrap().len();
+    assert_eq!(
+        post_click(&gw, &approve("U_ERIN", &own), now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    let told = answer_after(&slack, seen).await;
+    assert!(told.contains("did not record"), "{told}");
+    assert_eq!(status_of(&gw, &own), "pending");
+
+    // A click on an expired hold changes nothing.
+    let brief = hold_on(&gw, &agent, "postgres/scratch/tmp");
+    until("expired", || {
+        (status_of(&gw, &brief) == "expired").then_some(())
+    })
+    .await;
+    let seen = slack.ephemeral.lock().unwrap().len();
+    assert_eq!(
+        post_click(&gw, &approve("U_DANA", &brief), now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    let told = answer_after(&slack, seen).await;
+    assert!(told.contains("did not record"), "{told}");
+    assert_eq!(status_of(&gw, &brief), "expired");
 }
