@@ -6,12 +6,15 @@
 //! - `wake`: for N holds with an agent long-polling each, the time from the deciding
 //!   review's response to the agent's response.
 //! - `waiters`: the gateway's resident memory with N agents long-polling pending holds.
+//! - `slack-latency` (`outbox.rs`): a Slack and webhook stand-in, and the time from a
+//!   hold's creation to its `chat.postMessage` arriving there.
 //! - `mcp-stdio` and `mcp-http` (`mcp.rs`): latency of an MCP `tools/call` of `echo`,
 //!   direct or through a relay, with a raw JSON-RPC client.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod mcp;
+mod outbox;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -33,7 +36,7 @@ enum Command {
     Throughput {
         #[arg(long)]
         token: String,
-        /// `healthz` or `submit`.
+        /// `healthz`, `submit` (an allowed action) or `hold` (a held one).
         #[arg(long)]
         target: String,
         #[arg(long, default_value_t = 32)]
@@ -57,6 +60,19 @@ enum Command {
         /// The gateway's process id, to read its resident memory.
         #[arg(long)]
         pid: u32,
+    },
+    /// Serves a Slack and webhook stand-in on `--port` until the end of the process; with
+    /// `--holds N`, submits N holds one at a time and times each one's chat.postMessage.
+    SlackLatency {
+        #[arg(long)]
+        port: u16,
+        #[arg(long)]
+        agent: Option<String>,
+        #[arg(long, default_value_t = 0)]
+        holds: usize,
+        /// Serve this long when not measuring (for the throughput runs), in seconds.
+        #[arg(long, default_value_t = 0)]
+        serve_secs: u64,
     },
     /// `tools/call` of `echo` on a stdio MCP server started with COMMAND.
     McpStdio {
@@ -134,14 +150,20 @@ async fn throughput(
                         Err(_) => false,
                     }
                 } else {
-                    let body = json!({"kind": "db.read", "resource": "postgres/prod/customers",
-                                      "environment": "prod", "params": {"sql": "SELECT * FROM customers WHERE id = $1", "i": i},
+                    // `submit`: an allowed read; `hold`: a production schema change, held.
+                    let (kind, resource, expect): (&str, &str, &[u8]) = if target == "hold" {
+                        ("db.ddl", "postgres/prod/customers", b"\"status\":\"pending\"")
+                    } else {
+                        ("db.read", "postgres/prod/customers", b"\"status\":\"allowed\"")
+                    };
+                    let body = json!({"kind": kind, "resource": resource,
+                                      "environment": "prod", "params": {"sql": "SELECT * FROM customers WHERE id = $1", "i": i, "run": run_id().to_string()},
                                       "justification": "load test"});
                     match http.post(format!("{url}/v1/actions")).bearer_auth(&token).json(&body).send().await {
                         Ok(r) => {
                             let good = r.status().is_success();
                             let bytes = r.bytes().await.unwrap_or_default();
-                            good && bytes.windows(18).any(|w| w == b"\"status\":\"allowed\"")
+                            good && bytes.windows(expect.len()).any(|w| w == expect)
                         }
                         Err(_) => false,
                     }
@@ -351,6 +373,12 @@ async fn main() -> anyhow::Result<()> {
             holds,
         } => wake(&cli.url, &agent, &reviewer, holds).await,
         Command::Waiters { agent, count, pid } => waiters(&cli.url, &agent, count, pid).await,
+        Command::SlackLatency {
+            port,
+            agent,
+            holds,
+            serve_secs,
+        } => outbox::slack_latency(&cli.url, port, agent.as_deref(), holds, serve_secs).await,
         Command::McpStdio {
             label,
             calls,
