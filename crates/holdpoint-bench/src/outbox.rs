@@ -18,7 +18,11 @@ struct Seen {
     arrived: Notify,
 }
 
-async fn slack(State(seen): State<Arc<Seen>>, Path(method): Path<String>, body: Bytes) -> Json<Value> {
+async fn slack(
+    State(seen): State<Arc<Seen>>,
+    Path(method): Path<String>,
+    body: Bytes,
+) -> Json<Value> {
     if method == "chat.postMessage" {
         let text = String::from_utf8_lossy(&body);
         if let Some(start) = text.find("act_") {
@@ -26,7 +30,11 @@ async fn slack(State(seen): State<Arc<Seen>>, Path(method): Path<String>, body: 
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
-            seen.posted.lock().unwrap().entry(id).or_insert_with(Instant::now);
+            seen.posted
+                .lock()
+                .unwrap()
+                .entry(id)
+                .or_insert_with(Instant::now);
             seen.arrived.notify_waiters();
         }
     }

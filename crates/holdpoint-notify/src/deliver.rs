@@ -104,16 +104,40 @@ impl Worker {
             .await
             .map_err(|e| e.to_string())?;
         let full = due.len() == BATCH as usize;
-        for delivery in due {
-            self.attempt(delivery).await;
-        }
+        // Sent side by side (a channel hears of one hold in order: the store hands out only
+        // the first undelivered item of each), and recorded in one change.
+        let attempts =
+            futures::future::join_all(due.into_iter().map(|delivery| self.attempt(delivery))).await;
+        self.record(attempts).await;
         if let Ok(depth) = self.store.outbox_depth().await {
             metrics::gauge!("holdpoint_outbox_depth").set(depth as f64);
         }
         Ok(full)
     }
 
-    async fn attempt(&self, delivery: Delivery) {
+    /// Records the attempts in one change; if that fails (another worker recorded one of
+    /// them first), one change each.
+    async fn record(&self, attempts: Vec<Op>) {
+        if attempts.is_empty() {
+            return;
+        }
+        if self
+            .store
+            .apply(Change::new(attempts.clone(), Vec::new()))
+            .await
+            .is_ok()
+        {
+            return;
+        }
+        for op in attempts {
+            if let Err(e) = self.store.apply(Change::new(vec![op], Vec::new())).await {
+                tracing::warn!(error = %e, "cannot record a delivery attempt");
+            }
+        }
+    }
+
+    /// Sends one item; the op that records how it went.
+    async fn attempt(&self, delivery: Delivery) -> Op {
         let item = &delivery.item;
         let outcome = match self.channels.get(&item.channel) {
             Some(channel) => channel.deliver(item).await,
@@ -123,7 +147,7 @@ impl Worker {
             }),
         };
         let now = self.clock.now();
-        let op = match outcome {
+        match outcome {
             Ok(()) => Op::RecordAttempt {
                 id: item.id.clone(),
                 delivered_at: Some(now),
@@ -152,9 +176,6 @@ impl Worker {
                     error: Some(e.reason),
                 }
             }
-        };
-        if let Err(e) = self.store.apply(Change::new(vec![op], Vec::new())).await {
-            tracing::warn!(item = %item.id, error = %e, "cannot record a delivery attempt");
         }
     }
 

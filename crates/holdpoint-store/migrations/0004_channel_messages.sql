@@ -11,3 +11,7 @@ CREATE TABLE channel_messages (
 -- A channel hears of one hold in order: the worker looks for earlier undelivered items of
 -- the same action and channel.
 CREATE INDEX outbox_by_action ON outbox (action_id, channel) WHERE delivered_at IS NULL;
+
+-- A repeat of a pending hold is answered with that hold: looked up by digest.
+CREATE INDEX actions_pending_digest ON actions (digest, principal_kind, principal_name, id)
+    WHERE status = 'pending';

@@ -6,7 +6,7 @@
 
 use crate::db::{Arg, Conn, Db};
 use crate::writer::{Outcome, Prepared, apply_op, batch_error, unavailable};
-use crate::{actions, bulk, chain};
+use crate::{actions, bulk, chain, outbox};
 use holdpoint_core::{Op, StoreError};
 
 const EVENT_WIDTH: usize = 10;
@@ -44,6 +44,8 @@ async fn attempt(
 ) -> Result<Option<Vec<Outcome>>, StoreError> {
     let mut head = chain::head(conn).await.map_err(batch_error)?;
     let mut new_actions: Vec<Vec<Arg>> = Vec::new();
+    // Outbox items reference nothing and nothing references them: inserted last, at once.
+    let mut new_items: Vec<Vec<Arg>> = Vec::new();
     let mut events = Vec::new();
     let mut outcomes = Vec::with_capacity(changes.len());
     for change in changes {
@@ -51,6 +53,13 @@ async fn attempt(
             if let Op::InsertAction(record) = op {
                 match actions::row(record) {
                     Ok(row) => new_actions.push(row),
+                    Err(_) => return Ok(None),
+                }
+                continue;
+            }
+            if let Op::Enqueue(item) = op {
+                match outbox::row(item) {
+                    Ok(row) => new_items.push(row),
                     Err(_) => return Ok(None),
                 }
                 continue;
@@ -71,6 +80,22 @@ async fn attempt(
     }
     if !insert_actions(conn, &mut new_actions).await? {
         return Ok(None);
+    }
+    if !new_items.is_empty() {
+        let expected = new_items.len() as u64;
+        let inserted = bulk::insert(
+            conn,
+            "outbox",
+            outbox::INSERT_COLUMNS,
+            outbox::INSERT_WIDTH,
+            new_items,
+            true,
+        )
+        .await
+        .map_err(unavailable)?;
+        if inserted != expected {
+            return Ok(None);
+        }
     }
     let expected = events.len() as u64;
     let inserted = bulk::insert(conn, "audit", chain::COLUMNS, EVENT_WIDTH, events, false)

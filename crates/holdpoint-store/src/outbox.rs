@@ -1,7 +1,7 @@
 //! The outbox table: messages queued with the change they tell of (`Op::Enqueue`), their
 //! delivery attempts (`Op::RecordAttempt`), and the worker's reads.
 
-use crate::db::{Conn, Db, args};
+use crate::db::{Arg, Conn, Db, args};
 use crate::error::{corrupt, from_sqlx};
 use crate::time::{from_micros, opt_from_micros, opt_to_micros, to_micros};
 use holdpoint_core::outbox::{Delivery, OutboxEvent, OutboxItem};
@@ -46,21 +46,37 @@ impl Row {
     }
 }
 
-/// `Op::Enqueue`: due at once.
-pub(crate) async fn enqueue(conn: &mut Conn<'_>, item: &OutboxItem) -> Result<(), StoreError> {
+/// The columns [`row`] fills, for multi-row inserts.
+pub(crate) const INSERT_COLUMNS: &str =
+    "id, channel, event, action_id, payload, created_at, attempts, next_attempt_at";
+pub(crate) const INSERT_WIDTH: usize = 8;
+
+/// One new item as insert arguments: due at once, no attempt yet.
+pub(crate) fn row(item: &OutboxItem) -> Result<Vec<Arg>, StoreError> {
     let payload = serde_json::to_string(&item.payload)
         .map_err(|e| StoreError::Unavailable(format!("cannot encode an outbox item: {e}")))?;
+    let at = to_micros(item.created_at);
+    Ok(args![
+        &item.id,
+        &item.channel,
+        item.event.as_str(),
+        &item.action_id,
+        payload,
+        at,
+        0_i64,
+        at
+    ])
+}
+
+/// `Op::Enqueue`: due at once.
+pub(crate) async fn enqueue(conn: &mut Conn<'_>, item: &OutboxItem) -> Result<(), StoreError> {
+    let values: Vec<String> = (1..=INSERT_WIDTH).map(|i| format!("${i}")).collect();
     conn.execute(
-        "INSERT INTO outbox (id, channel, event, action_id, payload, created_at, attempts, \
-         next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, 0, $6)",
-        args![
-            &item.id,
-            &item.channel,
-            item.event.as_str(),
-            &item.action_id,
-            payload,
-            to_micros(item.created_at)
-        ],
+        sqlx::AssertSqlSafe(format!(
+            "INSERT INTO outbox ({INSERT_COLUMNS}) VALUES ({})",
+            values.join(", ")
+        )),
+        row(item)?,
     )
     .await
     .map_err(from_sqlx)?;
