@@ -262,6 +262,9 @@ pub struct Hold {
     #[serde(default, with = "crate::duration::opt_secs")]
     #[schema(value_type = Option<u64>)]
     pub grant_window: Option<std::time::Duration>,
+    /// `@slack_channel`: where Slack asks about this hold, instead of `[slack]`'s channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack_channel: Option<String>,
 }
 
 /// What the gate keeps of one action. `params` are the raw params (needed to prove and

@@ -61,6 +61,8 @@ pub struct HoldTerms {
     pub separate: bool,
     /// The shortest `@grant` when every one of them has one; otherwise single use.
     pub grant: Option<Duration>,
+    /// The Slack channel the first of them that names one (`@slack_channel`) asks in.
+    pub slack_channel: Option<String>,
 }
 
 /// What policy evaluation returns for one action.

@@ -140,6 +140,7 @@ impl Gate {
                     reviews: Vec::new(),
                     separate: terms.separate,
                     grant_window: terms.grant,
+                    slack_channel: terms.slack_channel,
                 });
                 let created = events::verdict(&record, EventType::HoldCreated, &actor);
                 self.commit(Change::new(

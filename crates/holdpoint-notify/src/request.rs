@@ -39,6 +39,8 @@ pub struct ReviewRequest {
     pub digest: String,
     /// Where a human reviews it on the web, if a public URL is configured.
     pub link: Option<String>,
+    /// The Slack channel its policy names (`@slack_channel`), if any.
+    pub slack_channel: Option<String>,
 }
 
 impl ReviewRequest {
@@ -80,6 +82,7 @@ impl ReviewRequest {
             digest: record.digest.clone(),
             link: public_url
                 .map(|u| format!("{}/v1/actions/{}", u.trim_end_matches('/'), record.id)),
+            slack_channel: hold.and_then(|h| h.slack_channel.clone()),
         }
     }
 

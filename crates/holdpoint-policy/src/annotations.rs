@@ -1,7 +1,7 @@
 //! The annotations holdpoint reads (DESIGN §3), checked once at compile time.
 //!
-//! `@id`, `@hold`, `@approvers`, `@quorum`, `@expires`, `@separate`, `@grant` and
-//! `@reason`. Anything else is left alone, so teams can add their own (`@owner`, …).
+//! `@id`, `@hold`, `@approvers`, `@quorum`, `@expires`, `@separate`, `@grant`,
+//! `@slack_channel` and `@reason`. Anything else is left alone, so teams can add their own (`@owner`, …).
 
 use crate::HoldDefaults;
 use crate::error::PolicyError;
@@ -10,7 +10,14 @@ use holdpoint_core::duration::parse_duration;
 use std::time::Duration;
 
 /// The annotations that only make sense next to `@hold`.
-const HOLD_ONLY: [&str; 5] = ["approvers", "quorum", "expires", "separate", "grant"];
+const HOLD_ONLY: [&str; 6] = [
+    "approvers",
+    "quorum",
+    "expires",
+    "separate",
+    "grant",
+    "slack_channel",
+];
 
 /// What holdpoint knows about one policy besides its Cedar meaning.
 #[derive(Debug, Clone)]
@@ -33,6 +40,8 @@ pub(crate) struct HoldSpec {
     pub expires: Duration,
     pub separate: bool,
     pub grant: Option<Duration>,
+    /// `@slack_channel("C…")`: where Slack asks about this hold instead of `[slack]`'s.
+    pub slack_channel: Option<String>,
 }
 
 /// The policy's name: its `@id`, else `file:line`.
@@ -177,6 +186,17 @@ fn hold_spec(
         .annotation("grant")
         .map(|text| bounded_duration("grant", text, defaults.max_duration))
         .transpose()?;
+    let slack_channel = match policy.annotation("slack_channel").map(str::trim) {
+        None => None,
+        Some(id) if !id.is_empty() && id.chars().all(|c| c.is_ascii_alphanumeric()) => {
+            Some(id.to_string())
+        }
+        Some(other) => {
+            return Err(format!(
+                "`@slack_channel` takes a channel id like `C0123456789`, not `{other}`"
+            ));
+        }
+    };
     Ok(HoldSpec {
         title: title.to_string(),
         approvers,
@@ -184,6 +204,7 @@ fn hold_spec(
         expires,
         separate,
         grant,
+        slack_channel,
     })
 }
 
@@ -282,6 +303,8 @@ mod tests {
             "@hold(\"h\") @grant(\"1000y\") permit(principal, action, resource);",
             "@hold(\"h\") @approvers(\" , \") permit(principal, action, resource);",
             "@hold(\"h\") @separate(\"no\") permit(principal, action, resource);",
+            "@hold(\"h\") @slack_channel(\"#general\") permit(principal, action, resource);",
+            "@slack_channel(\"C1\") permit(principal, action, resource);",
             "@hold(\"\") permit(principal, action, resource);",
             "@hold(\"h\") forbid(principal, action, resource);",
             "@quorum(\"2\") permit(principal, action, resource);",

@@ -152,6 +152,8 @@ fn combine(holds: &[(&str, &HoldSpec)]) -> Option<HoldTerms> {
         expires,
         separate: holds.iter().any(|(_, h)| h.separate),
         grant,
+        // The first holding policy that names one.
+        slack_channel: holds.iter().find_map(|(_, h)| h.slack_channel.clone()),
     })
 }
 
@@ -168,6 +170,7 @@ mod tests {
             expires: Duration::from_secs(expires),
             separate,
             grant: grant.map(Duration::from_secs),
+            slack_channel: None,
         }
     }
 

@@ -81,11 +81,15 @@ impl Channel for SlackChannel {
             .map_err(|e| failed(e.to_string()))?;
         match (item.event, posted) {
             (OutboxEvent::HoldCreated, None) => {
+                // The policy's `@slack_channel`, else the configured one.
+                let channel = item.payload["request"]["slack_channel"]
+                    .as_str()
+                    .unwrap_or(&self.channel);
                 let answer = self
                     .api
                     .call(
                         "chat.postMessage",
-                        &json!({"channel": self.channel, "text": text, "blocks": blocks}),
+                        &json!({"channel": channel, "text": text, "blocks": blocks}),
                     )
                     .await?;
                 let reference = json!({"channel": answer["channel"], "ts": answer["ts"]});

@@ -12,7 +12,7 @@
 //! - `interactions.rs`: `POST /integrations/slack/interactions` (buttons, the reject
 //!   reason modal) and `/integrations/slack/commands` (`/holdpoint pending`); see [`router`].
 //!
-//! Not yet: Socket Mode and a per-policy `@slack_channel`.
+//! A policy may name its own channel with `@slack_channel("C…")`. Not yet: Socket Mode.
 
 // Not `clippy::indexing_slicing`: this crate reads Slack's JSON with `serde_json::Value`
 // indexing, which answers `Null` for a missing key or index and never panics.

@@ -117,7 +117,7 @@ fn gateway(dir: &std::path::Path, slack: &str) -> Gateway {
         dir.join("policies/ddl.cedar"),
         r#"@id("prod-ddl") @hold("Schema change in production") @approvers("dba")
 permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/prod");
-@id("two-dbas") @hold("Two DBAs") @approvers("dba") @quorum("2")
+@id("two-dbas") @hold("Two DBAs") @approvers("dba") @quorum("2") @slack_channel("CVAULT01")
 permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/vault");
 @id("not-the-owner") @hold("Owner excluded") @approvers("dba") @separate
 permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/payroll");
@@ -492,6 +492,17 @@ async fn slack_reviews_follow_every_rule_of_the_gate() {
     assert_eq!(
         post_click(&gw, &approve("U_DANA", &vault), now(), SIGNING_SECRET).await,
         StatusCode::OK
+    );
+    let vault_post = until("the vault hold's message", || {
+        slack
+            .calls("chat.postMessage")
+            .into_iter()
+            .find(|p| p.to_string().contains(&vault))
+    })
+    .await;
+    assert_eq!(
+        vault_post["channel"], "CVAULT01",
+        "the policy's own channel"
     );
     let partial = until("the first review's update", || {
         slack

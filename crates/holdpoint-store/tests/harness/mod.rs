@@ -419,6 +419,7 @@ pub fn held(
         reviews: Vec::new(),
         separate: true,
         grant_window: Some(Duration::from_secs(600)),
+        slack_channel: None,
     });
     rec
 }
