@@ -29,10 +29,20 @@ impl SlackApi {
 
     /// Calls `method` with a JSON body; the answer when `ok`.
     pub async fn call(&self, method: &str, body: &Value) -> Result<Value, DeliveryError> {
+        self.call_as(method, &self.token, body).await
+    }
+
+    /// [`SlackApi::call`] with another token (the app-level one, for Socket Mode).
+    pub async fn call_as(
+        &self,
+        method: &str,
+        token: &str,
+        body: &Value,
+    ) -> Result<Value, DeliveryError> {
         let response = self
             .http
             .post(format!("{}/{method}", self.base))
-            .bearer_auth(&self.token)
+            .bearer_auth(token)
             .json(body)
             .send()
             .await

@@ -97,22 +97,30 @@ pub async fn interactions(
     else {
         return StatusCode::OK.into_response();
     };
+    match interaction(&state, payload).await {
+        Some(answer) => Json(answer).into_response(),
+        None => StatusCode::OK.into_response(),
+    }
+}
+
+/// One interaction, however it came (HTTP or Socket Mode): what to answer inline, if
+/// anything. A click is acknowledged at once and reviewed after.
+pub(crate) async fn interaction(state: &SlackState, payload: Value) -> Option<Value> {
     match payload["type"].as_str() {
         Some("block_actions") => {
             if let Some(click) = parse_click(&payload) {
-                // Acknowledged now; the review (or the modal) happens after.
                 tokio::spawn(clicked(
-                    state,
+                    state.clone(),
                     click,
                     payload["trigger_id"].as_str().map(str::to_string),
                 ));
             }
-            StatusCode::OK.into_response()
+            None
         }
         Some("view_submission") if payload["view"]["callback_id"] == REJECT_MODAL => {
-            submitted(&state, &payload).await
+            submitted(state, &payload).await
         }
-        _ => StatusCode::OK.into_response(),
+        _ => None,
     }
 }
 
@@ -156,8 +164,8 @@ async fn clicked(state: SlackState, click: Click, trigger_id: Option<String>) {
     review(state, click).await;
 }
 
-/// The reject modal's submission: the review, answered inline.
-async fn submitted(state: &SlackState, payload: &Value) -> Response {
+/// The reject modal's submission: the review; a refusal is answered inline, on the form.
+async fn submitted(state: &SlackState, payload: &Value) -> Option<Value> {
     let user = payload["user"]["id"].as_str().unwrap_or_default();
     let action_id = payload["view"]["private_metadata"]
         .as_str()
@@ -180,12 +188,9 @@ async fn submitted(state: &SlackState, payload: &Value) -> Response {
             .map_err(|e| e.to_string()),
         Err(why) => Err(why),
     };
-    match outcome {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(why) => Json(json!({"response_action": "errors",
-            "errors": {REASON: format!("Not recorded: {why}")}}))
-        .into_response(),
-    }
+    outcome.err().map(|why| {
+        json!({"response_action": "errors", "errors": {REASON: format!("Not recorded: {why}")}})
+    })
 }
 
 async fn tell(state: &SlackState, click: &Click, text: &str) {
@@ -211,14 +216,19 @@ pub async fn commands(
             .map(|(_, v)| v.as_str())
             .unwrap_or_default()
     };
-    let text = match field("text").trim() {
-        "" | "pending" => pending(&state, field("user_id")).await,
+    Json(command(&state, field("text"), field("user_id")).await).into_response()
+}
+
+/// A `/holdpoint` command, however it came: the ephemeral answer.
+pub(crate) async fn command(state: &SlackState, text: &str, user: &str) -> Value {
+    let text = match text.trim() {
+        "" | "pending" => pending(state, user).await,
         other => format!(
             "Unknown request `{}`: try `/holdpoint pending`.",
             escape(other)
         ),
     };
-    Json(json!({"response_type": "ephemeral", "text": text})).into_response()
+    json!({"response_type": "ephemeral", "text": text})
 }
 
 async fn pending(state: &SlackState, user: &str) -> String {

@@ -12,7 +12,10 @@
 //! - `interactions.rs`: `POST /integrations/slack/interactions` (buttons, the reject
 //!   reason modal) and `/integrations/slack/commands` (`/holdpoint pending`); see [`router`].
 //!
-//! A policy may name its own channel with `@slack_channel("C…")`. Not yet: Socket Mode.
+//! - `socket.rs`: Socket Mode, the same interactions over a WebSocket the gateway opens,
+//!   for gateways Slack cannot reach.
+//!
+//! A policy may name its own channel with `@slack_channel("C…")`.
 
 // Not `clippy::indexing_slicing`: this crate reads Slack's JSON with `serde_json::Value`
 // indexing, which answers `Null` for a missing key or index and never panics.
@@ -23,6 +26,7 @@ mod blocks;
 mod channel;
 mod interactions;
 mod signature;
+pub mod socket;
 
 pub use api::SlackApi;
 pub use blocks::{APPROVE, REJECT, message};

@@ -17,6 +17,17 @@ pub struct SlackSection {
     /// The Web API's base URL; a stand-in's in tests.
     #[serde(default = "default_api_url")]
     pub api_url: String,
+    /// Socket Mode: the gateway opens a WebSocket to Slack instead of serving the
+    /// interaction endpoints (no public address needed).
+    #[serde(default)]
+    pub socket_mode: bool,
+    /// With `socket_mode`: the environment variable holding the app-level token (`xapp-…`).
+    #[serde(default = "default_app_token_var")]
+    pub app_token: String,
+}
+
+fn default_app_token_var() -> String {
+    "SLACK_APP_TOKEN".into()
 }
 
 fn default_token_var() -> String {
@@ -35,7 +46,10 @@ fn default_api_url() -> String {
 pub struct Slack {
     pub channel: String,
     pub bot_token: String,
-    pub signing_secret: String,
+    /// For the HTTP endpoints; `None` in Socket Mode.
+    pub signing_secret: Option<String>,
+    /// For Socket Mode; `None` otherwise.
+    pub app_token: Option<String>,
     pub api_url: String,
 }
 
@@ -53,10 +67,16 @@ impl SlackSection {
         if self.channel.is_empty() {
             return Err("[slack] channel is empty".into());
         }
+        let (signing_secret, app_token) = if self.socket_mode {
+            (None, Some(var(&self.app_token)?))
+        } else {
+            (Some(var(&self.signing_secret)?), None)
+        };
         Ok(Slack {
             channel: self.channel.clone(),
             bot_token: var(&self.bot_token)?,
-            signing_secret: var(&self.signing_secret)?,
+            signing_secret,
+            app_token,
             api_url: self.api_url.clone(),
         })
     }

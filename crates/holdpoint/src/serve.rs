@@ -106,6 +106,7 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     // that are gone stay visible in /v1/deliveries and are retried if they come back.
     let mut channels = channels;
     let mut slack_routes = None;
+    let mut socket = None;
     if let Some(slack) = &slack {
         let api = holdpoint_slack::SlackApi::new(&slack.api_url, &slack.bot_token)
             .map_err(|e| anyhow::anyhow!("[slack]: {e}"))?;
@@ -116,12 +117,25 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
             clock: Arc::new(SystemClock),
             directory: Directory::new(config.users.clone()),
         }));
-        slack_routes = Some(holdpoint_slack::router(holdpoint_slack::SlackState {
+        let state = holdpoint_slack::SlackState {
             gate: gate.clone(),
             api,
-            signing_secret: slack.signing_secret.clone(),
-        }));
-        tracing::info!(channel = %slack.channel, "reviews in Slack at /integrations/slack/interactions");
+            signing_secret: slack.signing_secret.clone().unwrap_or_default(),
+        };
+        match &slack.app_token {
+            Some(app_token) => {
+                socket = Some(tokio::spawn(holdpoint_slack::socket::run(
+                    state,
+                    app_token.clone(),
+                    wait_for(stop_rx.clone()),
+                )));
+                tracing::info!(channel = %slack.channel, "reviews in Slack over Socket Mode");
+            }
+            None => {
+                slack_routes = Some(holdpoint_slack::router(state));
+                tracing::info!(channel = %slack.channel, "reviews in Slack at /integrations/slack/interactions");
+            }
+        }
     }
     let worker = holdpoint_notify::Worker::new(
         Arc::new(store.clone()),
@@ -158,6 +172,9 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let _ = stop_tx.send(true);
     let _ = expiry.await;
     let _ = delivery.await;
+    if let Some(socket) = socket {
+        let _ = socket.await;
+    }
     store.close().await;
     Ok(exit::OK)
 }
