@@ -12,6 +12,8 @@ pub struct ReviewLine {
     pub decision: Decision,
     pub comment: String,
     pub channel: String,
+    /// When it was given (RFC 3339).
+    pub at: String,
 }
 
 /// What a reviewer is asked: what the agent wants to do, why, and with which parameters.
@@ -75,6 +77,7 @@ impl ReviewRequest {
                             decision: r.decision,
                             comment: masker.mask_text(&r.comment),
                             channel: r.channel.clone(),
+                            at: r.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                         })
                         .collect()
                 })

@@ -88,7 +88,7 @@ pub fn message(payload: &Value) -> (String, Value) {
         .map(|r| {
             let comment = r["comment"].as_str().filter(|c| !c.is_empty());
             format!(
-                "• `{}` {} in {}{}",
+                "• `{}` {} in {} at {}{}",
                 escape(r["reviewer"]["name"].as_str().unwrap_or_default()),
                 if r["decision"] == "approve" {
                     "approved"
@@ -96,6 +96,7 @@ pub fn message(payload: &Value) -> (String, Value) {
                     "rejected"
                 },
                 escape(r["channel"].as_str().unwrap_or_default()),
+                escape(r["at"].as_str().unwrap_or_default()),
                 comment
                     .map(|c| format!(": {}", escape(c)))
                     .unwrap_or_default()

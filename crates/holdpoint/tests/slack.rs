@@ -204,6 +204,17 @@ fn owned_agent(gw: &Gateway) -> String {
     support::text(&out.stdout).trim().to_string()
 }
 
+/// The `act_…` id in `text`.
+fn peers_id(text: &str) -> String {
+    let start = text
+        .find("act_")
+        .unwrap_or_else(|| panic!("no action id in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
+}
+
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -262,13 +273,33 @@ async fn a_hold_is_reviewed_in_slack_and_its_message_follows() {
     let dir = tempfile::tempdir().unwrap();
     let gw = gateway(dir.path(), &base);
     let agent = owned_agent(&gw);
-    let id = hold(&gw, &agent, "customers");
+    // The agent waits for the decision.
+    let waiting = {
+        let (base, agent) = (gw.base.clone(), agent.clone());
+        std::thread::spawn(move || {
+            std::process::Command::new(support::BIN)
+                .args([
+                    "submit",
+                    "--kind",
+                    "db.ddl",
+                    "--resource",
+                    "postgres/prod/customers",
+                ])
+                .args(["--env", "prod", "--param", "password=hunter2-Sup3r-Secret!"])
+                .args(["--why", "<!channel> urgent", "--wait", "60s"])
+                .env("HOLDPOINT_URL", base)
+                .env("HOLDPOINT_TOKEN", agent)
+                .output()
+                .unwrap()
+        })
+    };
 
     // The message: the hold, masked, with buttons for this action.
     let posted = until("chat.postMessage", || {
         slack.calls("chat.postMessage").into_iter().next()
     })
     .await;
+    let id = peers_id(&posted.to_string());
     assert_eq!(posted["channel"], "C_HOLDS");
     let text = posted.to_string();
     assert!(
@@ -339,6 +370,10 @@ async fn a_hold_is_reviewed_in_slack_and_its_message_follows() {
             && !text.contains(holdpoint_slack::APPROVE),
         "{text}"
     );
+
+    // The waiting agent proceeds.
+    let out = waiting.join().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", support::text(&out.stderr));
 
     // A second click on the decided hold changes nothing and says why.
     assert_eq!(
@@ -511,6 +546,15 @@ async fn slack_reviews_follow_every_rule_of_the_gate() {
             .find(|u| u.to_string().contains("1 of 2 approvals"))
     })
     .await;
+    // Dana's second click counts once.
+    let seen = slack.ephemeral.lock().unwrap().len();
+    assert_eq!(
+        post_click(&gw, &approve("U_DANA", &vault), now(), SIGNING_SECRET).await,
+        StatusCode::OK
+    );
+    let told = answer_after(&slack, seen).await;
+    assert!(told.contains("did not record"), "{told}");
+    assert_eq!(status_of(&gw, &vault), "pending");
     assert!(
         partial.to_string().contains(holdpoint_slack::APPROVE),
         "still reviewable: {partial}"
