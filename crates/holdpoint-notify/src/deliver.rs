@@ -33,8 +33,10 @@ pub struct DeliveryError {
 pub trait Channel: Send + Sync + 'static {
     /// The name outbox items carry, e.g. `webhook:pagerduty`.
     fn name(&self) -> &str;
-    /// Sends one item; `Ok` once the channel has accepted it.
-    async fn deliver(&self, item: &OutboxItem) -> Result<(), DeliveryError>;
+    /// Sends one item; `Ok` once the channel has accepted it, with the reference of the
+    /// message it posted (Slack's channel and `ts`) when there is one to remember: it is
+    /// stored with the attempt, for later updates.
+    async fn deliver(&self, item: &OutboxItem) -> Result<Option<String>, DeliveryError>;
 }
 
 pub struct Worker {
@@ -117,27 +119,23 @@ impl Worker {
 
     /// Records the attempts in one change; if that fails (another worker recorded one of
     /// them first), one change each.
-    async fn record(&self, attempts: Vec<Op>) {
+    async fn record(&self, attempts: Vec<Vec<Op>>) {
         if attempts.is_empty() {
             return;
         }
-        if self
-            .store
-            .apply(Change::new(attempts.clone(), Vec::new()))
-            .await
-            .is_ok()
-        {
+        let all: Vec<Op> = attempts.iter().flatten().cloned().collect();
+        if self.store.apply(Change::new(all, Vec::new())).await.is_ok() {
             return;
         }
-        for op in attempts {
-            if let Err(e) = self.store.apply(Change::new(vec![op], Vec::new())).await {
+        for ops in attempts {
+            if let Err(e) = self.store.apply(Change::new(ops, Vec::new())).await {
                 tracing::warn!(error = %e, "cannot record a delivery attempt");
             }
         }
     }
 
-    /// Sends one item; the op that records how it went.
-    async fn attempt(&self, delivery: Delivery) -> Op {
+    /// Sends one item; the ops that record how it went.
+    async fn attempt(&self, delivery: Delivery) -> Vec<Op> {
         let item = &delivery.item;
         let outcome = match self.channels.get(&item.channel) {
             Some(channel) => channel.deliver(item).await,
@@ -148,12 +146,23 @@ impl Worker {
         };
         let now = self.clock.now();
         match outcome {
-            Ok(()) => Op::RecordAttempt {
-                id: item.id.clone(),
-                delivered_at: Some(now),
-                next_attempt_at: now,
-                error: None,
-            },
+            Ok(reference) => {
+                let mut ops = vec![Op::RecordAttempt {
+                    id: item.id.clone(),
+                    delivered_at: Some(now),
+                    next_attempt_at: now,
+                    error: None,
+                }];
+                if let Some(reference) = reference {
+                    ops.push(Op::RecordChannelMessage {
+                        action_id: item.action_id.clone(),
+                        channel: item.channel.clone(),
+                        reference,
+                        at: now,
+                    });
+                }
+                ops
+            }
             Err(e) => {
                 let wait = backoff(delivery.attempts, e.retry_after);
                 metrics::counter!("holdpoint_delivery_failures_total", "channel" => item.channel.clone())
@@ -169,12 +178,12 @@ impl Worker {
                 );
                 let next = now
                     + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(300));
-                Op::RecordAttempt {
+                vec![Op::RecordAttempt {
                     id: item.id.clone(),
                     delivered_at: None,
                     next_attempt_at: next,
                     error: Some(e.reason),
-                }
+                }]
             }
         }
     }

@@ -6,8 +6,8 @@
 use crate::api::SlackApi;
 use crate::blocks;
 use async_trait::async_trait;
+use holdpoint_core::Store;
 use holdpoint_core::outbox::{OutboxEvent, OutboxItem};
-use holdpoint_core::{Change, Clock, Op, Store};
 use holdpoint_notify::{Channel, DeliveryError};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -20,7 +20,6 @@ pub struct SlackChannel {
     /// Where hold messages are posted (a channel id, `C…`).
     pub channel: String,
     pub store: Arc<dyn Store>,
-    pub clock: Arc<dyn Clock>,
     /// To mention an agent's owner by their `slack_id` in the outcome's threaded reply.
     pub directory: holdpoint_gate::Directory,
 }
@@ -72,7 +71,7 @@ impl Channel for SlackChannel {
         CHANNEL
     }
 
-    async fn deliver(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
+    async fn deliver(&self, item: &OutboxItem) -> Result<Option<String>, DeliveryError> {
         let (text, blocks) = blocks::message(&item.payload);
         let posted = self
             .store
@@ -92,18 +91,9 @@ impl Channel for SlackChannel {
                         &json!({"channel": channel, "text": text, "blocks": blocks}),
                     )
                     .await?;
+                // Remembered by the worker with this attempt.
                 let reference = json!({"channel": answer["channel"], "ts": answer["ts"]});
-                let op = Op::RecordChannelMessage {
-                    action_id: item.action_id.clone(),
-                    channel: CHANNEL.into(),
-                    reference: reference.to_string(),
-                    at: self.clock.now(),
-                };
-                self.store
-                    .apply(Change::new(vec![op], Vec::new()))
-                    .await
-                    .map_err(|e| failed(format!("posted, but cannot remember the message: {e}")))?;
-                Ok(())
+                Ok(Some(reference.to_string()))
             }
             // Posted already (a retry after the answer was lost): bring it up to date.
             (_, Some(reference)) => {
@@ -119,7 +109,7 @@ impl Channel for SlackChannel {
                 if item.event == OutboxEvent::HoldDecided {
                     self.tell_owner(&item.payload, &reference).await?;
                 }
-                Ok(())
+                Ok(None)
             }
             // A review or an outcome before the message is up: wait for it.
             (_, None) => Err(failed("the hold's Slack message is not posted yet")),

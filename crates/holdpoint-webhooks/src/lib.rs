@@ -73,7 +73,7 @@ impl Channel for Webhook {
         &self.channel
     }
 
-    async fn deliver(&self, item: &OutboxItem) -> Result<(), DeliveryError> {
+    async fn deliver(&self, item: &OutboxItem) -> Result<Option<String>, DeliveryError> {
         let body = Webhook::body(item);
         let timestamp = chrono::Utc::now().timestamp();
         let signature = sign(&self.key, &item.id, timestamp, &body);
@@ -94,7 +94,7 @@ impl Channel for Webhook {
             .map_err(|e| failed(format!("cannot reach {}: {e}", self.url), None))?;
         let status = response.status();
         if status.is_success() {
-            return Ok(());
+            return Ok(None);
         }
         let retry_after = response
             .headers()

@@ -114,7 +114,6 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
             api: api.clone(),
             channel: slack.channel.clone(),
             store: Arc::new(store.clone()),
-            clock: Arc::new(SystemClock),
             directory: Directory::new(config.users.clone()),
         }));
         let state = holdpoint_slack::SlackState {
