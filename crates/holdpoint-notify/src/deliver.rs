@@ -46,6 +46,13 @@ pub struct Worker {
     kick: Arc<Notify>,
 }
 
+/// A `Retry-After` header's value in seconds (the form channels send), as a duration.
+pub fn retry_after(value: Option<&str>) -> Option<Duration> {
+    value
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
 /// How long to wait after the `attempts`-th failure: 1 s, 2 s, 4 s, … up to
 /// [`MAX_BACKOFF`], or what the channel asked for (within the same bound).
 pub fn backoff(attempts: u32, retry_after: Option<Duration>) -> Duration {

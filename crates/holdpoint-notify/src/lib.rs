@@ -21,5 +21,5 @@
 mod deliver;
 mod request;
 
-pub use deliver::{Channel, DeliveryError, MAX_BACKOFF, Worker, backoff};
+pub use deliver::{Channel, DeliveryError, MAX_BACKOFF, Worker, backoff, retry_after};
 pub use request::{ReviewLine, ReviewRequest};

@@ -82,12 +82,12 @@ impl SlackApi {
 
 async fn answer(method: &str, response: reqwest::Response) -> Result<Value, DeliveryError> {
     let status = response.status();
-    let retry_after = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+    let retry_after = holdpoint_notify::retry_after(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+    );
     if !status.is_success() {
         return Err(failed(
             format!("Slack answered {method} with HTTP {status}"),

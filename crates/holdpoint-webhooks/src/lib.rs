@@ -96,12 +96,12 @@ impl Channel for Webhook {
         if status.is_success() {
             return Ok(None);
         }
-        let retry_after = response
-            .headers()
-            .get("retry-after")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = holdpoint_notify::retry_after(
+            response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+        );
         Err(failed(
             format!("{} answered HTTP {status}", self.url),
             retry_after,

@@ -204,17 +204,6 @@ fn owned_agent(gw: &Gateway) -> String {
     support::text(&out.stdout).trim().to_string()
 }
 
-/// The `act_…` id in `text`.
-fn peers_id(text: &str) -> String {
-    let start = text
-        .find("act_")
-        .unwrap_or_else(|| panic!("no action id in {text}"));
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect()
-}
-
 fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
@@ -240,30 +229,12 @@ fn hold(gw: &Gateway, agent: &str, table: &str) -> String {
 }
 
 fn hold_on(gw: &Gateway, agent: &str, resource: &str) -> String {
-    let out = gw.cli(
+    gw.submit_ddl(
         agent,
-        &[
-            "submit",
-            "--kind",
-            "db.ddl",
-            "--resource",
-            resource,
-            "--env",
-            "prod",
-            "--param",
-            "password=hunter2-Sup3r-Secret!",
-            "--why",
-            "<!channel> urgent",
-        ],
-    );
-    let text = support::text(&out.stdout);
-    let start = text
-        .find("act_")
-        .unwrap_or_else(|| panic!("no action id in {text}"));
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect()
+        resource,
+        &["password=hunter2-Sup3r-Secret!"],
+        "<!channel> urgent",
+    )
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -299,7 +270,7 @@ async fn a_hold_is_reviewed_in_slack_and_its_message_follows() {
         slack.calls("chat.postMessage").into_iter().next()
     })
     .await;
-    let id = peers_id(&posted.to_string());
+    let id = support::act_id(&posted.to_string());
     assert_eq!(posted["channel"], "C_HOLDS");
     let text = posted.to_string();
     assert!(

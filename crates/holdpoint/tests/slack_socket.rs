@@ -164,26 +164,7 @@ permit(principal, action == Action::"db.ddl", resource in Resource::"postgres/pr
     assert_eq!(status, 404);
 
     let agent = gw.create_token("bot", "agent", &[]);
-    let hold = |table: &str| {
-        let out = gw.cli(
-            &agent,
-            &[
-                "submit",
-                "--kind",
-                "db.ddl",
-                "--resource",
-                &format!("postgres/prod/{table}"),
-                "--env",
-                "prod",
-            ],
-        );
-        let text = support::text(&out.stdout);
-        let start = text.find("act_").unwrap();
-        text[start..]
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect::<String>()
-    };
+    let hold = |table: &str| gw.submit_ddl(&agent, &format!("postgres/prod/{table}"), &[], "");
     let status_of = |id: &str| -> String {
         let action: Value =
             serde_json::from_str(&gw.admin_get(&format!("/v1/actions/{id}"))).unwrap();

@@ -96,28 +96,12 @@ fn gateway(dir: &std::path::Path, url: &str) -> Gateway {
 
 /// Submits a production schema change (held by the starter policies) with a secret in it.
 fn hold(gw: &Gateway, agent: &str, table: &str) -> String {
-    let out = gw.cli(
+    gw.submit_ddl(
         agent,
-        &[
-            "submit",
-            "--kind",
-            "db.ddl",
-            "--resource",
-            &format!("postgres/prod/{table}"),
-            "--env",
-            "prod",
-            "--param",
-            "password=hunter2-Sup3r-Secret!",
-        ],
-    );
-    let text = support::text(&out.stdout);
-    let start = text
-        .find("act_")
-        .unwrap_or_else(|| panic!("no action id in {text}"));
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect()
+        &format!("postgres/prod/{table}"),
+        &["password=hunter2-Sup3r-Secret!"],
+        "",
+    )
 }
 
 /// Waits (up to 20 s) until `check` holds of what the receiver saw.

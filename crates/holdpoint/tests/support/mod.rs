@@ -45,6 +45,28 @@ impl Gateway {
         command
     }
 
+    /// Submits, with `token`, a production schema change on `resource` (held by the test
+    /// policies) with `params` (`key=value`) and the justification `why`; its `act_…` id.
+    pub fn submit_ddl(&self, token: &str, resource: &str, params: &[&str], why: &str) -> String {
+        let mut args = vec![
+            "submit",
+            "--kind",
+            "db.ddl",
+            "--resource",
+            resource,
+            "--env",
+            "prod",
+        ];
+        for param in params {
+            args.extend(["--param", param]);
+        }
+        if !why.is_empty() {
+            args.extend(["--why", why]);
+        }
+        let out = self.cli(token, &args);
+        act_id(&text(&out.stdout))
+    }
+
     /// `GET path` with the admin token; the body as text.
     pub fn admin_get(&self, path: &str) -> String {
         let out = Command::new("curl")
@@ -190,6 +212,17 @@ pub fn serve_refuses(config: &str, expected: &str) {
 pub fn stdout_json(out: &Output) -> Value {
     serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+/// The first `act_…` id in `text`.
+pub fn act_id(text: &str) -> String {
+    let start = text
+        .find("act_")
+        .unwrap_or_else(|| panic!("no action id in {text}"));
+    text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect()
 }
 
 pub fn text(bytes: &[u8]) -> String {

@@ -135,13 +135,7 @@ pub fn text_of(result: &CallToolResult) -> (bool, String) {
 
 /// The `act_…` id named in `text`.
 pub fn action_id(text: &str) -> String {
-    let start = text
-        .find("act_")
-        .unwrap_or_else(|| panic!("no action id in {text}"));
-    text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-        .collect()
+    super::act_id(text)
 }
 
 /// Waits for the progress notification that says the call is held; returns its id.
