@@ -13,7 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-10000}
 EVERYTHING=tests/peers/node_modules/@modelcontextprotocol/server-everything/dist/index.js
-[ -f "$EVERYTHING" ] || npm install --prefix tests/peers --no-audit --no-fund --loglevel=error
+[ -f "$EVERYTHING" ] || npm install --prefix tests/peers --cache tests/peers/.npm-cache --no-audit --no-fund --loglevel=error
 [ -x tests/peers/venv/bin/mcp-proxy ] || { python3 -m venv tests/peers/venv && tests/peers/venv/bin/pip install --quiet -r tests/peers/requirements.txt; }
 
 echo "== building (release)"

@@ -43,14 +43,27 @@ fn ensure_installed() {
         if !npm_done.exists() {
             run(
                 "npm",
-                &["install", "--no-audit", "--no-fund", "--loglevel=error"],
+                &[
+                    "install",
+                    "--cache",
+                    ".npm-cache",
+                    "--no-audit",
+                    "--no-fund",
+                    "--loglevel=error",
+                ],
             );
         }
         if !venv_done.exists() {
             run("python3", &["-m", "venv", "venv"]);
             run(
                 "venv/bin/pip",
-                &["install", "--quiet", "-r", "requirements.txt"],
+                &[
+                    "install",
+                    "--quiet",
+                    "--no-cache-dir",
+                    "-r",
+                    "requirements.txt",
+                ],
             );
         }
         let _ = std::fs::remove_file(&lock);
