@@ -10,7 +10,8 @@
 //! - [`verdict`]: the policy outcome and the requirements of a hold.
 //! - [`review`]: the review rules of DESIGN §2 as one pure function.
 //! - [`audit`]: audit events and the hash chain, with its verifier.
-//! - [`store`], [`clock`], [`notify`], [`mask`]: the traits the gate is built on.
+//! - [`store`], [`clock`], [`mask`]: the traits the gate is built on; [`outbox`]: what
+//!   reviewer channels are told, queued with each change.
 //! - [`duration`]: `15m`, `30d` and friends.
 //! - [`text`]: agent-controlled text made inert for terminals.
 
@@ -20,7 +21,6 @@ pub mod clock;
 pub mod digest;
 pub mod duration;
 pub mod mask;
-pub mod notify;
 pub mod outbox;
 pub mod principal;
 pub mod review;

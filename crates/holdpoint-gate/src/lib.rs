@@ -47,7 +47,6 @@ pub use token_requests::TokenOutcome;
 pub use tokens::{Directory, DirectoryUser, NewToken, is_implicit_group};
 
 use holdpoint_core::mask::Masker;
-use holdpoint_core::notify::Notifier;
 use holdpoint_core::store::ActionFilter;
 use holdpoint_core::{ActionId, ActionRecord, Clock, Identity, PrincipalKind, Store};
 use holdpoint_policy::PolicyEngine;
@@ -59,7 +58,6 @@ pub struct GateParts {
     pub policy: Arc<PolicyEngine>,
     pub clock: Arc<dyn Clock>,
     pub masker: Arc<dyn Masker>,
-    pub notifier: Arc<dyn Notifier>,
     pub directory: Directory,
     pub settings: GateSettings,
 }
@@ -115,7 +113,6 @@ pub struct Gate {
     policy: Arc<PolicyEngine>,
     clock: Arc<dyn Clock>,
     masker: Arc<dyn Masker>,
-    notifier: Arc<dyn Notifier>,
     waiters: wait::Waiters,
     expiry_kick: tokio::sync::Notify,
     tokens: tokens::TokenCache,
@@ -133,7 +130,6 @@ impl Gate {
             policy: parts.policy,
             clock: parts.clock,
             masker: parts.masker,
-            notifier: parts.notifier,
             waiters: wait::Waiters::default(),
             expiry_kick: tokio::sync::Notify::new(),
             tokens: tokens::TokenCache::default(),

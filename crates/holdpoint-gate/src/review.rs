@@ -267,7 +267,6 @@ impl Gate {
         {
             metrics::time_to_decision(took);
         }
-        self.notifier.hold_decided(record).await;
     }
 
     /// Policy's verdict on `record` now, for its requester as they are now and with the

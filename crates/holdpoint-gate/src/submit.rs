@@ -150,7 +150,6 @@ impl Gate {
                 .await?;
                 metrics::hold_opened();
                 self.expiry_kick.notify_one();
-                self.notifier.hold_created(&record).await;
                 Ok(record)
             }
             (outcome, _) => {

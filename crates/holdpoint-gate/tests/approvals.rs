@@ -11,7 +11,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use holdpoint_core::mask::NoMasking;
-use holdpoint_core::notify::NoNotifier;
 use holdpoint_core::{
     ActionId, ActionRecord, ActionRequest, Actor, Decision, Identity, ManualClock, Principal,
     PrincipalKind, Status,
@@ -141,7 +140,6 @@ async fn world() -> World {
         policy: Arc::new(PolicyEngine::new(set, defaults, Some(policies))),
         clock: clock.clone(),
         masker: Arc::new(NoMasking),
-        notifier: Arc::new(NoNotifier),
         directory: Directory::default(),
         settings: GateSettings {
             approval_ttl: Duration::from_secs(30 * 60),

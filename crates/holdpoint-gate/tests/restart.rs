@@ -4,7 +4,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use holdpoint_core::mask::NoMasking;
-use holdpoint_core::notify::NoNotifier;
 use holdpoint_core::{ActionRequest, Actor, Clock, Identity, ManualClock, PrincipalKind, Status};
 use holdpoint_gate::{Directory, Gate, GateParts, NewToken, SurfaceContext};
 use holdpoint_policy::{HoldDefaults, PolicyEngine, PolicySet, PolicySource};
@@ -34,7 +33,6 @@ async fn gate_on(url: &str, clock: Arc<ManualClock>) -> Arc<Gate> {
         policy: Arc::new(PolicyEngine::new(set, defaults, None)),
         clock,
         masker: Arc::new(NoMasking),
-        notifier: Arc::new(NoNotifier),
         directory: Directory::default(),
         settings: holdpoint_gate::GateSettings::default(),
     })

@@ -4,7 +4,6 @@ use crate::cli::Local;
 use crate::config::Config;
 use crate::exit;
 use anyhow::Context;
-use holdpoint_core::notify::NoNotifier;
 use holdpoint_core::{Actor, PrincipalKind, SystemClock};
 use holdpoint_gate::{Directory, Gate, GateParts, NewToken};
 use holdpoint_policy::{PolicyEngine, PolicySet};
@@ -71,7 +70,6 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
         policy: engine.clone(),
         clock: Arc::new(SystemClock),
         masker: Arc::new(masker),
-        notifier: Arc::new(NoNotifier),
         directory: Directory::new(config.users.clone()),
         settings,
     });
@@ -193,7 +191,6 @@ pub async fn admin_token(local: &Local, data: &Path, name: &str) -> anyhow::Resu
         policy: Arc::new(PolicyEngine::new(set, defaults, None)),
         clock: Arc::new(SystemClock),
         masker: Arc::new(config.redactor(data)?),
-        notifier: Arc::new(NoNotifier),
         directory: Directory::new(config.users.clone()),
         settings: config.gate_settings()?,
     });

@@ -3,7 +3,6 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use holdpoint_core::notify::NoNotifier;
 use holdpoint_core::{Actor, ManualClock, PrincipalKind};
 use holdpoint_gate::{Directory, DirectoryUser, Gate, GateParts, GateSettings, Limits, NewToken};
 use holdpoint_policy::{HoldDefaults, PolicyEngine};
@@ -91,7 +90,6 @@ impl Harness {
             policy: engine,
             clock: clock.clone(),
             masker: Arc::new(redactor()),
-            notifier: Arc::new(NoNotifier),
             directory: Directory::new(users),
             settings,
         });
