@@ -105,6 +105,9 @@ pub async fn gate(
                     .tell(step, format!("still held for approval as {id}"))
                     .await;
             }
+            // Handed over by this very read: a hold first opened by a surface whose client
+            // executes (the API, the hook) and repeated here shares its approval.
+            Status::Approved if now.proceed => return Gated::Forward,
             // Approved: the proxy's own resubmission of the same call consumes the
             // approval (single use, bound to the digest) and lets it through.
             Status::Approved => {

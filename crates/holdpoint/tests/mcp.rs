@@ -445,22 +445,53 @@ async fn the_upstream_gets_its_credential_and_the_agent_never_sees_it() {
     assert!(note.progress > 0.0);
     client.cancel().await.unwrap();
 
-    let export = gw.cli(&gw.admin_token(), &["audit", "export"]);
-    let _ = export;
-    let audit = reqwest::Client::new()
-        .get(format!("{}/v1/audit?limit=1000", gw.base))
-        .bearer_auth(gw.admin_token())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let audit = gw.admin_get("/v1/audit?limit=1000");
     assert!(audit.contains("mcp/everything/get-env"), "{audit}");
     assert!(!audit.contains(SECRET));
     gw.stop();
     let logged = std::fs::read_to_string(&log).unwrap();
     assert!(!logged.contains(SECRET), "{logged}");
+    // The log on disk, as an auditor exports it with no gateway running.
+    let data = dir.path().join("data");
+    let export = support::holdpoint(&["audit", "export", "--data", data.to_str().unwrap()]);
+    let exported = support::text(&export.stdout);
+    assert!(exported.contains("mcp/everything/get-env"), "{exported}");
+    assert!(!exported.contains(SECRET));
+}
+
+/// The same call held first through the API (whose client executes it) and then repeated
+/// through the proxy is one hold; its approval, handed to the proxy by its own read,
+/// lets the call through once, not into a second hold.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_held_through_the_api_and_repeated_through_the_proxy_passes_once_approved() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), "");
+    let agent = gw.create_token("claude", "agent", &[]);
+    let out = gw.cli(
+        &agent,
+        &[
+            "submit",
+            "--kind",
+            "mcp.call",
+            "--resource",
+            "mcp/everything/get-sum",
+            "--params-json",
+            r#"{"a": 20, "b": 22}"#,
+        ],
+    );
+    let first = support::act_id(&support::text(&out.stdout));
+    let (client, mut progress) = stdio_client(&gw, &agent, "5m").await;
+    let waiting = call(&client, "get-sum", json!({"a": 20, "b": 22}));
+    let approving = async {
+        let id = held_id(&mut progress).await;
+        assert_eq!(id, first, "the repeat is the same hold");
+        approve(&gw, &id);
+    };
+    let (result, ()) = tokio::join!(waiting, approving);
+    let (error, text) = text_of(&result);
+    assert!(!error && text.contains("42"), "{text}");
+    assert_eq!(action(&gw, &first)["consumed_by"], first.as_str());
+    client.cancel().await.unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
