@@ -58,6 +58,9 @@ event_types! {
     PolicyRefused => "policy.refused",
     TokenCreated => "token.created",
     TokenRevoked => "token.revoked",
+    ConnectionOpened => "connection.opened",
+    ConnectionClosed => "connection.closed",
+    StatementsAllowed => "statements.allowed",
 }
 
 impl fmt::Display for EventType {

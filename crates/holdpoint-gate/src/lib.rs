@@ -18,6 +18,8 @@
 //! - `events.rs`: the audit events each change writes.
 //! - `outbox.rs`: [`Gate::commit`](Gate), which queues what reviewer channels are told
 //!   (hold created, reviewed, decided) in the same transaction as the change.
+//! - `parts.rs`: an action that touches several resources under several kinds
+//!   (`context.parts`) is judged by each, and the strictest verdict wins.
 //! - `error.rs`: [`GateError`], one variant per answer a caller can get.
 
 #![deny(
@@ -34,6 +36,7 @@ mod grant;
 mod limits;
 mod metrics;
 mod outbox;
+mod parts;
 mod review;
 mod submit;
 mod token_requests;
@@ -42,6 +45,7 @@ mod wait;
 
 pub use error::GateError;
 pub use limits::{Limits, Slot};
+pub use parts::{MAX_PARTS, PARTS_KEY};
 pub use submit::SurfaceContext;
 pub use token_requests::TokenOutcome;
 pub use tokens::{Directory, DirectoryUser, NewToken, is_implicit_group};
@@ -231,6 +235,29 @@ pub fn may_see(caller: &Identity, record: &ActionRecord) -> bool {
 }
 
 impl Gate {
+    /// Audits what a surface saw outside any one action: a connection opened or closed,
+    /// a summary of allowed statements. `caller` is the principal on the connection.
+    pub async fn record_surface_events(
+        &self,
+        caller: &Identity,
+        surface: &str,
+        events: Vec<(holdpoint_core::EventType, serde_json::Value)>,
+    ) -> Result<(), GateError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let now = self.clock.now();
+        let actor = events::actor(caller, surface);
+        let events = events
+            .into_iter()
+            .map(|(t, data)| holdpoint_core::NewEvent::new(now, t, actor.clone(), None, data))
+            .collect();
+        self.store
+            .apply(holdpoint_core::Change::new(Vec::new(), events))
+            .await?;
+        Ok(())
+    }
+
     /// Audits a policy load or refusal (`policy.loaded` / `policy.refused`).
     pub async fn record_policy_load(
         &self,

@@ -54,7 +54,21 @@ impl Gate {
             extra: ctx.extra.as_ref(),
         };
         let started = Instant::now();
-        let mut evaluation = self.policy.evaluate(&input);
+        let mut evaluation = match crate::parts::parts_of(ctx.extra.as_ref()) {
+            Ok(parts) if parts.is_empty() => self.policy.evaluate(&input),
+            Ok(parts) => {
+                let mut all = vec![self.policy.evaluate(&input)];
+                for (kind, resource) in &parts {
+                    all.push(self.policy.evaluate(&PolicyInput {
+                        kind,
+                        resource,
+                        ..input
+                    }));
+                }
+                crate::parts::strictest(all)
+            }
+            Err(message) => Evaluation::deny(message),
+        };
         metrics::policy_evaluation(started.elapsed());
         // The reason is shown to agents and stored: nothing raw from the action in it.
         if evaluation.verdict.outcome == Outcome::Deny {

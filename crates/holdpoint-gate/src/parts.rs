@@ -1,0 +1,195 @@
+//! Actions with several parts: one statement can read one table, write another and call
+//! a function. A surface lists every `(kind, resource)` it touches in `context.parts`
+//! ([`PARTS_KEY`]); the gate evaluates each one with the same principal, environment,
+//! params and context, and the strictest verdict wins: any deny denies; otherwise any
+//! hold holds, with the requirements of every holding part; otherwise it is allowed.
+//!
+//! The parts live in the stored context, so every later evaluation of the record (the
+//! release re-check, an earlier grant) judges all of them again.
+
+use holdpoint_core::{Evaluation, HoldTerms, Outcome, Verdict};
+use serde_json::{Map, Value};
+
+/// The context key that lists an action's further parts: `[{"kind", "resource"}, …]`.
+pub const PARTS_KEY: &str = "parts";
+
+/// The most parts one action may have; more is refused rather than evaluated.
+pub const MAX_PARTS: usize = 256;
+
+/// The `(kind, resource)` pairs listed in `extra`, or an error for a malformed list.
+pub fn parts_of(extra: Option<&Map<String, Value>>) -> Result<Vec<(String, String)>, String> {
+    let Some(list) = extra.and_then(|e| e.get(PARTS_KEY)) else {
+        return Ok(Vec::new());
+    };
+    let items = list
+        .as_array()
+        .ok_or_else(|| format!("context.{PARTS_KEY} must be a list"))?;
+    if items.len() > MAX_PARTS {
+        return Err(format!(
+            "an action may have at most {MAX_PARTS} parts, not {}",
+            items.len()
+        ));
+    }
+    items
+        .iter()
+        .map(|item| {
+            let field = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_string);
+            match (field("kind"), field("resource")) {
+                (Some(kind), Some(resource)) => Ok((kind, resource)),
+                _ => Err(format!(
+                    "each of context.{PARTS_KEY} needs a `kind` and a `resource`"
+                )),
+            }
+        })
+        .collect()
+}
+
+/// The strictest of `evaluations`: the first deny; else every hold together; else the
+/// first allow.
+pub fn strictest(evaluations: Vec<Evaluation>) -> Evaluation {
+    if let Some(denied) = evaluations
+        .iter()
+        .find(|e| e.verdict.outcome == Outcome::Deny)
+    {
+        return denied.clone();
+    }
+    let holds: Vec<&Evaluation> = evaluations
+        .iter()
+        .filter(|e| e.verdict.outcome == Outcome::Hold)
+        .collect();
+    let Some(first) = holds.first() else {
+        return evaluations
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Evaluation::deny("an action with no parts"));
+    };
+    let mut policies: Vec<String> = Vec::new();
+    let mut terms: Option<HoldTerms> = None;
+    for hold in &holds {
+        for p in &hold.verdict.policies {
+            if !policies.contains(p) {
+                policies.push(p.clone());
+            }
+        }
+        // INVARIANT: a hold verdict carries terms; one without them denies (fail closed).
+        let Some(next) = &hold.terms else {
+            return Evaluation::deny("a holding policy gave no terms");
+        };
+        terms = Some(match terms {
+            None => next.clone(),
+            Some(so_far) => merge(so_far, next),
+        });
+    }
+    let Some(terms) = terms else {
+        return (*first).clone();
+    };
+    Evaluation {
+        verdict: Verdict {
+            outcome: Outcome::Hold,
+            policies,
+            reason: terms.title.clone(),
+        },
+        terms: Some(terms),
+    }
+}
+
+fn merge(mut a: HoldTerms, b: &HoldTerms) -> HoldTerms {
+    for r in &b.requirements {
+        if !a.requirements.contains(r) {
+            a.requirements.push(r.clone());
+        }
+    }
+    for title in b.title.split("; ") {
+        if !a.title.split("; ").any(|t| t == title) {
+            a.title = format!("{}; {title}", a.title);
+        }
+    }
+    a.expires = a.expires.min(b.expires);
+    a.separate |= b.separate;
+    a.grant = a.grant.zip(b.grant).map(|(x, y)| x.min(y));
+    a.slack_channel = a.slack_channel.or_else(|| b.slack_channel.clone());
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use holdpoint_core::Requirement;
+    use serde_json::json;
+    use std::time::Duration;
+
+    fn allow() -> Evaluation {
+        Evaluation {
+            verdict: Verdict {
+                outcome: Outcome::Allow,
+                policies: vec!["reads".into()],
+                reason: "permitted".into(),
+            },
+            terms: None,
+        }
+    }
+
+    fn hold(policy: &str, group: &str, minutes: u64, grant: Option<u64>) -> Evaluation {
+        let terms = HoldTerms {
+            title: policy.to_string(),
+            requirements: vec![Requirement {
+                policy: policy.into(),
+                approvers: vec![group.into()],
+                quorum: 1,
+            }],
+            expires: Duration::from_secs(minutes * 60),
+            separate: false,
+            grant: grant.map(|m| Duration::from_secs(m * 60)),
+            slack_channel: None,
+        };
+        Evaluation {
+            verdict: Verdict {
+                outcome: Outcome::Hold,
+                policies: vec![policy.into()],
+                reason: policy.into(),
+            },
+            terms: Some(terms),
+        }
+    }
+
+    #[test]
+    fn a_deny_anywhere_denies() {
+        let e = strictest(vec![
+            allow(),
+            hold("ddl", "dba", 30, None),
+            Evaluation::deny("no"),
+        ]);
+        assert_eq!(e.verdict.outcome, Outcome::Deny);
+        assert_eq!(e.verdict.reason, "no");
+    }
+
+    #[test]
+    fn holds_add_up_their_requirements() {
+        let e = strictest(vec![
+            allow(),
+            hold("ddl", "dba", 30, Some(10)),
+            hold("export", "security", 15, None),
+        ]);
+        assert_eq!(e.verdict.outcome, Outcome::Hold);
+        let terms = e.terms.as_ref().map(|t| t.requirements.len());
+        assert_eq!(terms, Some(2));
+        let t = e.terms.expect("hold terms");
+        assert_eq!(t.expires, Duration::from_secs(15 * 60));
+        assert_eq!(t.grant, None, "single use unless every part grants");
+        assert_eq!(t.title, "ddl; export");
+    }
+
+    #[test]
+    fn parts_are_read_strictly() {
+        let ok = json!({"parts": [{"kind": "db.read", "resource": "postgres/p/a"}]});
+        assert_eq!(
+            parts_of(ok.as_object()),
+            Ok(vec![("db.read".into(), "postgres/p/a".into())])
+        );
+        let bad = json!({"parts": [{"kind": "db.read"}]});
+        assert!(parts_of(bad.as_object()).is_err());
+        let bad = json!({"parts": "db.read"});
+        assert!(parts_of(bad.as_object()).is_err());
+        assert_eq!(parts_of(None), Ok(Vec::new()));
+    }
+}

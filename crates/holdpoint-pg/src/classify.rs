@@ -1,0 +1,489 @@
+//! What a SQL message does, read by PostgreSQL's own parser (`pg_query`): for each
+//! statement, its kinds, tables, the functions whose kind only the catalog can tell, and
+//! whether it writes without `WHERE`.
+//!
+//! The parse tree is walked as a whole (every node, however nested), so a writing CTE,
+//! a function call deep in an expression or a DML statement inside `EXPLAIN ANALYZE`
+//! counts. Whatever the walk does not recognise is `db.unknown`.
+
+use crate::functions::{self, FunctionCall};
+use crate::kind::Kind;
+use serde_json::{Map, Value};
+use std::collections::BTreeSet;
+
+/// One statement of a message, classified.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Statement {
+    pub kinds: BTreeSet<Kind>,
+    /// Tables as written (`customers`, `billing.invoices`).
+    pub tables: BTreeSet<String>,
+    /// Calls whose kind depends on the function's definition in the catalog.
+    pub calls: Vec<FunctionCall>,
+    /// Every function named, for `context.sql.functions`.
+    pub functions: BTreeSet<String>,
+    /// An UPDATE or DELETE without WHERE.
+    pub unbounded: bool,
+    /// Column names referenced anywhere (for masking computed result columns).
+    pub columns: BTreeSet<String>,
+    /// A `*` or whole-row reference.
+    pub star: bool,
+    /// `PREPARE name AS …`: the statement prepared (executed later by `EXECUTE name`).
+    pub prepares: Option<(String, Box<Statement>)>,
+    /// `EXECUTE name`: judged as what `name` was prepared as.
+    pub executes: Option<String>,
+    /// Why a part is unknown, for the reason shown.
+    pub notes: Vec<String>,
+}
+
+impl Statement {
+    fn unknown(note: impl Into<String>) -> Statement {
+        Statement {
+            kinds: BTreeSet::from([Kind::Unknown]),
+            notes: vec![note.into()],
+            ..Statement::default()
+        }
+    }
+
+    /// The most privileged kind, `db.read` for an empty statement.
+    pub fn head(&self) -> Kind {
+        self.kinds.iter().next_back().copied().unwrap_or(Kind::Read)
+    }
+
+    fn absorb(&mut self, other: Statement) {
+        self.kinds.extend(other.kinds);
+        self.tables.extend(other.tables);
+        self.calls.extend(other.calls);
+        self.functions.extend(other.functions);
+        self.unbounded |= other.unbounded;
+        self.columns.extend(other.columns);
+        self.star |= other.star;
+        self.notes.extend(other.notes);
+    }
+}
+
+/// Classifies every statement of `sql`. A message that does not parse is one unknown
+/// statement: what the proxy cannot read, the server must not run.
+pub fn classify(sql: &str) -> Vec<Statement> {
+    let parsed = match pg_query::parse(sql, 0) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            return vec![Statement::unknown(format!(
+                "holdpoint could not parse it: {e}"
+            ))];
+        }
+    };
+    let tree = match serde_json::to_value(&parsed.protobuf) {
+        Ok(tree) => tree,
+        Err(e) => return vec![Statement::unknown(format!("unreadable parse tree: {e}"))],
+    };
+    let Some(stmts) = tree.get("stmts").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    stmts
+        .iter()
+        .map(|raw| match raw.get("stmt").and_then(|s| s.get("node")) {
+            Some(Value::Object(node)) => match node.iter().next() {
+                Some((name, body)) => statement(name, body),
+                None => Statement::unknown("an empty statement node"),
+            },
+            _ => Statement::unknown("a statement without a node"),
+        })
+        .collect()
+}
+
+/// One top-level statement: the kind its type says, plus everything found inside.
+fn statement(name: &str, body: &Value) -> Statement {
+    let mut st = Statement::default();
+    match name {
+        "ExplainStmt" if !explain_analyzes(body) => {
+            // Plans, runs nothing: a read of the tables it names.
+            let mut inner = Statement::default();
+            walk(body, &mut inner);
+            st.tables = inner.tables;
+            st.kinds.insert(Kind::Read);
+            return st;
+        }
+        "ExplainStmt" => {
+            walk(body, &mut st);
+            if let Some((node, inner)) = body.get("query").and_then(node_of) {
+                st.absorb(statement(node, inner));
+            }
+            if st.kinds.is_empty() {
+                st.kinds.insert(Kind::Read);
+            }
+            return st;
+        }
+        "PrepareStmt" => {
+            let name = text(body, "name");
+            let inner = match body.get("query").and_then(node_of) {
+                Some((node, inner)) => statement(node, inner),
+                None => Statement::unknown("PREPARE without a statement"),
+            };
+            st.kinds.insert(Kind::Read);
+            st.prepares = Some((name, Box::new(inner)));
+            return st;
+        }
+        "ExecuteStmt" => {
+            walk(body, &mut st);
+            st.executes = Some(text(body, "name"));
+            st.kinds.insert(Kind::Read);
+            return st;
+        }
+        _ => {}
+    }
+    st.kinds.extend(base_kinds(name, body, &mut st.notes));
+    if name == "DropStmt" {
+        st.tables.extend(dropped_tables(body));
+    }
+    node(name, body, &mut st);
+    walk(body, &mut st);
+    st
+}
+
+/// The kinds a statement type carries by itself.
+fn base_kinds(name: &str, body: &Value, notes: &mut Vec<String>) -> Vec<Kind> {
+    use Kind::*;
+    match name {
+        "SelectStmt" | "VariableShowStmt" | "ListenStmt" | "UnlistenStmt" | "FetchStmt"
+        | "ClosePortalStmt" | "DiscardStmt" | "DeallocateStmt" | "DeclareCursorStmt" => {
+            vec![Read]
+        }
+        "InsertStmt" | "UpdateStmt" | "DeleteStmt" | "MergeStmt" | "NotifyStmt" | "LockStmt"
+        | "RefreshMatViewStmt" | "CallStmt" => vec![Write],
+        "TransactionStmt" | "ConstraintsSetStmt" => vec![Transaction],
+        "CopyStmt" => copy_kinds(body),
+        "VariableSetStmt" => {
+            let args = body.get("args");
+            vec![setting_kind(
+                &text(body, "name"),
+                first_string(args).as_deref(),
+                notes,
+            )]
+        }
+        "DoStmt" => vec![Write, Ddl, Admin, Privilege],
+        "CreateFunctionStmt" | "AlterFunctionStmt" if security_definer(body) => {
+            vec![Ddl, Privilege]
+        }
+        "AlterTableStmt" if alters_access(body) => vec![Ddl, Privilege],
+        "GrantStmt"
+        | "GrantRoleStmt"
+        | "CreateRoleStmt"
+        | "AlterRoleStmt"
+        | "AlterRoleSetStmt"
+        | "DropRoleStmt"
+        | "AlterDefaultPrivilegesStmt"
+        | "ReassignOwnedStmt"
+        | "DropOwnedStmt"
+        | "AlterOwnerStmt"
+        | "CreatePolicyStmt"
+        | "AlterPolicyStmt"
+        | "SecLabelStmt"
+        | "CreateUserMappingStmt"
+        | "AlterUserMappingStmt"
+        | "DropUserMappingStmt" => vec![Privilege],
+        "TruncateStmt"
+        | "VacuumStmt"
+        | "AlterSystemStmt"
+        | "CheckPointStmt"
+        | "ReindexStmt"
+        | "ClusterStmt"
+        | "LoadStmt"
+        | "CreatedbStmt"
+        | "DropdbStmt"
+        | "AlterDatabaseStmt"
+        | "AlterDatabaseSetStmt"
+        | "AlterDatabaseRefreshCollStmt"
+        | "CreateTableSpaceStmt"
+        | "DropTableSpaceStmt"
+        | "AlterTableSpaceOptionsStmt"
+        | "AlterTableMoveAllStmt"
+        | "CreateSubscriptionStmt"
+        | "AlterSubscriptionStmt"
+        | "DropSubscriptionStmt"
+        | "CreatePublicationStmt"
+        | "AlterPublicationStmt"
+        | "CreateExtensionStmt"
+        | "AlterExtensionStmt"
+        | "AlterExtensionContentsStmt"
+        | "CreateFdwStmt"
+        | "AlterFdwStmt"
+        | "CreateForeignServerStmt"
+        | "AlterForeignServerStmt"
+        | "ImportForeignSchemaStmt"
+        | "CreateEventTrigStmt"
+        | "AlterEventTrigStmt" => vec![Admin],
+        other
+            if [
+                "Create",
+                "Alter",
+                "Drop",
+                "Define",
+                "Comment",
+                "Rename",
+                "Composite",
+                "Index",
+                "View",
+                "Rule",
+            ]
+            .iter()
+            .any(|p| other.starts_with(p)) =>
+        {
+            vec![Ddl]
+        }
+        other => {
+            notes.push(format!(
+                "holdpoint does not know the statement type {other}"
+            ));
+            vec![Unknown]
+        }
+    }
+}
+
+/// COPY FROM STDIN writes; COPY TO exports; a server file or program is admin too.
+fn copy_kinds(body: &Value) -> Vec<Kind> {
+    let from = flag(body, "is_from");
+    let server_side = flag(body, "is_program") || !text(body, "filename").is_empty();
+    let mut kinds = vec![if from { Kind::Write } else { Kind::Export }];
+    if server_side {
+        kinds.push(Kind::Admin);
+    }
+    kinds
+}
+
+/// The kind of setting the configuration parameter `name` (SET, RESET, `set_config`).
+pub(crate) fn setting_kind(name: &str, value: Option<&str>, notes: &mut Vec<String>) -> Kind {
+    match name.to_ascii_lowercase().as_str() {
+        "role" | "session_authorization" => Kind::Privilege,
+        // These change how the server reads SQL, so what holdpoint parsed would no
+        // longer be what runs.
+        "standard_conforming_strings" | "backslash_quote" => {
+            notes.push(format!(
+                "setting {name} would change how the server reads SQL"
+            ));
+            Kind::Unknown
+        }
+        "client_encoding" | "names"
+            if !value.is_some_and(|v| {
+                matches!(
+                    v.to_ascii_lowercase().replace(['-', '_'], "").as_str(),
+                    "utf8" | "unicode"
+                )
+            }) =>
+        {
+            notes.push("only UTF8 is allowed as client_encoding".into());
+            Kind::Unknown
+        }
+        "session_replication_role"
+        | "allow_system_table_modifications"
+        | "ignore_system_indexes"
+        | "zero_damaged_pages"
+        | "ignore_checksum_failure" => Kind::Admin,
+        "transaction" | "session characteristics" => Kind::Transaction,
+        _ => Kind::Read,
+    }
+}
+
+fn explain_analyzes(body: &Value) -> bool {
+    options(body).any(|(name, arg)| {
+        name == "analyze"
+            && !matches!(
+                arg.map(|a| a.to_ascii_lowercase()).as_deref(),
+                Some("false" | "off" | "0")
+            )
+    })
+}
+
+fn security_definer(body: &Value) -> bool {
+    body.get("options")
+        .or_else(|| body.get("actions"))
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.get("node").and_then(|n| n.get("DefElem")))
+        .any(|d| {
+            text(d, "defname") == "security"
+                && d.get("arg")
+                    .and_then(|a| a.get("node"))
+                    .and_then(|n| n.get("Boolean"))
+                    .and_then(|b| b.get("boolval"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(true)
+        })
+}
+
+/// ALTER TABLE … ENABLE/DISABLE/FORCE ROW LEVEL SECURITY, or … OWNER TO.
+fn alters_access(body: &Value) -> bool {
+    body.get("cmds")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c.get("node").and_then(|n| n.get("AlterTableCmd")))
+        .filter_map(|c| c.get("subtype").and_then(Value::as_i64))
+        .filter_map(|t| i32::try_from(t).ok())
+        .filter_map(|t| pg_query::protobuf::AlterTableType::try_from(t).ok())
+        .any(|t| {
+            let name = t.as_str_name();
+            name.contains("RowSecurity") || name.contains("ChangeOwner")
+        })
+}
+
+fn dropped_tables(body: &Value) -> Vec<String> {
+    let kind = body
+        .get("remove_type")
+        .and_then(Value::as_i64)
+        .and_then(|t| i32::try_from(t).ok())
+        .and_then(|t| pg_query::protobuf::ObjectType::try_from(t).ok());
+    use pg_query::protobuf::ObjectType as O;
+    if !matches!(
+        kind,
+        Some(O::ObjectTable | O::ObjectView | O::ObjectMatview | O::ObjectForeignTable)
+    ) {
+        return Vec::new();
+    }
+    body.get("objects")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.get("node").and_then(|n| n.get("List")))
+        .map(|list| strings(list.get("items")).join("."))
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
+/// Every node below `value`: tables, function calls, writes, locks, column references.
+fn walk(value: &Value, st: &mut Statement) {
+    match value {
+        Value::Object(map) => {
+            if map.contains_key("relname") && map.contains_key("relpersistence") {
+                let schema = text_of(map, "schemaname");
+                let rel = text_of(map, "relname");
+                st.tables.insert(if schema.is_empty() {
+                    rel
+                } else {
+                    format!("{schema}.{rel}")
+                });
+            }
+            if map.contains_key("funcname") && map.contains_key("funcformat") {
+                let call = functions::call(strings(map.get("funcname")), map.get("args"));
+                st.functions.insert(call.qualified());
+                match call.fixed_kind(&mut st.notes) {
+                    Some(kind) => {
+                        st.kinds.insert(kind);
+                    }
+                    None => st.calls.push(call),
+                }
+            }
+            for (key, child) in map {
+                node(key, child, st);
+                walk(child, st);
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|i| walk(i, st)),
+        _ => {}
+    }
+}
+
+/// What a nested node adds by its type.
+fn node(key: &str, body: &Value, st: &mut Statement) {
+    match key {
+        "InsertStmt" | "MergeStmt" => {
+            st.kinds.insert(Kind::Write);
+        }
+        "UpdateStmt" | "DeleteStmt" => {
+            st.kinds.insert(Kind::Write);
+            if body.get("where_clause").is_none_or(Value::is_null) {
+                st.unbounded = true;
+            }
+        }
+        "SelectStmt" => {
+            if body
+                .get("locking_clause")
+                .and_then(Value::as_array)
+                .is_some_and(|l| !l.is_empty())
+            {
+                st.kinds.insert(Kind::Write);
+            }
+            if body.get("into_clause").is_some_and(|i| !i.is_null()) {
+                st.kinds.insert(Kind::Ddl);
+            }
+        }
+        "ColumnRef" => {
+            let fields = body.get("fields").and_then(Value::as_array);
+            let fields = fields.map(Vec::as_slice).unwrap_or_default();
+            match fields.last().and_then(|f| f.get("node")) {
+                Some(last) if last.get("AStar").is_some() => st.star = true,
+                Some(last) => {
+                    if let Some(name) = last.get("String").map(|s| text(s, "sval")) {
+                        // A lone name may be a whole-row reference to a table alias.
+                        if fields.len() == 1 {
+                            st.star = true;
+                        }
+                        st.columns.insert(name);
+                    }
+                }
+                None => {}
+            }
+        }
+        _ => {}
+    }
+}
+
+fn node_of(value: &Value) -> Option<(&str, &Value)> {
+    value
+        .get("node")
+        .and_then(Value::as_object)
+        .and_then(|m| m.iter().next())
+        .map(|(k, v)| (k.as_str(), v))
+}
+
+fn options(body: &Value) -> impl Iterator<Item = (String, Option<String>)> + '_ {
+    body.get("options")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o.get("node").and_then(|n| n.get("DefElem")))
+        .map(|d| {
+            let arg = d.get("arg").and_then(|a| a.get("node")).and_then(|n| {
+                n.get("String")
+                    .map(|s| text(s, "sval"))
+                    .or_else(|| n.get("Boolean").map(|b| flag(b, "boolval").to_string()))
+                    .or_else(|| n.get("Integer").map(|i| i.to_string()))
+            });
+            (text(d, "defname"), arg)
+        })
+}
+
+/// The `sval`s of a list of `String` nodes.
+pub(crate) fn strings(list: Option<&Value>) -> Vec<String> {
+    list.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|n| n.get("node").and_then(|n| n.get("String")))
+        .map(|s| text(s, "sval"))
+        .collect()
+}
+
+/// The first argument when it is a string constant.
+pub(crate) fn first_string(args: Option<&Value>) -> Option<String> {
+    let first = args.and_then(Value::as_array)?.first()?;
+    let constant = first.get("node")?.get("AConst")?;
+    constant.get("val")?.get("Sval").map(|s| text(s, "sval"))
+}
+
+fn text(value: &Value, key: &str) -> String {
+    value
+        .as_object()
+        .map(|m| text_of(m, key))
+        .unwrap_or_default()
+}
+
+fn text_of(map: &Map<String, Value>, key: &str) -> String {
+    map.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn flag(value: &Value, key: &str) -> bool {
+    value.get(key).and_then(Value::as_bool).unwrap_or(false)
+}
