@@ -31,6 +31,8 @@ pub struct Statement {
     pub prepares: Option<(String, Box<Statement>)>,
     /// `EXECUTE name`: judged as what `name` was prepared as.
     pub executes: Option<String>,
+    /// `COPY … TO`: rows leave in COPY format, past result masking.
+    pub copies_out: bool,
     /// Why a part is unknown, for the reason shown.
     pub notes: Vec<String>,
 }
@@ -42,6 +44,11 @@ impl Statement {
             notes: vec![note.into()],
             ..Statement::default()
         }
+    }
+
+    /// A statement holdpoint cannot judge, for the reason `what`.
+    pub fn unknown_named(what: &str) -> Statement {
+        Statement::unknown(format!("holdpoint cannot judge {what}"))
     }
 
     /// The most privileged kind, `db.read` for an empty statement.
@@ -135,6 +142,7 @@ fn statement(name: &str, body: &Value) -> Statement {
     if name == "DropStmt" {
         st.tables.extend(dropped_tables(body));
     }
+    st.copies_out = name == "CopyStmt" && !flag(body, "is_from");
     node(name, body, &mut st);
     walk(body, &mut st);
     st

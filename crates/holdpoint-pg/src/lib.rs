@@ -2,11 +2,23 @@
 //!
 //! A wire-protocol proxy: agents connect with any PostgreSQL client, their holdpoint
 //! token as the password; holdpoint logs in upstream with credentials the agent never
-//! sees, judges every statement, and relays the rest untouched. A tour:
-//! - `kind.rs`: [`Kind`], the database action kinds from `db.transaction` to `db.unknown`.
+//! sees, judges every statement, and relays the rest as bytes. A tour:
+//! - `listener.rs`: [`Listener`], one `[[postgres]]` entry, and its accept loop.
+//! - `startup.rs`: the client's startup (TLS, cancel requests, the token as password);
+//!   `connect.rs`: what is refused before a session starts, the upstream login
+//!   (`upstream.rs`: cleartext, MD5, SCRAM-SHA-256) and the greeting.
+//! - `session.rs`: the client's messages: Query judged, Parse classified, Bind tied to
+//!   its statement, Execute judged with the bound values.
+//! - `pump.rs`: the server's answers, matched in order to what was sent, so refused
+//!   Parses are put back and each result's rows are masked.
 //! - `classify.rs`: [`classify`] reads SQL with PostgreSQL's own parser (`pg_query`) and
-//!   walks the whole tree: kinds, tables, functions, unbounded writes.
-//! - `functions.rs`: functions with a fixed kind, and how the catalog decides the rest.
+//!   walks the whole tree: kinds ([`Kind`]), tables, functions, unbounded writes;
+//!   `functions.rs` and `catalog.rs`: whether a function is read-only, from the catalog.
+//! - `judge.rs`: a message as one action with a part per kind and table; `hold.rs`:
+//!   allowed at once, or submitted, and a hold waited for on the open connection.
+//! - `refusal.rs`: a refusal raised by the server itself, in its own order.
+//! - `results.rs`: masking result columns; `summary.rs`: allowed statements summarised
+//!   in the audit log; `cancel.rs`: cancel requests; `wire.rs`: message framing.
 
 #![deny(
     clippy::unwrap_used,
@@ -15,10 +27,29 @@
     clippy::indexing_slicing
 )]
 
+mod cancel;
+mod catalog;
 pub mod classify;
+mod connect;
 pub mod functions;
+mod hold;
+mod judge;
 mod kind;
+mod listener;
+mod pump;
+mod refusal;
+pub mod results;
+mod session;
+mod startup;
+mod summary;
+mod tls;
+mod upstream;
+mod wire;
 
 pub use classify::{Statement, classify};
 pub use functions::{FunctionCall, FunctionInfo};
+pub use judge::SURFACE;
 pub use kind::Kind;
+pub use listener::{Listener, ListenerConfig};
+pub use tls::acceptor as tls_acceptor;
+pub use upstream::UpstreamTarget;

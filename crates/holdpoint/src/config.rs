@@ -30,7 +30,7 @@ pub struct Config {
     #[serde(default)]
     pub teams: Option<toml::Value>,
     #[serde(default)]
-    pub postgres: Option<toml::Value>,
+    pub postgres: Vec<crate::config_pg::PostgresSection>,
     /// `[[webhooks]]`: URLs that receive hold events, signed.
     #[serde(default)]
     pub webhooks: Vec<crate::config_webhooks::WebhookSection>,
@@ -200,13 +200,10 @@ impl Config {
 
     /// Sections this build accepts but does not act on yet, so start-up can say so.
     pub fn inactive_sections(&self) -> Vec<&'static str> {
-        [
-            ("teams", self.teams.is_some()),
-            ("postgres", self.postgres.is_some()),
-        ]
-        .into_iter()
-        .filter_map(|(name, present)| present.then_some(name))
-        .collect()
+        [("teams", self.teams.is_some())]
+            .into_iter()
+            .filter_map(|(name, present)| present.then_some(name))
+            .collect()
     }
 
     pub fn listen(&self) -> String {

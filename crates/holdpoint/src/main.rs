@@ -18,6 +18,7 @@ mod cli;
 mod client;
 mod config;
 mod config_mcp;
+mod config_pg;
 mod config_slack;
 mod config_webhooks;
 mod hook;

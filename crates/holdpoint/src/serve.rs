@@ -27,6 +27,12 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let channels =
         crate::config_webhooks::channels(&config.webhooks, |name| std::env::var(name).ok())
             .map_err(|e| anyhow::anyhow!(e))?;
+    let postgres = config
+        .postgres
+        .iter()
+        .map(|section| section.resolve(|name| std::env::var(name).ok()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| anyhow::anyhow!(e))?;
     let slack = match &config.slack {
         Some(section) => Some(
             section
@@ -142,6 +148,28 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     );
     let delivery = tokio::spawn(worker.run(wait_for(stop_rx.clone())));
 
+    let mut pg_tasks = Vec::new();
+    for pg in postgres {
+        let socket = tokio::net::TcpListener::bind(&pg.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "[[postgres]] `{}`: cannot listen on `{}`",
+                    pg.name, pg.listen
+                )
+            })?;
+        let listener =
+            holdpoint_pg::Listener::new(pg, gate.clone()).map_err(|e| anyhow::anyhow!(e))?;
+        println!(
+            "holdpoint PostgreSQL proxy `{}` listening on {}",
+            listener.name,
+            socket.local_addr()?
+        );
+        pg_tasks.push(tokio::spawn(
+            listener.serve(socket, wait_for(stop_rx.clone())),
+        ));
+    }
+
     let shutdown = shutdown_signal()?;
     let addr = listen.unwrap_or_else(|| config.listen());
     let listener = tokio::net::TcpListener::bind(&addr)
@@ -169,6 +197,9 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     let _ = stop_tx.send(true);
     let _ = expiry.await;
     let _ = delivery.await;
+    for task in pg_tasks {
+        let _ = task.await;
+    }
     if let Some(socket) = socket {
         let _ = socket.await;
     }

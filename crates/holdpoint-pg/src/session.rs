@@ -1,0 +1,432 @@
+//! A running session: the client's messages, judged where they run something and
+//! relayed as bytes otherwise; the server's answers are handled in `pump.rs`.
+//!
+//! - Simple protocol: each Query message is one action.
+//! - Extended protocol: Parse is classified (and the class kept under the statement's
+//!   name), Bind ties a portal to it, and Execute is judged, with the bound values. A
+//!   name is only ever judged as the statement the server has under it: a Parse the
+//!   server refuses puts the previous one back (`pump.rs`).
+//! - A refused message is replaced by a statement that makes the server itself raise
+//!   the refusal (`refusal.rs`), so results, errors and transaction state stay in the
+//!   server's own order; in the extended protocol the rest is discarded until Sync.
+
+use crate::classify::{Statement, classify};
+use crate::listener::Listener;
+use crate::pump::Expect;
+use crate::results::Field;
+use crate::startup::Stream;
+use crate::summary::Summary;
+use crate::wire::{self, Frame, MAX_CLIENT_MESSAGE, Reader};
+use bytes::BytesMut;
+use holdpoint_core::Identity;
+use serde_json::Value;
+use std::collections::{HashMap, VecDeque};
+use std::io;
+use std::sync::{Arc, OnceLock};
+use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::watch;
+
+/// A statement prepared with Parse, as classified.
+pub struct Prepared {
+    pub sql: String,
+    pub statements: Vec<Statement>,
+    /// Its result columns, once the server described them.
+    pub fields: OnceLock<Vec<Field>>,
+    /// Computed result columns may carry a masked column.
+    pub tainted: bool,
+}
+
+/// A portal made with Bind.
+#[derive(Clone)]
+pub struct Portal {
+    pub prepared: Arc<Prepared>,
+    /// The bound values, for reviewers (text, or `\x…` for binary).
+    pub parameters: Vec<Value>,
+    pub formats: Vec<i16>,
+    pub fields: Arc<OnceLock<Vec<Field>>>,
+    /// Judged and allowed already: a further Execute fetches more rows.
+    pub allowed: bool,
+}
+
+/// How a session ended, for the audit log.
+pub type Ended = &'static str;
+
+pub struct Session {
+    pub(crate) l: Arc<Listener>,
+    pub(crate) who: Identity,
+    pub(crate) client_r: ReadHalf<Stream>,
+    pub(crate) client_w: WriteHalf<Stream>,
+    pub(crate) up_r: OwnedReadHalf,
+    pub(crate) up_w: OwnedWriteHalf,
+    pub(crate) cbuf: BytesMut,
+    pub(crate) ubuf: BytesMut,
+    pub(crate) to_client: BytesMut,
+    pub(crate) to_server: BytesMut,
+    pub(crate) statements: HashMap<String, Arc<Prepared>>,
+    pub(crate) portals: HashMap<String, Portal>,
+    /// `PREPARE name AS …` (SQL level).
+    pub(crate) sql_prepared: HashMap<String, Statement>,
+    pub(crate) expect: VecDeque<Expect>,
+    /// After a refusal in the extended protocol: drop messages until Sync.
+    pub(crate) discarding: bool,
+    pub(crate) summary: Summary,
+    pub(crate) statements_seen: u64,
+    pub(crate) refusals: u64,
+    pub(crate) cancel: watch::Receiver<u64>,
+    /// The client left while a statement was held.
+    pub(crate) client_gone: bool,
+}
+
+impl Session {
+    pub fn new(
+        l: Arc<Listener>,
+        who: Identity,
+        client: Stream,
+        server: TcpStream,
+        cancel: watch::Receiver<u64>,
+    ) -> Session {
+        let (client_r, client_w) = tokio::io::split(client);
+        let (up_r, up_w) = server.into_split();
+        Session {
+            l,
+            who,
+            client_r,
+            client_w,
+            up_r,
+            up_w,
+            cbuf: BytesMut::with_capacity(16 * 1024),
+            ubuf: BytesMut::with_capacity(16 * 1024),
+            to_client: BytesMut::with_capacity(16 * 1024),
+            to_server: BytesMut::with_capacity(16 * 1024),
+            statements: HashMap::new(),
+            portals: HashMap::new(),
+            sql_prepared: HashMap::new(),
+            expect: VecDeque::new(),
+            discarding: false,
+            summary: Summary::default(),
+            statements_seen: 0,
+            refusals: 0,
+            cancel,
+            client_gone: false,
+        }
+    }
+
+    /// Runs until either side closes. Returns the number of messages judged and why it
+    /// ended.
+    pub async fn run(mut self) -> (u64, Ended) {
+        let mut tick = tokio::time::interval(crate::summary::EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let ended = loop {
+            let step = tokio::select! {
+                read = self.client_r.read_buf(&mut self.cbuf) => match read {
+                    Ok(0) | Err(_) => Err("client closed"),
+                    Ok(_) => self.on_client().await,
+                },
+                read = self.up_r.read_buf(&mut self.ubuf) => match read {
+                    Ok(0) | Err(_) => Err("server closed"),
+                    Ok(_) => self.on_server().await,
+                },
+                _ = tick.tick() => {
+                    self.flush_summary(false).await;
+                    Ok(())
+                }
+            };
+            if let Err(ended) = step {
+                break ended;
+            }
+        };
+        self.flush_summary(true).await;
+        let _ = self.client_w.shutdown().await;
+        (self.statements_seen, ended)
+    }
+
+    /// Handles every whole message the client has sent, then sends on what they became.
+    async fn on_client(&mut self) -> Result<(), Ended> {
+        loop {
+            let frame = match wire::take_frame(&mut self.cbuf, MAX_CLIENT_MESSAGE) {
+                Ok(Some(frame)) => frame,
+                Ok(None) => break,
+                Err(e) => {
+                    self.fatal("08P01", &format!("holdpoint: {e}")).await;
+                    return Err("protocol violation");
+                }
+            };
+            if let Err(e) = self.client_message(frame).await {
+                self.fatal("08P01", &format!("holdpoint: {e}")).await;
+                return Err("protocol violation");
+            }
+            if self.client_gone {
+                return Err("client closed while held");
+            }
+        }
+        self.send_to_server().await
+    }
+
+    pub(crate) async fn send_to_server(&mut self) -> Result<(), Ended> {
+        if self.to_server.is_empty() {
+            return Ok(());
+        }
+        let out = self.to_server.split();
+        self.up_w.write_all(&out).await.map_err(|_| "server closed")
+    }
+
+    pub(crate) async fn send_to_client(&mut self) -> Result<(), Ended> {
+        if self.to_client.is_empty() {
+            return Ok(());
+        }
+        let out = self.to_client.split();
+        self.client_w
+            .write_all(&out)
+            .await
+            .map_err(|_| "client closed")
+    }
+
+    /// Tells the client of a fatal error and ends the session.
+    pub(crate) async fn fatal(&mut self, code: &str, message: &str) {
+        wire::error_response(&mut self.to_client, "FATAL", code, message);
+        let _ = self.send_to_client().await;
+    }
+
+    async fn client_message(&mut self, frame: Frame) -> io::Result<()> {
+        if self.discarding && frame.tag != b'S' {
+            return Ok(());
+        }
+        match frame.tag {
+            b'Q' => {
+                let (sql, statements) = read_sql(&frame.body);
+                self.statements_seen += 1;
+                self.remember_sql_prepares(&statements);
+                let tainted = statements.iter().any(|s| self.l.rules.taints_computed(s));
+                match self.judge(&sql, statements, None).await {
+                    crate::hold::Verdict::Forward => {
+                        wire::put_frame(&mut self.to_server, b'Q', &frame.body);
+                    }
+                    crate::hold::Verdict::Refuse(code, message) => {
+                        crate::refusal::query(&mut self.to_server, code, &message);
+                    }
+                }
+                self.expect.push_back(Expect::Query {
+                    tainted,
+                    mask: None,
+                });
+            }
+            b'P' => self.parse(&frame)?,
+            b'B' => self.bind(&frame)?,
+            b'E' => self.execute(&frame).await?,
+            b'D' => {
+                let mut r = Reader::new(&frame.body);
+                let what = r.u8()?;
+                let name = r.cstr()?.to_string();
+                self.expect.push_back(match what {
+                    b'S' => Expect::DescribeStatement(self.statements.get(&name).cloned()),
+                    _ => Expect::DescribePortal(self.portals.get(&name).map(|p| p.fields.clone())),
+                });
+                wire::put_frame(&mut self.to_server, b'D', &frame.body);
+            }
+            b'C' => {
+                let mut r = Reader::new(&frame.body);
+                let what = r.u8()?;
+                let name = r.cstr()?.to_string();
+                let undo = if what == b'S' {
+                    crate::pump::Undo::Statement(name.clone(), self.statements.remove(&name))
+                } else {
+                    crate::pump::Undo::Portal(name.clone(), self.portals.remove(&name))
+                };
+                self.expect.push_back(Expect::Close(undo));
+                wire::put_frame(&mut self.to_server, b'C', &frame.body);
+            }
+            b'S' => {
+                self.discarding = false;
+                self.expect.push_back(Expect::Sync);
+                wire::put_frame(&mut self.to_server, b'S', &frame.body);
+            }
+            b'F' => {
+                // A fast-path function call names a function by oid, past any SQL to judge.
+                self.statements_seen += 1;
+                self.refusals += 1;
+                crate::refusal::query(
+                    &mut self.to_server,
+                    "42501",
+                    "holdpoint: fast-path function calls are refused; call the function in SQL",
+                );
+                self.expect.push_back(Expect::Query {
+                    tainted: false,
+                    mask: None,
+                });
+            }
+            b'X' => {
+                wire::put_frame(&mut self.to_server, b'X', &frame.body);
+                let _ = self.send_to_server().await;
+                return Err(io::Error::new(
+                    io::ErrorKind::ConnectionAborted,
+                    "terminated",
+                ));
+            }
+            // Flush, and COPY data, done and fail: bytes for the server.
+            b'H' | b'd' | b'c' | b'f' => {
+                wire::put_frame(&mut self.to_server, frame.tag, &frame.body)
+            }
+            other => {
+                return Err(wire::invalid(format!(
+                    "unexpected message type {:?}",
+                    char::from(other)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn remember_sql_prepares(&mut self, statements: &[Statement]) {
+        for st in statements {
+            if let Some((name, inner)) = &st.prepares {
+                self.sql_prepared.insert(name.clone(), (**inner).clone());
+            }
+        }
+    }
+
+    fn parse(&mut self, frame: &Frame) -> io::Result<()> {
+        let mut r = Reader::new(&frame.body);
+        let name = r.cstr()?.to_string();
+        let (sql, statements) = read_sql(r.rest());
+        let tainted = statements.iter().any(|s| self.l.rules.taints_computed(s));
+        let prepared = Arc::new(Prepared {
+            sql,
+            statements,
+            fields: OnceLock::new(),
+            tainted,
+        });
+        let previous = self.statements.insert(name.clone(), prepared);
+        self.expect
+            .push_back(Expect::Parse(crate::pump::Undo::Statement(name, previous)));
+        wire::put_frame(&mut self.to_server, b'P', &frame.body);
+        Ok(())
+    }
+
+    fn bind(&mut self, frame: &Frame) -> io::Result<()> {
+        let mut r = Reader::new(&frame.body);
+        let portal = r.cstr()?.to_string();
+        let statement = r.cstr()?.to_string();
+        let param_formats: Vec<i16> = (0..r.count()?)
+            .map(|_| r.i16())
+            .collect::<io::Result<_>>()?;
+        let n = r.count()?;
+        let mut parameters = Vec::with_capacity(n);
+        for i in 0..n {
+            let len = r.i32()?;
+            let binary = match param_formats.as_slice() {
+                [] => false,
+                [one] => *one == 1,
+                many => many.get(i).is_some_and(|f| *f == 1),
+            };
+            parameters.push(match usize::try_from(len) {
+                Ok(len) => {
+                    let raw = r.bytes(len)?;
+                    match std::str::from_utf8(raw) {
+                        Ok(text) if !binary => Value::String(text.to_string()),
+                        _ => Value::String(format!("\\x{}", hex(raw))),
+                    }
+                }
+                Err(_) => Value::Null,
+            });
+        }
+        let formats: Vec<i16> = (0..r.count()?)
+            .map(|_| r.i16())
+            .collect::<io::Result<_>>()?;
+        // A portal of a statement holdpoint never saw parsed is judged unknown.
+        let prepared = self.statements.get(&statement).cloned().unwrap_or_else(|| {
+            Arc::new(Prepared {
+                sql: String::new(),
+                statements: vec![Statement::unknown_named(&format!(
+                    "the statement `{statement}`, which it never saw prepared"
+                ))],
+                fields: OnceLock::new(),
+                tainted: true,
+            })
+        });
+        let new = Portal {
+            prepared,
+            parameters,
+            formats,
+            fields: Arc::new(OnceLock::new()),
+            allowed: false,
+        };
+        let previous = self.portals.insert(portal.clone(), new);
+        self.expect
+            .push_back(Expect::Bind(crate::pump::Undo::Portal(portal, previous)));
+        wire::put_frame(&mut self.to_server, b'B', &frame.body);
+        Ok(())
+    }
+
+    async fn execute(&mut self, frame: &Frame) -> io::Result<()> {
+        let mut r = Reader::new(&frame.body);
+        let name = r.cstr()?.to_string();
+        let portal = match self.portals.get(&name) {
+            Some(portal) => portal.clone(),
+            None => Portal {
+                prepared: Arc::new(Prepared {
+                    sql: String::new(),
+                    statements: vec![Statement::unknown_named(&format!(
+                        "the portal `{name}`, which it never saw bound"
+                    ))],
+                    fields: OnceLock::new(),
+                    tainted: true,
+                }),
+                parameters: Vec::new(),
+                formats: Vec::new(),
+                fields: Arc::new(OnceLock::new()),
+                allowed: false,
+            },
+        };
+        if !portal.allowed {
+            self.statements_seen += 1;
+            let statements = portal.prepared.statements.clone();
+            self.remember_sql_prepares(&statements);
+            let verdict = self
+                .judge(
+                    &portal.prepared.sql,
+                    statements,
+                    Some(portal.parameters.clone()),
+                )
+                .await;
+            if let crate::hold::Verdict::Refuse(code, message) = verdict {
+                self.refusals += 1;
+                crate::refusal::extended(&mut self.to_server, self.refusals, code, &message);
+                self.expect.push_back(Expect::Injected(b'1'));
+                self.expect.push_back(Expect::Injected(b'2'));
+                self.expect.push_back(Expect::Execute(None));
+                self.discarding = true;
+                return Ok(());
+            }
+            if let Some(p) = self.portals.get_mut(&name) {
+                p.allowed = true;
+            }
+        }
+        self.expect
+            .push_back(Expect::Execute(Some(crate::pump::Results {
+                portal,
+                mask: None,
+            })));
+        wire::put_frame(&mut self.to_server, b'E', &frame.body);
+        Ok(())
+    }
+}
+
+/// A query's text (up to its NUL, as the server reads it) and its statements. Text
+/// that is not UTF-8 is shown with U+FFFD and judged unknown.
+fn read_sql(body: &[u8]) -> (String, Vec<Statement>) {
+    let end = body.iter().position(|b| *b == 0).unwrap_or(body.len());
+    let raw = body.get(..end).unwrap_or_default();
+    match std::str::from_utf8(raw) {
+        Ok(sql) => (sql.to_string(), classify(sql)),
+        Err(_) => (
+            String::from_utf8_lossy(raw).into_owned(),
+            vec![Statement::unknown_named("text that is not valid UTF-8")],
+        ),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
