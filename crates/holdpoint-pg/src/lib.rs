@@ -36,6 +36,7 @@ mod hold;
 mod judge;
 mod kind;
 mod listener;
+mod params;
 mod pump;
 mod refusal;
 pub mod results;

@@ -67,7 +67,11 @@ impl Session {
                 Some(Expect::Parse(_) | Expect::Bind(_) | Expect::Close(_)) => {}
                 other => self.out_of_step(other),
             },
-            b't' => {}
+            b't' => {
+                if let Some(Expect::DescribeStatement(Some(p))) = self.expect.front() {
+                    let _ = p.param_types.set(crate::params::description(&frame.body));
+                }
+            }
             b'T' => {
                 let describing = matches!(
                     self.expect.front(),

@@ -36,6 +36,8 @@ pub struct Prepared {
     pub fields: OnceLock<Vec<Field>>,
     /// Computed result columns may carry a masked column.
     pub tainted: bool,
+    /// Parameter types: declared in Parse, or described by the server.
+    pub param_types: OnceLock<Vec<u32>>,
 }
 
 /// A portal made with Bind.
@@ -290,12 +292,21 @@ impl Session {
         let mut r = Reader::new(&frame.body);
         let name = r.cstr()?.to_string();
         let (sql, statements) = read_sql(r.rest());
+        let _ = r.cstr()?;
+        let declared: Vec<u32> = (0..r.count()?)
+            .map(|_| r.u32())
+            .collect::<io::Result<_>>()?;
         let tainted = statements.iter().any(|s| self.l.rules.taints_computed(s));
+        let param_types = OnceLock::new();
+        if !declared.is_empty() && declared.iter().all(|t| *t != 0) {
+            let _ = param_types.set(declared);
+        }
         let prepared = Arc::new(Prepared {
             sql,
             statements,
             fields: OnceLock::new(),
             tainted,
+            param_types,
         });
         let previous = self.statements.insert(name.clone(), prepared);
         self.expect
@@ -311,6 +322,11 @@ impl Session {
         let param_formats: Vec<i16> = (0..r.count()?)
             .map(|_| r.i16())
             .collect::<io::Result<_>>()?;
+        let types = self
+            .statements
+            .get(&statement)
+            .and_then(|p| p.param_types.get().cloned())
+            .unwrap_or_default();
         let n = r.count()?;
         let mut parameters = Vec::with_capacity(n);
         for i in 0..n {
@@ -323,10 +339,7 @@ impl Session {
             parameters.push(match usize::try_from(len) {
                 Ok(len) => {
                     let raw = r.bytes(len)?;
-                    match std::str::from_utf8(raw) {
-                        Ok(text) if !binary => Value::String(text.to_string()),
-                        _ => Value::String(format!("\\x{}", hex(raw))),
-                    }
+                    Value::String(crate::params::shown(raw, binary, types.get(i).copied()))
                 }
                 Err(_) => Value::Null,
             });
@@ -343,6 +356,7 @@ impl Session {
                 ))],
                 fields: OnceLock::new(),
                 tainted: true,
+                param_types: OnceLock::new(),
             })
         });
         let new = Portal {
@@ -372,6 +386,7 @@ impl Session {
                     ))],
                     fields: OnceLock::new(),
                     tainted: true,
+                    param_types: OnceLock::new(),
                 }),
                 parameters: Vec::new(),
                 formats: Vec::new(),
@@ -425,8 +440,4 @@ fn read_sql(body: &[u8]) -> (String, Vec<Statement>) {
             vec![Statement::unknown_named("text that is not valid UTF-8")],
         ),
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
 pub mod peers;
+pub mod pg;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_holdpoint");
 
@@ -15,6 +16,8 @@ pub struct Gateway {
     pub child: Child,
     pub base: String,
     pub data: PathBuf,
+    /// Each `[[postgres]]` listener: its name and address.
+    pub postgres: Vec<(String, String)>,
 }
 
 impl Gateway {
@@ -103,6 +106,7 @@ impl Gateway {
             .expect("spawn holdpoint serve");
         let stdout = child.stdout.take().expect("stdout");
         let mut lines = BufReader::new(stdout).lines();
+        let mut postgres = Vec::new();
         let base = loop {
             let line = lines
                 .next()
@@ -111,6 +115,11 @@ impl Gateway {
             if let Some(url) = line.strip_prefix("holdpoint listening on ") {
                 break url.trim().to_string();
             }
+            if let Some(rest) = line.strip_prefix("holdpoint PostgreSQL proxy `")
+                && let Some((name, addr)) = rest.split_once("` listening on ")
+            {
+                postgres.push((name.to_string(), addr.trim().to_string()));
+            }
         };
         // Keep draining stdout so the child never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
@@ -118,6 +127,7 @@ impl Gateway {
             child,
             base,
             data: data.to_path_buf(),
+            postgres,
         }
     }
 

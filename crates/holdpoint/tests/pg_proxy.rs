@@ -1,0 +1,287 @@
+//! The PostgreSQL proxy against the machine's real PostgreSQL, with real clients
+//! (psql, pgbench, tokio-postgres in both protocols): what passes, what is held on the
+//! open connection, what is refused with 42501 while the connection stays usable.
+//! Fails when PostgreSQL is absent under `CI=true`; skips otherwise.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::time::Duration;
+use support::pg::{Db, Proxy, db_error};
+use support::text;
+
+/// Long enough for anything here; only a hang would reach it.
+const PATIENCE: Duration = Duration::from_secs(60);
+
+async fn one_row(client: &tokio_postgres::Client) -> bool {
+    client
+        .simple_query("SELECT 1")
+        .await
+        .unwrap()
+        .iter()
+        .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+}
+
+fn prod(tag: &str) -> Option<Proxy> {
+    let db = Db::fresh(tag)?;
+    db.run("CREATE TABLE accounts (id int PRIMARY KEY, owner text, balance int); INSERT INTO accounts VALUES (1, 'ann', 10), (2, 'bob', 20)");
+    Some(Proxy::start(db, "prod", "", None))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_pass_and_refusals_leave_the_connection_usable() {
+    let Some(p) = prod("reads") else { return };
+    let out = p.psql(&[
+        "-At",
+        "-c",
+        "SELECT owner FROM accounts ORDER BY id",
+        "-c",
+        "GRANT ALL ON accounts TO PUBLIC",
+        "-c",
+        "SELEC 1",
+        "-c",
+        "BEGIN; SELECT count(*) FROM accounts; COMMIT",
+        "-c",
+        "SELECT current_setting('server_version_num')::int > 0",
+    ]);
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(stdout.starts_with("ann\nbob\n"), "{stdout}");
+    assert!(
+        stdout.ends_with("t\n"),
+        "the connection still works: {stdout}"
+    );
+    assert!(
+        stderr.contains("agents may not change database privileges"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("could not tell what this statement does"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("act_"),
+        "the refusal names its action: {stderr}"
+    );
+    // The refusal's SQLSTATE, seen by a driver.
+    let client = p.client().await;
+    let err = client
+        .simple_query("GRANT ALL ON accounts TO PUBLIC")
+        .await
+        .unwrap_err();
+    assert_eq!(db_error(&err).0, "42501");
+    assert!(one_row(&client).await);
+    // Denied statements are full actions; the GRANT never ran.
+    assert!(
+        !p.db
+            .run("SELECT relacl::text FROM pg_class WHERE relname = 'accounts'")
+            .contains("=arwdDxt")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_held_ddl_runs_once_approved_while_psql_waits() {
+    let Some(p) = prod("held") else { return };
+    let child = p
+        .psql_command(&[
+            "-At",
+            "-c",
+            "ALTER TABLE accounts ADD COLUMN note text",
+            "-c",
+            "SELECT 'after'",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = p.wait_pending();
+    let listed = text(&p.gw.cli(&p.gw.admin_token(), &["pending"]).stdout);
+    assert!(
+        listed.contains("db.ddl on postgres/prod/accounts"),
+        "{listed}"
+    );
+    assert!(
+        listed.contains("ALTER TABLE accounts ADD COLUMN note text"),
+        "{listed}"
+    );
+    p.approve(&id, "fine");
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains(&format!("held for approval as {id}")));
+    assert!(text(&out.stdout).contains("after"));
+    assert!(p.db.run("SELECT count(*) FROM information_schema.columns WHERE table_name = 'accounts' AND column_name = 'note'").trim() == "1");
+    let record = p.gw.admin_get(&format!("/v1/actions/{id}"));
+    assert!(
+        record.contains("\"consumed_by\":\"act_"),
+        "the approval was used, by the proxy: {record}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_statement_gets_42501_with_the_comment_in_both_protocols() {
+    let Some(p) = prod("rejected") else { return };
+    let client = std::sync::Arc::new(p.client().await);
+    // Simple protocol.
+    let c = client.clone();
+    let held = tokio::spawn(async move { c.simple_query("DROP TABLE accounts").await });
+    let id = p.wait_pending();
+    p.reject(&id, "not during the audit");
+    let err = tokio::time::timeout(PATIENCE, held)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    let (code, message) = db_error(&err);
+    assert_eq!(code, "42501");
+    assert!(
+        message.contains(&id) && message.contains("not during the audit"),
+        "{message}"
+    );
+    assert!(one_row(&client).await);
+
+    // Extended protocol: a bound UPDATE in production is held, then rejected.
+    let c = client.clone();
+    let held = tokio::spawn(async move {
+        c.execute(
+            "UPDATE accounts SET balance = $1 WHERE id = $2",
+            &[&99i32, &1i32],
+        )
+        .await
+    });
+    let id = p.wait_pending();
+    let record = p.gw.admin_get(&format!("/v1/actions/{id}"));
+    assert!(
+        record.contains("\"99\"") && record.contains("db.write"),
+        "reviewers see the bound values: {record}"
+    );
+    p.reject(&id, "no");
+    let err = tokio::time::timeout(PATIENCE, held)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(db_error(&err).0, "42501");
+    // The connection, and the prepared statements on it, still work.
+    let rows = client
+        .query("SELECT balance FROM accounts WHERE id = $1", &[&1i32])
+        .await
+        .unwrap();
+    assert_eq!(
+        rows[0].get::<_, i32>(0),
+        10,
+        "the rejected update never ran"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_inside_a_transaction_aborts_it_as_postgresql_would() {
+    let Some(p) = prod("txn") else { return };
+    let client = p.client().await;
+    client.simple_query("BEGIN").await.unwrap();
+    client.simple_query("SELECT 1").await.unwrap();
+    let err = client
+        .simple_query("GRANT ALL ON accounts TO PUBLIC")
+        .await
+        .unwrap_err();
+    assert_eq!(db_error(&err).0, "42501");
+    let err = client.simple_query("SELECT 1").await.unwrap_err();
+    assert_eq!(db_error(&err).0, "25P02", "the transaction is aborted");
+    client.simple_query("ROLLBACK").await.unwrap();
+    assert!(one_row(&client).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_write_runs_with_its_bound_values() {
+    let Some(p) = prod("approved") else { return };
+    let client = std::sync::Arc::new(p.client().await);
+    let c = client.clone();
+    let held = tokio::spawn(async move {
+        c.execute(
+            "UPDATE accounts SET balance = $1 WHERE id = $2",
+            &[&42i32, &2i32],
+        )
+        .await
+    });
+    let id = p.wait_pending();
+    p.approve(&id, "ok");
+    let n = tokio::time::timeout(PATIENCE, held)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 1);
+    assert_eq!(
+        p.db.run("SELECT balance FROM accounts WHERE id = 2").trim(),
+        "42"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_leaves_or_cancels_withdraws_its_hold() {
+    let Some(p) = prod("leave") else { return };
+    // Leaves while held: psql killed outright.
+    let mut psql = p
+        .psql_command(&["-c", "DROP TABLE accounts"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let id = p.wait_pending();
+    psql.kill().unwrap();
+    psql.wait().unwrap();
+    p.wait_status(&id, "cancelled");
+
+    // Cancels with a cancel request while held.
+    let client = std::sync::Arc::new(p.client().await);
+    let token = client.cancel_token();
+    let c = client.clone();
+    let held = tokio::spawn(async move { c.simple_query("DROP TABLE accounts").await });
+    let id = p.wait_pending();
+    token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    let err = tokio::time::timeout(PATIENCE, held)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(db_error(&err).0, "57014");
+    p.wait_status(&id, "cancelled");
+    assert!(one_row(&client).await);
+    assert_eq!(p.db.run("SELECT count(*) FROM accounts").trim(), "2");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_tokens_and_a_dead_upstream_are_refused_cleanly() {
+    let Some(p) = prod("login") else { return };
+    let err = p.client_as("hp_not_a_token").await.unwrap_err();
+    assert_eq!(db_error(&err).0, "28P01");
+    let admin = p.gw.admin_token();
+    let err = p.client_as(&admin).await.unwrap_err();
+    assert_eq!(
+        db_error(&err).0,
+        "28P01",
+        "another principal's token is not bot's"
+    );
+    let out = p.psql(&["-c", "SELECT 1"]);
+    assert!(out.status.success());
+
+    let db = Db::fresh("dead").unwrap();
+    let dead = Proxy::start_with(
+        db,
+        "prod",
+        "",
+        None,
+        &[(
+            "HP_TEST_UPSTREAM",
+            "postgres://postgres@127.0.0.1:1/none".to_string(),
+        )],
+    );
+    let err = dead.client_as(&dead.token).await.unwrap_err();
+    let (code, message) = db_error(&err);
+    assert_eq!(code, "08006");
+    assert!(message.contains("cannot be reached"), "{message}");
+    // The gateway is still up and still serves the API.
+    assert!(
+        dead.gw.admin_get("/v1/deliveries").starts_with('{')
+            || dead.gw.admin_get("/v1/deliveries").starts_with('[')
+    );
+}

@@ -1,0 +1,277 @@
+//! The PostgreSQL proxy under test: a fresh database on the machine's PostgreSQL, a
+//! gateway with a `[[postgres]]` listener in front of it, an agent token, and clients
+//! (psql, tokio-postgres, raw protocol messages).
+
+use super::{Gateway, text};
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+pub const SERVER: &str = "postgres://postgres@127.0.0.1:5432";
+
+/// A database of its own for one test, dropped at the end.
+pub struct Db {
+    pub name: String,
+}
+
+impl Db {
+    /// A fresh database; `None` (skip) when PostgreSQL is unreachable outside CI.
+    pub fn fresh(tag: &str) -> Option<Db> {
+        let name = format!("hp_{tag}_{}", std::process::id());
+        let drop = direct(
+            "test",
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        );
+        if !drop.status.success() {
+            let why = text(&drop.stderr);
+            if std::env::var("CI").as_deref() == Ok("true") {
+                panic!("PostgreSQL is unreachable and CI=true: {why}");
+            }
+            eprintln!("skipping: PostgreSQL is unreachable: {why}");
+            return None;
+        }
+        let made = direct("test", &format!("CREATE DATABASE {name}"));
+        assert!(made.status.success(), "{}", text(&made.stderr));
+        Some(Db { name })
+    }
+
+    pub fn url(&self) -> String {
+        format!("{SERVER}/{}", self.name)
+    }
+
+    /// Runs `sql` directly (not through holdpoint) as `postgres`; its stdout.
+    pub fn run(&self, sql: &str) -> String {
+        let out = direct(&self.name, sql);
+        assert!(out.status.success(), "{sql}: {}", text(&out.stderr));
+        text(&out.stdout)
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        let _ = direct(
+            "test",
+            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+        );
+    }
+}
+
+fn direct(db: &str, sql: &str) -> Output {
+    Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-d",
+            db,
+            "-XAtq",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql")
+}
+
+/// A gateway with one `[[postgres]]` listener named `prod` in front of `db`.
+pub struct Proxy {
+    pub gw: Gateway,
+    pub addr: String,
+    pub token: String,
+    pub db: Db,
+    _dir: tempfile::TempDir,
+}
+
+impl Proxy {
+    /// `environment` is the listener's; `extra` is added to its `[[postgres]]` entry;
+    /// `policies`, when given, replace the starter set.
+    pub fn start(db: Db, environment: &str, extra: &str, policies: Option<&str>) -> Proxy {
+        Proxy::start_with(db, environment, extra, policies, &db_url_env())
+    }
+
+    pub fn start_with(
+        db: Db,
+        environment: &str,
+        extra: &str,
+        policies: Option<&str>,
+        upstream: &[(&str, String)],
+    ) -> Proxy {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let policy = match policies {
+            Some(text) => {
+                let pdir = dir.path().join("policies");
+                std::fs::create_dir_all(&pdir).expect("policies");
+                std::fs::write(pdir.join("test.cedar"), text).expect("policy");
+                format!("[policy]\ndir = \"{}\"\n", pdir.display())
+            }
+            None => String::new(),
+        };
+        let config = dir.path().join("holdpoint.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "{policy}\n[[postgres]]\nname = \"prod\"\nlisten = \"127.0.0.1:0\"\nupstream_env = \"HP_TEST_UPSTREAM\"\nenvironment = \"{environment}\"\n{extra}\n"
+            ),
+        )
+        .expect("config");
+        let mut env: Vec<(&str, String)> = vec![("HP_TEST_UPSTREAM", db.url())];
+        env.extend(upstream.iter().cloned());
+        let data = dir.path().join("data");
+        let log = dir.path().join("serve.log");
+        let env_refs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let gw = Gateway::start_logged(
+            &data,
+            &["--config", config.to_str().expect("utf-8 path")],
+            &env_refs,
+            &log,
+        );
+        let addr = gw
+            .postgres
+            .first()
+            .map(|(_, a)| a.clone())
+            .expect("a [[postgres]] listener");
+        let token = gw.create_token("bot", "agent", &[]);
+        Proxy {
+            gw,
+            addr,
+            token,
+            db,
+            _dir: dir,
+        }
+    }
+
+    pub fn port(&self) -> &str {
+        self.addr.rsplit(':').next().expect("port")
+    }
+
+    /// `psql` through the proxy as `bot`, with `args` after the connection options.
+    pub fn psql(&self, args: &[&str]) -> Output {
+        self.psql_command(args).output().expect("psql")
+    }
+
+    pub fn psql_command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("psql");
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            self.port(),
+            "-U",
+            "bot",
+            "-d",
+            &self.db.name,
+            "-X",
+        ])
+        .args(args)
+        .env("PGPASSWORD", &self.token)
+        .env("PGSSLMODE", "disable")
+        .env("PGCONNECT_TIMEOUT", "10");
+        c
+    }
+
+    /// A tokio-postgres client through the proxy.
+    pub async fn client(&self) -> tokio_postgres::Client {
+        self.client_as(&self.token)
+            .await
+            .expect("connect through holdpoint")
+    }
+
+    pub async fn client_as(
+        &self,
+        password: &str,
+    ) -> Result<tokio_postgres::Client, tokio_postgres::Error> {
+        let config = format!(
+            "host=127.0.0.1 port={} user=bot password={password} dbname={} sslmode=disable",
+            self.port(),
+            self.db.name
+        );
+        let (client, connection) = tokio_postgres::connect(&config, tokio_postgres::NoTls).await?;
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(client)
+    }
+
+    /// The id of the first pending hold, once there is one.
+    pub fn wait_pending(&self) -> String {
+        for _ in 0..400 {
+            let out = self.gw.cli(&self.gw.admin_token(), &["pending"]);
+            let listed = text(&out.stdout);
+            if listed.contains("act_") {
+                return super::act_id(&listed);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("no hold appeared");
+    }
+
+    /// An action's status, as the API reports it.
+    pub fn status(&self, id: &str) -> String {
+        let body = self.gw.admin_get(&format!("/v1/actions/{id}"));
+        let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+        v["status"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// Waits until `id` has `status`.
+    pub fn wait_status(&self, id: &str, status: &str) {
+        for _ in 0..400 {
+            if self.status(id) == status {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        panic!("{id} never became {status}: {}", self.status(id));
+    }
+
+    pub fn approve(&self, id: &str, comment: &str) {
+        let out = self.gw.cli(
+            &self.gw.admin_token(),
+            &["approve", id, "--comment", comment],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+
+    pub fn reject(&self, id: &str, comment: &str) {
+        let out = self.gw.cli(
+            &self.gw.admin_token(),
+            &["reject", id, "--comment", comment],
+        );
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+
+    /// The audit events of type `t`, as JSON.
+    pub fn events(&self, t: &str) -> Vec<serde_json::Value> {
+        let mut found = Vec::new();
+        let mut after = 0i64;
+        loop {
+            let body = self
+                .gw
+                .admin_get(&format!("/v1/audit?after={after}&limit=500"));
+            let v: serde_json::Value = serde_json::from_str(&body).expect("json");
+            let events = v["events"].as_array().cloned().unwrap_or_default();
+            found.extend(events.iter().filter(|e| e["type"] == t).cloned());
+            match v["next"].as_i64() {
+                Some(next) if !events.is_empty() => after = next,
+                _ => return found,
+            }
+        }
+    }
+
+    pub fn data(&self) -> &Path {
+        &self.gw.data
+    }
+}
+
+fn db_url_env() -> Vec<(&'static str, String)> {
+    Vec::new()
+}
+
+/// The SQLSTATE and message of a tokio-postgres error.
+pub fn db_error(e: &tokio_postgres::Error) -> (String, String) {
+    match e.as_db_error() {
+        Some(db) => (db.code().code().to_string(), db.message().to_string()),
+        None => (String::new(), e.to_string()),
+    }
+}
