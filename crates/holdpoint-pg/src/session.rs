@@ -12,7 +12,7 @@
 
 use crate::classify::{Statement, classify};
 use crate::listener::Listener;
-use crate::pump::Expect;
+use crate::pump::{Expect, Undo};
 use crate::results::Field;
 use crate::startup::Stream;
 use crate::summary::Summary;
@@ -215,7 +215,7 @@ impl Session {
                 });
             }
             b'P' => self.parse(&frame)?,
-            b'B' => self.bind(&frame)?,
+            b'B' => self.bind(&frame).await?,
             b'E' => self.execute(&frame).await?,
             b'D' => {
                 let mut r = Reader::new(&frame.body);
@@ -232,9 +232,9 @@ impl Session {
                 let what = r.u8()?;
                 let name = r.cstr()?.to_string();
                 let undo = if what == b'S' {
-                    crate::pump::Undo::Statement(name.clone(), self.statements.remove(&name))
+                    Undo::Statement(name.clone(), self.statements.remove(&name))
                 } else {
-                    crate::pump::Undo::Portal(name.clone(), self.portals.remove(&name))
+                    Undo::Portal(name.clone(), self.portals.remove(&name))
                 };
                 self.expect.push_back(Expect::Close(undo));
                 wire::put_frame(&mut self.to_server, b'C', &frame.body);
@@ -310,15 +310,17 @@ impl Session {
         });
         let previous = self.statements.insert(name.clone(), prepared);
         self.expect
-            .push_back(Expect::Parse(crate::pump::Undo::Statement(name, previous)));
+            .push_back(Expect::Parse(Undo::Statement(name, previous)));
         wire::put_frame(&mut self.to_server, b'P', &frame.body);
         Ok(())
     }
 
-    fn bind(&mut self, frame: &Frame) -> io::Result<()> {
+    async fn bind(&mut self, frame: &Frame) -> io::Result<()> {
         let mut r = Reader::new(&frame.body);
         let portal = r.cstr()?.to_string();
         let statement = r.cstr()?.to_string();
+        self.settle(|e| matches!(e, Expect::Parse(Undo::Statement(s, _)) if *s == statement))
+            .await?;
         let param_formats: Vec<i16> = (0..r.count()?)
             .map(|_| r.i16())
             .collect::<io::Result<_>>()?;
@@ -368,7 +370,7 @@ impl Session {
         };
         let previous = self.portals.insert(portal.clone(), new);
         self.expect
-            .push_back(Expect::Bind(crate::pump::Undo::Portal(portal, previous)));
+            .push_back(Expect::Bind(Undo::Portal(portal, previous)));
         wire::put_frame(&mut self.to_server, b'B', &frame.body);
         Ok(())
     }
@@ -376,6 +378,8 @@ impl Session {
     async fn execute(&mut self, frame: &Frame) -> io::Result<()> {
         let mut r = Reader::new(&frame.body);
         let name = r.cstr()?.to_string();
+        self.settle(|e| matches!(e, Expect::Bind(Undo::Portal(p, _)) if *p == name))
+            .await?;
         let portal = match self.portals.get(&name) {
             Some(portal) => portal.clone(),
             None => Portal {
@@ -424,6 +428,40 @@ impl Session {
                 mask: None,
             })));
         wire::put_frame(&mut self.to_server, b'E', &frame.body);
+        Ok(())
+    }
+}
+
+impl Session {
+    /// When a Parse or Bind that (re)made a name the next message uses was sent in an
+    /// earlier batch and its answer has not come yet, waits for that answer: if the
+    /// server refused it, the name still holds what it held before, and that is what
+    /// is judged. (Within one batch nothing needs waiting for: after a refused message
+    /// the server skips the rest of the batch.)
+    async fn settle(&mut self, made_it: impl Fn(&Expect) -> bool) -> io::Result<()> {
+        let Some(at) = self.expect.iter().rposition(&made_it) else {
+            return Ok(());
+        };
+        if !self
+            .expect
+            .iter()
+            .skip(at)
+            .any(|e| matches!(e, Expect::Sync))
+        {
+            return Ok(());
+        }
+        wire::put_frame(&mut self.to_server, b'H', &[]);
+        self.send_to_server()
+            .await
+            .map_err(|e| io::Error::new(io::ErrorKind::BrokenPipe, e))?;
+        while self.expect.iter().any(&made_it) {
+            if self.up_r.read_buf(&mut self.ubuf).await? == 0 {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            self.on_server()
+                .await
+                .map_err(|e| io::Error::new(io::ErrorKind::BrokenPipe, e))?;
+        }
         Ok(())
     }
 }

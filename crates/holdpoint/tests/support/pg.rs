@@ -275,3 +275,118 @@ pub fn db_error(e: &tokio_postgres::Error) -> (String, String) {
         None => (String::new(), e.to_string()),
     }
 }
+
+/// A client that speaks raw protocol messages, to send what drivers never would.
+pub struct Raw {
+    stream: std::net::TcpStream,
+    buf: bytes::BytesMut,
+}
+
+/// One backend message: its type and body.
+pub type Msg = (u8, Vec<u8>);
+
+impl Raw {
+    /// Connects as `user` with `password`, passing `extra` startup parameters; returns
+    /// the client, or the login's error message.
+    pub fn connect(
+        addr: &str,
+        user: &str,
+        password: &str,
+        db: &str,
+        extra: &[(&str, &str)],
+    ) -> Result<Raw, String> {
+        use std::io::Write;
+        let stream = std::net::TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        let mut raw = Raw {
+            stream,
+            buf: bytes::BytesMut::new(),
+        };
+        let mut out = bytes::BytesMut::new();
+        let mut params = vec![("user", user), ("database", db)];
+        params.extend(extra.iter().copied());
+        postgres_protocol::message::frontend::startup_message(params, &mut out).expect("startup");
+        raw.stream.write_all(&out).expect("write");
+        loop {
+            let (tag, body) = raw.next().ok_or("closed during login")?;
+            match tag {
+                b'R' if body.get(..4) == Some(&[0, 0, 0, 3]) => {
+                    out.clear();
+                    postgres_protocol::message::frontend::password_message(
+                        password.as_bytes(),
+                        &mut out,
+                    )
+                    .expect("pw");
+                    raw.stream.write_all(&out).expect("write");
+                }
+                b'E' => return Err(text(&body)),
+                b'Z' => return Ok(raw),
+                _ => {}
+            }
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        use std::io::Write;
+        self.stream.write_all(bytes).expect("write");
+    }
+
+    /// The next message, or `None` when the server closed.
+    pub fn next(&mut self) -> Option<Msg> {
+        use std::io::Read;
+        loop {
+            if self.buf.len() >= 5 {
+                let len = i32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]])
+                    as usize;
+                if self.buf.len() > len {
+                    let frame = self.buf.split_to(1 + len);
+                    return Some((frame[0], frame[5..].to_vec()));
+                }
+            }
+            let mut chunk = [0u8; 8192];
+            match self.stream.read(&mut chunk) {
+                Ok(0) | Err(_) => return None,
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+            }
+        }
+    }
+
+    /// Every message up to and including the next ReadyForQuery.
+    pub fn until_ready(&mut self) -> Vec<Msg> {
+        let mut all = Vec::new();
+        while let Some(m) = self.next() {
+            let done = m.0 == b'Z';
+            all.push(m);
+            if done {
+                return all;
+            }
+        }
+        all
+    }
+}
+
+/// The SQLSTATEs of the errors among `msgs`.
+pub fn codes(msgs: &[Msg]) -> Vec<String> {
+    msgs.iter()
+        .filter(|(t, _)| *t == b'E')
+        .map(|(_, body)| {
+            body.split(|b| *b == 0)
+                .find_map(|f| f.strip_prefix(b"C"))
+                .map(|c| String::from_utf8_lossy(c).into_owned())
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The first column of each DataRow among `msgs`, as text (None for NULL).
+pub fn first_values(msgs: &[Msg]) -> Vec<Option<String>> {
+    msgs.iter()
+        .filter(|(t, _)| *t == b'D')
+        .map(|(_, body)| {
+            let len = i32::from_be_bytes([body[2], body[3], body[4], body[5]]);
+            (len >= 0).then(|| String::from_utf8_lossy(&body[6..6 + len as usize]).into_owned())
+        })
+        .collect()
+}
