@@ -66,7 +66,10 @@ async fn masked_columns_never_arrive_in_text_format() {
     assert_eq!(text(&out.stdout).trim(), "[masked:email]|1|1980");
     let out = p.psql(&["-At", "-c", "SELECT note FROM customers"]);
     let note = text(&out.stdout);
-    assert!(note.starts_with("rotate [") && note.trim_end().ends_with("] soon"), "{note}");
+    assert!(
+        note.starts_with("rotate [") && note.trim_end().ends_with("] soon"),
+        "{note}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +77,10 @@ async fn masked_columns_never_arrive_in_binary_format() {
     let Some(p) = masked("maskbin") else { return };
     let client = p.client().await;
     let row = client
-        .query_one("SELECT email, ssn, note, id, born FROM customers WHERE id = $1", &[&1i32])
+        .query_one(
+            "SELECT email, ssn, note, id, born FROM customers WHERE id = $1",
+            &[&1i32],
+        )
         .await
         .unwrap();
     assert_eq!(row.get::<_, String>(0), "[masked:email]");
@@ -83,10 +89,16 @@ async fn masked_columns_never_arrive_in_binary_format() {
     assert_eq!(row.get::<_, i32>(3), 1);
     assert_eq!(row.get::<_, i32>(4), 1980);
     // A masked column of a type that cannot hold the mask arrives as NULL.
-    let row = client.query_one("SELECT ssn FROM staff", &[]).await.unwrap();
+    let row = client
+        .query_one("SELECT ssn FROM staff", &[])
+        .await
+        .unwrap();
     assert_eq!(row.get::<_, Option<i64>>(0), None);
     let row = client
-        .query_one("SELECT row_to_json(c)::text, c.email AS e FROM customers c", &[])
+        .query_one(
+            "SELECT row_to_json(c)::text, c.email AS e FROM customers c",
+            &[],
+        )
         .await
         .unwrap();
     assert!(!leaks(&format!("{:?}", row)));
@@ -95,13 +107,21 @@ async fn masked_columns_never_arrive_in_binary_format() {
     // binary results) are masked too.
     let mut raw = Raw::connect(&p.addr, "bot", &p.token, &p.db.name, &[]).unwrap();
     let mut out = BytesMut::new();
-    frontend::parse("", "SELECT email FROM customers", std::iter::empty(), &mut out).unwrap();
+    frontend::parse(
+        "",
+        "SELECT email FROM customers",
+        std::iter::empty(),
+        &mut out,
+    )
+    .unwrap();
     frontend::bind(
         "",
         "",
         std::iter::empty::<i16>(),
         std::iter::empty::<Option<&[u8]>>(),
-        |_: Option<&[u8]>, _: &mut BytesMut| -> Result<postgres_protocol::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        |_: Option<&[u8]>,
+         _: &mut BytesMut|
+         -> Result<postgres_protocol::IsNull, Box<dyn std::error::Error + Sync + Send>> {
             Ok(postgres_protocol::IsNull::Yes)
         },
         [1i16],
@@ -114,7 +134,11 @@ async fn masked_columns_never_arrive_in_binary_format() {
     raw.send(&out);
     let msgs = raw.until_ready();
     assert!(codes(&msgs).is_empty());
-    assert_eq!(first_values(&msgs), vec![None], "masked to NULL: its type was never described");
+    assert_eq!(
+        first_values(&msgs),
+        vec![None],
+        "masked to NULL: its type was never described"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,7 +75,7 @@ fn direct(db: &str, sql: &str) -> Output {
         .expect("psql")
 }
 
-/// A gateway with one `[[postgres]]` listener named `prod` in front of `db`.
+/// A gateway with one `[[postgres]]` listener in front of `db`, named after its environment.
 pub struct Proxy {
     pub gw: Gateway,
     pub addr: String,
@@ -98,6 +98,18 @@ impl Proxy {
         policies: Option<&str>,
         upstream: &[(&str, String)],
     ) -> Proxy {
+        Proxy::start_on(db, "127.0.0.1:0", environment, extra, policies, upstream)
+    }
+
+    /// [`Proxy::start_with`], listening on `listen`.
+    pub fn start_on(
+        db: Db,
+        listen: &str,
+        environment: &str,
+        extra: &str,
+        policies: Option<&str>,
+        upstream: &[(&str, String)],
+    ) -> Proxy {
         let dir = tempfile::tempdir().expect("tempdir");
         let policy = match policies {
             Some(text) => {
@@ -112,7 +124,7 @@ impl Proxy {
         std::fs::write(
             &config,
             format!(
-                "{policy}\n[[postgres]]\nname = \"prod\"\nlisten = \"127.0.0.1:0\"\nupstream_env = \"HP_TEST_UPSTREAM\"\nenvironment = \"{environment}\"\n{extra}\n"
+                "{policy}\n[[postgres]]\nname = \"{environment}\"\nlisten = \"{listen}\"\nupstream_env = \"HP_TEST_UPSTREAM\"\nenvironment = \"{environment}\"\n{extra}\n"
             ),
         )
         .expect("config");
