@@ -33,6 +33,9 @@ pub struct Statement {
     pub executes: Option<String>,
     /// `COPY … TO`: rows leave in COPY format, past result masking.
     pub copies_out: bool,
+    /// Its kinds depend on a literal's value (a file name, a setting, EXPLAIN's options,
+    /// `set_config`'s name): it may not share a shape with other literals.
+    pub reads_literals: bool,
     /// Why a part is unknown, for the reason shown.
     pub notes: Vec<String>,
 }
@@ -57,6 +60,7 @@ impl Statement {
     }
 
     fn absorb(&mut self, other: Statement) {
+        self.reads_literals |= other.reads_literals;
         self.kinds.extend(other.kinds);
         self.tables.extend(other.tables);
         self.calls.extend(other.calls);
@@ -108,9 +112,11 @@ fn statement(name: &str, body: &Value) -> Statement {
             walk(body, &mut inner);
             st.tables = inner.tables;
             st.kinds.insert(Kind::Read);
+            st.reads_literals = true;
             return st;
         }
         "ExplainStmt" => {
+            st.reads_literals = true;
             walk(body, &mut st);
             if let Some((node, inner)) = body.get("query").and_then(node_of) {
                 st.absorb(statement(node, inner));
@@ -143,6 +149,7 @@ fn statement(name: &str, body: &Value) -> Statement {
         st.tables.extend(dropped_tables(body));
     }
     st.copies_out = name == "CopyStmt" && !flag(body, "is_from");
+    st.reads_literals |= matches!(name, "CopyStmt" | "VariableSetStmt" | "ExplainStmt");
     node(name, body, &mut st);
     walk(body, &mut st);
     st
@@ -374,6 +381,7 @@ fn walk(value: &Value, st: &mut Statement) {
             if map.contains_key("funcname") && map.contains_key("funcformat") {
                 let call = functions::call(strings(map.get("funcname")), map.get("args"));
                 st.functions.insert(call.qualified());
+                st.reads_literals |= call.name.eq_ignore_ascii_case("set_config");
                 match call.fixed_kind(&mut st.notes) {
                     Some(kind) => {
                         st.kinds.insert(kind);

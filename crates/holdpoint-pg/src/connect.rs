@@ -140,6 +140,7 @@ pub async fn session(
         stream,
         upstream.stream,
         registration.requested.clone(),
+        token,
     );
     let (statements, ended) = session.run().await;
     audit(

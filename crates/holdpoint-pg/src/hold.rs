@@ -11,10 +11,12 @@ use crate::classify::Statement;
 use crate::judge::{self, SURFACE};
 use crate::kind::Kind;
 use crate::session::Session;
+use crate::shapes::Shape;
 use crate::wire;
 use holdpoint_core::{ActionRecord, Outcome, Status};
 use holdpoint_gate::{Answer, GateError};
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 
@@ -31,10 +33,42 @@ impl Session {
     pub(crate) async fn judge(
         &mut self,
         sql: &str,
-        statements: Vec<Statement>,
+        shape: &Arc<Shape>,
         parameters: Option<Vec<Value>>,
     ) -> Verdict {
-        let statements = judge::resolve(statements, &self.sql_prepared, &self.l.catalog).await;
+        let gate = self.l.gate.clone();
+        let policy = gate.policy().current();
+        let head = shape
+            .statements
+            .iter()
+            .map(Statement::head)
+            .max()
+            .unwrap_or(Kind::Read);
+        // A shape allowed before, under this policy set, which reads no values: allowed.
+        let reusable = shape.cacheable
+            && !policy.reads_values()
+            && shape
+                .statements
+                .iter()
+                .all(|s| s.calls.is_empty() && s.executes.is_none());
+        if reusable && self.verdicts.allowed(shape.id, &policy) {
+            self.count_allowed(sql, shape, head).await;
+            return Verdict::Forward;
+        }
+        let statements = if shape
+            .statements
+            .iter()
+            .all(|s| s.calls.is_empty() && s.executes.is_none())
+        {
+            shape.statements.clone()
+        } else {
+            judge::resolve(
+                shape.statements.clone(),
+                &self.sql_prepared,
+                &self.l.catalog,
+            )
+            .await
+        };
         if statements.iter().any(|s| s.kinds.contains(&Kind::Ddl)) {
             self.l.catalog.invalidate();
         }
@@ -44,7 +78,6 @@ impl Session {
                 "holdpoint: result masking is on for this database, and COPY ... TO would send rows unmasked; use SELECT".into(),
             );
         }
-        let gate = self.l.gate.clone();
         let masker = gate.masker().clone();
         let (request, ctx) = judge::action(
             &self.l.name,
@@ -56,15 +89,11 @@ impl Session {
         );
         let evaluation = gate.evaluate(&self.who, &request, &ctx);
         if evaluation.verdict.outcome == Outcome::Allow {
-            let head = statements
-                .iter()
-                .map(Statement::head)
-                .max()
-                .unwrap_or(Kind::Read);
-            self.summary.add(sql, head, masker.as_ref());
-            if self.summary.due() {
-                self.flush_summary(false).await;
+            if reusable {
+                self.verdicts.remember(shape.id, &policy);
             }
+            let head = statements.iter().map(Statement::head).max().unwrap_or(head);
+            self.count_allowed(sql, shape, head).await;
             return Verdict::Forward;
         }
         let notes = masker.mask_text(&judge::notes(&statements));
@@ -168,6 +197,15 @@ impl Session {
         }
     }
 
+    async fn count_allowed(&mut self, sql: &str, shape: &Shape, head: Kind) {
+        let masker = self.l.gate.masker().clone();
+        self.summary
+            .add(&shape.fingerprint, sql, head, masker.as_ref());
+        if self.summary.due() {
+            self.flush_summary(false).await;
+        }
+    }
+
     /// Writes the allowed-statement summary to the audit log (awaited when `last`).
     pub(crate) async fn flush_summary(&mut self, last: bool) {
         if !(last || self.summary.due()) {
@@ -195,6 +233,33 @@ impl Session {
         } else {
             tokio::spawn(write);
         }
+    }
+}
+
+/// The shapes a session has seen allowed under one policy set. Used only when no policy
+/// of the set reads an action's values: then an allow depends on the shape alone.
+#[derive(Default)]
+pub struct Verdicts {
+    under: Option<Arc<holdpoint_policy::PolicySet>>,
+    allowed: std::collections::HashSet<u64>,
+}
+
+impl Verdicts {
+    fn allowed(&mut self, shape: u64, policy: &Arc<holdpoint_policy::PolicySet>) -> bool {
+        match &self.under {
+            Some(under) if Arc::ptr_eq(under, policy) => self.allowed.contains(&shape),
+            _ => false,
+        }
+    }
+
+    fn remember(&mut self, shape: u64, policy: &Arc<holdpoint_policy::PolicySet>) {
+        if !self.under.as_ref().is_some_and(|u| Arc::ptr_eq(u, policy))
+            || self.allowed.len() > 10_000
+        {
+            self.under = Some(policy.clone());
+            self.allowed.clear();
+        }
+        self.allowed.insert(shape);
     }
 }
 

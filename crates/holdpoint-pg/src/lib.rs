@@ -41,6 +41,7 @@ mod pump;
 mod refusal;
 pub mod results;
 mod session;
+mod shapes;
 mod startup;
 mod summary;
 mod tls;

@@ -37,6 +37,8 @@ pub struct Listener {
     pub rules: MaskRules,
     pub tls: Option<TlsAcceptor>,
     pub cancels: Cancels,
+    /// Statement shapes, classified once.
+    pub shapes: crate::shapes::Shapes,
 }
 
 impl Listener {
@@ -54,6 +56,7 @@ impl Listener {
             rules,
             tls: config.tls,
             cancels: Cancels::default(),
+            shapes: crate::shapes::Shapes::default(),
         }))
     }
 

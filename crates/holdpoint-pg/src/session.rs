@@ -10,10 +10,11 @@
 //!   the refusal (`refusal.rs`), so results, errors and transaction state stay in the
 //!   server's own order; in the extended protocol the rest is discarded until Sync.
 
-use crate::classify::{Statement, classify};
+use crate::classify::Statement;
 use crate::listener::Listener;
 use crate::pump::{Expect, Undo};
 use crate::results::Field;
+use crate::shapes::Shape;
 use crate::startup::Stream;
 use crate::summary::Summary;
 use crate::wire::{self, Frame, MAX_CLIENT_MESSAGE, Reader};
@@ -31,7 +32,7 @@ use tokio::sync::watch;
 /// A statement prepared with Parse, as classified.
 pub struct Prepared {
     pub sql: String,
-    pub statements: Vec<Statement>,
+    pub shape: Arc<Shape>,
     /// Its result columns, once the server described them.
     pub fields: OnceLock<Vec<Field>>,
     /// Computed result columns may carry a masked column.
@@ -79,6 +80,10 @@ pub struct Session {
     pub(crate) cancel: watch::Receiver<u64>,
     /// The client left while a statement was held.
     pub(crate) client_gone: bool,
+    /// Shapes allowed under the current policy set, when no policy reads values.
+    pub(crate) verdicts: crate::hold::Verdicts,
+    /// The token the client logged in with, checked again every second.
+    pub(crate) token: String,
 }
 
 impl Session {
@@ -88,6 +93,7 @@ impl Session {
         client: Stream,
         server: TcpStream,
         cancel: watch::Receiver<u64>,
+        token: String,
     ) -> Session {
         let (client_r, client_w) = tokio::io::split(client);
         let (up_r, up_w) = server.into_split();
@@ -112,6 +118,8 @@ impl Session {
             refusals: 0,
             cancel,
             client_gone: false,
+            verdicts: crate::hold::Verdicts::default(),
+            token,
         }
     }
 
@@ -132,7 +140,7 @@ impl Session {
                 },
                 _ = tick.tick() => {
                     self.flush_summary(false).await;
-                    Ok(())
+                    self.check_token().await
                 }
             };
             if let Err(ended) = step {
@@ -166,6 +174,19 @@ impl Session {
         self.send_to_server().await
     }
 
+    /// A revoked or expired token ends its sessions.
+    async fn check_token(&mut self) -> Result<(), Ended> {
+        if self.l.gate.authenticate(&self.token).await.is_ok() {
+            return Ok(());
+        }
+        self.fatal(
+            "28P01",
+            "holdpoint: the token of this session was revoked or expired",
+        )
+        .await;
+        Err("token revoked")
+    }
+
     pub(crate) async fn send_to_server(&mut self) -> Result<(), Ended> {
         if self.to_server.is_empty() {
             return Ok(());
@@ -197,11 +218,14 @@ impl Session {
         }
         match frame.tag {
             b'Q' => {
-                let (sql, statements) = read_sql(&frame.body);
+                let (sql, shape) = self.l.shapes.of_bytes(sql_bytes(&frame.body));
                 self.statements_seen += 1;
-                self.remember_sql_prepares(&statements);
-                let tainted = statements.iter().any(|s| self.l.rules.taints_computed(s));
-                match self.judge(&sql, statements, None).await {
+                self.remember_sql_prepares(&shape.statements);
+                let tainted = shape
+                    .statements
+                    .iter()
+                    .any(|s| self.l.rules.taints_computed(s));
+                match self.judge(&sql, &shape, None).await {
                     crate::hold::Verdict::Forward => {
                         wire::put_frame(&mut self.to_server, b'Q', &frame.body);
                     }
@@ -291,19 +315,22 @@ impl Session {
     fn parse(&mut self, frame: &Frame) -> io::Result<()> {
         let mut r = Reader::new(&frame.body);
         let name = r.cstr()?.to_string();
-        let (sql, statements) = read_sql(r.rest());
+        let (sql, shape) = self.l.shapes.of_bytes(sql_bytes(r.rest()));
         let _ = r.cstr()?;
         let declared: Vec<u32> = (0..r.count()?)
             .map(|_| r.u32())
             .collect::<io::Result<_>>()?;
-        let tainted = statements.iter().any(|s| self.l.rules.taints_computed(s));
+        let tainted = shape
+            .statements
+            .iter()
+            .any(|s| self.l.rules.taints_computed(s));
         let param_types = OnceLock::new();
         if !declared.is_empty() && declared.iter().all(|t| *t != 0) {
             let _ = param_types.set(declared);
         }
         let prepared = Arc::new(Prepared {
             sql,
-            statements,
+            shape,
             fields: OnceLock::new(),
             tainted,
             param_types,
@@ -353,9 +380,9 @@ impl Session {
         let prepared = self.statements.get(&statement).cloned().unwrap_or_else(|| {
             Arc::new(Prepared {
                 sql: String::new(),
-                statements: vec![Statement::unknown_named(&format!(
+                shape: Shape::unknown(&format!(
                     "the statement `{statement}`, which it never saw prepared"
-                ))],
+                )),
                 fields: OnceLock::new(),
                 tainted: true,
                 param_types: OnceLock::new(),
@@ -385,9 +412,9 @@ impl Session {
             None => Portal {
                 prepared: Arc::new(Prepared {
                     sql: String::new(),
-                    statements: vec![Statement::unknown_named(&format!(
+                    shape: Shape::unknown(&format!(
                         "the portal `{name}`, which it never saw bound"
-                    ))],
+                    )),
                     fields: OnceLock::new(),
                     tainted: true,
                     param_types: OnceLock::new(),
@@ -400,12 +427,12 @@ impl Session {
         };
         if !portal.allowed {
             self.statements_seen += 1;
-            let statements = portal.prepared.statements.clone();
-            self.remember_sql_prepares(&statements);
+            let shape = portal.prepared.shape.clone();
+            self.remember_sql_prepares(&shape.statements);
             let verdict = self
                 .judge(
                     &portal.prepared.sql,
-                    statements,
+                    &shape,
                     Some(portal.parameters.clone()),
                 )
                 .await;
@@ -466,16 +493,8 @@ impl Session {
     }
 }
 
-/// A query's text (up to its NUL, as the server reads it) and its statements. Text
-/// that is not UTF-8 is shown with U+FFFD and judged unknown.
-fn read_sql(body: &[u8]) -> (String, Vec<Statement>) {
+/// A query's text, up to its NUL, as the server reads it.
+fn sql_bytes(body: &[u8]) -> &[u8] {
     let end = body.iter().position(|b| *b == 0).unwrap_or(body.len());
-    let raw = body.get(..end).unwrap_or_default();
-    match std::str::from_utf8(raw) {
-        Ok(sql) => (sql.to_string(), classify(sql)),
-        Err(_) => (
-            String::from_utf8_lossy(raw).into_owned(),
-            vec![Statement::unknown_named("text that is not valid UTF-8")],
-        ),
-    }
+    body.get(..end).unwrap_or_default()
 }

@@ -30,15 +30,15 @@ struct Entry {
 
 impl Summary {
     /// Counts one allowed message.
-    pub fn add(&mut self, sql: &str, kind: Kind, masker: &dyn Masker) {
-        let key = match pg_query::fingerprint(sql, 0, 0) {
-            Ok(f) => f.hex,
-            Err(_) => format!("text:{}", sql.len()),
-        };
+    pub fn add(&mut self, fingerprint: &str, sql: &str, kind: Kind, masker: &dyn Masker) {
         self.total += 1;
         self.since.get_or_insert_with(Instant::now);
+        if let Some(entry) = self.entries.get_mut(fingerprint) {
+            entry.count += 1;
+            return;
+        }
         self.entries
-            .entry(key)
+            .entry(fingerprint.to_string())
             .or_insert_with(|| Entry {
                 kind,
                 count: 0,

@@ -23,6 +23,8 @@
 //! - `starter`: the embedded starter policies ([`starter_sources`]) and
 //!   [`write_starter`] for `holdpoint init`.
 //! - `builtin/tokens.cedar`: token rules added to a set that names no `token` action.
+//! - `values.rs`: whether a policy reads an action's values (params, justification,
+//!   statement text) or only its shape, so a surface knows when an allow can be reused.
 //! - [`PolicyError`]: everything that can be refused, by file and line.
 
 #![deny(
@@ -44,6 +46,7 @@ mod schema;
 mod scope;
 mod set;
 mod starter;
+mod values;
 mod watch;
 
 pub use engine::PolicyEngine;

@@ -72,6 +72,8 @@ pub struct PolicySet {
     /// The policies, and per-kind subsets of them, so a decision checks only those that
     /// can apply.
     pub(crate) scopes: ScopeIndex,
+    /// Some policy reads an action's values (see `values.rs`).
+    reads_values: bool,
 }
 
 impl PolicySet {
@@ -116,11 +118,19 @@ impl PolicySet {
             index,
         } = parts;
         Ok(PolicySet {
+            reads_values: cedar_set.policies().any(crate::values::reads_values),
             scopes: ScopeIndex::new(&cedar_set),
             metas,
             index,
             authorizer: cedar::Authorizer::new(),
         })
+    }
+
+    /// True when some policy reads an action's params, justification or statement text:
+    /// then two actions of the same shape may get different verdicts, and an allow may
+    /// not be reused for an action of the same shape.
+    pub fn reads_values(&self) -> bool {
+        self.reads_values
     }
 
     /// Every policy id from the sources, in load order.
