@@ -54,6 +54,7 @@ pub fn description(body: &[u8]) -> Vec<u32> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)]
     use super::*;
 
     #[test]

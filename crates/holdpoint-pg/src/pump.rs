@@ -175,11 +175,9 @@ impl Session {
     }
 
     fn out_of_step(&mut self, got: Option<Expect>) {
-        if let Some(e) = got {
-            // Put back what the message replaced: it is not known to have succeeded.
-            if let Expect::Parse(undo) | Expect::Bind(undo) | Expect::Close(undo) = e {
-                self.undo(undo);
-            }
+        // Put back what the message replaced: it is not known to have succeeded.
+        if let Some(Expect::Parse(undo) | Expect::Bind(undo) | Expect::Close(undo)) = got {
+            self.undo(undo);
         }
         tracing::warn!(listener = %self.l.name, "the server's answers are out of step with holdpoint's record");
     }

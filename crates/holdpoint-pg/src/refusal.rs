@@ -65,6 +65,7 @@ pub fn extended(out: &mut BytesMut, n: u64, code: &str, message: &str) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)]
     use super::*;
 
     #[test]

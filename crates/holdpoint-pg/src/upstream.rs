@@ -149,8 +149,7 @@ async fn login(
                 0 => {}
                 3 => frontend::password_message(target.password.as_bytes(), &mut out)?,
                 5 => {
-                    let salt = r.bytes(4)?;
-                    let salt = [salt[0], salt[1], salt[2], salt[3]];
+                    let salt: [u8; 4] = r.array()?;
                     let hash = md5_hash(target.user.as_bytes(), target.password.as_bytes(), salt);
                     frontend::password_message(hash.as_bytes(), &mut out)?;
                 }

@@ -20,11 +20,10 @@ pub struct Frame {
 
 /// Takes one whole message off the front of `buf`, if it is all there.
 pub fn take_frame(buf: &mut BytesMut, max: usize) -> io::Result<Option<Frame>> {
-    let Some(header) = buf.get(..5) else {
+    let Some(&[tag, a, b, c, d]) = buf.get(..5) else {
         return Ok(None);
     };
-    let tag = header[0];
-    let len = i32::from_be_bytes([header[1], header[2], header[3], header[4]]);
+    let len = i32::from_be_bytes([a, b, c, d]);
     let len = usize::try_from(len)
         .ok()
         .filter(|l| (4..=max).contains(l))
@@ -90,18 +89,22 @@ impl<'a> Reader<'a> {
     }
 
     pub fn i16(&mut self) -> io::Result<i16> {
-        let bytes = self.bytes(2)?;
-        Ok(i16::from_be_bytes([bytes[0], bytes[1]]))
+        Ok(i16::from_be_bytes(self.array()?))
     }
 
     pub fn i32(&mut self) -> io::Result<i32> {
-        let b = self.bytes(4)?;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(i32::from_be_bytes(self.array()?))
     }
 
     pub fn u32(&mut self) -> io::Result<u32> {
-        let b = self.bytes(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(u32::from_be_bytes(self.array()?))
+    }
+
+    /// Exactly `N` bytes, as an array.
+    pub fn array<const N: usize>(&mut self) -> io::Result<[u8; N]> {
+        self.bytes(N)?
+            .try_into()
+            .map_err(|_| invalid("a message cut short"))
     }
 
     /// Exactly `n` bytes.
@@ -162,6 +165,7 @@ pub fn error_fields(body: &[u8]) -> (String, String) {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::indexing_slicing)]
     use super::*;
 
     #[test]

@@ -75,7 +75,12 @@ fn pgbench_runs_through_the_proxy_in_every_query_mode() {
     let writes = || -> u64 {
         p.events("statements.allowed")
             .iter()
-            .flat_map(|e| e["data"]["statements"].as_array().cloned().unwrap_or_default())
+            .flat_map(|e| {
+                e["data"]["statements"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
             .filter(|s| s["kind"] == "db.write")
             .map(|s| s["count"].as_u64().unwrap())
             .sum()
