@@ -285,3 +285,32 @@ async fn wrong_tokens_and_a_dead_upstream_are_refused_cleanly() {
             || dead.gw.admin_get("/v1/deliveries").starts_with('[')
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_ends_its_sessions() {
+    let Some(p) = prod("revoked") else { return };
+    let client = p.client().await;
+    assert!(one_row(&client).await);
+    let out = p.gw.cli(&p.gw.admin_token(), &["token", "revoke", "bot"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    // The session notices within a second; poll until it has.
+    let mut ended = None;
+    for _ in 0..200 {
+        match client.simple_query("SELECT 1").await {
+            Ok(_) => tokio::time::sleep(Duration::from_millis(25)).await,
+            Err(e) => {
+                ended = Some(e);
+                break;
+            }
+        }
+    }
+    let ended = ended.expect("the session ended");
+    assert!(
+        client.is_closed() || db_error(&ended).0 == "28P01",
+        "{ended}"
+    );
+    assert!(
+        p.client_as(&p.token).await.is_err(),
+        "and no new one starts"
+    );
+}
