@@ -7,15 +7,19 @@
 //! - `startup.rs`: the client's startup (TLS, cancel requests, the token as password);
 //!   `connect.rs`: what is refused before a session starts, the upstream login
 //!   (`upstream.rs`: cleartext, MD5, SCRAM-SHA-256) and the greeting.
-//! - `session.rs`: the client's messages: Query judged, Parse classified, Bind tied to
-//!   its statement, Execute judged with the bound values.
+//! - `session.rs`: the client's messages: each Query judged, the rest relayed;
+//!   `extended.rs`: Parse classified, Bind tied to its statement, Execute judged with
+//!   the bound values.
 //! - `pump.rs`: the server's answers, matched in order to what was sent, so refused
 //!   Parses are put back and each result's rows are masked.
 //! - `classify.rs`: [`classify`] reads SQL with PostgreSQL's own parser (`pg_query`) and
 //!   walks the whole tree: kinds ([`Kind`]), tables, functions, unbounded writes;
+//!   `shapes.rs`: statements that differ only in literals share one classification;
 //!   `functions.rs` and `catalog.rs`: whether a function is read-only, from the catalog.
 //! - `judge.rs`: a message as one action with a part per kind and table; `hold.rs`:
-//!   allowed at once, or submitted, and a hold waited for on the open connection.
+//!   allowed at once (an allowed shape reused while no policy reads values), or
+//!   submitted, and a hold waited for on the open connection; `params.rs`: bound values
+//!   as reviewers see them; `tls.rs`: the listener's certificate.
 //! - `refusal.rs`: a refusal raised by the server itself, in its own order.
 //! - `results.rs`: masking result columns; `summary.rs`: allowed statements summarised
 //!   in the audit log; `cancel.rs`: cancel requests; `wire.rs`: message framing.
@@ -31,6 +35,7 @@ mod cancel;
 mod catalog;
 pub mod classify;
 mod connect;
+mod extended;
 pub mod functions;
 mod hold;
 mod judge;
