@@ -423,3 +423,77 @@ async fn an_upstream_that_asks_for_scram_is_logged_in_to() {
     assert!(message.contains("refused holdpoint's login"), "{message}");
     assert!(!message.contains("nope"));
 }
+
+const EVERYTHING: &str = r#"
+@id("everything")
+permit (principal, action in Action::"db", resource)
+unless { action in Action::"db.unknown" };
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlx_notify_and_cancelling_a_running_query_pass_through() {
+    let Some(db) = Db::fresh("passthrough") else {
+        return;
+    };
+    db.run("CREATE TABLE t (id int PRIMARY KEY, name text); INSERT INTO t VALUES (1, 'one')");
+    let p = Proxy::start(db, "staging", "", Some(EVERYTHING));
+
+    // sqlx: named prepared statements, Describe, binary results.
+    use sqlx::Connection;
+    let url = format!(
+        "postgres://bot:{}@127.0.0.1:{}/{}?sslmode=disable",
+        p.token,
+        p.port(),
+        p.db.name
+    );
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    for _ in 0..3 {
+        let (name,): (String,) = sqlx::query_as("SELECT name FROM t WHERE id = $1")
+            .bind(1i32)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(name, "one");
+    }
+    conn.close().await.unwrap();
+
+    // NOTIFY reaches a listener through the proxy.
+    let out = p.psql(&[
+        "-c",
+        "LISTEN hp_channel",
+        "-c",
+        "NOTIFY hp_channel, 'hello'",
+        "-c",
+        "SELECT 1",
+    ]);
+    let shown = text(&out.stdout) + &text(&out.stderr);
+    assert!(
+        shown.contains("hp_channel") && shown.contains("hello"),
+        "{shown}"
+    );
+
+    // A cancel request for a statement that is running reaches the server.
+    let client = std::sync::Arc::new(p.client().await);
+    let token = client.cancel_token();
+    let c = client.clone();
+    let running = tokio::spawn(async move { c.simple_query("SELECT pg_sleep(60)").await });
+    // Wait until the server runs it, then cancel.
+    for _ in 0..400 {
+        let active = p.db.run("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'");
+        if active.trim() == "1" {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+    token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    let err = running.await.unwrap().unwrap_err();
+    assert_eq!(db_error(&err).0, "57014");
+    assert!(
+        client
+            .simple_query("SELECT 1")
+            .await
+            .unwrap()
+            .iter()
+            .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+    );
+}
