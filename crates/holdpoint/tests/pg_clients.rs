@@ -112,6 +112,14 @@ fn allowed_statements_are_summarised_and_connections_audited() {
         "SHOW work_mem",
     ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
+    // psql exits as soon as it has sent Terminate; the gateway then writes the last
+    // summary, and after it the connection's close.
+    for _ in 0..400 {
+        if !p.events("connection.closed").is_empty() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
     let summaries = p.events("statements.allowed");
     assert_eq!(
         summaries.len(),
