@@ -505,3 +505,32 @@ async fn sqlx_notify_and_cancelling_a_running_query_pass_through() {
             .any(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
     );
 }
+
+#[test]
+fn psycopg_binds_prepares_and_sees_refusals() {
+    let Some(db) = Db::fresh("psycopg") else {
+        return;
+    };
+    db.run("CREATE TABLE t (id int PRIMARY KEY, name text); INSERT INTO t VALUES (1, 'one')");
+    let p = Proxy::start(db, "prod", "", None);
+    let python = support::peers::venv_tool("python");
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/peers/psycopg_client.py");
+    let conninfo = format!(
+        "host=127.0.0.1 port={} user=bot password={} dbname={} sslmode=disable",
+        p.port(),
+        p.token,
+        p.db.name
+    );
+    let out = Command::new(python)
+        .arg(script)
+        .arg(conninfo)
+        .output()
+        .unwrap();
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{shown}{}", text(&out.stderr));
+    assert_eq!(
+        shown,
+        "bound one\nprepared 42\nbinary (1, 'one')\nrefused 42501 True\naborted 25P02\nafter 1\n"
+    );
+}

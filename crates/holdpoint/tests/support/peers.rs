@@ -21,8 +21,12 @@ fn ensure_installed() {
     ONCE.call_once(|| {
         let dir = peers_dir();
         let npm_done = dir.join("node_modules/.bin/mcp-inspector");
+        // The venv is done when it holds exactly what requirements.txt asks for.
+        let wanted = std::fs::read_to_string(dir.join("requirements.txt")).unwrap_or_default();
+        let installed = dir.join("venv/.installed");
+        let venv_done_now = || std::fs::read_to_string(&installed).is_ok_and(|done| done == wanted);
         let venv_done = dir.join("venv/bin/openapi-python-client");
-        if npm_done.exists() && venv_done.exists() {
+        if npm_done.exists() && venv_done.exists() && venv_done_now() {
             return;
         }
         let lock = dir.join(".install.lock");
@@ -53,7 +57,7 @@ fn ensure_installed() {
                 ],
             );
         }
-        if !venv_done.exists() {
+        if !venv_done.exists() || !venv_done_now() {
             run("python3", &["-m", "venv", "venv"]);
             run(
                 "venv/bin/pip",
@@ -65,6 +69,7 @@ fn ensure_installed() {
                     "requirements.txt",
                 ],
             );
+            let _ = std::fs::write(&installed, &wanted);
         }
         let _ = std::fs::remove_file(&lock);
     });
