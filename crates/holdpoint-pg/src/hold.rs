@@ -133,6 +133,7 @@ impl Session {
         // Only a cancel request from now on withdraws this hold.
         self.cancel.borrow_and_update();
         let who = self.who.clone();
+        let stopping = self.l.stopping.clone();
         loop {
             let waited = {
                 let wait = gate.wait(&who, &id, WAIT_STEP);
@@ -154,6 +155,10 @@ impl Session {
                                 let _ = gate.cancel(&self.who, &id, SURFACE).await;
                                 return Verdict::Refuse("08006", format!("holdpoint: the server closed the connection; {id} was withdrawn"));
                             }
+                        }
+                        () = stopping.cancelled() => {
+                            let _ = gate.cancel(&self.who, &id, SURFACE).await;
+                            return Verdict::Refuse("57P01", format!("holdpoint is shutting down; {id} was withdrawn"));
                         }
                         changed = self.cancel.changed() => {
                             if changed.is_ok() {

@@ -39,7 +39,12 @@ pub struct Listener {
     pub cancels: Cancels,
     /// Statement shapes, classified once.
     pub shapes: crate::shapes::Shapes,
+    /// Cancelled when the gateway stops: sessions end with 57P01, their holds withdrawn.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
+
+/// How long a stopping listener waits for its sessions to write their last audit.
+const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Listener {
     pub fn new(config: ListenerConfig, gate: Arc<Gate>) -> Result<Arc<Listener>, String> {
@@ -57,16 +62,20 @@ impl Listener {
             tls: config.tls,
             cancels: Cancels::default(),
             shapes: crate::shapes::Shapes::default(),
+            stopping: tokio_util::sync::CancellationToken::new(),
         }))
     }
 
-    /// Accepts connections until `shutdown` completes.
+    /// Accepts connections until `shutdown` completes, then ends every session (each
+    /// tells its client, withdraws a waiting hold and writes its last audit events),
+    /// waiting for them a few seconds at most.
     pub async fn serve(
         self: Arc<Self>,
         socket: TcpListener,
         shutdown: impl std::future::Future<Output = ()>,
     ) {
         tokio::pin!(shutdown);
+        let mut sessions = tokio::task::JoinSet::new();
         loop {
             let (stream, peer) = tokio::select! {
                 accepted = socket.accept() => match accepted {
@@ -76,13 +85,22 @@ impl Listener {
                         continue;
                     }
                 },
-                () = &mut shutdown => return,
+                Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
+                () = &mut shutdown => break,
             };
             let _ = stream.set_nodelay(true);
             let listener = self.clone();
-            tokio::spawn(async move {
+            sessions.spawn(async move {
                 listener.connection(Box::pin(stream), peer).await;
             });
+        }
+        self.stopping.cancel();
+        let drained = tokio::time::timeout(DRAIN, async {
+            while sessions.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(listener = %self.name, "PostgreSQL sessions still open at shutdown were cut");
         }
     }
 

@@ -126,6 +126,7 @@ impl Session {
     /// Runs until either side closes. Returns the number of messages judged and why it
     /// ended.
     pub async fn run(mut self) -> (u64, Ended) {
+        let stopping = self.l.stopping.clone();
         let mut tick = tokio::time::interval(crate::summary::EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let ended = loop {
@@ -141,6 +142,10 @@ impl Session {
                 _ = tick.tick() => {
                     self.flush_summary(false).await;
                     self.check_token().await
+                }
+                () = stopping.cancelled() => {
+                    self.fatal("57P01", "terminating connection: holdpoint is shutting down").await;
+                    Err("gateway shut down")
                 }
             };
             if let Err(ended) = step {

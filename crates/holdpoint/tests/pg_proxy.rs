@@ -314,3 +314,38 @@ async fn a_revoked_token_ends_its_sessions() {
         "and no new one starts"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_gateway_ends_sessions_withdraws_holds_and_audits_the_close() {
+    let Some(p) = prod("stop") else { return };
+    let idle = p.client().await;
+    assert!(one_row(&idle).await);
+    let held_client = p.client().await;
+    let held = tokio::spawn(async move { held_client.simple_query("DROP TABLE accounts").await });
+    let id = p.wait_pending();
+
+    let Proxy { gw, db, dir, .. } = p;
+    let data = gw.data.clone();
+    gw.stop();
+    let err = tokio::time::timeout(PATIENCE, held)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(db_error(&err).0, "57P01", "{err}");
+    assert!(
+        idle.simple_query("SELECT 1").await.is_err(),
+        "the idle session ended too"
+    );
+    assert_eq!(db.run("SELECT count(*) FROM accounts").trim(), "2");
+
+    let export =
+        text(&support::holdpoint(&["audit", "export", "--data", data.to_str().unwrap()]).stdout);
+    assert_eq!(export.matches("connection.closed").count(), 2, "{export}");
+    assert!(export.contains("gateway shut down"));
+    let cancelled = export
+        .lines()
+        .any(|l| l.contains("action.cancelled") && l.contains(&id));
+    assert!(cancelled, "the hold was withdrawn: {export}");
+    drop(dir);
+}

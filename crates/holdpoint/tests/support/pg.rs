@@ -81,7 +81,7 @@ pub struct Proxy {
     pub addr: String,
     pub token: String,
     pub db: Db,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl Proxy {
@@ -150,7 +150,7 @@ impl Proxy {
             addr,
             token,
             db,
-            _dir: dir,
+            dir,
         }
     }
 
