@@ -59,7 +59,8 @@ impl Statement {
         self.kinds.iter().next_back().copied().unwrap_or(Kind::Read)
     }
 
-    fn absorb(&mut self, other: Statement) {
+    /// Adds everything `other` does to this statement.
+    pub(crate) fn absorb(&mut self, other: Statement) {
         self.reads_literals |= other.reads_literals;
         self.kinds.extend(other.kinds);
         self.tables.extend(other.tables);

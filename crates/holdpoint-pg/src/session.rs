@@ -309,10 +309,20 @@ impl Session {
         Ok(())
     }
 
+    /// Remembers what `PREPARE name AS …` prepares. holdpoint does not wait to learn
+    /// whether the server accepted it (it refuses a name already taken), so a name
+    /// prepared again keeps every kind it was ever prepared as: `EXECUTE` can only be
+    /// judged stricter than what the server holds, never laxer. (DEALLOCATE and DISCARD
+    /// forget nothing, for the same reason.)
     pub(crate) fn remember_sql_prepares(&mut self, statements: &[Statement]) {
         for st in statements {
             if let Some((name, inner)) = &st.prepares {
-                self.sql_prepared.insert(name.clone(), (**inner).clone());
+                match self.sql_prepared.get_mut(name) {
+                    Some(known) => known.absorb((**inner).clone()),
+                    None => {
+                        self.sql_prepared.insert(name.clone(), (**inner).clone());
+                    }
+                }
             }
         }
     }

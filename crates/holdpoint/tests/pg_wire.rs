@@ -140,6 +140,16 @@ fn names_and_calls_it_never_saw_are_refused() {
     assert!(codes(&c.until_ready()).is_empty());
     assert_eq!(codes(&c.until_ready()), vec!["42501"]);
     assert_eq!(codes(&c.until_ready()), vec!["42501"]);
+    // A name prepared again (the server refuses: it is taken) keeps what it first
+    // prepared: EXECUTE is judged as the UPDATE the server still holds under it.
+    out.clear();
+    query(&mut out, "PREPARE q AS UPDATE accounts SET balance = 0");
+    query(&mut out, "PREPARE q AS SELECT 1");
+    query(&mut out, "EXECUTE q");
+    c.send(&out);
+    assert!(codes(&c.until_ready()).is_empty());
+    assert_eq!(codes(&c.until_ready()), vec!["42P05"]);
+    assert_eq!(codes(&c.until_ready()), vec!["42501"]);
     assert_eq!(balance_total(&p), "30");
 }
 
