@@ -122,6 +122,14 @@ impl Session {
                 Some(Expect::Query { mask, .. }) => *mask = None,
                 _ => {}
             },
+            b'E' | b'N' if masking => {
+                if frame.tag == b'E' {
+                    self.on_error();
+                }
+                let body = results::mask_notice(&frame.body, self.l.gate.masker().as_ref());
+                wire::put_frame(&mut self.to_client, frame.tag, &body);
+                return Ok(());
+            }
             b'E' => self.on_error(),
             b'Z' => loop {
                 match self.expect.pop_front() {

@@ -322,3 +322,38 @@ fn detect(ty: ValueType, binary: bool, raw: &[u8], masker: &dyn Masker) -> Optio
         }
     }
 }
+
+/// An ErrorResponse or NoticeResponse body with what could quote row data masked. The
+/// server quotes values in its messages (`invalid input syntax for type integer:
+/// "ann@example.com"`, a duplicate key's DETAIL): on a listener with masking, every text
+/// field goes through the detectors, and a data or integrity error (SQLSTATE classes 22
+/// and 23) keeps its code but loses its message, detail and hint.
+pub fn mask_notice(body: &[u8], masker: &dyn Masker) -> Vec<u8> {
+    let fields: Vec<(u8, String)> = body
+        .split(|b| *b == 0)
+        .filter_map(|f| f.split_first())
+        .map(|(t, v)| (*t, String::from_utf8_lossy(v).into_owned()))
+        .collect();
+    let code = fields
+        .iter()
+        .find(|(t, _)| *t == b'C')
+        .map(|(_, v)| v.clone())
+        .unwrap_or_default();
+    let quotes_data = code.starts_with("22") || code.starts_with("23");
+    let mut out = Vec::with_capacity(body.len());
+    for (t, value) in fields {
+        let value = match t {
+            b'M' if quotes_data => format!(
+                "the server refused a value (SQLSTATE {code}); its message is hidden because results are masked here"
+            ),
+            b'D' | b'H' | b'W' | b'q' if quotes_data => continue,
+            b'M' | b'D' | b'H' | b'W' | b'q' => masker.mask_text(&value),
+            _ => value,
+        };
+        out.push(t);
+        out.extend(value.bytes().filter(|b| *b != 0));
+        out.push(0);
+    }
+    out.push(0);
+    out
+}

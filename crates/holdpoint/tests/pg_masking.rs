@@ -174,3 +174,26 @@ async fn copy_passes_both_ways_but_not_out_past_masking() {
     let out = plain.psql(&["-c", "COPY t TO STDOUT"]);
     assert_eq!(text(&out.stdout), "1\tx\n2\ty\n");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn error_messages_do_not_quote_masked_values() {
+    let Some(p) = masked("maskerr") else { return };
+    let client = p.client().await;
+    for sql in [
+        "SELECT email::int FROM customers",
+        "SELECT ssn::date FROM customers",
+        "INSERT INTO customers (id, email) VALUES (1, 'x')",
+    ] {
+        let err = client.simple_query(sql).await.unwrap_err();
+        let db = err.as_db_error().expect("a server error");
+        let shown = format!("{} {:?} {:?}", db.message(), db.detail(), db.hint());
+        assert!(!leaks(&shown), "{sql}: {shown}");
+        assert!(db.code().code().starts_with("22") || db.code().code().starts_with("23"));
+    }
+    // Other errors keep their message.
+    let err = client
+        .simple_query("SELECT nope FROM customers")
+        .await
+        .unwrap_err();
+    assert!(err.as_db_error().unwrap().message().contains("nope"));
+}
