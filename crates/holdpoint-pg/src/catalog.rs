@@ -78,8 +78,9 @@ impl Catalog {
         if let Some(info) = self.functions.lock().ok().and_then(|c| c.get(&key)) {
             return Ok(info);
         }
-        let rows: Vec<(String, bool, String)> = sqlx::query_as(
-            "SELECT p.provolatile::text, p.prosecdef, p.prokind::text \
+        let rows: Vec<(String, bool, String, String)> = sqlx::query_as(
+            "SELECT p.provolatile::text, p.prosecdef, p.prokind::text, \
+                    coalesce(array_to_string(p.proconfig, chr(10)), '') \
              FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
              WHERE p.proname = $1 AND ($2::text IS NULL OR n.nspname = $2)",
         )
@@ -90,10 +91,18 @@ impl Catalog {
         .map_err(|e| format!("the catalog could not be asked about {}: {e}", call.name))?;
         let info = FunctionInfo {
             exists: !rows.is_empty(),
-            read_only: rows.iter().all(|(volatility, _, kind)| {
+            read_only: rows.iter().all(|(volatility, _, kind, _)| {
                 matches!(volatility.as_str(), "i" | "s") && matches!(kind.as_str(), "f" | "a" | "w")
             }),
-            security_definer: rows.iter().any(|(_, definer, _)| *definer),
+            // SECURITY DEFINER, or `SET role` / `SET session_authorization` on the
+            // function: either way it runs as someone else.
+            security_definer: rows.iter().any(|(_, definer, _, config)| {
+                *definer
+                    || config.lines().any(|c| {
+                        let c = c.to_ascii_lowercase();
+                        c.starts_with("role=") || c.starts_with("session_authorization=")
+                    })
+            }),
         };
         if let Ok(mut cache) = self.functions.lock() {
             cache.put(key, info);

@@ -27,6 +27,12 @@ pub struct Statement {
     pub columns: BTreeSet<String>,
     /// A `*` or whole-row reference.
     pub star: bool,
+    /// Its rows come from elsewhere (FETCH from a cursor, EXECUTE of a prepared
+    /// statement): any computed column may carry a masked one.
+    pub opaque_results: bool,
+    /// It may close, replace or end portals (DECLARE, CLOSE, transaction control,
+    /// DISCARD): the proxy forgets its named portals.
+    pub ends_portals: bool,
     /// `PREPARE name AS …`: the statement prepared (executed later by `EXECUTE name`).
     pub prepares: Option<(String, Box<Statement>)>,
     /// `EXECUTE name`: judged as what `name` was prepared as.
@@ -62,6 +68,15 @@ impl Statement {
     /// Adds everything `other` does to this statement.
     pub(crate) fn absorb(&mut self, other: Statement) {
         self.reads_literals |= other.reads_literals;
+        self.opaque_results |= other.opaque_results;
+        self.ends_portals |= other.ends_portals;
+        if other.executes.is_some() && self.executes != other.executes {
+            if self.executes.is_some() {
+                self.kinds.insert(Kind::Unknown);
+                self.notes.push("two EXECUTEs in one statement".into());
+            }
+            self.executes = other.executes;
+        }
         self.kinds.extend(other.kinds);
         self.tables.extend(other.tables);
         self.calls.extend(other.calls);
@@ -134,12 +149,15 @@ fn statement(name: &str, body: &Value) -> Statement {
                 None => Statement::unknown("PREPARE without a statement"),
             };
             st.kinds.insert(Kind::Read);
+            // A literal that decides the prepared statement's kind decides this shape.
+            st.reads_literals = inner.reads_literals;
             st.prepares = Some((name, Box::new(inner)));
             return st;
         }
         "ExecuteStmt" => {
             walk(body, &mut st);
             st.executes = Some(text(body, "name"));
+            st.opaque_results = true;
             st.kinds.insert(Kind::Read);
             return st;
         }
@@ -181,6 +199,9 @@ fn base_kinds(name: &str, body: &Value, notes: &mut Vec<String>) -> Vec<Kind> {
             vec![Ddl, Privilege]
         }
         "AlterTableStmt" if alters_access(body) => vec![Ddl, Privilege],
+        "CreateSchemaStmt" if body.get("authrole").is_some_and(|r| !r.is_null()) => {
+            vec![Ddl, Privilege]
+        }
         "GrantStmt"
         | "GrantRoleStmt"
         | "CreateRoleStmt"
@@ -402,6 +423,34 @@ fn walk(value: &Value, st: &mut Statement) {
 
 /// What a nested node adds by its type.
 fn node(key: &str, body: &Value, st: &mut Statement) {
+    match key {
+        // EXECUTE inside another statement (EXPLAIN ANALYZE EXECUTE, CREATE TABLE … AS
+        // EXECUTE): judged as what it prepared, like a top-level one.
+        "ExecuteStmt" => {
+            let name = text(body, "name");
+            if st.executes.as_ref().is_some_and(|e| *e != name) {
+                st.kinds.insert(Kind::Unknown);
+                st.notes.push("two EXECUTEs in one statement".into());
+            }
+            st.executes = Some(name);
+            st.opaque_results = true;
+        }
+        "FetchStmt" => st.opaque_results = true,
+        "DeclareCursorStmt" | "ClosePortalStmt" | "TransactionStmt" | "DiscardStmt" => {
+            st.ends_portals = true;
+        }
+        // Any other statement nested in this one (CREATE SCHEMA … GRANT, a function's
+        // `SET role = …`) carries its own kinds.
+        "SelectStmt" | "InsertStmt" | "UpdateStmt" | "DeleteStmt" | "MergeStmt" | "ReturnStmt" => {}
+        other if other.ends_with("Stmt") => {
+            let kinds = base_kinds(other, body, &mut st.notes);
+            st.kinds.extend(kinds);
+            if other == "VariableSetStmt" {
+                st.reads_literals = true;
+            }
+        }
+        _ => {}
+    }
     match key {
         "InsertStmt" | "MergeStmt" => {
             st.kinds.insert(Kind::Write);

@@ -89,6 +89,18 @@ impl Session {
                 param_types: OnceLock::new(),
             })
         });
+        // SQL-level PREPARE shares the server's namespace: a name it (re)prepared is
+        // judged as that too, whatever the protocol-level record says.
+        let prepared = match self.sql_prepared.get(&statement) {
+            Some(also) => Arc::new(Prepared {
+                sql: prepared.sql.clone(),
+                shape: prepared.shape.with(also.clone()),
+                fields: OnceLock::new(),
+                tainted: true,
+                param_types: OnceLock::new(),
+            }),
+            None => prepared,
+        };
         let new = Portal {
             prepared,
             parameters,

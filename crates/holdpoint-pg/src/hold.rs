@@ -36,6 +36,11 @@ impl Session {
         shape: &Arc<Shape>,
         parameters: Option<Vec<Value>>,
     ) -> Verdict {
+        if shape.statements.iter().any(|s| s.ends_portals) {
+            // The server may close or replace named portals (CLOSE, DECLARE, the end of a
+            // transaction): an Execute of one from now on is judged afresh, or unknown.
+            self.portals.retain(|name, _| name.is_empty());
+        }
         let gate = self.l.gate.clone();
         let policy = gate.policy().current();
         let head = shape

@@ -73,7 +73,8 @@ impl MaskRules {
             let t = t.rsplit('.').next().unwrap_or(t).to_ascii_lowercase();
             self.by_table.contains_key(&t)
         };
-        statement.columns.iter().any(masked_names)
+        (statement.opaque_results && !self.is_empty())
+            || statement.columns.iter().any(masked_names)
             || (statement.star
                 && (!self.any_table.is_empty() || statement.tables.iter().any(masked_table)))
     }

@@ -24,6 +24,18 @@ pub struct Shape {
 }
 
 impl Shape {
+    /// This shape with `also` among its statements, judged afresh every time.
+    pub fn with(&self, also: Statement) -> Arc<Shape> {
+        let mut statements = self.statements.clone();
+        statements.push(also);
+        Arc::new(Shape {
+            id: 0,
+            statements,
+            fingerprint: self.fingerprint.clone(),
+            cacheable: false,
+        })
+    }
+
     /// A shape holdpoint cannot judge, for the reason `what`.
     pub fn unknown(what: &str) -> Arc<Shape> {
         Arc::new(Shape {

@@ -221,3 +221,45 @@ fn every_kind_has_its_name() {
     );
     let _ = kinds("SELECT 1");
 }
+
+#[test]
+fn what_the_first_review_found() {
+    // EXECUTE nested in another statement runs what was prepared.
+    assert_eq!(
+        classify("EXPLAIN (ANALYZE) EXECUTE p")[0]
+            .executes
+            .as_deref(),
+        Some("p")
+    );
+    assert_eq!(
+        classify("CREATE TABLE x AS EXECUTE q")[0]
+            .executes
+            .as_deref(),
+        Some("q")
+    );
+    // A literal that decides a prepared statement's kind decides the PREPARE's shape.
+    assert!(classify("PREPARE p AS SELECT set_config('role', 'x', false)")[0].reads_literals);
+    // Statements nested in CREATE SCHEMA, and a role set on a function.
+    assert_eq!(
+        head("CREATE SCHEMA s GRANT SELECT ON TABLE public.t TO PUBLIC"),
+        Kind::Privilege
+    );
+    assert_eq!(head("CREATE SCHEMA s AUTHORIZATION bob"), Kind::Privilege);
+    assert_eq!(
+        head("CREATE FUNCTION f() RETURNS int SET role = 'boss' LANGUAGE sql AS 'select 1'"),
+        Kind::Privilege
+    );
+    assert_eq!(
+        head("ALTER FUNCTION f() SET role = 'boss'"),
+        Kind::Privilege
+    );
+    assert_eq!(
+        head("ALTER FUNCTION f() SET search_path = public"),
+        Kind::Ddl
+    );
+    // Results of FETCH and EXECUTE come from elsewhere.
+    assert!(classify("FETCH ALL FROM c")[0].opaque_results);
+    assert!(classify("EXECUTE p")[0].opaque_results);
+    assert!(classify("CLOSE c")[0].ends_portals);
+    assert!(classify("COMMIT")[0].ends_portals);
+}

@@ -197,3 +197,27 @@ async fn error_messages_do_not_quote_masked_values() {
         .unwrap_err();
     assert!(err.as_db_error().unwrap().message().contains("nope"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_from_cursors_and_prepared_statements_are_masked_too() {
+    let Some(p) = masked("maskfetch") else { return };
+    let out = p.psql(&[
+        "-At",
+        "-c",
+        "BEGIN",
+        "-c",
+        "DECLARE k CURSOR FOR SELECT upper(ssn), lower(email) FROM customers",
+        "-c",
+        "FETCH ALL FROM k",
+        "-c",
+        "COMMIT",
+        "-c",
+        "PREPARE q AS SELECT upper(ssn), lower(email) FROM customers",
+        "-c",
+        "EXECUTE q",
+    ]);
+    let shown = text(&out.stdout);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(!leaks(&shown), "{shown}");
+    assert_eq!(shown.matches("[masked:").count(), 4, "{shown}");
+}

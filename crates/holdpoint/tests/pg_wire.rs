@@ -154,6 +154,60 @@ fn names_and_calls_it_never_saw_are_refused() {
 }
 
 #[test]
+fn sql_level_names_and_closed_portals_cannot_carry_a_statement_past_the_proxy() {
+    let Some(p) = proxy("shared") else { return };
+    let mut c = raw(&p);
+    // Protocol and SQL share one namespace: DEALLOCATE, then PREPARE the same name.
+    let mut out = BytesMut::new();
+    parse(&mut out, "s1", "SELECT 1");
+    frontend::sync(&mut out);
+    query(&mut out, "DEALLOCATE s1");
+    query(&mut out, "PREPARE s1 AS UPDATE accounts SET balance = 0");
+    bind_execute(&mut out, "s1");
+    frontend::sync(&mut out);
+    c.send(&out);
+    assert!(codes(&c.until_ready()).is_empty());
+    assert!(codes(&c.until_ready()).is_empty());
+    assert!(codes(&c.until_ready()).is_empty());
+    assert_eq!(codes(&c.until_ready()), vec!["42501"]);
+    assert_eq!(balance_total(&p), "30");
+
+    // A named portal, allowed, then closed and declared again as a cursor over
+    // something else: an Execute of that name is judged afresh (unknown).
+    out.clear();
+    query(&mut out, "BEGIN");
+    parse(&mut out, "", "SELECT balance FROM accounts");
+    frontend::bind(
+        "c",
+        "",
+        std::iter::empty::<i16>(),
+        std::iter::empty::<Option<&[u8]>>(),
+        |_: Option<&[u8]>,
+         _: &mut BytesMut|
+         -> Result<postgres_protocol::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+            Ok(postgres_protocol::IsNull::Yes)
+        },
+        std::iter::empty::<i16>(),
+        &mut out,
+    )
+    .map_err(|_| ())
+    .unwrap();
+    frontend::execute("c", 1, &mut out).unwrap();
+    frontend::sync(&mut out);
+    query(
+        &mut out,
+        "CLOSE c; DECLARE c CURSOR FOR SELECT id FROM accounts",
+    );
+    frontend::execute("c", 0, &mut out).unwrap();
+    frontend::sync(&mut out);
+    c.send(&out);
+    assert!(codes(&c.until_ready()).is_empty());
+    assert_eq!(first_values(&c.until_ready()).len(), 1);
+    assert!(codes(&c.until_ready()).is_empty());
+    assert_eq!(codes(&c.until_ready()), vec!["42501"]);
+}
+
+#[test]
 fn pipelines_keep_their_order_and_discard_until_sync() {
     let Some(p) = proxy("pipeline") else { return };
     let mut c = raw(&p);
