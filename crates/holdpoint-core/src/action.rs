@@ -311,6 +311,28 @@ pub struct ActionRecord {
 }
 
 impl ActionRecord {
+    /// The request this record holds (with its justification as stored, masked), for
+    /// judging it again or resubmitting it.
+    pub fn request(&self) -> ActionRequest {
+        ActionRequest {
+            kind: self.kind.clone(),
+            resource: self.resource.clone(),
+            environment: self.environment.clone(),
+            params: self.params.clone(),
+            justification: self.justification.clone(),
+        }
+    }
+
+    /// `reviewer: comment` for each review with a comment, the comment masked.
+    pub fn review_comments(&self, masker: &dyn crate::mask::Masker) -> Vec<String> {
+        self.hold
+            .iter()
+            .flat_map(|h| h.reviews.iter())
+            .filter(|r| !r.comment.is_empty())
+            .map(|r| format!("{}: {}", r.reviewer.name, masker.mask_text(&r.comment)))
+            .collect()
+    }
+
     /// True for an allowed action. An approved action proceeds only in the one answer
     /// that hands its approval over (see `Gate::deliver`), never from the record alone.
     pub fn proceed(&self) -> bool {

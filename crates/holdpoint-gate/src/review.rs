@@ -5,8 +5,8 @@ use crate::submit::SurfaceContext;
 use crate::{Gate, GateError, metrics};
 use holdpoint_core::review::{HoldState, apply_review};
 use holdpoint_core::{
-    ActionId, ActionRecord, ActionRequest, Actor, Change, Decision, EventType, Identity, NewEvent,
-    Op, Outcome, Principal, Status, StoreError, Timestamp,
+    ActionId, ActionRecord, Actor, Change, Decision, EventType, Identity, NewEvent, Op, Outcome,
+    Principal, Status, StoreError, Timestamp,
 };
 use serde_json::json;
 
@@ -282,19 +282,11 @@ impl Gate {
                 record.principal
             )));
         };
-        let request = ActionRequest {
-            kind: record.kind.clone(),
-            resource: record.resource.clone(),
-            environment: record.environment.clone(),
-            params: record.params.clone(),
-            justification: record.justification.clone(),
-        };
-        let ctx = SurfaceContext {
-            surface: record.surface.clone(),
-            extra: record.context.clone(),
-            executes: record.executed_by_gateway,
-        };
-        Ok(self.evaluate(&requester, &request, &ctx))
+        Ok(self.evaluate(
+            &requester,
+            &record.request(),
+            &SurfaceContext::of_record(record),
+        ))
     }
 
     /// A principal as they are now: their live token and directory groups; for a user

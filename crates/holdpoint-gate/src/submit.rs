@@ -23,6 +23,15 @@ pub struct SurfaceContext {
 }
 
 impl SurfaceContext {
+    /// The surface and context a stored action came with.
+    pub fn of_record(record: &ActionRecord) -> Self {
+        SurfaceContext {
+            surface: record.surface.clone(),
+            extra: record.context.clone(),
+            executes: record.executed_by_gateway,
+        }
+    }
+
     /// A surface whose client executes the action itself (API, CLI, hooks).
     pub fn named(surface: &str) -> Self {
         SurfaceContext {

@@ -44,13 +44,7 @@ pub fn ruling_of(gate: &Gate, record: &ActionRecord, proceed: bool) -> Ruling {
         status: record.status,
         proceed,
         reason: masker.mask_text(&record.verdict.reason),
-        comments: record
-            .hold
-            .iter()
-            .flat_map(|h| h.reviews.iter())
-            .filter(|r| !r.comment.is_empty())
-            .map(|r| format!("{}: {}", r.reviewer.name, masker.mask_text(&r.comment)))
-            .collect(),
+        comments: record.review_comments(masker.as_ref()),
     }
 }
 

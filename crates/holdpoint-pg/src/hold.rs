@@ -77,7 +77,7 @@ impl Session {
         if statements.iter().any(|s| s.kinds.contains(&Kind::Ddl)) {
             self.l.catalog.invalidate();
         }
-        if statements.iter().any(|s| s.copies_out) && self.l.rules.covers_copy() {
+        if statements.iter().any(|s| s.copies_out) && !self.l.rules.is_empty() {
             return Verdict::Refuse(
                 "42501",
                 "holdpoint: result masking is on for this database, and COPY ... TO would send rows unmasked; use SELECT".into(),
@@ -187,9 +187,17 @@ impl Session {
                 Status::Approved if answer.proceed => return Verdict::Forward,
                 Status::Approved => {
                     // Used by the proxy's own resubmission: bound to this digest, once.
-                    let (request, ctx) = resubmission(&answer.record);
+                    let (request, ctx) = (
+                        answer.record.request(),
+                        holdpoint_gate::SurfaceContext::of_record(&answer.record),
+                    );
                     return match gate.submit(&self.who, request, ctx).await {
                         Ok(again) if again.proceed() => Verdict::Forward,
+                        // The approval went to another connection running the same
+                        // statement (an agent's retry): this one waits for its own.
+                        Ok(again) if again.status == Status::Pending => {
+                            Box::pin(self.wait(again, notes)).await
+                        }
                         Ok(again) => Verdict::Refuse(
                             "42501",
                             describe(&again, notes, gate.masker().as_ref()),
@@ -273,29 +281,6 @@ impl Verdicts {
     }
 }
 
-/// The same action again, from its stored record, to use its approval.
-fn resubmission(
-    record: &ActionRecord,
-) -> (
-    holdpoint_core::ActionRequest,
-    holdpoint_gate::SurfaceContext,
-) {
-    (
-        holdpoint_core::ActionRequest {
-            kind: record.kind.clone(),
-            resource: record.resource.clone(),
-            environment: record.environment.clone(),
-            params: record.params.clone(),
-            justification: String::new(),
-        },
-        holdpoint_gate::SurfaceContext {
-            surface: SURFACE.into(),
-            extra: record.context.clone(),
-            executes: true,
-        },
-    )
-}
-
 fn cannot_check(e: &GateError) -> String {
     format!("holdpoint could not check this statement, so it was not run: {e}")
 }
@@ -307,13 +292,7 @@ fn describe(
     masker: &dyn holdpoint_core::mask::Masker,
 ) -> String {
     let id = &record.id;
-    let comments: Vec<String> = record
-        .hold
-        .iter()
-        .flat_map(|h| h.reviews.iter())
-        .filter(|r| !r.comment.is_empty())
-        .map(|r| format!("{}: {}", r.reviewer.name, masker.mask_text(&r.comment)))
-        .collect();
+    let comments = record.review_comments(masker);
     let why = match record.status {
         Status::Denied => format!(
             "denied by policy ({id}): {}",

@@ -78,11 +78,6 @@ impl MaskRules {
             || (statement.star
                 && (!self.any_table.is_empty() || statement.tables.iter().any(masked_table)))
     }
-
-    /// True when COPY … TO of this listener would send what masking must hide.
-    pub fn covers_copy(&self) -> bool {
-        !self.is_empty()
-    }
 }
 
 /// One column of a RowDescription.

@@ -88,13 +88,7 @@ async fn decide(
             record.id
         )),
         Status::Rejected => {
-            let comments: Vec<String> = record
-                .hold
-                .iter()
-                .flat_map(|h| h.reviews.iter())
-                .filter(|r| !r.comment.is_empty())
-                .map(|r| format!("{}: {}", r.reviewer.name, masker.mask_text(&r.comment)))
-                .collect();
+            let comments = record.review_comments(masker.as_ref());
             deny(&format!(
                 "rejected ({}): {}",
                 record.id,

@@ -9,7 +9,7 @@ mod support;
 
 use bytes::BytesMut;
 use postgres_protocol::message::frontend;
-use support::pg::{Db, Proxy, Raw, codes, db_error, first_values};
+use support::pg::{Db, Proxy, Raw, bind, codes, db_error, first_values};
 use support::text;
 
 const EVERYTHING: &str = r#"
@@ -114,21 +114,7 @@ async fn masked_columns_never_arrive_in_binary_format() {
         &mut out,
     )
     .unwrap();
-    frontend::bind(
-        "",
-        "",
-        std::iter::empty::<i16>(),
-        std::iter::empty::<Option<&[u8]>>(),
-        |_: Option<&[u8]>,
-         _: &mut BytesMut|
-         -> Result<postgres_protocol::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-            Ok(postgres_protocol::IsNull::Yes)
-        },
-        [1i16],
-        &mut out,
-    )
-    .map_err(|_| ())
-    .unwrap();
+    bind(&mut out, "", "", &[1]);
     frontend::execute("", 0, &mut out).unwrap();
     frontend::sync(&mut out);
     raw.send(&out);

@@ -349,3 +349,63 @@ async fn a_stopping_gateway_ends_sessions_withdraws_holds_and_audits_the_close()
     assert!(cancelled, "the hold was withdrawn: {export}");
     drop(dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retry_on_a_second_connection_shares_the_hold_but_not_the_approval() {
+    use std::io::BufRead;
+    let Some(p) = prod("retry") else { return };
+    let sql = "ALTER TABLE accounts ADD COLUMN IF NOT EXISTS note text";
+    let first = p.client().await;
+    let one = tokio::spawn(async move { first.simple_query(sql).await.map(|_| ()) });
+    let id = p.wait_pending();
+    // The same statement again, from psql on a second connection (an agent's retry).
+    let mut two = p
+        .psql_command(&["-c", sql])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(two.stderr.take().unwrap()).lines();
+    let notice = stderr.next().unwrap().unwrap();
+    assert!(
+        notice.contains(&format!("held for approval as {id}")),
+        "the retry joins the same hold: {notice}"
+    );
+    let listed = text(&p.gw.cli(&p.gw.admin_token(), &["pending"]).stdout);
+    assert_eq!(
+        listed.matches("act_").count(),
+        1,
+        "reviewers see one request: {listed}"
+    );
+    p.approve(&id, "once");
+    // One connection used the approval; the other waits on a hold of its own.
+    let mut next = String::new();
+    for _ in 0..400 {
+        let listed = text(&p.gw.cli(&p.gw.admin_token(), &["pending"]).stdout);
+        if listed.contains("act_") && !listed.contains(&id) {
+            next = support::act_id(&listed);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    assert!(
+        !next.is_empty() && next != id,
+        "a second hold for the second run"
+    );
+    p.reject(&next, "one is enough");
+    let first_ran = tokio::time::timeout(PATIENCE, one).await.unwrap().unwrap();
+    let rest: Vec<String> = stderr.map_while(Result::ok).collect();
+    let second_ran = two.wait().unwrap().success();
+    assert!(
+        first_ran.is_ok() != second_ran,
+        "exactly one ran: {first_ran:?} {rest:?}"
+    );
+    let refusal = match first_ran {
+        Err(e) => db_error(&e).1,
+        Ok(()) => rest.join("\n"),
+    };
+    assert!(
+        refusal.contains(&next) && refusal.contains("one is enough"),
+        "{refusal}"
+    );
+}

@@ -10,7 +10,7 @@ mod support;
 
 use bytes::{BufMut, BytesMut};
 use postgres_protocol::message::frontend;
-use support::pg::{Db, Proxy, Raw, codes, first_values};
+use support::pg::{Db, Proxy, Raw, bind, codes, first_values};
 
 fn proxy(tag: &str) -> Option<Proxy> {
     let db = Db::fresh(tag)?;
@@ -27,21 +27,7 @@ fn parse(out: &mut BytesMut, name: &str, sql: &str) {
 }
 
 fn bind_execute(out: &mut BytesMut, statement: &str) {
-    frontend::bind(
-        "",
-        statement,
-        std::iter::empty::<i16>(),
-        std::iter::empty::<Option<&[u8]>>(),
-        |_: Option<&[u8]>,
-         _: &mut BytesMut|
-         -> Result<postgres_protocol::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-            Ok(postgres_protocol::IsNull::Yes)
-        },
-        std::iter::empty::<i16>(),
-        out,
-    )
-    .map_err(|_| ())
-    .unwrap();
+    bind(out, "", statement, &[]);
     frontend::execute("", 0, out).unwrap();
 }
 
@@ -177,21 +163,7 @@ fn sql_level_names_and_closed_portals_cannot_carry_a_statement_past_the_proxy() 
     out.clear();
     query(&mut out, "BEGIN");
     parse(&mut out, "", "SELECT balance FROM accounts");
-    frontend::bind(
-        "c",
-        "",
-        std::iter::empty::<i16>(),
-        std::iter::empty::<Option<&[u8]>>(),
-        |_: Option<&[u8]>,
-         _: &mut BytesMut|
-         -> Result<postgres_protocol::IsNull, Box<dyn std::error::Error + Sync + Send>> {
-            Ok(postgres_protocol::IsNull::Yes)
-        },
-        std::iter::empty::<i16>(),
-        &mut out,
-    )
-    .map_err(|_| ())
-    .unwrap();
+    bind(&mut out, "c", "", &[]);
     frontend::execute("c", 1, &mut out).unwrap();
     frontend::sync(&mut out);
     query(

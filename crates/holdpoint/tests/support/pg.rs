@@ -402,3 +402,23 @@ pub fn first_values(msgs: &[Msg]) -> Vec<Option<String>> {
         })
         .collect()
 }
+
+/// Appends a Bind of `statement` to `portal`, with no parameters and results in
+/// `formats` (empty: all text).
+pub fn bind(out: &mut bytes::BytesMut, portal: &str, statement: &str, formats: &[i16]) {
+    postgres_protocol::message::frontend::bind(
+        portal,
+        statement,
+        std::iter::empty::<i16>(),
+        std::iter::empty::<Option<&[u8]>>(),
+        |_: Option<&[u8]>,
+         _: &mut bytes::BytesMut|
+         -> Result<postgres_protocol::IsNull, Box<dyn std::error::Error + Sync + Send>> {
+            Ok(postgres_protocol::IsNull::Yes)
+        },
+        formats.iter().copied(),
+        out,
+    )
+    .map_err(|_| "bind")
+    .expect("a Bind message");
+}
