@@ -85,6 +85,13 @@ pub struct ActionFilter {
     /// Only ids before this one (the cursor).
     pub before: Option<ActionId>,
     pub limit: u32,
+    /// History filters: requested by a principal of this name (any kind), of this kind,
+    /// in this environment, created at or after `since` and before `until`.
+    pub principal_name: Option<String>,
+    pub kind: Option<String>,
+    pub environment: Option<String>,
+    pub since: Option<Timestamp>,
+    pub until: Option<Timestamp>,
 }
 
 #[async_trait]

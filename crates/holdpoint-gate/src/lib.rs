@@ -48,7 +48,7 @@ pub use limits::{Limits, Slot};
 pub use parts::{MAX_PARTS, PARTS_KEY};
 pub use submit::SurfaceContext;
 pub use token_requests::TokenOutcome;
-pub use tokens::{Directory, DirectoryUser, NewToken, is_implicit_group};
+pub use tokens::{Directory, DirectoryUser, NewToken, is_implicit_group, valid_name};
 
 use holdpoint_core::mask::Masker;
 use holdpoint_core::store::ActionFilter;
@@ -125,6 +125,15 @@ pub struct Gate {
     limits: limits::LimitState,
     /// Woken after each commit that may have queued outbox items.
     delivery_kick: Arc<tokio::sync::Notify>,
+    /// Every hold created, reviewed or decided through this gate, for live views.
+    hold_changes: tokio::sync::broadcast::Sender<HoldChange>,
+}
+
+/// A hold this gateway created, reviewed or decided, as committed.
+#[derive(Debug, Clone)]
+pub struct HoldChange {
+    pub event: holdpoint_core::outbox::OutboxEvent,
+    pub record: Arc<ActionRecord>,
 }
 
 impl Gate {
@@ -141,7 +150,14 @@ impl Gate {
             settings: parts.settings,
             limits: limits::LimitState::default(),
             delivery_kick: Arc::new(tokio::sync::Notify::new()),
+            hold_changes: tokio::sync::broadcast::channel(1024).0,
         })
+    }
+
+    /// Holds created, reviewed or decided from now on, through this gateway. A receiver
+    /// that falls more than 1,024 changes behind is told it lagged.
+    pub fn watch_holds(&self) -> tokio::sync::broadcast::Receiver<HoldChange> {
+        self.hold_changes.subscribe()
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -223,6 +239,42 @@ impl Gate {
             Vec::new()
         };
         Ok(self.store.actions(&filter).await?)
+    }
+
+    /// History: what [`list`](Gate::list) shows, except that an admin sees every action.
+    pub async fn history(
+        &self,
+        caller: &Identity,
+        filter: ActionFilter,
+    ) -> Result<Vec<ActionRecord>, GateError> {
+        if caller.principal.kind == PrincipalKind::Admin {
+            Ok(self.store.actions(&filter).await?)
+        } else {
+            self.list(caller, filter).await
+        }
+    }
+
+    /// Pending holds `caller` is asked to review (their groups are among its approvers),
+    /// newest first; holds they requested are left out.
+    pub async fn inbox(
+        &self,
+        caller: &Identity,
+        before: Option<ActionId>,
+        limit: u32,
+    ) -> Result<Vec<ActionRecord>, GateError> {
+        if !caller.principal.kind.is_human() {
+            return Ok(Vec::new());
+        }
+        let filter = ActionFilter {
+            status: Some(holdpoint_core::Status::Pending),
+            reviewer_groups: caller.all_groups(),
+            before,
+            limit,
+            ..ActionFilter::default()
+        };
+        let mut records = self.store.actions(&filter).await?;
+        records.retain(|r| !r.requested_by(&caller.principal));
+        Ok(records)
     }
 }
 

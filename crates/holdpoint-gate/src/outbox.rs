@@ -16,9 +16,19 @@ impl Gate {
             let items = self.outbox_items(&change);
             change.ops.extend(items.into_iter().map(Op::Enqueue));
         }
+        let watched = self.hold_changes.receiver_count() > 0;
+        let changes: Vec<crate::HoldChange> = if watched {
+            hold_changes(&change)
+        } else {
+            Vec::new()
+        };
         let applied = self.store.apply(change).await;
         if applied.is_ok() {
             self.delivery_kick.notify_one();
+            for c in changes {
+                // No receiver left is not an error: nobody is watching.
+                let _ = self.hold_changes.send(c);
+            }
         }
         applied
     }
@@ -59,6 +69,24 @@ impl Gate {
         }
         items
     }
+}
+
+/// The holds a change creates, reviews or decides, for live views.
+fn hold_changes(change: &Change) -> Vec<crate::HoldChange> {
+    change
+        .ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::InsertAction(record) | Op::UpdateAction { record, .. } => Some(record),
+            _ => None,
+        })
+        .filter_map(|record| {
+            outbox_event(record, change).map(|event| crate::HoldChange {
+                event,
+                record: std::sync::Arc::new(record.clone()),
+            })
+        })
+        .collect()
 }
 
 /// What a change means for the channels, for one held action it writes.

@@ -117,13 +117,18 @@ impl TokenCache {
     }
 }
 
-fn validate_name(name: &str, what: &str) -> Result<(), GateError> {
-    let ok = !name.is_empty()
+/// A name holdpoint accepts for a principal or group: 1 to 64 letters, digits, `-`,
+/// `_`, `.` or `@`.
+pub fn valid_name(name: &str) -> bool {
+    !name.is_empty()
         && name.len() <= MAX_NAME
         && name
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c));
-    if ok {
+            .all(|c| c.is_ascii_alphanumeric() || "-_.@".contains(c))
+}
+
+fn validate_name(name: &str, what: &str) -> Result<(), GateError> {
+    if valid_name(name) {
         Ok(())
     } else {
         Err(GateError::Invalid(format!(
@@ -147,12 +152,17 @@ fn new_secret() -> String {
 impl Gate {
     /// The identity behind a bearer token, or 401.
     pub async fn authenticate(&self, token: &str) -> Result<Identity, GateError> {
-        let hash = hash_token(token.trim());
-        let record = match self.tokens.get(&hash) {
+        self.authenticate_hash(&hash_token(token.trim())).await
+    }
+
+    /// The identity behind the token with this hash ([`hash_token`]), or 401: for whoever
+    /// keeps the hash and not the secret, such as a web session signed in with a token.
+    pub async fn authenticate_hash(&self, hash: &str) -> Result<Identity, GateError> {
+        let record = match self.tokens.get(hash) {
             Some(r) => r,
             None => {
                 let epoch = self.tokens.epoch();
-                let found = self.store.token_by_hash(&hash).await?;
+                let found = self.store.token_by_hash(hash).await?;
                 let record =
                     found.ok_or_else(|| GateError::Unauthorized("unknown token".into()))?;
                 self.tokens.put_if_current(record.clone(), epoch);

@@ -39,7 +39,8 @@ pub struct ReviewRequest {
     pub expires_at: Option<String>,
     pub reviews: Vec<ReviewLine>,
     pub digest: String,
-    /// Where a human reviews it on the web, if a public URL is configured.
+    /// The action's page in the web inbox (`{public_url}/actions/{id}`), if a public URL
+    /// is configured.
     pub link: Option<String>,
     /// The Slack channel its policy names (`@slack_channel`), if any.
     pub slack_channel: Option<String>,
@@ -83,8 +84,7 @@ impl ReviewRequest {
                 })
                 .unwrap_or_default(),
             digest: record.digest.clone(),
-            link: public_url
-                .map(|u| format!("{}/v1/actions/{}", u.trim_end_matches('/'), record.id)),
+            link: public_url.map(|u| format!("{}/actions/{}", u.trim_end_matches('/'), record.id)),
             slack_channel: hold.and_then(|h| h.slack_channel.clone()),
         }
     }

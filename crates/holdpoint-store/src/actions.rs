@@ -178,6 +178,27 @@ fn list_query(backend: Backend, filter: &ActionFilter) -> (String, Vec<Arg>) {
     if let Some(before) = &filter.before {
         sql.push_str(&format!(" AND id < {}", params.push(before.as_str())));
     }
+    if let Some(name) = &filter.principal_name {
+        sql.push_str(&format!(" AND principal_name = {}", params.push(name)));
+    }
+    if let Some(kind) = &filter.kind {
+        sql.push_str(&format!(" AND kind = {}", params.push(kind)));
+    }
+    if let Some(environment) = &filter.environment {
+        sql.push_str(&format!(" AND environment = {}", params.push(environment)));
+    }
+    if let Some(since) = filter.since {
+        sql.push_str(&format!(
+            " AND created_at >= {}",
+            params.push(to_micros(since))
+        ));
+    }
+    if let Some(until) = filter.until {
+        sql.push_str(&format!(
+            " AND created_at < {}",
+            params.push(to_micros(until))
+        ));
+    }
     let mut visible = Vec::new();
     if let Some(requester) = &filter.requester {
         let kind = params.push(requester.kind.as_str());

@@ -37,6 +37,9 @@ pub struct Config {
     /// `[[mcp]]`: upstreams served at `/mcp/{name}`.
     #[serde(default)]
     pub mcp: Vec<crate::config_mcp::McpSection>,
+    /// `[web]`: the web inbox and its sign-in.
+    #[serde(default)]
+    pub web: crate::config_web::WebSection,
     #[serde(default)]
     pub masking: holdpoint_mask::MaskConfig,
     /// The folder relative paths are read from.

@@ -20,6 +20,7 @@ mod config;
 mod config_mcp;
 mod config_pg;
 mod config_slack;
+mod config_web;
 mod config_webhooks;
 mod hook;
 mod init_agent;

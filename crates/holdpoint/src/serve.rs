@@ -202,6 +202,28 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
     if let Some(slack_routes) = slack_routes {
         router = router.merge(slack_routes);
     }
+    if config.web.enabled {
+        // The address browsers use: `[server] public_url`, or the one just bound.
+        let public_url = config
+            .server
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{local_addr}"));
+        let web = config
+            .web
+            .resolve(&public_url, |name| std::env::var(name).ok())
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let oidc = web.oidc.as_ref().map(|o| o.issuer.clone());
+        let state =
+            holdpoint_web::WebState::new(gate.clone(), web).map_err(|e| anyhow::anyhow!(e))?;
+        router = router.merge(holdpoint_web::router(state));
+        match oidc {
+            Some(issuer) => {
+                tracing::info!(%issuer, "web inbox at {public_url}/inbox, sign-in with OIDC or a user token")
+            }
+            None => tracing::info!("web inbox at {public_url}/inbox, sign-in with a user token"),
+        }
+    }
     let shutdown = async move {
         shutdown.await;
         stop_mcp.cancel();

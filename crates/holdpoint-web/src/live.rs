@@ -1,0 +1,71 @@
+//! `GET /events`: server-sent events for the holds the viewer may see, as they are
+//! created, reviewed or decided through this gateway. Each event names the action and
+//! its status and nothing else; the page fetches what it shows through the usual,
+//! checked routes. The stream ends when the session does.
+
+use crate::WebState;
+use crate::auth::{self, Watcher};
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::Stream;
+use holdpoint_gate::{HoldChange, may_see};
+use serde_json::json;
+use std::convert::Infallible;
+use std::time::Duration;
+use tokio::sync::broadcast::error::RecvError;
+
+/// How often an idle stream checks that its session is still live.
+const SESSION_CHECK: Duration = Duration::from_secs(15);
+
+struct Feed {
+    state: WebState,
+    headers: HeaderMap,
+    identity: holdpoint_core::Identity,
+    changes: tokio::sync::broadcast::Receiver<HoldChange>,
+    check: tokio::time::Interval,
+}
+
+pub async fn events(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Watcher(viewer): Watcher,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let mut check = tokio::time::interval(SESSION_CHECK);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    check.reset();
+    let feed = Feed {
+        changes: state.gate().watch_holds(),
+        identity: viewer.session.identity.clone(),
+        state,
+        headers,
+        check,
+    };
+    let stream = futures::stream::unfold(feed, |mut feed| async move {
+        loop {
+            tokio::select! {
+                change = feed.changes.recv() => match change {
+                    Ok(change) if may_see(&feed.identity, &change.record) => {
+                        let data = json!({
+                            "id": change.record.id.to_string(),
+                            "status": change.record.status.as_str(),
+                            "event": change.event.as_str(),
+                        });
+                        let event = Event::default().event("hold").data(data.to_string());
+                        return Some((Ok(event), feed));
+                    }
+                    Ok(_) => continue,
+                    // Fell behind: the page reloads its list.
+                    Err(RecvError::Lagged(_)) => {
+                        return Some((Ok(Event::default().event("resync").data("{}")), feed));
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+                _ = feed.check.tick() => {
+                    auth::session_of(&feed.state, &feed.headers, false).await?;
+                }
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
+}

@@ -1,0 +1,135 @@
+//! `GET /signin/oidc` sends the browser to the provider with a fresh `state`, `nonce`
+//! and PKCE challenge, and a cookie that ties the sign-in to this browser;
+//! `GET /signin/oidc/callback` takes that sign-in (once), checks the cookie, redeems
+//! the code with the verifier and verifies the ID token before a session starts.
+
+use super::provider::Pending;
+use crate::WebState;
+use crate::auth;
+use crate::error::Failure;
+use crate::secret;
+use crate::session::Via;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+
+const BROWSER_COOKIE: &str = "holdpoint_oidc";
+
+#[derive(Deserialize)]
+pub struct StartQuery {
+    next: Option<String>,
+}
+
+pub async fn start(State(state): State<WebState>, Query(q): Query<StartQuery>) -> Response {
+    let Some(provider) = state.oidc() else {
+        return Failure::new(StatusCode::NOT_FOUND, "no identity provider is configured")
+            .into_response();
+    };
+    let meta = match provider.metadata(false).await {
+        Ok((meta, _)) => meta,
+        Err(e) => {
+            tracing::warn!(error = %e, "OIDC sign-in cannot start");
+            return Failure::new(StatusCode::BAD_GATEWAY, e.to_string()).into_response();
+        }
+    };
+    let oidc_state = secret::random_b64(32);
+    let verifier = secret::random_b64(32);
+    let nonce = secret::random_b64(32);
+    let browser = secret::random_b64(32);
+    let mut scopes = vec!["openid".to_string()];
+    scopes.extend(provider.config.scopes.iter().cloned());
+    let Ok(mut target) = url::Url::parse(&meta.authorization_endpoint) else {
+        return Failure::new(
+            StatusCode::BAD_GATEWAY,
+            "the provider's authorization endpoint is not a URL",
+        )
+        .into_response();
+    };
+    target
+        .query_pairs_mut()
+        .append_pair("response_type", "code")
+        .append_pair("client_id", &provider.config.client_id)
+        .append_pair("redirect_uri", &provider.redirect_uri)
+        .append_pair("scope", &scopes.join(" "))
+        .append_pair("state", &oidc_state)
+        .append_pair("nonce", &nonce)
+        .append_pair("code_challenge", &secret::pkce_challenge(&verifier))
+        .append_pair("code_challenge_method", "S256");
+    provider.begin(
+        oidc_state,
+        Pending {
+            verifier,
+            nonce,
+            browser: browser.clone(),
+            next: auth::local_path(q.next.as_deref()),
+            started: state.gate().clock().now(),
+        },
+    );
+    // Lax, not Strict: the provider's redirect back is a cross-site navigation.
+    let cookie = auth::set_cookie(BROWSER_COOKIE, &browser, "Lax", state.secure(), Some(600));
+    (
+        [(header::SET_COOKIE, cookie)],
+        Redirect::to(target.as_str()),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+pub struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+pub async fn callback(
+    State(state): State<WebState>,
+    headers: HeaderMap,
+    Query(q): Query<Callback>,
+) -> Response {
+    let Some(provider) = state.oidc() else {
+        return Failure::new(StatusCode::NOT_FOUND, "no identity provider is configured")
+            .into_response();
+    };
+    let again = |code: &str| Redirect::to(&format!("/signin?error={code}")).into_response();
+    let Some(pending) = q.state.as_deref().and_then(|s| provider.take(s)) else {
+        return again("expired");
+    };
+    let browser = auth::cookie(&headers, BROWSER_COOKIE).unwrap_or_default();
+    if !secret::same(&browser, &pending.browser) {
+        tracing::warn!(
+            "an OIDC callback came back to another browser than the one that started it"
+        );
+        return again("expired");
+    }
+    if let Some(error) = &q.error {
+        tracing::warn!(error = %holdpoint_core::text::inert(error), "the identity provider refused the sign-in");
+        return again("oidc");
+    }
+    let Some(code) = q.code.as_deref() else {
+        return again("oidc");
+    };
+    let claims = match provider.redeem(code, &pending).await {
+        Ok(claims) => claims,
+        Err(e) => {
+            tracing::warn!(error = %e, "OIDC sign-in refused");
+            return again("oidc");
+        }
+    };
+    let identity =
+        match super::claims::identity(&claims, &provider.config, state.gate().directory()) {
+            Ok(identity) => identity,
+            Err(e) => {
+                tracing::warn!(error = %e, "OIDC sign-in refused");
+                return again("oidc");
+            }
+        };
+    tracing::info!(user = %identity.principal, groups = ?identity.groups, "signed in to the web inbox with OIDC");
+    let mut response =
+        crate::signin::start_session(&state, &headers, identity, Via::Oidc, &pending.next);
+    let clear = auth::set_cookie(BROWSER_COOKIE, "", "Lax", state.secure(), Some(0));
+    if let Ok(v) = clear.parse() {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
