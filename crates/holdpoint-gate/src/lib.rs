@@ -12,6 +12,8 @@
 //! - `wait.rs`: long-polling agents are woken by the deciding change itself.
 //! - `expiry.rs`: a task that expires holds on time, with no request to trigger it.
 //! - `tokens.rs`: bearer tokens (stored hashed), the `[[users]]` directory, authentication.
+//! - `vouched.rs`: people an identity provider signed in, known with their groups until
+//!   their sign-in lapses, so their reviews count when a hold is released.
 //! - `token_requests.rs`: `POST /v1/tokens` as an action (`token.create.{kind}`), held
 //!   like any other and executed by the gate once it may proceed.
 //! - `limits.rs`: per-principal request rate, pending holds and long-polls (429).
@@ -41,6 +43,7 @@ mod review;
 mod submit;
 mod token_requests;
 mod tokens;
+mod vouched;
 mod wait;
 
 pub use error::GateError;
@@ -127,6 +130,8 @@ pub struct Gate {
     delivery_kick: Arc<tokio::sync::Notify>,
     /// Every hold created, reviewed or decided through this gate, for live views.
     hold_changes: tokio::sync::broadcast::Sender<HoldChange>,
+    /// People an identity provider vouched for, with their groups, until a deadline.
+    vouched: vouched::Vouched,
 }
 
 /// A hold this gateway created, reviewed or decided, as committed.
@@ -151,6 +156,7 @@ impl Gate {
             limits: limits::LimitState::default(),
             delivery_kick: Arc::new(tokio::sync::Notify::new()),
             hold_changes: tokio::sync::broadcast::channel(1024).0,
+            vouched: vouched::Vouched::default(),
         })
     }
 

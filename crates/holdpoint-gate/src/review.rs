@@ -289,9 +289,10 @@ impl Gate {
         ))
     }
 
-    /// A principal as they are now: their live token and directory groups; for a user
-    /// with no live token who is in the `[[users]]` directory (a Slack reviewer, say),
-    /// the directory's groups. `None` for anyone else.
+    /// A principal as they are now: their live token and directory groups; for someone
+    /// an identity provider vouched for ([`Gate::vouch`]), what it said, while that
+    /// holds; for a user with no live token who is in the `[[users]]` directory (a Slack
+    /// reviewer, say), the directory's groups. `None` for anyone else.
     pub async fn live_identity(
         &self,
         principal: &Principal,
@@ -304,6 +305,9 @@ impl Gate {
             .filter(|t| t.kind == principal.kind && t.is_live(now));
         if let Some(token) = token {
             return Ok(Some(self.identity_of(&token)));
+        }
+        if let Some(vouched) = self.vouched.get(principal, now) {
+            return Ok(Some(vouched));
         }
         if principal.kind != holdpoint_core::PrincipalKind::User {
             return Ok(None);

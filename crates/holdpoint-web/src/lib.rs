@@ -138,6 +138,11 @@ impl WebState {
         &self.inner.origin
     }
 
+    /// When a session started now ends at the latest.
+    fn session_deadline(&self) -> holdpoint_core::Timestamp {
+        self.inner.sessions.deadline()
+    }
+
     fn secure(&self) -> bool {
         self.inner.secure
     }

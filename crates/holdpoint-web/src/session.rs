@@ -75,6 +75,11 @@ impl Sessions {
         self.by_key.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// When a session started now ends at the latest (its absolute timeout).
+    pub fn deadline(&self) -> Timestamp {
+        self.clock.now() + self.absolute
+    }
+
     /// Starts a session; returns the id for the cookie.
     pub fn create(&self, identity: Identity, via: Via) -> String {
         let id = secret::random_hex(32);
@@ -148,7 +153,7 @@ impl Sessions {
                 last_seen: s.last_seen,
             })
             .collect();
-        out.sort_by(|a, b| b.last_seen.cmp(&a.last_seen));
+        out.sort_by_key(|s| std::cmp::Reverse(s.last_seen));
         out
     }
 }

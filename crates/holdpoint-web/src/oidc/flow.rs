@@ -125,6 +125,11 @@ pub async fn callback(
             }
         };
     tracing::info!(user = %identity.principal, groups = ?identity.groups, "signed in to the web inbox with OIDC");
+    // The provider's word stands for the session's lifetime: reviews given count with
+    // these groups when their hold is released.
+    state
+        .gate()
+        .vouch(identity.clone(), state.session_deadline());
     let mut response =
         crate::signin::start_session(&state, &headers, identity, Via::Oidc, &pending.next);
     let clear = auth::set_cookie(BROWSER_COOKIE, "", "Lax", state.secure(), Some(0));

@@ -42,10 +42,11 @@ pub async fn page(
 ) -> Result<Response, Failure> {
     let nav = viewer.nav();
     let gate = state.gate();
+    let id = ActionId(id);
     let record = gate
-        .get(viewer.identity(), &ActionId(id))
+        .get(viewer.identity(), &id)
         .await
-        .map_err(|e| Failure::from(e).with_nav(&nav))?;
+        .map_err(|e| unseen(e, &id).with_nav(&nav))?;
     let now = gate.clock().now();
     let request = ReviewRequest::new(&record, gate.masker().as_ref(), None);
     let pending = record.status == Status::Pending;
@@ -81,6 +82,19 @@ pub async fn page(
         request,
     };
     Ok(render(&page))
+}
+
+/// A 404 that says who may see an action, without saying whether this one exists.
+fn unseen(e: holdpoint_gate::GateError, id: &ActionId) -> Failure {
+    match e {
+        holdpoint_gate::GateError::NotFound(_) => Failure::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!(
+                "There is no action `{id}` that you may see. An action is shown to its requester, to the approver groups of its hold, and to admins."
+            ),
+        ),
+        other => Failure::from(other),
+    }
 }
 
 #[derive(Deserialize)]
@@ -121,6 +135,6 @@ pub async fn review(
         .gate()
         .review(viewer.identity(), &id, decision, form.comment.trim(), "web")
         .await
-        .map_err(|e| Failure::from(e).with_nav(&nav))?;
+        .map_err(|e| unseen(e, &id).with_nav(&nav))?;
     Ok(Redirect::to(&format!("/actions/{id}")).into_response())
 }

@@ -39,12 +39,13 @@ impl Gateway {
 
     fn serve(data: &Path, extra: &[&str]) -> Command {
         let mut command = Command::new(BIN);
-        command
-            .arg("serve")
-            .arg("--data")
-            .arg(data)
-            .args(["--listen", "127.0.0.1:0"])
-            .args(extra);
+        command.arg("serve").arg("--data").arg(data);
+        // A free port unless the test picked its own (an OIDC redirect must be known
+        // before the gateway starts).
+        if !extra.contains(&"--listen") {
+            command.args(["--listen", "127.0.0.1:0"]);
+        }
+        command.args(extra);
         command
     }
 

@@ -20,7 +20,7 @@ fn ensure_installed() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let dir = peers_dir();
-        let npm_done = dir.join("node_modules/.bin/mcp-inspector");
+        let npm_done = dir.join("node_modules/oidc-provider/package.json");
         // The venv is done when it holds exactly what requirements.txt asks for.
         let wanted = std::fs::read_to_string(dir.join("requirements.txt")).unwrap_or_default();
         let installed = dir.join("venv/.installed");
@@ -88,6 +88,12 @@ pub fn npm_server(package: &str) -> String {
         path.display()
     );
     path.to_string_lossy().into_owned()
+}
+
+/// `tests/peers/oidc_provider.mjs`, an OpenID Connect provider from npm's `oidc-provider`.
+pub fn oidc_provider_script() -> PathBuf {
+    ensure_installed();
+    peers_dir().join("oidc_provider.mjs")
 }
 
 /// The official inspector's CLI.

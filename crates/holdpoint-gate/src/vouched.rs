@@ -1,0 +1,41 @@
+//! People an identity provider vouched for (a web sign-in with OIDC): they have no
+//! token, so without this the release re-check could not see that a reviewer still has
+//! the groups their approval counted with. What the provider said holds until the
+//! deadline given (the sign-in's absolute timeout), in this process only.
+
+use holdpoint_core::{Identity, Principal, Timestamp};
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+#[derive(Default)]
+pub(crate) struct Vouched {
+    by_name: Mutex<HashMap<String, (Identity, Timestamp)>>,
+}
+
+impl Vouched {
+    pub(crate) fn get(&self, principal: &Principal, now: Timestamp) -> Option<Identity> {
+        let map = self.by_name.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&principal.name.to_ascii_lowercase())
+            .filter(|(identity, until)| identity.principal.kind == principal.kind && now < *until)
+            .map(|(identity, _)| identity.clone())
+    }
+}
+
+impl crate::Gate {
+    /// Records that an identity provider vouched for `identity` (name, kind, groups)
+    /// until `until`: reviews they give count with these groups until then. The latest
+    /// sign-in replaces an earlier one.
+    pub fn vouch(&self, identity: Identity, until: Timestamp) {
+        let now = self.clock.now();
+        let mut map = self
+            .vouched
+            .by_name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        map.retain(|_, (_, u)| now < *u);
+        map.insert(
+            identity.principal.name.to_ascii_lowercase(),
+            (identity, until),
+        );
+    }
+}
