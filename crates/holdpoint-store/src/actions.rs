@@ -354,16 +354,22 @@ mod tests {
             reviewer_groups: vec!["dba".into(), "sre".into()],
             before: Some(ActionId("act_9".into())),
             limit: 10,
+            principal_name: Some("ci-bot' --".into()),
+            kind: Some("db.ddl".into()),
+            environment: Some("prod".into()),
+            since: Some(chrono::DateTime::UNIX_EPOCH),
+            until: None,
         };
         let (sql, args) = list_query(Backend::Sqlite, &filter);
         assert_eq!(
             sql,
             "SELECT record FROM actions WHERE 1 = 1 AND status = $1 AND id < $2 AND \
-             ((principal_kind = $3 AND principal_name = $4) OR instr(approver_groups, $5) > 0 \
-             OR instr(approver_groups, $6) > 0) ORDER BY id DESC LIMIT $7"
+             principal_name = $3 AND kind = $4 AND environment = $5 AND created_at >= $6 AND \
+             ((principal_kind = $7 AND principal_name = $8) OR instr(approver_groups, $9) > 0 \
+             OR instr(approver_groups, $10) > 0) ORDER BY id DESC LIMIT $11"
         );
-        assert_eq!(args.len(), 7);
-        assert_eq!(args[4], Arg::from(",dba,"));
+        assert_eq!(args.len(), 11);
+        assert_eq!(args[8], Arg::from(",dba,"));
         let (pg, _) = list_query(Backend::Postgres, &ActionFilter::default());
         assert_eq!(
             pg,

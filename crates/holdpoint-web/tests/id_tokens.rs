@@ -8,31 +8,12 @@ use holdpoint_core::SystemClock;
 use holdpoint_web::OidcConfig;
 use holdpoint_web::oidc::Provider;
 use holdpoint_web::oidc::verify::{Expected, VerifyError, verify};
-use jsonwebtoken::jwk::JwkSet;
+
+mod common;
+use common::{KEY, OTHER_KEY, jwks, sign};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
 use std::sync::Arc;
-
-const KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgFaEQE+OXsSvPetk3
-lEjvmRq1uPmClma2ZehP4GzZuC2hRANCAAQ6Is9T7sEFPpWeLyQtPn7OngmHOckE
-qGjL2PzgvXgpwWQ4r7xngiH86cXzyNhsapHdQGeC23cLCkW/eH9tszfM
------END PRIVATE KEY-----";
-/// Another key, which the provider does not publish.
-const OTHER_KEY: &str = "-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgiCkZIk9bTYz98skG
-O4x0ffyGCGomqf5IW0J0kvRp5NyhRANCAASw3uC0f3u9t2QwC6/b2TXIwN+hip5H
-9MB3kM51lWaEjr8+5pKqOp+EuTt3Z+DVV4qPw7ScpFIrIpJoGmUBb4RN
------END PRIVATE KEY-----";
-
-fn jwks() -> JwkSet {
-    serde_json::from_value(json!({"keys": [{
-        "kty": "EC", "crv": "P-256", "kid": "k1", "alg": "ES256", "use": "sig",
-        "x": "OiLPU-7BBT6Vni8kLT5-zp4JhznJBKhoy9j84L14KcE",
-        "y": "ZDivvGeCIfzpxfPI2Gxqkd1AZ4LbdwsKRb94f22zN8w"
-    }]}))
-    .unwrap()
-}
 
 const ISSUER: &str = "https://idp.example.test";
 
@@ -40,21 +21,6 @@ fn claims(nonce: &str) -> Value {
     let now = chrono::Utc::now().timestamp();
     json!({"iss": ISSUER, "aud": "holdpoint", "sub": "alice", "iat": now, "exp": now + 300,
            "nonce": nonce, "preferred_username": "alice", "groups": ["dba"]})
-}
-
-fn sign(claims: &Value, key: &str, kid: &str) -> String {
-    let mut header = Header::new(Algorithm::ES256);
-    header.kid = Some(kid.into());
-    encode(&header, claims, &EncodingKey::from_ec_der(&der(key))).unwrap()
-}
-
-/// The DER bytes of a PEM block.
-fn der(pem: &str) -> Vec<u8> {
-    use base64::Engine;
-    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(body)
-        .unwrap()
 }
 
 fn expected(nonce: &str) -> Expected<'_> {
@@ -149,37 +115,9 @@ fn a_good_token_passes_and_every_forgery_is_refused() {
     ));
 }
 
-/// A stand-in issuer on loopback: its discovery document and keys.
-async fn stand_in() -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let issuer = base.clone();
-    let app = axum::Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            axum::routing::get(move || {
-                let issuer = issuer.clone();
-                async move {
-                    axum::Json(json!({
-                        "issuer": issuer,
-                        "authorization_endpoint": format!("{issuer}/auth"),
-                        "token_endpoint": format!("{issuer}/token"),
-                        "jwks_uri": format!("{issuer}/jwks"),
-                    }))
-                }
-            }),
-        )
-        .route(
-            "/jwks",
-            axum::routing::get(|| async { axum::Json(serde_json::to_value(jwks()).unwrap()) }),
-        );
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
 #[tokio::test]
 async fn a_nonce_signs_in_once() {
-    let issuer = stand_in().await;
+    let issuer = common::stand_in().await.issuer;
     let provider = Provider::new(
         OidcConfig::new(&issuer, "holdpoint", "secret"),
         "http://127.0.0.1:8470",
@@ -205,7 +143,7 @@ async fn a_nonce_signs_in_once() {
 
 #[tokio::test]
 async fn a_discovery_document_for_another_issuer_is_refused() {
-    let issuer = stand_in().await;
+    let issuer = common::stand_in().await.issuer;
     let provider = Provider::new(
         OidcConfig::new(&format!("{issuer}/"), "holdpoint", "secret"),
         "http://127.0.0.1:8470",

@@ -18,6 +18,8 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt;
 
+mod common;
+
 const POLICIES: &str = r#"
 @id("reads") permit (principal, action in Action::"db.read", resource);
 @id("ddl") @hold("Schema change") @approvers("dba") @expires("1h")
@@ -45,6 +47,10 @@ fn token(name: &str, kind: PrincipalKind, groups: &[&str]) -> NewToken {
 
 impl Web {
     async fn start() -> Web {
+        Web::start_with(None).await
+    }
+
+    async fn start_with(oidc: Option<holdpoint_web::OidcConfig>) -> Web {
         let dir = tempfile::tempdir().unwrap();
         let policy_dir = dir.path().join("policies");
         std::fs::create_dir_all(&policy_dir).unwrap();
@@ -80,6 +86,7 @@ impl Web {
         let mut config = holdpoint_web::WebConfig::new("http://127.0.0.1:8470");
         config.idle_timeout = Duration::from_secs(600);
         config.absolute_timeout = Duration::from_secs(3600);
+        config.oidc = oidc;
         let state = holdpoint_web::WebState::new(gate.clone(), config).unwrap();
         Web {
             router: holdpoint_web::router(state),
@@ -667,4 +674,116 @@ async fn live_updates_reach_those_who_may_see_the_hold() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+}
+
+/// The query parameters of a URL.
+fn query_of(url: &str) -> std::collections::HashMap<String, String> {
+    url::Url::parse(url)
+        .unwrap()
+        .query_pairs()
+        .into_owned()
+        .collect()
+}
+
+#[tokio::test]
+async fn oidc_sign_in_checks_the_browser_pkce_and_the_id_token_and_is_used_once() {
+    let idp = common::stand_in().await;
+    let web = Web::start_with(Some(holdpoint_web::OidcConfig::new(
+        &idp.issuer,
+        "holdpoint",
+        "secret",
+    )))
+    .await;
+    // Starts a sign-in; the stand-in will answer `claims` signed with `key`. Returns the
+    // callback path (with code and state) and the browser's binding cookie.
+    let begin = |claims: fn(&str, &str) -> serde_json::Value, key: &'static str| {
+        let web = &web;
+        let idp = &idp;
+        async move {
+            let (status, headers, _) = web.get("/signin/oidc?next=/history", "").await;
+            assert_eq!(status, StatusCode::SEE_OTHER);
+            let location = headers[header::LOCATION].to_str().unwrap().to_string();
+            assert!(location.starts_with(&format!("{}/auth?", idp.issuer)));
+            let q = query_of(&location);
+            assert_eq!(q["code_challenge_method"], "S256");
+            assert_eq!(
+                q["redirect_uri"],
+                "http://127.0.0.1:8470/signin/oidc/callback"
+            );
+            assert!(q["scope"].split(' ').any(|s| s == "openid"));
+            {
+                let mut answer = idp.answer.lock().unwrap();
+                answer.challenge = q["code_challenge"].clone();
+                answer.id_token = common::sign(&claims(&idp.issuer, &q["nonce"]), key, "k1");
+            }
+            let cookie = set_cookie(&headers, "holdpoint_oidc").unwrap();
+            let code = format!("code-{}", q["state"].len() + rand_suffix());
+            (
+                format!("/signin/oidc/callback?code={code}&state={}", q["state"]),
+                cookie,
+            )
+        }
+    };
+    let refused = |status: StatusCode, headers: &axum::http::HeaderMap, why: &str| {
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(headers[header::LOCATION], format!("/signin?error={why}"));
+        assert!(set_cookie(headers, "holdpoint").is_none(), "no session");
+    };
+
+    // The callback in another browser than the one that started the sign-in.
+    let (callback, _) = begin(common::claims_from, common::KEY).await;
+    let (status, headers, _) = web.get(&callback, "").await;
+    refused(status, &headers, "expired");
+
+    // An ID token for another audience, signed by a key the provider never published,
+    // or carrying another sign-in's nonce.
+    fn other_audience(issuer: &str, nonce: &str) -> serde_json::Value {
+        let mut c = common::claims_from(issuer, nonce);
+        c["aud"] = serde_json::json!("another-client");
+        c
+    }
+    fn other_nonce(issuer: &str, _: &str) -> serde_json::Value {
+        common::claims_from(issuer, "a-nonce-from-another-sign-in")
+    }
+    for (claims, key) in [
+        (
+            other_audience as fn(&str, &str) -> serde_json::Value,
+            common::KEY,
+        ),
+        (common::claims_from, common::OTHER_KEY),
+        (other_nonce, common::KEY),
+    ] {
+        let (callback, cookie) = begin(claims, key).await;
+        let (status, headers, _) = web.get(&callback, &cookie).await;
+        refused(status, &headers, "oidc");
+    }
+
+    // The real thing: a session, back where the sign-in started.
+    let (callback, cookie) = begin(common::claims_from, common::KEY).await;
+    let (status, headers, _) = web.get(&callback, &cookie).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/history");
+    let session = set_cookie(&headers, "holdpoint").unwrap();
+    let (status, _, page) = web.get("/inbox", &session).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("alice"));
+    // The same callback again (a replayed state, code and nonce): refused.
+    let (status, headers, _) = web.get(&callback, &cookie).await;
+    refused(status, &headers, "expired");
+    // The provider's answer replayed into a new sign-in: its nonce is not the new one.
+    let old_token = idp.answer.lock().unwrap().id_token.clone();
+    let (callback, cookie) = begin(common::claims_from, common::KEY).await;
+    idp.answer.lock().unwrap().id_token = old_token;
+    let (status, headers, _) = web.get(&callback, &cookie).await;
+    refused(status, &headers, "oidc");
+    // A provider error and a callback with no state.
+    let (status, headers, _) = web
+        .get("/signin/oidc/callback?error=access_denied", "")
+        .await;
+    refused(status, &headers, "expired");
+}
+
+fn rand_suffix() -> usize {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
 }
