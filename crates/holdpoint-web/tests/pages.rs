@@ -342,6 +342,16 @@ async fn forged_and_cross_site_forms_are_refused_and_change_nothing() {
         )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    // A body past the form limit.
+    let huge = "x".repeat(100 * 1024);
+    let (status, _, _) = web
+        .post(
+            &path,
+            &cookie,
+            &[("csrf", &csrf), ("decision", "approve"), ("comment", &huge)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(web.record(&held.id).await.status, Status::Pending);
     assert!(web.record(&held.id).await.hold.unwrap().reviews.is_empty());
 
@@ -567,6 +577,24 @@ async fn agent_text_is_escaped_and_admin_pages_are_for_admins() {
         web.gate.authenticate(&secret).await.unwrap().principal.name,
         "deploy-bot"
     );
+    // An admin ends alice's session from the sessions list.
+    let (alice_cookie, _) = web.sign_in(&alice).await;
+    let (_, _, listing) = web.get("/tokens", &cookie).await;
+    let keys: Vec<String> = listing
+        .split("action=\"/sessions/")
+        .skip(1)
+        .filter(|chunk| chunk.contains("End the session of alice"))
+        .map(|chunk| chunk.split('/').next().unwrap().to_string())
+        .collect();
+    assert!(!keys.is_empty());
+    for key in keys {
+        let (status, _, _) = web
+            .post(&format!("/sessions/{key}/end"), &cookie, &[("csrf", &csrf)])
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+    }
+    let (status, _, _) = web.get("/inbox", &alice_cookie).await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "her session ended");
     // Bad input to the form is a clear 422.
     let (status, _, page) = web
         .post(
@@ -774,6 +802,11 @@ async fn oidc_sign_in_checks_the_browser_pkce_and_the_id_token_and_is_used_once(
     let old_token = idp.answer.lock().unwrap().id_token.clone();
     let (callback, cookie) = begin(common::claims_from, common::KEY).await;
     idp.answer.lock().unwrap().id_token = old_token;
+    let (status, headers, _) = web.get(&callback, &cookie).await;
+    refused(status, &headers, "oidc");
+    // A name an agent already has.
+    web.token("alice", PrincipalKind::Agent, &[]).await;
+    let (callback, cookie) = begin(common::claims_from, common::KEY).await;
     let (status, headers, _) = web.get(&callback, &cookie).await;
     refused(status, &headers, "oidc");
     // A provider error and a callback with no state.

@@ -124,6 +124,27 @@ pub async fn callback(
                 return again("oidc");
             }
         };
+    // A person may not take the name of a live agent: the audit log and the self-review
+    // rule tell principals apart by name.
+    match state
+        .gate()
+        .store()
+        .token_by_name(&identity.principal.name)
+        .await
+    {
+        Ok(Some(token))
+            if token.kind == holdpoint_core::PrincipalKind::Agent
+                && token.is_live(state.gate().clock().now()) =>
+        {
+            tracing::warn!(user = %identity.principal, "OIDC sign-in refused: an agent token has this name");
+            return again("oidc");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(error = %e, "OIDC sign-in refused: the store cannot be read");
+            return again("oidc");
+        }
+    }
     tracing::info!(user = %identity.principal, groups = ?identity.groups, "signed in to the web inbox with OIDC");
     // The provider's word stands for the session's lifetime: reviews given count with
     // these groups when their hold is released.
