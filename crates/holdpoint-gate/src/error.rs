@@ -43,6 +43,30 @@ impl From<StoreError> for GateError {
     }
 }
 
+impl GateError {
+    /// The HTTP status each answer is given (DESIGN §5), for the API and the pages.
+    pub fn http_status(&self) -> u16 {
+        match self {
+            GateError::Invalid(_) => 422,
+            GateError::Unauthorized(_) => 401,
+            GateError::Forbidden(_) => 403,
+            GateError::NotFound(_) => 404,
+            GateError::Conflict(_) => 409,
+            GateError::Unavailable(_) => 503,
+            GateError::TooMany { .. } => 429,
+        }
+    }
+
+    /// What a client is told: the message, except for a store failure, whose own
+    /// message may name paths and hosts.
+    pub fn public_message(&self) -> String {
+        match self {
+            GateError::Unavailable(_) => "the store is unavailable; nothing was changed".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
 impl From<ReviewRefusal> for GateError {
     fn from(r: ReviewRefusal) -> Self {
         if r.is_conflict() {

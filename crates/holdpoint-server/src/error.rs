@@ -71,26 +71,13 @@ impl ApiError {
 
 impl From<GateError> for ApiError {
     fn from(e: GateError) -> Self {
-        let status = match &e {
-            GateError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            GateError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            GateError::Forbidden(_) => StatusCode::FORBIDDEN,
-            GateError::NotFound(_) => StatusCode::NOT_FOUND,
-            GateError::Conflict(_) => StatusCode::CONFLICT,
-            GateError::TooMany { retry_after, .. } => {
-                let mut error = ApiError::new(StatusCode::TOO_MANY_REQUESTS, e.to_string());
-                error.retry_after = Some(*retry_after);
-                return error;
-            }
-            // The store's own message may name paths; the client gets a plain one.
-            GateError::Unavailable(_) => {
-                return ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the store is unavailable; nothing was changed",
-                );
-            }
-        };
-        ApiError::new(status, e.to_string())
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut error = ApiError::new(status, e.public_message());
+        if let GateError::TooMany { retry_after, .. } = &e {
+            error.retry_after = Some(*retry_after);
+        }
+        error
     }
 }
 

@@ -49,16 +49,9 @@ impl Failure {
 
 impl From<GateError> for Failure {
     fn from(e: GateError) -> Self {
-        let status = match &e {
-            GateError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            GateError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            GateError::Forbidden(_) => StatusCode::FORBIDDEN,
-            GateError::NotFound(_) => StatusCode::NOT_FOUND,
-            GateError::Conflict(_) => StatusCode::CONFLICT,
-            GateError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            GateError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
-        };
-        Failure::new(status, e.to_string())
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        Failure::new(status, e.public_message())
     }
 }
 
