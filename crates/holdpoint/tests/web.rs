@@ -285,6 +285,18 @@ async fn a_reviewer_signs_in_with_oidc_and_approves_a_waiting_agent_in_the_brows
     phone.goto(&format!("{base}/actions/{second}")).await;
     phone.wait_for("#approve").await;
     phone.screenshot(&dir.join("action-390.png")).await;
+    // Under a dark color scheme the page follows it.
+    phone
+        .cdp(
+            "Emulation.setEmulatedMedia",
+            serde_json::json!({"features": [{"name": "prefers-color-scheme", "value": "dark"}]}),
+        )
+        .await;
+    let background = phone
+        .execute("return getComputedStyle(document.body).backgroundColor")
+        .await;
+    assert_eq!(background, serde_json::json!("rgb(13, 17, 23)"));
+    phone.screenshot(&dir.join("action-390-dark.png")).await;
     phone.close().await;
 
     // Another group: no buttons, and the reason instead.
