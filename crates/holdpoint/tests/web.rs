@@ -322,3 +322,18 @@ async fn a_reviewer_signs_in_with_oidc_and_approves_a_waiting_agent_in_the_brows
         );
     }
 }
+
+#[test]
+fn a_careless_web_config_stops_the_start_with_its_reason() {
+    support::serve_refuses(
+        "[web.oidc]\nissuer = \"https://idp.example.test\"\nclient_id = \"holdpoint\"\nclient_secret_env = \"HOLDPOINT_TEST_UNSET_SECRET\"\n",
+        "HOLDPOINT_TEST_UNSET_SECRET",
+    );
+    support::serve_refuses("[web]\nidle_timeout = \"0s\"\n", "idle_timeout");
+    support::serve_refuses("[web]\nabsolute_timeout = \"soon\"\n", "absolute_timeout");
+    support::serve_refuses(
+        "[server]\npublic_url = \"ftp://example.test\"\n",
+        "public_url",
+    );
+    support::serve_refuses("[web]\nsession = \"forever\"\n", "unknown field");
+}
