@@ -10,11 +10,14 @@
 //!   hold's creation to its `chat.postMessage` arriving there.
 //! - `mcp-stdio` and `mcp-http` (`mcp.rs`): latency of an MCP `tools/call` of `echo`,
 //!   direct or through a relay, with a raw JSON-RPC client.
+//! - `web` (`web.rs`): `GET /inbox` with 1,000 pending holds beside the JSON list, and
+//!   a decision's time to the signed-in page's `GET /events` beside an agent's long-poll.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod mcp;
 mod outbox;
+mod web;
 
 use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
@@ -93,6 +96,21 @@ enum Command {
         endpoint: String,
         #[arg(long)]
         token: Option<String>,
+    },
+    /// With `--holds` pending holds for `dba`: `GET /inbox` (signed in as `--reviewer`, a
+    /// user in `dba`) beside `GET /v1/actions`, then `--decisions` approvals timed to their
+    /// `GET /events` frame, beside as many to an agent's long-poll.
+    Web {
+        #[arg(long)]
+        agent: String,
+        #[arg(long)]
+        reviewer: String,
+        #[arg(long, default_value_t = 1000)]
+        holds: usize,
+        #[arg(long, default_value_t = 200)]
+        requests: usize,
+        #[arg(long, default_value_t = 300)]
+        decisions: usize,
     },
 }
 
@@ -390,5 +408,12 @@ async fn main() -> anyhow::Result<()> {
             endpoint,
             token,
         } => mcp::http(&label, calls, &endpoint, token.as_deref()).await,
+        Command::Web {
+            agent,
+            reviewer,
+            holds,
+            requests,
+            decisions,
+        } => web::web(&cli.url, &agent, &reviewer, holds, requests, decisions).await,
     }
 }
