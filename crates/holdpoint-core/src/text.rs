@@ -32,6 +32,25 @@ pub fn inert(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// [`inert`] for text that keeps its lines: newlines and tabs stay (SQL, scripts), every
+/// other unsafe character is written as `\u{…}`. For HTML pages, which escape markup but
+/// would still apply bidirectional overrides.
+pub fn inert_lines(text: &str) -> Cow<'_, str> {
+    let unsafe_here = |c: char| is_unsafe_char(c) && c != '\n' && c != '\t';
+    if !text.chars().any(unsafe_here) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_here(c) {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Pretty JSON safe to print: serde_json already escapes C0 controls inside strings;
 /// this also escapes DEL, C1 and the bidirectional controls as `\uXXXX`, so the output
 /// is still valid JSON with the same meaning.

@@ -39,3 +39,22 @@ impl crate::Gate {
         );
     }
 }
+
+impl crate::Gate {
+    /// Withdraws what a provider said of `principal` (an admin ended their session):
+    /// their reviews no longer count at release, unless they sign in again.
+    pub fn unvouch(&self, principal: &Principal) {
+        let mut map = self
+            .vouched
+            .by_name
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        let name = principal.name.to_ascii_lowercase();
+        if map
+            .get(&name)
+            .is_some_and(|(identity, _)| identity.principal.kind == principal.kind)
+        {
+            map.remove(&name);
+        }
+    }
+}

@@ -61,7 +61,7 @@ impl IntoResponse for Failure {
             nav: self.nav.as_ref(),
             status: self.status.as_u16(),
             title: self.status.canonical_reason().unwrap_or("Error"),
-            message: &self.message,
+            message: &crate::view::shown(&self.message),
         };
         (self.status, render(&page)).into_response()
     }

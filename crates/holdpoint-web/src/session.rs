@@ -12,6 +12,9 @@ use std::time::Duration;
 
 /// The most sessions kept at once; past it the least recently used one is ended.
 const MAX_SESSIONS: usize = 10_000;
+/// The most sessions one person keeps; past it their own oldest is ended, so nobody can
+/// push everyone else's sessions out by signing in over and over.
+const MAX_PER_PRINCIPAL: usize = 20;
 
 /// How the person signed in.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -77,7 +80,10 @@ impl Sessions {
 
     /// When a session started now ends at the latest (its absolute timeout).
     pub fn deadline(&self) -> Timestamp {
-        self.clock.now() + self.absolute
+        self.clock
+            .now()
+            .checked_add_signed(self.absolute)
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
     }
 
     /// Starts a session; returns the id for the cookie.
@@ -93,6 +99,16 @@ impl Sessions {
         };
         let mut map = self.map();
         map.retain(|_, s| self.live(s, now));
+        let theirs: Vec<(String, Timestamp)> = map
+            .iter()
+            .filter(|(_, s)| s.identity.principal == session.identity.principal)
+            .map(|(k, s)| (k.clone(), s.last_seen))
+            .collect();
+        if theirs.len() >= MAX_PER_PRINCIPAL
+            && let Some((oldest, _)) = theirs.iter().min_by_key(|(_, seen)| *seen)
+        {
+            map.remove(oldest);
+        }
         if map.len() >= MAX_SESSIONS
             && let Some(oldest) = map
                 .iter()
@@ -106,7 +122,8 @@ impl Sessions {
     }
 
     fn live(&self, s: &Session, now: Timestamp) -> bool {
-        now - s.last_seen < self.idle && now - s.created < self.absolute
+        now.signed_duration_since(s.last_seen) < self.idle
+            && now.signed_duration_since(s.created) < self.absolute
     }
 
     /// The live session behind `id`. With `touch`, the request counts as activity (a
@@ -133,9 +150,9 @@ impl Sessions {
         self.map().remove(&secret::key_of(id));
     }
 
-    /// Ends a session by its key (as listed to admins); true when there was one.
-    pub fn end_key(&self, key: &str) -> bool {
-        self.map().remove(key).is_some()
+    /// Ends a session by its key (as listed to admins); the session, if there was one.
+    pub fn end_key(&self, key: &str) -> Option<Session> {
+        self.map().remove(key)
     }
 
     /// Live sessions, most recently active first.
@@ -205,6 +222,17 @@ mod tests {
             sessions.get(&id, true).is_none(),
             "the absolute timeout ends an active session"
         );
+
+        let first = sessions.create(alice(), Via::Oidc);
+        clock.advance(Duration::from_secs(1));
+        let later: Vec<String> = (0..MAX_PER_PRINCIPAL)
+            .map(|_| sessions.create(alice(), Via::Oidc))
+            .collect();
+        assert!(
+            sessions.get(&first, false).is_none(),
+            "one person's sessions push out only their own oldest"
+        );
+        assert!(later.iter().all(|id| sessions.get(id, false).is_some()));
 
         let id = sessions.create(alice(), Via::Oidc);
         sessions.end(&id);

@@ -14,7 +14,14 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-const SIGNIN_COOKIE: &str = "holdpoint_signin";
+/// The sign-in form's cookie (`__Host-` when Secure, so no sibling domain can plant one).
+fn signin_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-holdpoint_signin"
+    } else {
+        "holdpoint_signin"
+    }
+}
 
 #[derive(Template)]
 #[template(path = "signin.html")]
@@ -59,7 +66,13 @@ fn show(state: &WebState, next: &str, error: Option<&str>, status: StatusCode) -
         oidc: state.oidc().map(|o| o.label()),
         error,
     };
-    let cookie = auth::set_cookie(SIGNIN_COOKIE, &form_token, "Strict", state.secure(), None);
+    let cookie = auth::set_cookie(
+        signin_cookie(state.secure()),
+        &form_token,
+        "Strict",
+        state.secure(),
+        None,
+    );
     (status, [(header::SET_COOKIE, cookie)], render(&page)).into_response()
 }
 
@@ -80,7 +93,7 @@ pub async fn with_token(
     Form(form): Form<TokenForm>,
 ) -> Response {
     let next = auth::local_path(Some(&form.next));
-    let cookie = auth::cookie(&headers, SIGNIN_COOKIE).unwrap_or_default();
+    let cookie = auth::cookie(&headers, signin_cookie(state.secure())).unwrap_or_default();
     if cookie.is_empty() || !secret::same(&cookie, &form.form_token) {
         return Failure::forbidden(
             "this sign-in form is missing its anti-forgery token; reload the sign-in page",
@@ -91,12 +104,8 @@ pub async fn with_token(
     let identity = match state.gate().authenticate(token).await {
         Ok(identity) => identity,
         Err(e) => {
-            return show(
-                &state,
-                &next,
-                Some(&e.to_string()),
-                StatusCode::UNAUTHORIZED,
-            );
+            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNAUTHORIZED);
+            return show(&state, &next, Some(&e.public_message()), status);
         }
     };
     if !identity.principal.kind.is_human() {
@@ -127,7 +136,13 @@ pub fn start_session(
     }
     let id = state.sessions().create(identity, via);
     let cookie = auth::set_cookie(name, &id, "Lax", state.secure(), None);
-    let clear = auth::set_cookie(SIGNIN_COOKIE, "", "Strict", state.secure(), Some(0));
+    let clear = auth::set_cookie(
+        signin_cookie(state.secure()),
+        "",
+        "Strict",
+        state.secure(),
+        Some(0),
+    );
     let mut response = Redirect::to(next).into_response();
     let h = response.headers_mut();
     for value in [cookie, clear] {

@@ -2,7 +2,9 @@
 //! [`ReviewRequest`](holdpoint_notify::ReviewRequest) or the audit log) and still
 //! untrusted: the templates escape them.
 
+use holdpoint_core::text::{escape_json_text, inert_lines};
 use holdpoint_core::{ActionRecord, Timestamp};
+use holdpoint_notify::ReviewRequest;
 use serde_json::Value;
 
 /// A value longer than this, or with more lines, is folded behind its first line.
@@ -10,6 +12,32 @@ const FOLD_CHARS: usize = 300;
 const FOLD_LINES: usize = 12;
 /// How much of a folded value shows before it is opened.
 const PREVIEW_CHARS: usize = 120;
+
+/// Untrusted text as a page shows it: lines kept, control characters and the
+/// bidirectional overrides (which would reorder what a reviewer reads) written as
+/// visible escapes. The templates then escape the markup.
+pub fn shown(text: &str) -> String {
+    inert_lines(text).into_owned()
+}
+
+/// The review request with every text an agent or reviewer wrote made [`shown`].
+pub fn shown_request(mut r: ReviewRequest) -> ReviewRequest {
+    for text in [
+        &mut r.title,
+        &mut r.kind,
+        &mut r.resource,
+        &mut r.environment,
+        &mut r.justification,
+        &mut r.reason,
+    ] {
+        *text = shown(text);
+    }
+    r.owner = r.owner.as_deref().map(shown);
+    for review in &mut r.reviews {
+        review.comment = shown(&review.comment);
+    }
+    r
+}
 
 /// The signed-in bar at the top of each page.
 #[derive(Debug, Clone)]
@@ -44,18 +72,18 @@ pub fn params(params: &Value) -> Vec<Param> {
 
 fn param(name: &str, value: &Value) -> Param {
     let (text, code) = match value {
-        Value::String(s) => (s.clone(), looks_like_code(name, s)),
+        Value::String(s) => (shown(s), looks_like_code(name, s)),
         Value::Array(items) if name == "command" && items.iter().all(Value::is_string) => (
             items
                 .iter()
                 .filter_map(Value::as_str)
-                .map(quote_arg)
+                .map(|a| shown(&quote_arg(a)))
                 .collect::<Vec<_>>()
                 .join(" "),
             true,
         ),
         other => (
-            serde_json::to_string_pretty(other).unwrap_or_default(),
+            escape_json_text(&serde_json::to_string_pretty(other).unwrap_or_default()),
             true,
         ),
     };
@@ -66,7 +94,7 @@ fn param(name: &str, value: &Value) -> Param {
         preview.push_str(" …");
     }
     Param {
-        name: name.to_string(),
+        name: shown(name),
         text,
         folded,
         preview,
@@ -145,9 +173,9 @@ impl HistoryRow {
             id: record.id.to_string(),
             status: record.status.as_str().to_string(),
             requester: record.principal.to_string(),
-            kind: record.kind.clone(),
-            resource: masker.mask_text(&record.resource),
-            environment: record.environment.clone(),
+            kind: shown(&record.kind),
+            resource: shown(&masker.mask_text(&record.resource)),
+            environment: shown(&record.environment),
             created: when(record.created_at),
         }
     }
@@ -174,6 +202,16 @@ mod tests {
         let body = by("body").unwrap_or_else(|| param("", &Value::Null));
         assert!(body.folded && body.preview.ends_with('…'));
         assert_eq!(by("n").map(|x| x.text), Some("5".to_string()));
+    }
+
+    #[test]
+    fn bidirectional_overrides_and_controls_are_shown_not_applied() {
+        let p =
+            params(&json!({"sql": "DELETE FROM t \u{2067}x\u{2069} -- \u{1b}[2J\nWHERE id = 5"}));
+        assert_eq!(
+            p[0].text,
+            "DELETE FROM t \\u{2067}x\\u{2069} -- \\u{1b}[2J\nWHERE id = 5"
+        );
     }
 
     #[test]

@@ -537,6 +537,13 @@ async fn agent_text_is_escaped_and_admin_pages_are_for_admins() {
         page.contains("script&#62;alert(1)&#60;/script&#62;"),
         "escaped, not dropped"
     );
+    // A right-to-left override would reorder what the reviewer reads: it is shown, not
+    // applied.
+    let bidi = web
+        .submit(&agent, "db.ddl", "rename invoice\u{202e}fdp.exe")
+        .await;
+    let (_, _, page) = web.get(&format!("/actions/{}", bidi.id), &cookie).await;
+    assert!(!page.contains('\u{202e}') && page.contains("invoice\\u{202e}fdp.exe"));
 
     for path in ["/audit", "/tokens"] {
         let (status, _, _) = web.get(path, &cookie).await;

@@ -5,6 +5,9 @@
 use holdpoint_web::{OidcConfig, WebConfig, oidc::AdminRule};
 use serde::Deserialize;
 
+/// The longest a session may last.
+const MAX_SESSION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebSection {
@@ -91,6 +94,12 @@ impl WebSection {
         let mut config = WebConfig::new(public_url);
         config.idle_timeout = duration("idle_timeout", &self.idle_timeout)?;
         config.absolute_timeout = duration("absolute_timeout", &self.absolute_timeout)?;
+        if config.absolute_timeout > MAX_SESSION {
+            return Err("[web] absolute_timeout may be at most 30d".into());
+        }
+        if config.idle_timeout > config.absolute_timeout {
+            return Err("[web] idle_timeout is longer than absolute_timeout".into());
+        }
         if let Some(oidc) = &self.oidc {
             let secret = lookup(&oidc.client_secret_env)
                 .filter(|v| !v.is_empty())

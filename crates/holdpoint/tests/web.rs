@@ -336,4 +336,9 @@ fn a_careless_web_config_stops_the_start_with_its_reason() {
         "public_url",
     );
     support::serve_refuses("[web]\nsession = \"forever\"\n", "unknown field");
+    support::serve_refuses("[web]\nabsolute_timeout = \"300000y\"\n", "at most 30d");
+    support::serve_refuses(
+        "[web]\nidle_timeout = \"2h\"\nabsolute_timeout = \"1h\"\n",
+        "longer than absolute_timeout",
+    );
 }

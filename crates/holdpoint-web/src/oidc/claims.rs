@@ -44,10 +44,26 @@ pub fn identity(
             holdpoint_core::text::inert(&name)
         ));
     }
-    let email = claims.get("email").and_then(Value::as_str);
-    let entry = directory
-        .user(&name)
-        .or_else(|| email.and_then(|e| directory.by_email(e)));
+    // Only an e-mail the provider verified says who someone is.
+    let verified = claims.get("email_verified").and_then(Value::as_bool) == Some(true);
+    let email = claims
+        .get("email")
+        .and_then(Value::as_str)
+        .filter(|_| verified);
+    let entry = match directory.user(&name) {
+        // An entry with an e-mail is this person only if the provider verified that
+        // e-mail for them: a provider name alone could be anyone's choosing.
+        Some(entry) => match &entry.email {
+            Some(known) if email.is_some_and(|e| e.eq_ignore_ascii_case(known)) => Some(entry),
+            Some(_) => {
+                return Err(format!(
+                    "`{name}` is in [[users]] with an e-mail the provider did not verify for this sign-in"
+                ));
+            }
+            None => Some(entry),
+        },
+        None => email.and_then(|e| directory.by_email(e)),
+    };
     let mut groups: Vec<String> = strings(claims, &config.groups_claim)
         .into_iter()
         .filter(|g| valid_name(g))
@@ -95,7 +111,7 @@ mod tests {
         }]);
         let alice = identity(
             &json!({"preferred_username": "Alice", "email": "alice@example.com",
-                    "groups": ["dba", "admins", "bad group"]}),
+                    "email_verified": true, "groups": ["dba", "admins", "bad group"]}),
             &config,
             &directory,
         );
@@ -117,6 +133,25 @@ mod tests {
         );
         assert_eq!(admin.map(|i| i.principal.kind), Ok(PrincipalKind::Admin));
         assert!(identity(&json!({"sub": "x"}), &config, &directory).is_err());
+        // An unverified e-mail gives nobody another person's groups.
+        let mallory = identity(
+            &json!({"preferred_username": "mallory", "email": "alice@example.com",
+                    "email_verified": false}),
+            &config,
+            &directory,
+        );
+        assert_eq!(mallory.map(|i| i.groups), Ok(Vec::<String>::new()));
+        // A provider name that is a directory entry's, without that entry's verified
+        // e-mail, is refused.
+        assert!(
+            identity(
+                &json!({"preferred_username": "al", "email": "mallory@example.com",
+                        "email_verified": true}),
+                &config,
+                &directory
+            )
+            .is_err()
+        );
         assert!(
             identity(
                 &json!({"preferred_username": "a b\u{1b}[2J"}),

@@ -14,7 +14,15 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-const BROWSER_COOKIE: &str = "holdpoint_oidc";
+/// The cookie tying a sign-in to the browser that started it (`__Host-` when Secure, so
+/// no sibling domain can plant one).
+fn browser_cookie(secure: bool) -> &'static str {
+    if secure {
+        "__Host-holdpoint_oidc"
+    } else {
+        "holdpoint_oidc"
+    }
+}
 
 #[derive(Deserialize)]
 pub struct StartQuery {
@@ -30,7 +38,11 @@ pub async fn start(State(state): State<WebState>, Query(q): Query<StartQuery>) -
         Ok((meta, _)) => meta,
         Err(e) => {
             tracing::warn!(error = %e, "OIDC sign-in cannot start");
-            return Failure::new(StatusCode::BAD_GATEWAY, e.to_string()).into_response();
+            return Failure::new(
+                StatusCode::BAD_GATEWAY,
+                "the identity provider cannot be reached; the gateway's log says why",
+            )
+            .into_response();
         }
     };
     let oidc_state = secret::random_b64(32);
@@ -67,7 +79,13 @@ pub async fn start(State(state): State<WebState>, Query(q): Query<StartQuery>) -
         },
     );
     // Lax, not Strict: the provider's redirect back is a cross-site navigation.
-    let cookie = auth::set_cookie(BROWSER_COOKIE, &browser, "Lax", state.secure(), Some(600));
+    let cookie = auth::set_cookie(
+        browser_cookie(state.secure()),
+        &browser,
+        "Lax",
+        state.secure(),
+        Some(600),
+    );
     (
         [(header::SET_COOKIE, cookie)],
         Redirect::to(target.as_str()),
@@ -95,7 +113,7 @@ pub async fn callback(
     let Some(pending) = q.state.as_deref().and_then(|s| provider.take(s)) else {
         return again("expired");
     };
-    let browser = auth::cookie(&headers, BROWSER_COOKIE).unwrap_or_default();
+    let browser = auth::cookie(&headers, browser_cookie(state.secure())).unwrap_or_default();
     if !secret::same(&browser, &pending.browser) {
         tracing::warn!(
             "an OIDC callback came back to another browser than the one that started it"
@@ -124,19 +142,17 @@ pub async fn callback(
                 return again("oidc");
             }
         };
-    // A person may not take the name of a live agent: the audit log and the self-review
-    // rule tell principals apart by name.
+    // A provider's name may not be a live token's (an agent's, or a person who signs in
+    // with that token): the audit log, visibility and the self-review rule tell
+    // principals apart by name, and provider names can be chosen.
     match state
         .gate()
         .store()
         .token_by_name(&identity.principal.name)
         .await
     {
-        Ok(Some(token))
-            if token.kind == holdpoint_core::PrincipalKind::Agent
-                && token.is_live(state.gate().clock().now()) =>
-        {
-            tracing::warn!(user = %identity.principal, "OIDC sign-in refused: an agent token has this name");
+        Ok(Some(token)) if token.is_live(state.gate().clock().now()) => {
+            tracing::warn!(user = %identity.principal, "OIDC sign-in refused: a live token has this name");
             return again("oidc");
         }
         Ok(_) => {}
@@ -153,7 +169,13 @@ pub async fn callback(
         .vouch(identity.clone(), state.session_deadline());
     let mut response =
         crate::signin::start_session(&state, &headers, identity, Via::Oidc, &pending.next);
-    let clear = auth::set_cookie(BROWSER_COOKIE, "", "Lax", state.secure(), Some(0));
+    let clear = auth::set_cookie(
+        browser_cookie(state.secure()),
+        "",
+        "Lax",
+        state.secure(),
+        Some(0),
+    );
     if let Ok(v) = clear.parse() {
         response.headers_mut().append(header::SET_COOKIE, v);
     }

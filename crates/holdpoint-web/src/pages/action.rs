@@ -6,7 +6,7 @@
 use crate::WebState;
 use crate::auth::Viewer;
 use crate::error::{Failure, render};
-use crate::view::{Nav, Param, params, time_left, when};
+use crate::view::{Nav, Param, params, shown_request, time_left, when};
 use askama::Template;
 use axum::extract::{Form, Path, State};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -48,7 +48,7 @@ pub async fn page(
         .await
         .map_err(|e| unseen(e, &id).with_nav(&nav))?;
     let now = gate.clock().now();
-    let request = ReviewRequest::new(&record, gate.masker().as_ref(), None);
+    let request = shown_request(ReviewRequest::new(&record, gate.masker().as_ref(), None));
     let pending = record.status == Status::Pending;
     let cannot_review = if pending {
         apply_review(

@@ -62,9 +62,14 @@ pub async fn page(
             seq: e.seq,
             time: when(e.time),
             event_type: e.event_type.as_str().to_string(),
-            actor: format!("{}:{} via {}", e.actor.kind, e.actor.name, e.actor.channel),
+            actor: crate::view::shown(&format!(
+                "{}:{} via {}",
+                e.actor.kind, e.actor.name, e.actor.channel
+            )),
             action_id: e.action_id.map(|id| id.to_string()),
-            data: serde_json::to_string(&e.data).unwrap_or_default(),
+            data: holdpoint_core::text::escape_json_text(
+                &serde_json::to_string(&e.data).unwrap_or_default(),
+            ),
             hash: e.hash,
         })
         .collect();

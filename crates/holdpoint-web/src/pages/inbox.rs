@@ -5,7 +5,7 @@
 use crate::WebState;
 use crate::auth::{Viewer, Watcher};
 use crate::error::{Failure, render};
-use crate::view::{HoldRow, Nav, time_left, when};
+use crate::view::{HoldRow, Nav, shown, time_left, when};
 use askama::Template;
 use axum::extract::{Query, State};
 use axum::response::Response;
@@ -55,11 +55,11 @@ async fn holds(
             let hold = r.hold.as_ref()?;
             Some(HoldRow {
                 id: r.id.to_string(),
-                title: masker.mask_text(&hold.title),
+                title: shown(&masker.mask_text(&hold.title)),
                 requester: r.principal.to_string(),
-                kind: r.kind.clone(),
-                resource: masker.mask_text(&r.resource),
-                environment: r.environment.clone(),
+                kind: shown(&r.kind),
+                resource: shown(&masker.mask_text(&r.resource)),
+                environment: shown(&r.environment),
                 created: when(r.created_at),
                 time_left: time_left(hold.expires_at, now),
                 expires_at: hold.expires_at.to_rfc3339(),

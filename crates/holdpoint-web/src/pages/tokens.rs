@@ -197,7 +197,12 @@ pub async fn end_session(
 ) -> Result<Response, Failure> {
     viewer.check_csrf(&form.csrf)?;
     viewer.admin()?;
-    state.sessions().end_key(&key);
-    tracing::info!(admin = %viewer.identity().principal, "ended a web session");
+    if let Some(ended) = state.sessions().end_key(&key) {
+        // What a provider said of them no longer counts for their reviews either.
+        if ended.via == crate::session::Via::Oidc {
+            state.gate().unvouch(&ended.identity.principal);
+        }
+        tracing::info!(admin = %viewer.identity().principal, user = %ended.identity.principal, "ended a web session");
+    }
     Ok(Redirect::to("/tokens").into_response())
 }
