@@ -802,8 +802,23 @@ async fn oidc_sign_in_checks_the_browser_pkce_and_the_id_token_and_is_used_once(
     let (status, _, page) = web.get("/inbox", &session).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("alice"));
-    // The same callback again (a replayed state, code and nonce): refused.
+    // The same callback again, with the cookie saved from before (a replayed state,
+    // code and nonce): the provider refuses the used code.
     let (status, headers, _) = web.get(&callback, &cookie).await;
+    refused(status, &headers, "oidc");
+    // A sign-in cookie for another sign-in's state, and one past ten minutes.
+    let (first, _) = begin(common::claims_from, common::KEY).await;
+    let (_, second_cookie) = begin(common::claims_from, common::KEY).await;
+    let (status, headers, _) = web.get(&first, &second_cookie).await;
+    refused(status, &headers, "expired");
+    let (callback, cookie) = begin(common::claims_from, common::KEY).await;
+    web.clock.advance(Duration::from_secs(601));
+    let (status, headers, _) = web.get(&callback, &cookie).await;
+    refused(status, &headers, "expired");
+    // A sign-in cookie edited by hand.
+    let (callback, cookie) = begin(common::claims_from, common::KEY).await;
+    let tampered = cookie.replacen('.', "x.", 1);
+    let (status, headers, _) = web.get(&callback, &tampered).await;
     refused(status, &headers, "expired");
     // The provider's answer replayed into a new sign-in: its nonce is not the new one.
     let old_token = idp.answer.lock().unwrap().id_token.clone();

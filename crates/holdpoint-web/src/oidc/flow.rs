@@ -1,9 +1,10 @@
 //! `GET /signin/oidc` sends the browser to the provider with a fresh `state`, `nonce`
-//! and PKCE challenge, and a cookie that ties the sign-in to this browser;
-//! `GET /signin/oidc/callback` takes that sign-in (once), checks the cookie, redeems
-//! the code with the verifier and verifies the ID token before a session starts.
+//! and PKCE challenge, and keeps the sign-in in a signed cookie on that browser;
+//! `GET /signin/oidc/callback` opens the cookie, checks it is this `state`'s and fresh,
+//! redeems the code with the verifier and verifies the ID token before a session starts.
 
-use super::provider::Pending;
+use super::pending::Pending;
+use super::provider::SIGNIN_TTL;
 use crate::WebState;
 use crate::auth;
 use crate::error::Failure;
@@ -48,7 +49,6 @@ pub async fn start(State(state): State<WebState>, Query(q): Query<StartQuery>) -
     let oidc_state = secret::random_b64(32);
     let verifier = secret::random_b64(32);
     let nonce = secret::random_b64(32);
-    let browser = secret::random_b64(32);
     let mut scopes = vec!["openid".to_string()];
     scopes.extend(provider.config.scopes.iter().cloned());
     let Ok(mut target) = url::Url::parse(&meta.authorization_endpoint) else {
@@ -68,23 +68,24 @@ pub async fn start(State(state): State<WebState>, Query(q): Query<StartQuery>) -
         .append_pair("nonce", &nonce)
         .append_pair("code_challenge", &secret::pkce_challenge(&verifier))
         .append_pair("code_challenge_method", "S256");
-    provider.begin(
-        oidc_state,
-        Pending {
-            verifier,
-            nonce,
-            browser: browser.clone(),
-            next: auth::local_path(q.next.as_deref()),
-            started: state.gate().clock().now(),
-        },
-    );
+    let pending = Pending {
+        state: oidc_state,
+        verifier,
+        nonce,
+        next: auth::local_path(q.next.as_deref()),
+        started: state.gate().clock().now().timestamp(),
+    };
+    let Some(sealed) = provider.sealer.seal(&pending) else {
+        return Failure::new(StatusCode::INTERNAL_SERVER_ERROR, "cannot start a sign-in")
+            .into_response();
+    };
     // Lax, not Strict: the provider's redirect back is a cross-site navigation.
     let cookie = auth::set_cookie(
         browser_cookie(state.secure()),
-        &browser,
+        &sealed,
         "Lax",
         state.secure(),
-        Some(600),
+        Some(SIGNIN_TTL.as_secs()),
     );
     (
         [(header::SET_COOKIE, cookie)],
@@ -110,16 +111,21 @@ pub async fn callback(
             .into_response();
     };
     let again = |code: &str| Redirect::to(&format!("/signin?error={code}")).into_response();
-    let Some(pending) = q.state.as_deref().and_then(|s| provider.take(s)) else {
-        return again("expired");
-    };
-    let browser = auth::cookie(&headers, browser_cookie(state.secure())).unwrap_or_default();
-    if !secret::same(&browser, &pending.browser) {
+    // The sign-in this browser started: signed by this process, for this `state`, and
+    // fresh. A callback in another browser, or after a restart, has none.
+    let cookie = auth::cookie(&headers, browser_cookie(state.secure())).unwrap_or_default();
+    let now = state.gate().clock().now().timestamp();
+    let Some(pending) = provider.sealer.open(&cookie).filter(|p| {
+        q.state
+            .as_deref()
+            .is_some_and(|s| secret::same(s, &p.state))
+            && (0..=SIGNIN_TTL.as_secs() as i64).contains(&(now - p.started))
+    }) else {
         tracing::warn!(
-            "an OIDC callback came back to another browser than the one that started it"
+            "an OIDC callback without its sign-in (another browser, too late, or replayed)"
         );
         return again("expired");
-    }
+    };
     if let Some(error) = &q.error {
         tracing::warn!(error = %holdpoint_core::text::inert(error), "the identity provider refused the sign-in");
         return again("oidc");

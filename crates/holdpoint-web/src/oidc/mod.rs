@@ -1,8 +1,9 @@
 //! Sign-in with an OpenID Connect provider (authorization code flow, PKCE S256 and a
 //! `nonce`). A tour:
 //! - `provider.rs`: [`Provider`], the discovery document and signing keys (fetched when
-//!   first needed, so a provider that is down does not stop the gateway), and the
-//!   sign-ins in progress.
+//!   first needed, so a provider that is down does not stop the gateway).
+//! - `pending.rs`: a sign-in in progress, kept in the browser in a signed cookie, so
+//!   the server keeps nothing per sign-in.
 //! - `verify.rs`: every check an ID token passes: signature by a key of the issuer,
 //!   issuer, audience (and `azp`), expiry, and the nonce of this very sign-in, once.
 //! - `claims.rs`: the person the claims name, their groups (merged with `[[users]]`)
@@ -11,6 +12,7 @@
 
 mod claims;
 pub mod flow;
+mod pending;
 mod provider;
 pub mod verify;
 

@@ -1,7 +1,7 @@
 //! [`Provider`]: one OpenID Connect provider, as the gateway knows it: its discovery
 //! document and keys (fetched when first needed, kept an hour, keys fetched again when
-//! a token names one not yet seen), the sign-ins in progress, and the nonces already
-//! used.
+//! a token names one not yet seen), the key that signs sign-ins in progress, and the
+//! nonces already used.
 
 use super::OidcConfig;
 use super::verify::{self, Expected, VerifyError};
@@ -15,8 +15,6 @@ use std::time::Duration;
 
 /// How long a sign-in may take at the provider.
 pub const SIGNIN_TTL: Duration = Duration::from_secs(10 * 60);
-/// The most sign-ins in progress at once; past it the oldest is forgotten.
-const MAX_PENDING: usize = 10_000;
 /// How long a used nonce is remembered: longer than any ID token should live.
 const NONCE_MEMORY: Duration = Duration::from_secs(24 * 3600);
 /// How long discovery and keys are trusted.
@@ -31,25 +29,14 @@ pub struct Metadata {
     pub jwks_uri: String,
 }
 
-/// A sign-in between the redirect to the provider and its callback.
-#[derive(Debug, Clone)]
-pub struct Pending {
-    pub verifier: String,
-    pub nonce: String,
-    /// Matches a cookie set on the browser that started it, so a callback cannot be
-    /// replayed into another browser.
-    pub browser: String,
-    pub next: String,
-    pub started: Timestamp,
-}
-
 pub struct Provider {
     pub config: OidcConfig,
     pub redirect_uri: String,
     http: reqwest::Client,
     clock: Arc<dyn Clock>,
     metadata: tokio::sync::Mutex<Option<(Metadata, JwkSet, std::time::Instant)>>,
-    pending: Mutex<HashMap<String, Pending>>,
+    /// Signs the sign-ins in progress, which browsers keep.
+    pub sealer: super::pending::Sealer,
     used_nonces: Mutex<HashMap<String, Timestamp>>,
 }
 
@@ -83,7 +70,7 @@ impl Provider {
             http,
             clock,
             metadata: tokio::sync::Mutex::new(None),
-            pending: Mutex::new(HashMap::new()),
+            sealer: super::pending::Sealer::new(),
             used_nonces: Mutex::new(HashMap::new()),
         })
     }
@@ -137,32 +124,13 @@ impl Provider {
         Ok((meta, keys))
     }
 
-    /// Remembers a sign-in under its `state`.
-    pub fn begin(&self, state: String, pending: Pending) {
-        let now = self.clock.now();
-        let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, p| !too_old(p.started, now));
-        if map.len() >= MAX_PENDING
-            && let Some(oldest) = map
-                .iter()
-                .min_by_key(|(_, p)| p.started)
-                .map(|(k, _)| k.clone())
-        {
-            map.remove(&oldest);
-        }
-        map.insert(state, pending);
-    }
-
-    /// Takes the sign-in of `state`: each is used once, and only while fresh.
-    pub fn take(&self, state: &str) -> Option<Pending> {
-        let now = self.clock.now();
-        let mut map = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        map.remove(state).filter(|p| !too_old(p.started, now))
-    }
-
     /// Exchanges the code (with the PKCE verifier) and returns the ID token's verified
     /// claims.
-    pub async fn redeem(&self, code: &str, pending: &Pending) -> Result<Value, OidcError> {
+    pub async fn redeem(
+        &self,
+        code: &str,
+        pending: &super::pending::Pending,
+    ) -> Result<Value, OidcError> {
         let (meta, _) = self.metadata(false).await?;
         let response = self
             .http
@@ -228,10 +196,6 @@ impl Provider {
         }
         Ok(())
     }
-}
-
-fn too_old(started: Timestamp, now: Timestamp) -> bool {
-    (now - started).to_std().is_ok_and(|d| d > SIGNIN_TTL)
 }
 
 /// RFC 6749 §2.3.1: the client id and secret are form-encoded before Basic auth.
