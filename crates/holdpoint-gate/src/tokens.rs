@@ -205,6 +205,14 @@ impl Gate {
     pub async fn check_token_request(&self, mut request: NewToken) -> Result<NewToken, GateError> {
         validate_name(&request.name, "token name")?;
         request.name = request.name.to_ascii_lowercase();
+        // A person an identity provider signed in has this name: a token under it would
+        // be another principal with their name (or, for a user, their requests).
+        if self.vouched.names(&request.name, self.clock.now()) {
+            return Err(GateError::Conflict(format!(
+                "`{}` is the name of a person signed in with the identity provider",
+                request.name
+            )));
+        }
         for g in &request.groups {
             validate_name(g, "group")?;
             // The implicit groups mean a kind: a user listed in `admins` would review as one.

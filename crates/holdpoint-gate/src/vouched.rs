@@ -21,6 +21,15 @@ impl Vouched {
     }
 }
 
+impl Vouched {
+    /// True when someone vouched for holds `name` now.
+    pub(crate) fn names(&self, name: &str, now: Timestamp) -> bool {
+        let map = self.by_name.lock().unwrap_or_else(|e| e.into_inner());
+        map.get(&name.to_ascii_lowercase())
+            .is_some_and(|(_, until)| now < *until)
+    }
+}
+
 impl crate::Gate {
     /// Records that an identity provider vouched for `identity` (name, kind, groups)
     /// until `until`: reviews they give count with these groups until then. The latest

@@ -1,7 +1,8 @@
 //! `GET /events`: server-sent events for the holds the viewer may see, as they are
 //! created, reviewed or decided through this gateway. Each event names the action and
 //! its status and nothing else; the page fetches what it shows through the usual,
-//! checked routes. The stream ends when the session does.
+//! checked routes. The stream ends when the session does: at once on sign-out or when
+//! an admin ends it, within 15 s when it times out or its token is revoked.
 
 use crate::WebState;
 use crate::auth::{self, Watcher};
@@ -23,6 +24,9 @@ struct Feed {
     headers: HeaderMap,
     identity: holdpoint_core::Identity,
     changes: tokio::sync::broadcast::Receiver<HoldChange>,
+    /// Sessions ended by sign-out or an admin; this stream's is `key`.
+    ended: tokio::sync::broadcast::Receiver<String>,
+    key: String,
     check: tokio::time::Interval,
 }
 
@@ -36,6 +40,8 @@ pub async fn events(
     check.reset();
     let feed = Feed {
         changes: state.gate().watch_holds(),
+        ended: state.sessions().watch_ended(),
+        key: crate::Sessions::key_of(&viewer.id),
         identity: viewer.session.identity.clone(),
         state,
         headers,
@@ -58,6 +64,13 @@ pub async fn events(
                     // Fell behind: the page reloads its list.
                     Err(RecvError::Lagged(_)) => {
                         return Some((Ok(Event::default().event("resync").data("{}")), feed));
+                    }
+                    Err(RecvError::Closed) => return None,
+                },
+                ended = feed.ended.recv() => match ended {
+                    Ok(key) if key == feed.key => return None,
+                    Ok(_) | Err(RecvError::Lagged(_)) => {
+                        auth::session_of(&feed.state, &feed.headers, false).await?;
                     }
                     Err(RecvError::Closed) => return None,
                 },

@@ -57,6 +57,9 @@ pub struct SessionSummary {
 }
 
 pub struct Sessions {
+    /// The key of every session that ends by sign-out or an admin, so live streams of
+    /// that session end at once.
+    ended: tokio::sync::broadcast::Sender<String>,
     clock: Arc<dyn Clock>,
     idle: chrono::Duration,
     absolute: chrono::Duration,
@@ -67,6 +70,7 @@ impl Sessions {
     pub fn new(clock: Arc<dyn Clock>, idle: Duration, absolute: Duration) -> Self {
         let chrono = |d: Duration| chrono::Duration::from_std(d).unwrap_or(chrono::Duration::MAX);
         Sessions {
+            ended: tokio::sync::broadcast::channel(256).0,
             clock,
             idle: chrono(idle),
             absolute: chrono(absolute),
@@ -147,12 +151,27 @@ impl Sessions {
 
     /// Signs the session behind `id` out.
     pub fn end(&self, id: &str) {
-        self.map().remove(&secret::key_of(id));
+        self.end_key(&secret::key_of(id));
     }
 
     /// Ends a session by its key (as listed to admins); the session, if there was one.
     pub fn end_key(&self, key: &str) -> Option<Session> {
-        self.map().remove(key)
+        let ended = self.map().remove(key);
+        if ended.is_some() {
+            // Nobody listening is fine.
+            let _ = self.ended.send(key.to_string());
+        }
+        ended
+    }
+
+    /// Keys of sessions ended from now on.
+    pub fn watch_ended(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.ended.subscribe()
+    }
+
+    /// The key a session id is kept under.
+    pub fn key_of(id: &str) -> String {
+        secret::key_of(id)
     }
 
     /// Live sessions, most recently active first.

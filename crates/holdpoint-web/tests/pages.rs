@@ -663,7 +663,7 @@ async fn live_updates_reach_those_who_may_see_the_hold() {
     let agent = web.token("ci-bot", PrincipalKind::Agent, &[]).await;
     let alice = web.token("alice", PrincipalKind::User, &["dba"]).await;
     let mallory = web.token("mallory", PrincipalKind::User, &["web"]).await;
-    let (alice_cookie, _) = web.sign_in(&alice).await;
+    let (alice_cookie, alice_csrf) = web.sign_in(&alice).await;
     let (mallory_cookie, _) = web.sign_in(&mallory).await;
     let open = |cookie: String| {
         let router = web.router.clone();
@@ -681,7 +681,7 @@ async fn live_updates_reach_those_who_may_see_the_hold() {
             response.into_body()
         }
     };
-    let mut alice_events = open(alice_cookie).await;
+    let mut alice_events = open(alice_cookie.clone()).await;
     let mut mallory_events = open(mallory_cookie).await;
     let held = web.submit(&agent, "db.ddl", "x").await;
     let frame = tokio::time::timeout(Duration::from_secs(10), alice_events.frame())
@@ -701,6 +701,13 @@ async fn live_updates_reach_those_who_may_see_the_hold() {
         quiet.is_err(),
         "a hold for another group leaked to the stream"
     );
+    // Signing out ends the stream at once.
+    web.post("/signout", &alice_cookie, &[("csrf", &alice_csrf)])
+        .await;
+    let end = tokio::time::timeout(Duration::from_secs(10), alice_events.frame())
+        .await
+        .expect("the stream ends");
+    assert!(end.is_none(), "no more events after sign-out");
     // Without a session, no stream.
     let response = web
         .router
@@ -826,11 +833,23 @@ async fn oidc_sign_in_checks_the_browser_pkce_and_the_id_token_and_is_used_once(
     idp.answer.lock().unwrap().id_token = old_token;
     let (status, headers, _) = web.get(&callback, &cookie).await;
     refused(status, &headers, "oidc");
-    // A name an agent already has.
-    web.token("alice", PrincipalKind::Agent, &[]).await;
-    let (callback, cookie) = begin(common::claims_from, common::KEY).await;
+    // A name a live token already has.
+    web.token("carol", PrincipalKind::Agent, &[]).await;
+    fn as_carol(issuer: &str, nonce: &str) -> serde_json::Value {
+        let mut c = common::claims_from(issuer, nonce);
+        c["preferred_username"] = serde_json::json!("carol");
+        c
+    }
+    let (callback, cookie) = begin(as_carol, common::KEY).await;
     let (status, headers, _) = web.get(&callback, &cookie).await;
     refused(status, &headers, "oidc");
+    // And the other way round: no token may take the name of the person signed in.
+    let taken = web
+        .gate
+        .create_token(&Actor::system(), token("alice", PrincipalKind::Agent, &[]))
+        .await
+        .unwrap_err();
+    assert!(taken.to_string().contains("identity provider"), "{taken}");
     // A provider error and a callback with no state.
     let (status, headers, _) = web
         .get("/signin/oidc/callback?error=access_denied", "")
