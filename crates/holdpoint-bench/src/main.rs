@@ -259,21 +259,25 @@ async fn submit_holds(url: &str, agent: &str, n: usize) -> anyhow::Result<Vec<St
     Ok(ids)
 }
 
+/// An agent long-polling `id` for up to `wait` (`30s`); when it was answered, and the
+/// status it was given.
 fn spawn_poll(
     http: &reqwest::Client,
     url: &str,
     agent: &str,
     id: &str,
+    wait: &str,
 ) -> tokio::task::JoinHandle<anyhow::Result<(Instant, String)>> {
-    let (http, url, agent, id) = (
+    let (http, url, agent, id, wait) = (
         http.clone(),
         url.to_string(),
         agent.to_string(),
         id.to_string(),
+        wait.to_string(),
     );
     tokio::spawn(async move {
         let v: Value = http
-            .get(format!("{url}/v1/actions/{id}?wait=300s"))
+            .get(format!("{url}/v1/actions/{id}?wait={wait}"))
             .bearer_auth(agent)
             .send()
             .await?
@@ -291,7 +295,7 @@ async fn wake(url: &str, agent: &str, reviewer: &str, holds: usize) -> anyhow::R
     let http = client();
     let polls: Vec<_> = ids
         .iter()
-        .map(|id| spawn_poll(&http, url, agent, id))
+        .map(|id| spawn_poll(&http, url, agent, id, "300s"))
         .collect();
     // Let every poll reach the gateway and park.
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -348,7 +352,7 @@ async fn waiters(url: &str, agent: &str, count: usize, pid: u32) -> anyhow::Resu
     let http = client();
     let polls: Vec<_> = ids
         .iter()
-        .map(|id| spawn_poll(&http, url, agent, id))
+        .map(|id| spawn_poll(&http, url, agent, id, "300s"))
         .collect();
     // Wait until the gateway has accepted every connection and memory stops growing.
     let mut last = 0;

@@ -65,46 +65,6 @@ fn cookie_value(response: &reqwest::Response, name: &str) -> Option<String> {
         .filter(|v| !v.is_empty())
 }
 
-/// A production schema change (held for `dba`), one per table so no two are the same.
-async fn submit(
-    http: &reqwest::Client,
-    url: &str,
-    agent: &str,
-    i: usize,
-) -> anyhow::Result<String> {
-    let body = json!({"kind": "db.ddl", "resource": format!("postgres/prod/t{i}"), "environment": "prod",
-                      "params": {"n": i, "run": super::run_id().to_string()},
-                      "justification": "web inbox benchmark"});
-    let v: Value = http
-        .post(format!("{url}/v1/actions"))
-        .bearer_auth(agent)
-        .json(&body)
-        .send()
-        .await?
-        .json()
-        .await?;
-    ensure!(v["status"] == "pending", "expected a hold, got {v}");
-    Ok(v["id"].as_str().context("id")?.to_string())
-}
-
-async fn submit_all(url: &str, agent: &str, n: usize) -> anyhow::Result<Vec<String>> {
-    let http = super::client();
-    let mut ids = Vec::with_capacity(n);
-    for chunk in (0..n).collect::<Vec<_>>().chunks(32) {
-        let mut batch = Vec::new();
-        for &i in chunk {
-            let (http, url, agent) = (http.clone(), url.to_string(), agent.to_string());
-            batch.push(tokio::spawn(
-                async move { submit(&http, &url, &agent, i).await },
-            ));
-        }
-        for b in batch {
-            ids.push(b.await??);
-        }
-    }
-    Ok(ids)
-}
-
 /// One GET, body read in full; (milliseconds, body).
 async fn timed_get(request: reqwest::RequestBuilder) -> anyhow::Result<(f64, Vec<u8>)> {
     let t = Instant::now();
@@ -250,33 +210,6 @@ async fn approve(
     Ok(())
 }
 
-fn spawn_poll(
-    http: &reqwest::Client,
-    url: &str,
-    agent: &str,
-    id: &str,
-) -> tokio::task::JoinHandle<anyhow::Result<(Instant, String)>> {
-    let (http, url, agent, id) = (
-        http.clone(),
-        url.to_string(),
-        agent.to_string(),
-        id.to_string(),
-    );
-    tokio::spawn(async move {
-        let v: Value = http
-            .get(format!("{url}/v1/actions/{id}?wait=30s"))
-            .bearer_auth(agent)
-            .send()
-            .await?
-            .json()
-            .await?;
-        Ok((
-            Instant::now(),
-            v["status"].as_str().unwrap_or("?").to_string(),
-        ))
-    })
-}
-
 async fn decisions(
     url: &str,
     session: &str,
@@ -318,7 +251,7 @@ async fn decisions(
     {
         let polls: Vec<_> = poll_ids
             .iter()
-            .map(|id| spawn_poll(&http, url, agent, id))
+            .map(|id| super::spawn_poll(&http, url, agent, id, "30s"))
             .collect();
         // Let every poll reach the gateway and park.
         tokio::time::sleep(Duration::from_secs(1)).await;
@@ -394,7 +327,7 @@ pub async fn web(
         holds >= 2 * decided && holds > 200,
         "--holds must be over 200 and at least twice --decisions"
     );
-    let ids = submit_all(url, agent, holds).await?;
+    let ids = super::submit_holds(url, agent, holds).await?;
     let session = sign_in(url, reviewer).await?;
     inbox(url, &session, reviewer, holds, requests).await?;
     decisions(url, &session, agent, reviewer, &ids, decided).await

@@ -261,15 +261,17 @@ impl Gate {
     }
 
     /// Pending holds `caller` is asked to review (their groups are among its approvers),
-    /// newest first; holds they requested are left out.
+    /// newest first; holds they requested are left out. With the holds, the cursor of
+    /// the next page when there may be one: taken before their own are left out, so a
+    /// page of nothing but their own requests does not end the listing.
     pub async fn inbox(
         &self,
         caller: &Identity,
         before: Option<ActionId>,
         limit: u32,
-    ) -> Result<Vec<ActionRecord>, GateError> {
+    ) -> Result<(Vec<ActionRecord>, Option<ActionId>), GateError> {
         if !caller.principal.kind.is_human() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), None));
         }
         let filter = ActionFilter {
             status: Some(holdpoint_core::Status::Pending),
@@ -279,8 +281,11 @@ impl Gate {
             ..ActionFilter::default()
         };
         let mut records = self.store.actions(&filter).await?;
+        let next = (records.len() as u32 == limit)
+            .then(|| records.last().map(|r| r.id.clone()))
+            .flatten();
         records.retain(|r| !r.requested_by(&caller.principal));
-        Ok(records)
+        Ok((records, next))
     }
 }
 

@@ -861,3 +861,22 @@ fn rand_suffix() -> usize {
     static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
     N.fetch_add(1, std::sync::atomic::Ordering::SeqCst)
 }
+
+#[tokio::test]
+async fn a_page_of_ones_own_requests_does_not_end_the_inbox() {
+    let web = Web::start().await;
+    let agent = web.token("ci-bot", PrincipalKind::Agent, &[]).await;
+    let carol = web.token("carol", PrincipalKind::User, &["dba"]).await;
+    let theirs = web.submit(&agent, "db.ddl", "the agent's").await;
+    web.submit(&carol, "db.ddl", "carol's first").await;
+    web.submit(&carol, "db.ddl", "carol's second").await;
+    let me = web.gate.authenticate(&carol).await.unwrap();
+    let (first, next) = web.gate.inbox(&me, None, 2).await.unwrap();
+    assert!(first.is_empty(), "her own requests are not hers to review");
+    let next = next.expect("a cursor past her own requests");
+    let (second, _) = web.gate.inbox(&me, Some(next), 2).await.unwrap();
+    assert_eq!(
+        second.iter().map(|r| &r.id).collect::<Vec<_>>(),
+        vec![&theirs.id]
+    );
+}

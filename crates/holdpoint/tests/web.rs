@@ -135,26 +135,6 @@ async fn sign_in_at_idp(browser: &Browser, login: &str) {
     browser.click("button[type=submit]").await;
 }
 
-fn submit_ddl(setup: &Setup, sql: &str, why: &str, wait: Option<&str>) -> std::process::Output {
-    let mut args = vec![
-        "submit",
-        "--kind",
-        "db.ddl",
-        "--resource",
-        "postgres/prod/customers",
-        "--env",
-        "prod",
-        "--param",
-        sql,
-        "--why",
-        why,
-    ];
-    if let Some(wait) = wait {
-        args.extend(["--wait", wait]);
-    }
-    setup.gateway.cli(&setup.agent, &args)
-}
-
 /// The agent's first pending action, once its waiting submission has been held.
 fn pending_of(setup: &Setup) -> String {
     for _ in 0..400 {
@@ -218,15 +198,12 @@ async fn a_reviewer_signs_in_with_oidc_and_approves_a_waiting_agent_in_the_brows
 
     // A second hold arrives while the inbox is open: it appears without a reload.
     browser.wait_for("body[data-live=open]").await;
-    let second = act_id(&text(
-        &submit_ddl(
-            &setup,
-            "sql=ALTER TABLE customers ADD COLUMN tier text",
-            "tiers for the pricing change",
-            None,
-        )
-        .stdout,
-    ));
+    let second = setup.gateway.submit_ddl(
+        &setup.agent,
+        "postgres/prod/customers",
+        &["sql=ALTER TABLE customers ADD COLUMN tier text"],
+        "tiers for the pricing change",
+    );
     browser
         .wait_for(&format!(".hold[data-id='{second}']"))
         .await;

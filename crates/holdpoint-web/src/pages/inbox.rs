@@ -40,15 +40,13 @@ async fn holds(
     before: Option<String>,
 ) -> Result<HoldList, Failure> {
     let gate = state.gate();
-    let records = gate
+    let (records, more) = gate
         .inbox(viewer.identity(), before.map(ActionId), PAGE)
         .await
         .map_err(|e| Failure::from(e).with_nav(&viewer.nav()))?;
     let now = gate.clock().now();
     let masker = gate.masker();
-    let more = (records.len() as u32 == PAGE)
-        .then(|| records.last().map(|r| r.id.to_string()))
-        .flatten();
+    let more = more.map(|id| id.to_string());
     let holds = records
         .iter()
         .filter_map(|r| {
