@@ -29,7 +29,7 @@ pub mod text;
 pub mod token;
 pub mod verdict;
 
-pub use action::{ActionId, ActionRecord, ActionRequest, Hold, Status};
+pub use action::{ActionId, ActionRecord, ActionRequest, Hold, Status, TransitionError};
 pub use audit::{Actor, AuditEvent, EventType, NewEvent, SealedEvent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use principal::{Identity, Principal, PrincipalKind};

@@ -31,6 +31,8 @@
     clippy::indexing_slicing
 )]
 
+mod admin;
+mod ask;
 mod error;
 mod events;
 mod expiry;
@@ -46,10 +48,12 @@ mod tokens;
 mod vouched;
 mod wait;
 
+pub use admin::DeliveryList;
+pub use ask::{AllowMemo, Asking, PolicyEpoch, Ruling, refusal_reason};
 pub use error::GateError;
 pub use limits::{Limits, Slot};
 pub use parts::{MAX_PARTS, PARTS_KEY};
-pub use submit::SurfaceContext;
+pub use submit::{SurfaceContext, may_submit};
 pub use token_requests::TokenOutcome;
 pub use tokens::{Directory, DirectoryUser, NewToken, is_implicit_group, valid_name};
 
@@ -166,12 +170,39 @@ impl Gate {
         self.hold_changes.subscribe()
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The store, for tests that look behind the gate (`test-util`). Nothing else
+    /// reaches the store except through the gate's own methods.
+    #[cfg(feature = "test-util")]
+    pub fn store_for_tests(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
-    pub fn policy(&self) -> &Arc<PolicyEngine> {
+    /// The policy engine, for tests that reload it by hand (`test-util`).
+    #[cfg(feature = "test-util")]
+    pub fn policy_for_tests(&self) -> &Arc<PolicyEngine> {
         &self.policy
+    }
+
+    /// Ready when the store answers and can write: after a failed write, each call
+    /// probes with a real write until one succeeds.
+    pub async fn ready(&self) -> Result<(), GateError> {
+        self.store
+            .ping()
+            .await
+            .map_err(|_| GateError::Unavailable("the store does not answer".into()))?;
+        if !self.store.writable() {
+            self.store
+                .probe_write()
+                .await
+                .map_err(|_| GateError::Unavailable("the store cannot write".into()))?;
+        }
+        Ok(())
+    }
+
+    /// The policy set in force now, as a handle a surface may keep to learn whether an
+    /// allow it remembers still stands (see [`AllowMemo`]).
+    pub fn policy_epoch(&self) -> PolicyEpoch {
+        PolicyEpoch(self.policy.current())
     }
 
     pub fn masker(&self) -> &Arc<dyn Masker> {

@@ -67,3 +67,23 @@ impl crate::Gate {
         }
     }
 }
+
+impl crate::Gate {
+    /// Refuses a name an identity provider may not give a person: a live token's (an
+    /// agent's, or a person who signs in with that token). The audit log, visibility
+    /// and the self-review rule tell principals apart by name, and provider names can
+    /// be chosen.
+    pub async fn provider_may_name(&self, name: &str) -> Result<(), crate::GateError> {
+        let taken = self
+            .store
+            .token_by_name(name)
+            .await?
+            .is_some_and(|token| token.is_live(self.clock.now()));
+        if taken {
+            return Err(crate::GateError::Conflict(format!(
+                "a live token has the name `{name}`"
+            )));
+        }
+        Ok(())
+    }
+}

@@ -129,7 +129,7 @@ async fn a_hold_still_pending_after_restart_expires_on_time_and_not_before() {
     assert!(late.record.decided_at.unwrap() >= hold.expires_at);
     assert!(clock.now() >= hold.expires_at);
 
-    let events = second.store().audit_events(0, 100).await.unwrap();
+    let events = second.store_for_tests().audit_events(0, 100).await.unwrap();
     assert_eq!(
         events
             .iter()
@@ -180,7 +180,16 @@ async fn a_token_revoked_while_its_action_waits_means_no_release() {
         .submit(&bot, ddl(), SurfaceContext::named("api"))
         .await
         .unwrap();
-    gate.revoke_token(&alice, "ci-bot", "api").await.unwrap();
+    let root = holdpoint_core::Identity {
+        principal: holdpoint_core::Principal::new(PrincipalKind::Admin, "root"),
+        groups: Vec::new(),
+        owner: None,
+    };
+    assert!(
+        gate.revoke_token(&alice, "ci-bot", "api").await.is_err(),
+        "only an admin revokes"
+    );
+    gate.revoke_token(&root, "ci-bot", "api").await.unwrap();
     assert!(gate.authenticate(&secret).await.is_err());
     let decided = gate
         .review(

@@ -186,7 +186,12 @@ impl Web {
     }
 
     async fn record(&self, id: &ActionId) -> ActionRecord {
-        self.gate.store().action(id).await.unwrap().unwrap()
+        self.gate
+            .store_for_tests()
+            .action(id)
+            .await
+            .unwrap()
+            .unwrap()
     }
 }
 

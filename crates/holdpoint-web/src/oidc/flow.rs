@@ -151,21 +151,13 @@ pub async fn callback(
     // A provider's name may not be a live token's (an agent's, or a person who signs in
     // with that token): the audit log, visibility and the self-review rule tell
     // principals apart by name, and provider names can be chosen.
-    match state
+    if let Err(e) = state
         .gate()
-        .store()
-        .token_by_name(&identity.principal.name)
+        .provider_may_name(&identity.principal.name)
         .await
     {
-        Ok(Some(token)) if token.is_live(state.gate().clock().now()) => {
-            tracing::warn!(user = %identity.principal, "OIDC sign-in refused: a live token has this name");
-            return again("oidc");
-        }
-        Ok(_) => {}
-        Err(e) => {
-            tracing::warn!(error = %e, "OIDC sign-in refused: the store cannot be read");
-            return again("oidc");
-        }
+        tracing::warn!(user = %identity.principal, error = %e, "OIDC sign-in refused");
+        return again("oidc");
     }
     tracing::info!(user = %identity.principal, groups = ?identity.groups, "signed in to the web inbox with OIDC");
     // The provider's word stands for the session's lifetime: reviews given count with

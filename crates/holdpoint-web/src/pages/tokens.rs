@@ -56,7 +56,7 @@ async fn show(
     let gate = state.gate();
     let now = gate.clock().now();
     let tokens = gate
-        .list_tokens()
+        .list_tokens(viewer.identity())
         .await
         .map_err(|e| Failure::from(e).with_nav(&nav))?
         .into_iter()
