@@ -82,7 +82,7 @@ pub async fn gate(
             ));
         }
         let waited = tokio::select! {
-            waited = keeper.wait(&id, left.min(PROGRESS_EVERY)) => waited,
+            waited = keeper.wait(call, &id, left.min(PROGRESS_EVERY)) => waited,
             () = ct.cancelled() => {
                 if let Err(e) = keeper.cancel(&id).await {
                     tracing::warn!(action = %id, error = %e, "could not cancel a held MCP call");

@@ -35,7 +35,7 @@ pub trait Gatekeeper: Send + Sync + 'static {
     async fn submit(&self, call: &ToolCall) -> Result<Ruling, String>;
     /// The action `id`, after waiting up to `wait` for a pending one to be decided. An
     /// approval is taken here, exactly once: `proceed` is then true and the call goes on.
-    async fn wait(&self, id: &str, wait: Duration) -> Result<Ruling, String>;
+    async fn wait(&self, call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String>;
     /// Withdraws the pending action `id`.
     async fn cancel(&self, id: &str) -> Result<(), String>;
     /// What policy says about each call, holding nothing.

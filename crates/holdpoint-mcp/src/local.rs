@@ -59,7 +59,7 @@ impl Gatekeeper for LocalGate {
         Ok(self.ruling(&Answer::plain(record)))
     }
 
-    async fn wait(&self, id: &str, wait: Duration) -> Result<Ruling, String> {
+    async fn wait(&self, _call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String> {
         // The gate's one wait step: an approval is taken here, by the proxy's own
         // resubmission (bound to the digest, once), or by this read when the hold was
         // first opened by a surface whose client executes it.

@@ -154,10 +154,16 @@ impl Gatekeeper for ApiGate {
         Ok(Self::ruling(view))
     }
 
-    async fn wait(&self, id: &str, wait: Duration) -> Result<Ruling, String> {
+    async fn wait(&self, call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String> {
         let url = format!("{}/v1/actions/{id}?wait={}ms", self.base, wait.as_millis());
         let view: ActionView = self.send(self.http.get(url)).await?;
-        Ok(Self::ruling(view))
+        let ruling = Self::ruling(view);
+        if ruling.status == holdpoint_core::Status::Approved && !ruling.proceed {
+            // The gate's one path, remotely: the proxy forwards the call itself, so its
+            // resubmission (bound to the digest) takes the approval, once.
+            return self.submit(call).await;
+        }
+        Ok(ruling)
     }
 
     async fn cancel(&self, id: &str) -> Result<(), String> {
