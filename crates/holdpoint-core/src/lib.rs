@@ -12,6 +12,8 @@
 //! - [`audit`]: audit events and the hash chain, with its verifier.
 //! - [`store`], [`clock`], [`mask`]: the traits the gate is built on; [`outbox`]: what
 //!   reviewer channels are told, queued with each change.
+//! - [`review_request`]: the masked view of a held action every channel renders.
+//! - [`tool_call`]: an MCP `tools/call` as an action (for the MCP proxy and the hook).
 //! - [`duration`]: `15m`, `30d` and friends.
 //! - [`text`]: agent-controlled text made inert for terminals.
 
@@ -24,9 +26,11 @@ pub mod mask;
 pub mod outbox;
 pub mod principal;
 pub mod review;
+pub mod review_request;
 pub mod store;
 pub mod text;
 pub mod token;
+pub mod tool_call;
 pub mod verdict;
 
 pub use action::{ActionId, ActionRecord, ActionRequest, Hold, Status, TransitionError};

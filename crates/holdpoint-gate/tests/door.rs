@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use holdpoint_core::mask::NoMasking;
-use holdpoint_core::{ActionRequest, Actor, Identity, ManualClock, PrincipalKind, Status};
+use holdpoint_core::{ActionRequest, Actor, ManualClock, PrincipalKind, Status};
 use holdpoint_gate::{
     Directory, Gate, GateError, GateParts, GateSettings, Limits, NewToken, Ruling, SurfaceContext,
 };

@@ -117,7 +117,7 @@ pub fn action_of(input: &Value) -> Result<HookAction, String> {
                 .ok_or("an MCP tool name is `mcp__{server}__{tool}`")?;
             // The same action as the MCP proxy's; the hook does not see the tool's
             // annotations, so they take the cautious defaults.
-            let call = holdpoint_mcp::tool_call(server, name, Map::new(), None, "");
+            let call = holdpoint_core::tool_call::tool_call(server, name, Map::new(), None, "");
             context.extend(call.context);
             (call.request.kind, call.request.resource)
         }

@@ -25,7 +25,7 @@
     clippy::indexing_slicing
 )]
 
-pub mod action;
+pub use holdpoint_core::tool_call as action;
 mod calls;
 mod gatekeeper;
 mod local;

@@ -42,24 +42,6 @@ impl Session {
             self.portals.retain(|name, _| name.is_empty());
         }
         let gate = self.l.gate.clone();
-        // Each statement is one request of the session's principal: the gate counts it
-        // against their rate and sees a revoked or expired token at once.
-        match gate.authenticate(&self.token).await {
-            Ok(who) => self.who = who,
-            Err(GateError::TooMany {
-                message,
-                retry_after,
-            }) => {
-                return Verdict::Refuse(
-                    "53400",
-                    format!(
-                        "holdpoint: {message}; the statement was not run (retry after {} ms)",
-                        retry_after.as_millis().max(1)
-                    ),
-                );
-            }
-            Err(e) => return Verdict::Refuse("28000", cannot_check(&e)),
-        }
         let policy = gate.policy_epoch();
         let head = shape
             .statements
@@ -77,6 +59,26 @@ impl Session {
         if reusable && self.memo.allowed(shape.id, &policy) {
             self.count_allowed(sql, shape, head).await;
             return Verdict::Forward;
+        }
+        // Every statement the gate judges is one request of the session's principal:
+        // the gate counts it against their rate and sees a revoked or expired token at
+        // once. (A shape the gate allowed before, above, costs the gate nothing and is
+        // not counted; the session's periodic token check still sees a revocation.)
+        match gate.authenticate(&self.token).await {
+            Ok(who) => self.who = who,
+            Err(GateError::TooMany {
+                message,
+                retry_after,
+            }) => {
+                return Verdict::Refuse(
+                    "53400",
+                    format!(
+                        "holdpoint: {message}; the statement was not run (retry after {} ms)",
+                        retry_after.as_millis().max(1)
+                    ),
+                );
+            }
+            Err(e) => return Verdict::Refuse("28000", cannot_check(&e)),
         }
         let statements = if shape
             .statements

@@ -441,9 +441,15 @@ async fn an_admin_token_runs_no_statement_through_the_proxy() {
 async fn a_statement_over_the_request_rate_is_refused_with_53400_and_the_connection_stays() {
     let Some(db) = Db::fresh("rate") else { return };
     db.run("CREATE TABLE t (id int)");
-    // Each statement is one request of the session's principal.
+    // Every statement the gate judges is one request of the session's principal. This
+    // policy reads the statement's text, so no allow is reused and each one is judged.
     let limits = "\n[limits]\nrequests_per_second = 5\nrequest_burst = 3\n";
-    let p = Proxy::start(db, "prod", limits, None);
+    let policies = r#"
+@id("reads") permit(principal, action == Action::"db.read", resource);
+@id("no-secrets") @reason("no secrets")
+forbid(principal, action, resource) when { context has sql && context.sql.text like "*secret*" };
+"#;
+    let p = Proxy::start(db, "prod", limits, Some(policies));
     let client = p.client().await;
     let mut refused = None;
     for _ in 0..20 {
