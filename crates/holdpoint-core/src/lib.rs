@@ -12,6 +12,8 @@
 //! - [`audit`]: audit events and the hash chain, with its verifier.
 //! - [`store`], [`clock`], [`mask`]: the traits the gate is built on; [`outbox`]: what
 //!   reviewer channels are told, queued with each change.
+//! - [`token`], [`session`]: bearer tokens (stored hashed), web inbox sessions (keyed by
+//!   the SHA-256 of their id) and the identities a provider vouched for.
 //! - [`duration`]: `15m`, `30d` and friends.
 //! - [`text`]: agent-controlled text made inert for terminals.
 
@@ -24,6 +26,7 @@ pub mod mask;
 pub mod outbox;
 pub mod principal;
 pub mod review;
+pub mod session;
 pub mod store;
 pub mod text;
 pub mod token;
@@ -34,6 +37,7 @@ pub use audit::{Actor, AuditEvent, EventType, NewEvent, SealedEvent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use principal::{Identity, Principal, PrincipalKind};
 pub use review::{Decision, Review};
+pub use session::{SessionRecord, SessionVia, VouchRecord};
 pub use store::{Change, Op, Store, StoreError};
 pub use token::TokenRecord;
 pub use verdict::{Evaluation, HoldTerms, Outcome, Requirement, Verdict};
