@@ -114,13 +114,18 @@ fn ended(
 }
 
 impl Gate {
-    /// Starts a web session for a human: with their token's hash, or vouched for by an
-    /// identity provider (then what it said is recorded too, until the session's
+    /// Starts a web session for a human: with their token's hash (the session is then
+    /// the token's principal, 401 if it is not live), or vouched for by an identity
+    /// provider (then what it said is recorded too, until the session's
     /// absolute deadline, so their reviews count at release). Ends the session it
     /// replaces, makes room under the caps, and purges what has expired, all in one
     /// change with `session.started`. A provider's name that is a live token's is
     /// refused (409): principals are told apart by name.
-    pub async fn open_session(&self, new: NewSession) -> Result<SessionRecord, GateError> {
+    pub async fn open_session(&self, mut new: NewSession) -> Result<SessionRecord, GateError> {
+        // A token sign-in is whoever the token says, checked here as at every request.
+        if let SessionVia::Token { hash } = &new.via {
+            new.identity = self.authenticate_hash(hash).await?;
+        }
         let principal = &new.identity.principal;
         if !principal.kind.is_human() {
             return Err(GateError::Forbidden(

@@ -13,7 +13,6 @@ use crate::session::Via;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use holdpoint_gate::GateError;
 use serde::Deserialize;
 
 /// The cookie tying a sign-in to the browser that started it (`__Host-` when Secure, so
@@ -160,12 +159,9 @@ pub async fn callback(
         crate::signin::start_session(&state, &headers, identity, Via::Oidc, &pending.next).await;
     let mut response = match started {
         Ok(response) => response,
-        Err(GateError::Conflict(_)) => {
-            tracing::warn!(user = %user, "OIDC sign-in refused: a live token has this name");
-            return again("oidc");
-        }
+        // A live token with this name, or a store that cannot write: the message says.
         Err(e) => {
-            tracing::warn!(user = %user, error = %e, "OIDC sign-in refused: no session could be started");
+            tracing::warn!(user = %user, error = %e, "OIDC sign-in refused");
             return again("oidc");
         }
     };
