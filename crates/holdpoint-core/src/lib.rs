@@ -14,6 +14,8 @@
 //!   reviewer channels are told, queued with each change.
 //! - [`review_request`]: the masked view of a held action every channel renders.
 //! - [`tool_call`]: an MCP `tools/call` as an action (for the MCP proxy and the hook).
+//! - [`token`], [`session`]: bearer tokens (stored hashed), web inbox sessions (keyed by
+//!   the SHA-256 of their id) and the identities a provider vouched for.
 //! - [`duration`]: `15m`, `30d` and friends.
 //! - [`text`]: agent-controlled text made inert for terminals.
 
@@ -27,6 +29,7 @@ pub mod outbox;
 pub mod principal;
 pub mod review;
 pub mod review_request;
+pub mod session;
 pub mod store;
 pub mod text;
 pub mod token;
@@ -38,6 +41,7 @@ pub use audit::{Actor, AuditEvent, EventType, NewEvent, SealedEvent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use principal::{Identity, Principal, PrincipalKind};
 pub use review::{Decision, Review};
+pub use session::{SessionRecord, SessionVia, VouchRecord};
 pub use store::{Change, Op, Store, StoreError};
 pub use token::TokenRecord;
 pub use verdict::{Evaluation, HoldTerms, Outcome, Requirement, Verdict};

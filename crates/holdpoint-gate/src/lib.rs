@@ -13,7 +13,9 @@
 //! - `expiry.rs`: a task that expires holds on time, with no request to trigger it.
 //! - `tokens.rs`: bearer tokens (stored hashed), the `[[users]]` directory, authentication.
 //! - `vouched.rs`: people an identity provider signed in, known with their groups until
-//!   their sign-in lapses, so their reviews count when a hold is released.
+//!   their sign-in lapses, so their reviews count when a hold is released (in the store).
+//! - `sessions.rs`: web inbox sessions in the store, shared by replicas: sign-in,
+//!   activity, sign-out, the caps, and admins listing and ending them.
 //! - `token_requests.rs`: `POST /v1/tokens` as an action (`token.create.{kind}`), held
 //!   like any other and executed by the gate once it may proceed.
 //! - `limits.rs`: per-principal request rate, pending holds and long-polls (429).
@@ -42,6 +44,7 @@ mod metrics;
 mod outbox;
 mod parts;
 mod review;
+mod sessions;
 mod submit;
 mod token_requests;
 mod tokens;
@@ -53,6 +56,9 @@ pub use ask::{AllowMemo, Asking, PolicyEpoch, Ruling, refusal_reason};
 pub use error::GateError;
 pub use limits::{Limits, Slot};
 pub use parts::{MAX_PARTS, PARTS_KEY};
+pub use sessions::{
+    MAX_SESSIONS, MAX_SESSIONS_PER_PRINCIPAL, NewSession, SessionSummary, touch_step,
+};
 pub use submit::{SurfaceContext, may_submit};
 pub use token_requests::TokenOutcome;
 pub use tokens::{Directory, DirectoryUser, NewToken, is_implicit_group, valid_name};
@@ -134,8 +140,6 @@ pub struct Gate {
     delivery_kick: Arc<tokio::sync::Notify>,
     /// Every hold created, reviewed or decided through this gate, for live views.
     hold_changes: tokio::sync::broadcast::Sender<HoldChange>,
-    /// People an identity provider vouched for, with their groups, until a deadline.
-    vouched: vouched::Vouched,
 }
 
 /// A hold this gateway created, reviewed or decided, as committed.
@@ -160,7 +164,6 @@ impl Gate {
             limits: limits::LimitState::default(),
             delivery_kick: Arc::new(tokio::sync::Notify::new()),
             hold_changes: tokio::sync::broadcast::channel(1024).0,
-            vouched: vouched::Vouched::default(),
         })
     }
 

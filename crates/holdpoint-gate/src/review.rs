@@ -298,7 +298,7 @@ impl Gate {
         if let Some(token) = token {
             return Ok(Some(self.identity_of(&token)));
         }
-        if let Some(vouched) = self.vouched.get(principal, now) {
+        if let Some(vouched) = self.vouched_identity(principal, now).await? {
             return Ok(Some(vouched));
         }
         if principal.kind != holdpoint_core::PrincipalKind::User {

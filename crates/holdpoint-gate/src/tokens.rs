@@ -217,7 +217,7 @@ impl Gate {
         request.name = request.name.to_ascii_lowercase();
         // A person an identity provider signed in has this name: a token under it would
         // be another principal with their name (or, for a user, their requests).
-        if self.vouched.names(&request.name, self.clock.now()) {
+        if self.vouched_name(&request.name).await? {
             return Err(GateError::Conflict(format!(
                 "`{}` is the name of a person signed in with the identity provider",
                 request.name
