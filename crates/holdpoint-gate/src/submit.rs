@@ -211,48 +211,7 @@ impl Gate {
 
         let (verdict, terms) = evaluation.into_parts();
         match terms {
-            Some(terms) => {
-                if let Some(passed) = self
-                    .pass_on_grant(caller, &mut record, &terms, &actor, &submitted)
-                    .await?
-                {
-                    metrics::decision("allowed");
-                    return Ok(passed);
-                }
-                // A repeat of a call that is already held (an agent retrying, a hook run
-                // again) is answered with that hold: reviewers see one request, and its
-                // approval passes the repeat that follows.
-                if let Some(held) = self
-                    .store
-                    .pending_with_digest(&record.principal, &record.digest)
-                    .await?
-                {
-                    return Ok(held);
-                }
-                let _creating = self.check_pending(&record.principal).await?;
-                let expires_at = crate::grant::after(now, terms.expires)
-                    .ok_or_else(|| GateError::Invalid("hold expiry is too long".into()))?;
-                record.status = Status::Pending;
-                record.decided_at = None;
-                record.hold = Some(Hold {
-                    title: terms.title,
-                    requirements: terms.requirements,
-                    expires_at,
-                    reviews: Vec::new(),
-                    separate: terms.separate,
-                    grant_window: terms.grant,
-                    slack_channel: terms.slack_channel,
-                });
-                let created = events::verdict(&record, EventType::HoldCreated, &actor);
-                self.commit(Change::new(
-                    vec![Op::InsertAction(record.clone())],
-                    vec![submitted, created],
-                ))
-                .await?;
-                metrics::hold_opened();
-                self.expiry_kick.notify_one();
-                Ok(record)
-            }
+            Some(terms) => self.hold(caller, record, terms, actor, submitted).await,
             None => {
                 let (status, event_type) = match verdict.outcome {
                     Outcome::Allow => (Status::Allowed, EventType::ActionAllowed),
@@ -269,5 +228,58 @@ impl Gate {
                 Ok(record)
             }
         }
+    }
+
+    /// A held action: passed at once on an earlier approval that still satisfies
+    /// policy, answered with the same pending hold when it repeats one, or held anew.
+    async fn hold(
+        &self,
+        caller: &Identity,
+        mut record: ActionRecord,
+        terms: holdpoint_core::HoldTerms,
+        actor: holdpoint_core::Actor,
+        submitted: holdpoint_core::NewEvent,
+    ) -> Result<ActionRecord, GateError> {
+        let now = record.created_at;
+        if let Some(passed) = self
+            .pass_on_grant(caller, &mut record, &terms, &actor, &submitted)
+            .await?
+        {
+            metrics::decision("allowed");
+            return Ok(passed);
+        }
+        // A repeat of a call that is already held (an agent retrying, a hook run
+        // again) is answered with that hold: reviewers see one request, and its
+        // approval passes the repeat that follows.
+        if let Some(held) = self
+            .store
+            .pending_with_digest(&record.principal, &record.digest)
+            .await?
+        {
+            return Ok(held);
+        }
+        let _creating = self.check_pending(&record.principal).await?;
+        let expires_at = crate::grant::after(now, terms.expires)
+            .ok_or_else(|| GateError::Invalid("hold expiry is too long".into()))?;
+        record.status = Status::Pending;
+        record.decided_at = None;
+        record.hold = Some(Hold {
+            title: terms.title,
+            requirements: terms.requirements,
+            expires_at,
+            reviews: Vec::new(),
+            separate: terms.separate,
+            grant_window: terms.grant,
+            slack_channel: terms.slack_channel,
+        });
+        let created = events::verdict(&record, EventType::HoldCreated, &actor);
+        self.commit(Change::new(
+            vec![Op::InsertAction(record.clone())],
+            vec![submitted, created],
+        ))
+        .await?;
+        metrics::hold_opened();
+        self.expiry_kick.notify_one();
+        Ok(record)
     }
 }

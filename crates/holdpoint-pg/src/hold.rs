@@ -125,6 +125,18 @@ impl Session {
             return Verdict::Forward;
         }
         let notes = masker.mask_text(&judge::notes(&statements));
+        self.ask(request, ctx, &notes).await
+    }
+
+    /// Submits a statement the gate did not simply allow, on the gate's one
+    /// ask-and-wait path, and waits for it on the open connection when held.
+    async fn ask(
+        &mut self,
+        request: holdpoint_core::ActionRequest,
+        ctx: holdpoint_gate::SurfaceContext,
+        notes: &str,
+    ) -> Verdict {
+        let gate = self.l.gate.clone();
         let mut asking = match gate.ask(&self.who, request, ctx).await {
             Ok(asking) => asking,
             Err(e) => return Verdict::Refuse("42501", cannot_check(&e)),
@@ -135,7 +147,7 @@ impl Session {
         match asking.ruling() {
             Ruling::Proceed(_) => Verdict::Forward,
             Ruling::Refused { reason, .. } if self.withdrawn.is_none() => {
-                Verdict::Refuse("42501", with_notes(reason, &notes))
+                Verdict::Refuse("42501", with_notes(reason, notes))
             }
             Ruling::Refused { record, .. } => {
                 let (code, why) = self
