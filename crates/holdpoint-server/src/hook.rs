@@ -55,7 +55,7 @@ async fn decide(
     };
     let input: Value =
         serde_json::from_slice(body).map_err(|e| format!("malformed hook input: {e}"))?;
-    let action = holdpoint_hook::action_of(&input)?;
+    let action = holdpoint_hook::action_of(&input).map_err(|e| e.to_string())?;
     let ctx = SurfaceContext {
         surface: holdpoint_hook::SURFACE.into(),
         extra: Some(action.context),
