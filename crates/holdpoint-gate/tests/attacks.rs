@@ -180,10 +180,22 @@ async fn two_connections_resubmitting_one_approval_run_it_once() {
     let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
     let dba = who(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
     let request = ddl("postgres/prod/t", "ALTER TABLE t ADD c int");
-    let mut one = w.gate.ask(&bot, request.clone(), proxy(None)).await.unwrap();
-    let mut two = w.gate.ask(&bot, request.clone(), proxy(None)).await.unwrap();
+    let mut one = w
+        .gate
+        .ask(&bot, request.clone(), proxy(None))
+        .await
+        .unwrap();
+    let mut two = w
+        .gate
+        .ask(&bot, request.clone(), proxy(None))
+        .await
+        .unwrap();
     let id = one.record().id.clone();
-    assert_eq!(two.record().id, id, "the repeat is answered with the same hold");
+    assert_eq!(
+        two.record().id,
+        id,
+        "the repeat is answered with the same hold"
+    );
     w.gate
         .review(&dba, &id, Decision::Approve, "", "api")
         .await
@@ -195,7 +207,11 @@ async fn two_connections_resubmitting_one_approval_run_it_once() {
         .filter(|r| matches!(r, Ruling::Proceed(_)))
         .count();
     assert_eq!(proceeded, 1, "{a:?}\n{b:?}");
-    let other = if matches!(a, Ruling::Proceed(_)) { &b } else { &a };
+    let other = if matches!(a, Ruling::Proceed(_)) {
+        &b
+    } else {
+        &a
+    };
     assert!(
         matches!(other, Ruling::Held(r) if r.id != id),
         "the loser waits for its own approval: {other:?}"
@@ -303,7 +319,11 @@ async fn a_withdrawn_hold_approved_at_the_same_moment_is_not_run() {
         let dba = who(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
         let mut asking = w
             .gate
-            .ask(&bot, ddl("postgres/prod/t", "ALTER TABLE t ADD c int"), proxy(None))
+            .ask(
+                &bot,
+                ddl("postgres/prod/t", "ALTER TABLE t ADD c int"),
+                proxy(None),
+            )
             .await
             .unwrap();
         let id = asking.record().id.clone();
@@ -341,7 +361,11 @@ async fn an_admin_cannot_take_someone_elses_approval_on_the_one_path() {
     let admin = who(&w.gate, "root", PrincipalKind::Admin, &[]).await;
     let held = w
         .gate
-        .submit(&bot, ddl("postgres/prod/t", "ALTER TABLE t ADD c int"), proxy(None))
+        .submit(
+            &bot,
+            ddl("postgres/prod/t", "ALTER TABLE t ADD c int"),
+            proxy(None),
+        )
         .await
         .unwrap();
     w.gate
@@ -366,10 +390,17 @@ async fn an_admin_cannot_take_someone_elses_approval_on_the_one_path() {
         }
     }
     let record = w.gate.get(&bot, &held.id).await.unwrap();
-    assert!(record.consumed_by.is_none(), "still the agent's: {record:?}");
+    assert!(
+        record.consumed_by.is_none(),
+        "still the agent's: {record:?}"
+    );
     let mine = w
         .gate
-        .submit(&bot, ddl("postgres/prod/t", "ALTER TABLE t ADD c int"), proxy(None))
+        .submit(
+            &bot,
+            ddl("postgres/prod/t", "ALTER TABLE t ADD c int"),
+            proxy(None),
+        )
         .await
         .unwrap();
     assert_eq!(mine.status, Status::Allowed);
@@ -383,7 +414,11 @@ async fn a_user_never_approves_their_own_request() {
     let alice = who(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
     let held = w
         .gate
-        .submit(&alice, ddl("postgres/prod/t", "ALTER TABLE t ADD c int"), proxy(None))
+        .submit(
+            &alice,
+            ddl("postgres/prod/t", "ALTER TABLE t ADD c int"),
+            proxy(None),
+        )
         .await
         .unwrap();
     for channel in ["api", "web", "slack", "cli"] {
@@ -391,7 +426,10 @@ async fn a_user_never_approves_their_own_request() {
             .gate
             .review(&alice, &held.id, Decision::Approve, "", channel)
             .await;
-        assert!(matches!(r, Err(GateError::Forbidden(_))), "{channel}: {r:?}");
+        assert!(
+            matches!(r, Err(GateError::Forbidden(_))),
+            "{channel}: {r:?}"
+        );
     }
     // The same person as the identity provider spells them.
     let shouting = Identity {
@@ -437,7 +475,11 @@ async fn a_token_cannot_take_the_name_of_a_directory_person() {
         let agent = w.gate.authenticate(&secret).await.unwrap();
         let held = w
             .gate
-            .submit(&agent, ddl("postgres/prod/t", "ALTER TABLE t ADD c int"), proxy(None))
+            .submit(
+                &agent,
+                ddl("postgres/prod/t", "ALTER TABLE t ADD c int"),
+                proxy(None),
+            )
             .await
             .unwrap();
         let person = w
@@ -575,7 +617,11 @@ async fn an_ended_oidc_session_does_not_count_at_release() {
     let two = w.gate.open_session(session("b")).await.unwrap();
     let held = w
         .gate
-        .submit(&bot, ddl("postgres/prod/t", "ALTER TABLE t ADD c int"), proxy(None))
+        .submit(
+            &bot,
+            ddl("postgres/prod/t", "ALTER TABLE t ADD c int"),
+            proxy(None),
+        )
         .await
         .unwrap();
     w.gate
@@ -599,7 +645,11 @@ async fn an_ended_oidc_session_does_not_count_at_release() {
     // Once she signs in again, the provider vouches for her afresh.
     w.gate.open_session(session("c")).await.unwrap();
     let again = w.gate.get(&bot, &held.id).await.unwrap();
-    assert_eq!(again.status, Status::Pending, "nothing is released by a sign-in");
+    assert_eq!(
+        again.status,
+        Status::Pending,
+        "nothing is released by a sign-in"
+    );
 }
 
 /// The gate is the only door: a wait far beyond any surface's cap does not panic it.
