@@ -51,7 +51,12 @@ async fn a_call_whose_approval_another_session_took_waits_instead_of_spinning() 
     assert_eq!(first.id, second.id, "the repeat shares the hold");
     let (status, body) = h.review(&alice, &first.id, "approve").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert!(one.wait(&call, &first.id, Duration::from_secs(10)).await.unwrap().proceed);
+    assert!(
+        one.wait(&call, &first.id, Duration::from_secs(10))
+            .await
+            .unwrap()
+            .proceed
+    );
     // What the second proxy's loop does: wait on `id` (the one it started with), in
     // steps, while the call is still held.
     let id = second.id.clone();
@@ -82,7 +87,12 @@ async fn nobody_approves_their_own_request_through_the_api() {
     let alice = h.token("alice", "user", &["dba"], None).await;
     let bot = h.token("ci-bot", "agent", &["dba"], None).await;
     let held = h
-        .submit(&alice, "db.ddl", "postgres/prod/t", json!({"sql": "ALTER TABLE t ADD c int"}))
+        .submit(
+            &alice,
+            "db.ddl",
+            "postgres/prod/t",
+            json!({"sql": "ALTER TABLE t ADD c int"}),
+        )
         .await;
     let id = held["id"].as_str().unwrap();
     let (status, body) = h.review(&alice, id, "approve").await;
@@ -104,7 +114,12 @@ async fn only_the_requester_takes_an_approval_through_the_api() {
     let bot = h.token("ci-bot", "agent", &[], None).await;
     let alice = h.token("alice", "user", &["dba"], None).await;
     let held = h
-        .submit(&bot, "db.ddl", "postgres/prod/t", json!({"sql": "ALTER TABLE t ADD c int"}))
+        .submit(
+            &bot,
+            "db.ddl",
+            "postgres/prod/t",
+            json!({"sql": "ALTER TABLE t ADD c int"}),
+        )
         .await;
     let id = held["id"].as_str().unwrap();
     let (status, _) = h.review(&alice, id, "approve").await;
@@ -117,5 +132,8 @@ async fn only_the_requester_takes_an_approval_through_the_api() {
     let (_, mine) = h.get(&bot, &format!("/v1/actions/{id}")).await;
     assert_eq!(mine["proceed"], true, "{mine}");
     let (_, again) = h.get(&bot, &format!("/v1/actions/{id}")).await;
-    assert_eq!(again["proceed"], false, "a retry after a lost answer: {again}");
+    assert_eq!(
+        again["proceed"], false,
+        "a retry after a lost answer: {again}"
+    );
 }

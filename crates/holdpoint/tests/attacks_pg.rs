@@ -123,7 +123,9 @@ permit(principal, action == Action::"db.ddl", resource == Resource::"postgres/pr
             token and ends the session with 28P01 (holdpoint-pg session.rs:188, \
             check_token: any error from authenticate is fatal)"]
 async fn a_spent_rate_does_not_end_a_session_as_if_its_token_were_revoked() {
-    let Some(db) = Db::fresh("ratekill") else { return };
+    let Some(db) = Db::fresh("ratekill") else {
+        return;
+    };
     db.run("CREATE TABLE t (id int)");
     let limits = "\n[limits]\nrequests_per_second = 3\nrequest_burst = 5\n";
     let policies = r#"@id("reads") permit(principal, action == Action::"db.read", resource);"#;
