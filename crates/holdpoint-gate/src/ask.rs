@@ -32,6 +32,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// About thirty years from now: a deadline that never comes.
+fn far_future() -> tokio::time::Instant {
+    tokio::time::Instant::now() + Duration::from_secs(30 * 365 * 86_400)
+}
+
 /// What a surface does with an action now.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ruling {
@@ -116,7 +121,10 @@ impl Gate {
         cancel: impl Future<Output = ()>,
     ) -> Result<Ruling, GateError> {
         let mut asking = self.ask(caller, request, ctx).await?;
-        let deadline = tokio::time::Instant::now() + wait;
+        // A wait beyond what an Instant holds is as good as forever (not a panic).
+        let deadline = tokio::time::Instant::now()
+            .checked_add(wait)
+            .unwrap_or_else(far_future);
         tokio::pin!(cancel);
         loop {
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
