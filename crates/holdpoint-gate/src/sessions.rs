@@ -240,12 +240,30 @@ impl Gate {
     /// The live session with this key, as the person is now: a token sign-in is checked
     /// against its token at every call, and a revoked or expired token ends the session.
     /// `None` for no session, one that timed out, or one ended here or on another
-    /// gateway.
-    pub async fn session(&self, key: &str) -> Result<Option<SessionRecord>, GateError> {
+    /// gateway. `idle` and `absolute` are the timeouts configured now: a session opened
+    /// under longer ones is held to these.
+    pub async fn session(
+        &self,
+        key: &str,
+        idle: Duration,
+        absolute: Duration,
+    ) -> Result<Option<SessionRecord>, GateError> {
         let now = self.clock.now();
-        let Some(mut session) = self.store.session(key).await?.filter(|s| s.is_live(now)) else {
+        let Some(mut session) = self.store.session(key).await? else {
             return Ok(None);
         };
+        // Timeouts shortened since the session opened (a restart with a stricter
+        // `[web]`) apply to it too; longer ones do not lengthen it.
+        session.idle = session.idle.min(idle);
+        if let Some(deadline) = chrono::Duration::from_std(absolute)
+            .ok()
+            .and_then(|a| session.created_at.checked_add_signed(a))
+        {
+            session.expires_at = session.expires_at.min(deadline);
+        }
+        if !session.is_live(now) {
+            return Ok(None);
+        }
         // Each look-up is one request of the person signed in: it counts against their
         // rate (through the token's authentication for a token sign-in).
         match &session.via {

@@ -250,11 +250,15 @@ impl Gate {
         }
         // A repeat of a call that is already held (an agent retrying, a hook run
         // again) is answered with that hold: reviewers see one request, and its
-        // approval passes the repeat that follows.
+        // approval passes the repeat that follows. Only when that hold asks for at least
+        // what this evaluation asks: the same digest may come with another surface's
+        // context (a statement's tables) that policy holds for more people, and a decoy
+        // opened without it must not stand in for it.
         if let Some(held) = self
             .store
             .pending_with_digest(&record.principal, &record.digest)
             .await?
+            .filter(|held| held.hold.as_ref().is_some_and(|h| asks_at_least(h, &terms)))
         {
             return Ok(held);
         }
@@ -282,4 +286,14 @@ impl Gate {
         self.expiry_kick.notify_one();
         Ok(record)
     }
+}
+
+/// True when `hold` asks for at least what `terms` ask: every requirement of the terms
+/// among its own, and `@separate` if they say so.
+fn asks_at_least(hold: &Hold, terms: &holdpoint_core::HoldTerms) -> bool {
+    terms
+        .requirements
+        .iter()
+        .all(|r| hold.requirements.contains(r))
+        && (hold.separate || !terms.separate)
 }

@@ -167,6 +167,14 @@ impl Gate {
         Ok(identity)
     }
 
+    /// The identity behind a token a surface already let in, without counting a
+    /// request: for a surface's periodic check that a session it holds open may go on
+    /// (401 once the token is revoked or expired). Every request the session makes is
+    /// still counted where it is made.
+    pub async fn recheck_token(&self, token: &str) -> Result<Identity, GateError> {
+        self.identity_by_hash(&hash_token(token.trim())).await
+    }
+
     async fn identity_by_hash(&self, hash: &str) -> Result<Identity, GateError> {
         let record = match self.tokens.get(hash) {
             Some(r) => r,
@@ -220,6 +228,14 @@ impl Gate {
         if self.vouched_name(&request.name).await? {
             return Err(GateError::Conflict(format!(
                 "`{}` is the name of a person signed in with the identity provider",
+                request.name
+            )));
+        }
+        // Names are unique across kinds: an agent named after a `[[users]]` person would
+        // let that person review "their own" agent's requests as someone else.
+        if request.kind == PrincipalKind::Agent && self.directory.user(&request.name).is_some() {
+            return Err(GateError::Conflict(format!(
+                "`{}` is the name of a person in `[[users]]`; an agent needs a name of its own",
                 request.name
             )));
         }

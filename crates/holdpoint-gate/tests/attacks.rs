@@ -1,7 +1,7 @@
 //! Adversarial review of the gate as the only door: a hostile agent and a careless
 //! operator try to get past the rules of DESIGN §2 by calling the gate as a surface
 //! would. Each test asserts the refusal the rules demand; a test marked
-//! `#[ignore = "finding: …"]` is an attack that succeeds today.
+//! an ignored test (`finding: …`) is an attack that succeeds today.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -130,9 +130,6 @@ const SHORT: Duration = Duration::from_millis(50);
 /// hold (a "repeat"), and once `dba` approves it, the proxy runs the statement, which
 /// also changes `payments`, for which policy wants `security`.
 #[tokio::test]
-#[ignore = "finding: a pending hold opened through another surface (without the proxy's \
-            context.parts) is reused for the proxy's statement, so a part's requirements \
-            are never asked (submit.rs, Gate::hold, pending_with_digest)"]
 async fn a_hold_opened_elsewhere_does_not_lend_its_weaker_terms_to_a_proxy_statement() {
     let w = world().await;
     let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
@@ -448,9 +445,6 @@ async fn a_user_never_approves_their_own_request() {
 /// (who reviews in Slack, with no token). Names are unique across kinds (DESIGN §1):
 /// the token must be refused, or `alice` approves `alice`'s requests.
 #[tokio::test]
-#[ignore = "finding: a token may take the name of a [[users]] person (tokens.rs, \
-            check_token_request checks live tokens and vouches, not the directory); the \
-            agent `alice`'s holds are then approved by the person `alice`"]
 async fn a_token_cannot_take_the_name_of_a_directory_person() {
     let users = vec![DirectoryUser {
         name: "alice".into(),
@@ -531,10 +525,26 @@ async fn a_rate_is_not_escaped_by_case_or_by_switching_to_a_web_session() {
         .unwrap();
     w.gate.authenticate(&s).await.unwrap();
     // 3: a page of the web session.
-    assert!(w.gate.session(&session.key).await.unwrap().is_some());
+    assert!(
+        w.gate
+            .session(
+                &session.key,
+                Duration::from_secs(600),
+                Duration::from_secs(3600)
+            )
+            .await
+            .unwrap()
+            .is_some()
+    );
     // 4: over, on either surface.
     assert!(matches!(
-        w.gate.session(&session.key).await,
+        w.gate
+            .session(
+                &session.key,
+                Duration::from_secs(600),
+                Duration::from_secs(3600)
+            )
+            .await,
         Err(GateError::TooMany { .. })
     ));
     assert!(matches!(
@@ -560,7 +570,11 @@ async fn a_rate_is_not_escaped_by_case_or_by_switching_to_a_web_session() {
     let mut admitted = 0;
     for _ in 0..10 {
         for key in [&a.key, &b.key] {
-            if w.gate.session(key).await.is_ok() {
+            if w.gate
+                .session(key, Duration::from_secs(600), Duration::from_secs(3600))
+                .await
+                .is_ok()
+            {
                 admitted += 1;
             }
         }
@@ -631,7 +645,16 @@ async fn an_ended_oidc_session_does_not_count_at_release() {
         .unwrap();
     // Her other session is still open (only the vouch went): she approves through it,
     // and the release re-check does not count her.
-    let still = w.gate.session(&two.key).await.unwrap().expect("still open");
+    let still = w
+        .gate
+        .session(
+            &two.key,
+            Duration::from_secs(600),
+            Duration::from_secs(3600),
+        )
+        .await
+        .unwrap()
+        .expect("still open");
     let r = w
         .gate
         .review(&still.identity, &held.id, Decision::Approve, "", "web")

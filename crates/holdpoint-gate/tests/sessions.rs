@@ -119,7 +119,7 @@ async fn sessions_idle_out_end_absolutely_and_touch_only_once_per_step() {
     let opened = gate.open_session(oidc("k1", "alice")).await.unwrap();
     assert_eq!(opened.csrf, "csrf-k1");
     assert_eq!(
-        gate.session("k1")
+        gate.session("k1", IDLE, ABSOLUTE)
             .await
             .unwrap()
             .unwrap()
@@ -131,7 +131,7 @@ async fn sessions_idle_out_end_absolutely_and_touch_only_once_per_step() {
 
     // Within the step (a minute here), activity writes nothing.
     s.clock.advance(Duration::from_secs(59));
-    let seen = gate.session("k1").await.unwrap().unwrap();
+    let seen = gate.session("k1", IDLE, ABSOLUTE).await.unwrap().unwrap();
     assert!(!gate.touch_session(&seen).await.unwrap(), "within the step");
     assert_eq!(
         gate.store_for_tests()
@@ -155,20 +155,29 @@ async fn sessions_idle_out_end_absolutely_and_touch_only_once_per_step() {
 
     // Idle: ten minutes after the last touch it is gone; a look does not touch.
     s.clock.advance(Duration::from_secs(599));
-    assert!(gate.session("k1").await.unwrap().is_some(), "a look");
+    assert!(
+        gate.session("k1", IDLE, ABSOLUTE).await.unwrap().is_some(),
+        "a look"
+    );
     s.clock.advance(Duration::from_secs(1));
-    assert!(gate.session("k1").await.unwrap().is_none(), "idle");
+    assert!(
+        gate.session("k1", IDLE, ABSOLUTE).await.unwrap().is_none(),
+        "idle"
+    );
 
     // Absolute: an hour after sign-in, however active.
     let opened = gate.open_session(oidc("k2", "alice")).await.unwrap();
     for _ in 0..7 {
         s.clock.advance(Duration::from_secs(540));
-        if let Some(live) = gate.session("k2").await.unwrap() {
+        if let Some(live) = gate.session("k2", IDLE, ABSOLUTE).await.unwrap() {
             gate.touch_session(&live).await.unwrap();
         }
     }
     assert!(s.clock.now() >= opened.expires_at);
-    assert!(gate.session("k2").await.unwrap().is_none(), "absolute");
+    assert!(
+        gate.session("k2", IDLE, ABSOLUTE).await.unwrap().is_none(),
+        "absolute"
+    );
     // The next sign-in purges both dead sessions.
     gate.open_session(oidc("k3", "bob")).await.unwrap();
     assert!(
@@ -199,11 +208,25 @@ async fn one_person_keeps_at_most_twenty_sessions_and_others_keep_theirs() {
             .await
             .unwrap();
     }
-    assert!(gate.session("first").await.unwrap().is_none(), "her oldest");
+    assert!(
+        gate.session("first", IDLE, ABSOLUTE)
+            .await
+            .unwrap()
+            .is_none(),
+        "her oldest"
+    );
     for i in 0..MAX_SESSIONS_PER_PRINCIPAL {
-        assert!(gate.session(&format!("later-{i}")).await.unwrap().is_some());
+        assert!(
+            gate.session(&format!("later-{i}"), IDLE, ABSOLUTE)
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
-    assert!(gate.session("bob").await.unwrap().is_some(), "not hers");
+    assert!(
+        gate.session("bob", IDLE, ABSOLUTE).await.unwrap().is_some(),
+        "not hers"
+    );
 }
 
 #[tokio::test]
@@ -215,7 +238,7 @@ async fn sign_out_and_a_new_sign_in_end_the_session_with_their_events() {
     let mut again = oidc("k2", "alice");
     again.replaces = Some("k1".into());
     gate.open_session(again).await.unwrap();
-    assert!(gate.session("k1").await.unwrap().is_none());
+    assert!(gate.session("k1", IDLE, ABSOLUTE).await.unwrap().is_none());
     // One that ended already is no obstacle.
     let mut third = oidc("k3", "alice");
     third.replaces = Some("k1".into());
@@ -223,7 +246,7 @@ async fn sign_out_and_a_new_sign_in_end_the_session_with_their_events() {
 
     let ended = gate.end_session("k2").await.unwrap().unwrap();
     assert_eq!(ended.identity.principal.name, "alice");
-    assert!(gate.session("k2").await.unwrap().is_none());
+    assert!(gate.session("k2", IDLE, ABSOLUTE).await.unwrap().is_none());
     assert!(gate.end_session("k2").await.unwrap().is_none(), "once");
     assert_eq!(
         event_types(gate).await,
@@ -263,10 +286,20 @@ async fn a_token_session_follows_its_token_and_agents_never_sign_in() {
     gate.open_session(new_session("k1", carol.clone(), via))
         .await
         .unwrap();
-    assert_eq!(gate.session("k1").await.unwrap().unwrap().identity, carol);
+    assert_eq!(
+        gate.session("k1", IDLE, ABSOLUTE)
+            .await
+            .unwrap()
+            .unwrap()
+            .identity,
+        carol
+    );
     let root = person(PrincipalKind::Admin, "root");
     gate.revoke_token(&root, "carol", "test").await.unwrap();
-    assert!(gate.session("k1").await.unwrap().is_none(), "revoked");
+    assert!(
+        gate.session("k1", IDLE, ABSOLUTE).await.unwrap().is_none(),
+        "revoked"
+    );
     assert!(
         gate.store_for_tests()
             .session("k1")
@@ -331,7 +364,10 @@ async fn only_admins_list_and_end_sessions_and_ending_withdraws_the_vouch() {
     assert!(matches!(listed, Err(GateError::Forbidden(_))), "{listed:?}");
     let ended = gate.end_session_as_admin(&alice, "k1").await;
     assert!(matches!(ended, Err(GateError::Forbidden(_))), "{ended:?}");
-    assert!(gate.session("k1").await.unwrap().is_some(), "unchanged");
+    assert!(
+        gate.session("k1", IDLE, ABSOLUTE).await.unwrap().is_some(),
+        "unchanged"
+    );
 
     let root = person(PrincipalKind::Admin, "root");
     let listed = gate.list_sessions(&root).await.unwrap();
@@ -339,7 +375,7 @@ async fn only_admins_list_and_end_sessions_and_ending_withdraws_the_vouch() {
     assert_eq!((listed[0].key.as_str(), listed[0].via), ("k1", "oidc"));
     let ended = gate.end_session_as_admin(&root, "k1").await.unwrap();
     assert_eq!(ended.unwrap().principal, alice.principal);
-    assert!(gate.session("k1").await.unwrap().is_none());
+    assert!(gate.session("k1", IDLE, ABSOLUTE).await.unwrap().is_none());
     assert_eq!(
         gate.live_identity(&alice.principal).await.unwrap(),
         None,
@@ -363,7 +399,20 @@ async fn a_session_ended_on_one_gate_is_refused_by_another_on_the_same_store() {
     let s = setup().await;
     let replica = gate_on(&s.url, s.clock.clone()).await;
     s.gate.open_session(oidc("k1", "alice")).await.unwrap();
-    assert!(replica.session("k1").await.unwrap().is_some(), "shared");
+    assert!(
+        replica
+            .session("k1", IDLE, ABSOLUTE)
+            .await
+            .unwrap()
+            .is_some(),
+        "shared"
+    );
     replica.end_session("k1").await.unwrap().unwrap();
-    assert!(s.gate.session("k1").await.unwrap().is_none());
+    assert!(
+        s.gate
+            .session("k1", IDLE, ABSOLUTE)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }

@@ -63,7 +63,7 @@ pub async fn gate(
     if ruling.status != Status::Pending {
         return refuse(describe(&ruling));
     }
-    let id = ruling.id.clone();
+    let mut id = ruling.id.clone();
     let deadline = Instant::now() + hold_wait;
     let mut step = 0;
     progress
@@ -100,6 +100,15 @@ pub async fn gate(
         };
         match now.status {
             Status::Pending => {
+                // Another session took the approval, so the resubmission is a hold of
+                // its own: follow that one from now on.
+                if now.id != id {
+                    id = now.id.clone();
+                    progress
+                        .tell(step, format!("held again for approval as {id}"))
+                        .await;
+                    continue;
+                }
                 step += 1;
                 progress
                     .tell(step, format!("still held for approval as {id}"))

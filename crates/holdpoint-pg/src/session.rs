@@ -185,8 +185,12 @@ impl Session {
 
     /// A revoked or expired token ends its sessions.
     async fn check_token(&mut self) -> Result<(), Ended> {
-        if self.l.gate.authenticate(&self.token).await.is_ok() {
-            return Ok(());
+        // Not a request of the principal: only a token that no longer lets anyone in
+        // (401) ends the session; a store that cannot answer leaves it to the next tick,
+        // and every statement is checked by the gate as it comes.
+        match self.l.gate.recheck_token(&self.token).await {
+            Err(holdpoint_gate::GateError::Unauthorized(_)) => {}
+            _ => return Ok(()),
         }
         self.fatal(
             "28P01",

@@ -1,5 +1,5 @@
 //! Adversarial review of the HTTP surfaces and the in-gateway MCP proxy's gatekeeper:
-//! each test asserts what the rules demand; `#[ignore = "finding: …"]` marks an attack
+//! each test asserts what the rules demand; an ignored test (`finding: …`) marks an attack
 //! that succeeds today.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -23,15 +23,11 @@ permit(principal, action in Action::"mcp", resource);
 
 /// Two MCP sessions of one agent make the same held tool call; one approval; the first
 /// proxy's resubmission takes it, the second is held afresh under a new id. The second
-/// proxy's loop (`calls.rs`, `gate`) keeps waiting on the id it started with, which is
-/// decided: each wait returns at once (still held, under the other id), so the loop
-/// spins (resubmitting, and sending a progress notification, each turn) until
-/// `hold_wait` ends. Over HTTP (`holdpoint mcp`) each turn is two requests, which spend
-/// the agent's rate. The loop must wait out its step.
+/// proxy's loop (`calls.rs`, `gate`) kept waiting on the id it started with, which is
+/// decided: each wait returned at once (still held, under the other id), so the loop
+/// spun (resubmitting, and sending a progress notification, each turn) until
+/// `hold_wait` ended. It now follows the new hold's id and waits out its step.
 #[tokio::test]
-#[ignore = "finding: a held MCP call whose approval another session took spins \
-            (holdpoint-mcp calls.rs:66 and :85 keep the first id; Gatekeeper::wait on it \
-            returns Pending at once, with another id)"]
 async fn a_call_whose_approval_another_session_took_waits_instead_of_spinning() {
     let h = Harness::start(POLICIES).await;
     let bot = h.token("ci-bot", "agent", &[], None).await;
@@ -57,9 +53,10 @@ async fn a_call_whose_approval_another_session_took_waits_instead_of_spinning() 
             .unwrap()
             .proceed
     );
-    // What the second proxy's loop does: wait on `id` (the one it started with), in
-    // steps, while the call is still held.
-    let id = second.id.clone();
+    // What the second proxy's loop (`calls.rs`) does: wait in steps while the call is
+    // held, following the id the last answer names (its own hold, once the first
+    // proxy took the approval).
+    let mut id = second.id.clone();
     let step = Duration::from_millis(400);
     let started = Instant::now();
     let mut turns = 0;
@@ -68,6 +65,7 @@ async fn a_call_whose_approval_another_session_took_waits_instead_of_spinning() 
         turns += 1;
         assert_eq!(now.status, Status::Pending, "held afresh: {now:?}");
         assert!(!now.proceed);
+        id = now.id.clone();
         if turns > 50 {
             break;
         }

@@ -69,7 +69,11 @@ impl Sessions {
     /// page or a form); a live-update request looks without touching, so an open tab
     /// still idles out.
     pub async fn get(&self, id: &str, touch: bool) -> Result<Option<Session>, GateError> {
-        let Some(session) = self.gate.session(&secret::key_of(id)).await? else {
+        let Some(session) = self
+            .gate
+            .session(&secret::key_of(id), self.idle, self.absolute)
+            .await?
+        else {
             return Ok(None);
         };
         if touch && let Err(e) = self.gate.touch_session(&session).await {

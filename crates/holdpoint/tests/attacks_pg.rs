@@ -1,6 +1,6 @@
 //! Adversarial review of the PostgreSQL proxy as one door of the gate: a hostile agent
 //! (it holds only its own token) and a careless operator. Each test asserts what the
-//! rules demand; `#[ignore = "finding: …"]` marks an attack that succeeds today.
+//! rules demand; an ignored test (`finding: …`) marks an attack that succeeds today.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -51,9 +51,6 @@ fn act_in(text: &str) -> String {
 /// approves it, the proxy runs a change of `payments`, which policy reserves for
 /// `security`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: a decoy hold opened through the API is reused for a proxy statement \
-            with the same digest, so the statement's other tables are never judged \
-            (holdpoint-gate submit.rs:256, pending_with_digest ignores surface and context)"]
 async fn a_decoy_hold_through_the_api_does_not_let_a_statement_skip_a_tables_approvers() {
     let Some(db) = Db::fresh("decoy") else { return };
     db.run("CREATE TABLE aaa (id int); CREATE TABLE payments (id int)");
@@ -119,9 +116,6 @@ permit(principal, action == Action::"db.ddl", resource == Resource::"postgres/pr
 /// a statement over the rate is refused with 53400 and the connection stays. The
 /// session's periodic token check must not read "over the rate" as "revoked".
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: the proxy's once-a-second token check treats a 429 as a revoked \
-            token and ends the session with 28P01 (holdpoint-pg session.rs:188, \
-            check_token: any error from authenticate is fatal)"]
 async fn a_spent_rate_does_not_end_a_session_as_if_its_token_were_revoked() {
     let Some(db) = Db::fresh("ratekill") else {
         return;
