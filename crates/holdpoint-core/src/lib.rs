@@ -13,6 +13,8 @@
 //! - [`store`], [`clock`], [`mask`]: the traits the gate is built on; [`outbox`]: what
 //!   reviewer channels are told, queued with each change.
 //! - [`duration`]: `15m`, `30d` and friends.
+//! - [`env`]: the process environment behind a trait, and the check that a config key
+//!   ending in `_env` holds a variable's name, not the secret.
 //! - [`text`]: agent-controlled text made inert for terminals.
 
 pub mod action;
@@ -20,6 +22,7 @@ pub mod audit;
 pub mod clock;
 pub mod digest;
 pub mod duration;
+pub mod env;
 pub mod mask;
 pub mod outbox;
 pub mod principal;
