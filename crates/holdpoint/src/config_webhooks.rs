@@ -46,7 +46,8 @@ pub fn channels(
                 section.secret
             ))
         })?;
-        let webhook = Webhook::new(name, &section.url, &secret).map_err(ctx)?;
+        let webhook = Webhook::new(name, &section.url, &secret, Arc::new(holdpoint_core::SystemClock))
+            .map_err(ctx)?;
         out.push(Arc::new(webhook));
     }
     Ok(out)
