@@ -73,7 +73,7 @@ impl Inspection {
 
     /// Checks the hash chain; names the first bad event.
     pub async fn verify(&self) -> Result<ChainReport, AppError> {
-        Ok(self.store.verify_chain().await.map_err(AppError::Store)?)
+        self.store.verify_chain().await.map_err(AppError::Store)
     }
 
     /// Writes every event at or after `since` to `out`, in chain order. Agent-written

@@ -1,8 +1,8 @@
 //! The policy set: a folder of `.cedar` files, or the embedded starter set; and the
 //! watcher that reloads the folder on change and audits each reload.
 
-use crate::error::AppError;
 use crate::Config;
+use crate::error::AppError;
 use holdpoint_gate::Gate;
 use holdpoint_policy::{PolicyEngine, PolicySet, PolicyWatcher};
 use std::path::Path;

@@ -7,6 +7,9 @@ use holdpoint_pg::{Listener, ListenerConfig};
 use std::future::Future;
 use std::sync::Arc;
 
+/// The listeners' threads.
+pub(crate) type Threads = Vec<std::thread::JoinHandle<()>>;
+
 /// A listener ready to serve, with its socket.
 pub(crate) struct Ready {
     listener: Arc<Listener>,
@@ -37,7 +40,7 @@ pub(crate) fn prepare(
 pub(crate) fn start<F>(
     ready: Vec<Ready>,
     stop: impl Fn() -> F,
-) -> Result<Vec<std::thread::JoinHandle<()>>, (std::io::Error, Vec<std::thread::JoinHandle<()>>)>
+) -> Result<Threads, (std::io::Error, Threads)>
 where
     F: Future<Output = ()> + Send + 'static,
 {
@@ -52,7 +55,7 @@ where
 }
 
 /// Waits for the threads to end, off the async workers.
-pub(crate) async fn join(threads: Vec<std::thread::JoinHandle<()>>) {
+pub(crate) async fn join(threads: Threads) {
     for thread in threads {
         let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     }

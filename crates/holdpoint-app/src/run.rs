@@ -63,8 +63,8 @@ async fn serve(
     } = sections;
     let local_addr = listeners.http.local_addr().map_err(AppError::Serve)?;
     // The address browsers use: `[server] public_url`, or the one just bound.
-    let public_url = (config.server.public_url.clone())
-        .unwrap_or_else(|| format!("http://{local_addr}"));
+    let public_url =
+        (config.server.public_url.clone()).unwrap_or_else(|| format!("http://{local_addr}"));
 
     // Everything that can fail, before anything runs.
     let mounted = sections::mount(slack, webhooks, web, &gate, &shared, &public_url)?;

@@ -4,8 +4,8 @@
 //! running gateway. A new surface or channel adds a field to [`Config`] and a line or
 //! two to each function below.
 
-use crate::error::{AppError, ConfigError};
 use crate::Config;
+use crate::error::{AppError, ConfigError};
 use holdpoint_core::env::Env;
 use holdpoint_core::{Clock, Store};
 use holdpoint_gate::Gate;

@@ -21,7 +21,9 @@ fn pieces(secret: &str) -> Vec<&str> {
 }
 
 fn refused(text: &str, secret: &str) -> String {
-    let err = Config::parse(text).expect_err("refused at load").to_string();
+    let err = Config::parse(text)
+        .expect_err("refused at load")
+        .to_string();
     for piece in pieces(secret) {
         assert!(!err.contains(piece), "`{piece}` is in: {err}");
     }
@@ -53,18 +55,27 @@ fn a_pasted_secret_is_refused_at_load_without_being_echoed() {
     );
     for key in ["secret", "secret_env"] {
         let err = refused(
-            &format!("[[webhooks]]\nname = \"siem\"\nurl = \"https://siem.test/h\"\n{key} = \"{WEBHOOK}\"\n"),
+            &format!(
+                "[[webhooks]]\nname = \"siem\"\nurl = \"https://siem.test/h\"\n{key} = \"{WEBHOOK}\"\n"
+            ),
             WEBHOOK,
         );
-        assert!(err.starts_with(&format!("[[webhooks]] `siem`: {key}:")), "{err}");
+        assert!(
+            err.starts_with(&format!("[[webhooks]] `siem`: {key}:")),
+            "{err}"
+        );
     }
     let url = "postgres://agent:s3cretPassw0rd@db.internal/prod";
     refused(
-        &format!("[[postgres]]\nname = \"prod\"\nlisten = \"127.0.0.1:0\"\nupstream_env = \"{url}\"\n"),
+        &format!(
+            "[[postgres]]\nname = \"prod\"\nlisten = \"127.0.0.1:0\"\nupstream_env = \"{url}\"\n"
+        ),
         url,
     );
     refused(
-        &format!("[web.oidc]\nissuer = \"https://idp.test\"\nclient_id = \"hp\"\nclient_secret_env = \"{SLACK_BOT}\"\n"),
+        &format!(
+            "[web.oidc]\nissuer = \"https://idp.test\"\nclient_id = \"hp\"\nclient_secret_env = \"{SLACK_BOT}\"\n"
+        ),
         SLACK_BOT,
     );
 }

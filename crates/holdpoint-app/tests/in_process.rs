@@ -37,7 +37,10 @@ async fn the_spine_runs_in_process_and_stops_cleanly() {
     ))
     .unwrap();
     let app = App::build(config, &data, &MapEnv::new()).await.unwrap();
-    let token_file = app.first_admin_token().expect("a first start").to_path_buf();
+    let token_file = app
+        .first_admin_token()
+        .expect("a first start")
+        .to_path_buf();
     assert_eq!(token_file, data.join("admin.token"));
     #[cfg(unix)]
     {
@@ -46,7 +49,10 @@ async fn the_spine_runs_in_process_and_stops_cleanly() {
         assert_eq!(mode(&data), 0o700);
         assert_eq!(mode(&token_file), 0o600);
     }
-    let admin = std::fs::read_to_string(&token_file).unwrap().trim().to_string();
+    let admin = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
 
     let listeners = app.bind(Some("127.0.0.1:0")).await.unwrap();
     let addr = listeners.http_addr().unwrap();
@@ -114,7 +120,10 @@ async fn the_spine_runs_in_process_and_stops_cleanly() {
             assert_eq!(pending["actions"][0]["kind"], "db.ddl");
             break id.to_string();
         }
-        assert!(!waiting.is_finished(), "the held submit returned before a review");
+        assert!(
+            !waiting.is_finished(),
+            "the held submit returned before a review"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     // ... who approves it, and the waiting submit proceeds.
@@ -148,11 +157,15 @@ async fn the_spine_runs_in_process_and_stops_cleanly() {
 
     // Everything was committed and the store closed: a second start reads it, with no
     // new admin token.
-    let again = App::build(Config::parse(&format!(
-        "[store]\nurl = \"sqlite://{}\"\n",
-        dir.path().join("holdpoint.db").display()
-    ))
-    .unwrap(), &data, &MapEnv::new())
+    let again = App::build(
+        Config::parse(&format!(
+            "[store]\nurl = \"sqlite://{}\"\n",
+            dir.path().join("holdpoint.db").display()
+        ))
+        .unwrap(),
+        &data,
+        &MapEnv::new(),
+    )
     .await
     .unwrap();
     assert!(again.first_admin_token().is_none());

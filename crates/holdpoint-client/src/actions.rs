@@ -33,9 +33,7 @@ impl Client {
         if let Some(fields) = body.as_object_mut() {
             fields.insert("wait".into(), Value::String(wait_param(wait)));
         }
-        let request = self
-            .request(Method::POST, "/v1/actions", wait)
-            .json(&body);
+        let request = self.request(Method::POST, "/v1/actions", wait).json(&body);
         Ok(self.send(request).await?.1)
     }
 

@@ -20,7 +20,9 @@ impl Client {
         tools: &Value,
     ) -> Result<McpOutlooks, ClientError> {
         let path = format!("/v1/mcp/{server}/tools");
-        let request = self.request(Method::POST, &path, Duration::ZERO).json(tools);
+        let request = self
+            .request(Method::POST, &path, Duration::ZERO)
+            .json(tools);
         Ok(self.send(request).await?.1)
     }
 }

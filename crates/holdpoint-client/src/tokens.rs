@@ -25,7 +25,7 @@ pub enum TokenCreation {
     Created(CreatedToken),
     /// Policy holds it (a new admin token waits for another admin): the action to wait
     /// for. Once approved, the same request again collects the token.
-    Held(ActionView),
+    Held(Box<ActionView>),
 }
 
 impl Client {
@@ -39,7 +39,9 @@ impl Client {
             detail: e.to_string(),
         };
         Ok(if status == StatusCode::ACCEPTED {
-            TokenCreation::Held(serde_json::from_value(answer).map_err(unexpected)?)
+            TokenCreation::Held(Box::new(
+                serde_json::from_value(answer).map_err(unexpected)?,
+            ))
         } else {
             TokenCreation::Created(serde_json::from_value(answer).map_err(unexpected)?)
         })

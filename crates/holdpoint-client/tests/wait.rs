@@ -37,7 +37,10 @@ type Shared = Arc<Mutex<Seen>>;
 
 async fn submit(State(seen): State<Shared>, body: axum::Json<Value>) -> Response {
     let wait = body["wait"].as_str().unwrap_or_default().to_string();
-    seen.lock().unwrap().requests.push(format!("submit wait={wait}"));
+    seen.lock()
+        .unwrap()
+        .requests
+        .push(format!("submit wait={wait}"));
     axum::Json(action("pending")).into_response()
 }
 
@@ -160,7 +163,8 @@ async fn an_unreachable_gateway_is_named() {
     let client = Client::new(&base, "hp_agent").unwrap();
     let err = client.pending(10).await.unwrap_err();
     assert!(
-        err.chain().starts_with(&format!("cannot reach holdpoint at {base}: ")),
+        err.chain()
+            .starts_with(&format!("cannot reach holdpoint at {base}: ")),
         "{}",
         err.chain()
     );

@@ -90,17 +90,16 @@ impl PostgresSection {
                 problem,
             }
         })?;
-        let tls = match (&self.tls_cert, &self.tls_key) {
-            (Some(cert), Some(key)) => {
-                Some(
-                    crate::tls_acceptor(cert, key).map_err(|problem| ConfigError::Tls {
+        let tls =
+            match (&self.tls_cert, &self.tls_key) {
+                (Some(cert), Some(key)) => Some(crate::tls_acceptor(cert, key).map_err(
+                    |problem| ConfigError::Tls {
                         name: self.name.clone(),
                         problem,
-                    })?,
-                )
-            }
-            _ => None,
-        };
+                    },
+                )?),
+                _ => None,
+            };
         Ok(ListenerConfig {
             name: self.name.clone(),
             listen: self.listen.clone(),
@@ -128,7 +127,10 @@ mod tests {
         let env = MapEnv::new().with("PROD_URL", "postgres://agent:pw@127.0.0.1:5432/prod");
         let ok = section("name = \"prod\"\nlisten = \"127.0.0.1:0\"\nupstream_env = \"PROD_URL\"");
         let config = ok.resolve(&env).unwrap();
-        assert_eq!(config.upstream_url, "postgres://agent:pw@127.0.0.1:5432/prod");
+        assert_eq!(
+            config.upstream_url,
+            "postgres://agent:pw@127.0.0.1:5432/prod"
+        );
         let missing = section("name = \"prod\"\nlisten = \"x\"\nupstream_env = \"NOPE\"");
         let err = missing.resolve(&env).err().unwrap().to_string();
         assert!(err.contains("`NOPE` is not set"), "{err}");
@@ -142,7 +144,13 @@ mod tests {
             "name = \"prod\"\nlisten = \"x\"\nupstream_env = \"postgres://agent:s3cretpw@db/prod\"",
         );
         let err = pasted.check().err().unwrap().to_string();
-        assert!(err.starts_with("[[postgres]] `prod`: upstream_env:"), "{err}");
-        assert!(!err.contains("s3cretpw") && !err.contains("agent:"), "{err}");
+        assert!(
+            err.starts_with("[[postgres]] `prod`: upstream_env:"),
+            "{err}"
+        );
+        assert!(
+            !err.contains("s3cretpw") && !err.contains("agent:"),
+            "{err}"
+        );
     }
 }

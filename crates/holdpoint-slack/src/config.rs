@@ -114,7 +114,11 @@ const APP_TOKEN: Key = Key {
 
 /// The variable `key` names (under its new or its old name, or by default), checked to
 /// be a plausible name.
-fn var<'a>(key: &Key, new: &'a Option<String>, old: &'a Option<String>) -> Result<&'a str, ConfigError> {
+fn var<'a>(
+    key: &Key,
+    new: &'a Option<String>,
+    old: &'a Option<String>,
+) -> Result<&'a str, ConfigError> {
     let (used, value) = match (new, old) {
         (Some(_), Some(_)) => {
             return Err(ConfigError::Both {
@@ -134,7 +138,11 @@ impl SlackSection {
     fn keys(&self) -> [(&'static Key, &Option<String>, &Option<String>); 3] {
         [
             (&BOT_TOKEN, &self.bot_token_env, &self.bot_token),
-            (&SIGNING_SECRET, &self.signing_secret_env, &self.signing_secret),
+            (
+                &SIGNING_SECRET,
+                &self.signing_secret_env,
+                &self.signing_secret,
+            ),
             (&APP_TOKEN, &self.app_token_env, &self.app_token),
         ]
     }
@@ -206,8 +214,15 @@ mod tests {
         let settings = section("bot_token_env = \"BOT\"").resolve(&env).unwrap();
         assert_eq!(settings.bot_token, "xoxb-1");
         assert_eq!(settings.signing_secret.as_deref(), Some("sig"));
-        assert!(section("bot_token_env = \"BOT\"").check().unwrap().is_empty());
-        let err = section("bot_token_env = \"NOPE\"").resolve(&env).unwrap_err();
+        assert!(
+            section("bot_token_env = \"BOT\"")
+                .check()
+                .unwrap()
+                .is_empty()
+        );
+        let err = section("bot_token_env = \"NOPE\"")
+            .resolve(&env)
+            .unwrap_err();
         assert_eq!(
             err.to_string(),
             "[slack]: the environment variable `NOPE` is not set"
@@ -229,7 +244,12 @@ mod tests {
         assert_eq!(settings.bot_token, "xoxb-1");
         assert_eq!(settings.app_token.as_deref(), Some("xapp-1"));
         let both = section("bot_token = \"BOT\"\nbot_token_env = \"BOT\"");
-        assert!(both.check().unwrap_err().to_string().contains("set `bot_token_env` only"));
+        assert!(
+            both.check()
+                .unwrap_err()
+                .to_string()
+                .contains("set `bot_token_env` only")
+        );
     }
 
     #[test]

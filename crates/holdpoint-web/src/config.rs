@@ -224,7 +224,11 @@ mod tests {
         assert!(section("enabled = false").resolve(&env).unwrap().is_none());
         let err = section(text).resolve(&MapEnv::new()).unwrap_err();
         assert!(err.to_string().contains("`OIDC`, which is not set"));
-        assert!(section("idle_timeout = \"2h\"\nabsolute_timeout = \"1h\"").check().is_err());
+        assert!(
+            section("idle_timeout = \"2h\"\nabsolute_timeout = \"1h\"")
+                .check()
+                .is_err()
+        );
     }
 
     #[test]

@@ -209,7 +209,7 @@ mod tests {
 
     #[test]
     fn sessions_end_when_idle_or_too_old_and_at_sign_out() {
-        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let clock = Arc::new(ManualClock::starting_now());
         let sessions = Sessions::new(
             clock.clone(),
             Duration::from_secs(60),

@@ -109,11 +109,9 @@ impl WebhookSection {
             name: self.name.clone(),
             var: var.to_string(),
         })?;
-        Webhook::new(&self.name, &self.url, &secret, clock).map_err(|problem| {
-            ConfigError::Secret {
-                name: self.name.clone(),
-                problem,
-            }
+        Webhook::new(&self.name, &self.url, &secret, clock).map_err(|problem| ConfigError::Secret {
+            name: self.name.clone(),
+            problem,
         })
     }
 }
@@ -147,7 +145,7 @@ pub fn channels(
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
     use holdpoint_core::SystemClock;
     use holdpoint_core::env::MapEnv;
@@ -186,7 +184,12 @@ mod tests {
         let ftp = section("name = \"siem\"\nurl = \"ftp://127.0.0.1/h\"\nsecret_env = \"S\"");
         assert!(super::channels(&[ftp], &env, clock()).is_err());
         let none = section("name = \"siem\"\nurl = \"http://127.0.0.1:9/h\"");
-        assert!(none.check().unwrap_err().to_string().contains("`secret_env` is missing"));
+        assert!(
+            none.check()
+                .unwrap_err()
+                .to_string()
+                .contains("`secret_env` is missing")
+        );
     }
 
     #[test]
@@ -206,7 +209,10 @@ mod tests {
                 "name = \"siem\"\nurl = \"http://127.0.0.1:9/h\"\n{key} = \"{SECRET}\""
             ));
             let err = pasted.check().unwrap_err().to_string();
-            assert!(err.starts_with(&format!("[[webhooks]] `siem`: {key}:")), "{err}");
+            assert!(
+                err.starts_with(&format!("[[webhooks]] `siem`: {key}:")),
+                "{err}"
+            );
             assert!(!err.contains("whsec") && !err.contains("MfKQ9r8"), "{err}");
         }
     }

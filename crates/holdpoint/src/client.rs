@@ -127,7 +127,7 @@ async fn create_token(client: &Client, token: &NewToken, wait: Duration) -> anyh
         }
         TokenCreation::Held(held) => held,
     };
-    let action = client.wait_for(held, wait).await?;
+    let action = client.wait_for(*held, wait).await?;
     match action.status {
         holdpoint_core::Status::Approved => match client.create_token(token).await? {
             TokenCreation::Created(created) => {

@@ -58,7 +58,8 @@ fn an_old_key_name_works_with_one_warning_in_the_log() {
     gw.stop();
     let log = std::fs::read_to_string(&log).unwrap();
     assert_eq!(
-        log.matches("`secret` is deprecated: call it `secret_env`").count(),
+        log.matches("`secret` is deprecated: call it `secret_env`")
+            .count(),
         1,
         "{log}"
     );
