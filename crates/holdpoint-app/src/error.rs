@@ -83,14 +83,9 @@ pub enum AppError {
         #[source]
         error: std::io::Error,
     },
-    #[error("[[postgres]] `{name}`: cannot listen on `{addr}`")]
-    PostgresListen {
-        name: String,
-        addr: String,
-        #[source]
-        error: std::io::Error,
-    },
-    /// A `[[postgres]]` listener or Slack that could not be set up.
+    #[error(transparent)]
+    Postgres(#[from] holdpoint_pg::StartError),
+    /// The web inbox that could not be set up.
     #[error("{0}")]
     Setup(String),
     #[error("the HTTP server failed")]

@@ -35,8 +35,8 @@
 //!   admin token; `data.rs`: the data folder (0700) and `admin.token` (0600);
 //!   `policies.rs`: the policy set and its watcher.
 //! - `listeners.rs`: [`Listeners`], bound before running; `run.rs`: [`App::run`],
-//!   expiry, delivery, channels, the HTTP server, PostgreSQL listeners
-//!   (`postgres.rs`), and a clean stop.
+//!   expiry, delivery, channels, the HTTP server, PostgreSQL listeners, and a clean
+//!   stop.
 //! - `local.rs`: what the local commands use with no gateway running: an admin token
 //!   written into the store, and the audit chain verified or exported.
 //! - `error.rs`: [`ConfigError`] and [`AppError`].
@@ -57,7 +57,6 @@ mod error;
 mod listeners;
 mod local;
 pub mod policies;
-mod postgres;
 mod run;
 mod sections;
 mod settings;

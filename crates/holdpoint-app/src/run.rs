@@ -1,22 +1,22 @@
 //! [`App::run`]: serves until the shutdown future completes, then stops every task and
 //! thread it started and closes the store before returning.
 
+use crate::App;
 use crate::error::AppError;
 use crate::listeners::Listeners;
 use crate::sections::{self, Resolved};
-use crate::{App, postgres};
 use std::future::Future;
 use tokio::sync::watch;
 
 /// Resolves once `stop` says so.
-async fn stopped(mut stop: watch::Receiver<bool>) {
+pub(crate) async fn stopped(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|s| *s).await;
 }
 
 impl App {
     /// Serves on `listeners` until `shutdown` completes. Returns once everything it
     /// started has ended: the HTTP server and its connections (given a few seconds to
-    /// finish), the expiry task, the delivery worker, the Slack socket, the PostgreSQL
+    /// finish), the expiry task, the delivery worker, the channels' tasks, the PostgreSQL
     /// listeners and their sessions; the store is closed last.
     pub async fn run(
         self,
@@ -68,7 +68,6 @@ async fn serve(
 
     // Everything that can fail, before anything runs.
     let mounted = sections::mount(slack, webhooks, web, &gate, &shared, &public_url)?;
-    let pg = postgres::prepare(postgres, listeners.postgres, &gate)?;
     let stop_mcp = tokio_util::sync::CancellationToken::new();
     let mut router = holdpoint_server::router_with_mcp(gate.clone(), &mcp, stop_mcp.clone());
     for routes in mounted.routes {
@@ -78,24 +77,17 @@ async fn serve(
         tracing::info!(name = %upstream.proxy.name, "serving an MCP upstream at /mcp/{}", upstream.proxy.name);
     }
 
+    let postgres = holdpoint_pg::start(postgres, listeners.postgres, &gate)?;
     let (stop_tx, stop_rx) = watch::channel(false);
-    let pg_threads = match postgres::start(pg, || stopped(stop_rx.clone())) {
-        Ok(threads) => threads,
-        Err((e, started)) => {
-            let _ = stop_tx.send(true);
-            postgres::join(started).await;
-            return Err(AppError::Setup(format!(
-                "cannot start a PostgreSQL listener: {e}"
-            )));
-        }
-    };
     let expiry = tokio::spawn(gate.clone().run_expiry(stopped(stop_rx.clone())));
     // Delivers the outbox even with no channel configured now: items queued for channels
     // that are gone stay visible in /v1/deliveries and are retried if they come back.
     let worker =
         holdpoint_notify::Worker::new(shared, clock, mounted.channels, gate.delivery_kick());
     let delivery = tokio::spawn(worker.run(stopped(stop_rx.clone())));
-    let socket = (mounted.slack_socket).map(|s| tokio::spawn(s.run(stopped(stop_rx.clone()))));
+    let tasks: Vec<_> = (mounted.tasks.into_iter())
+        .map(|task| tokio::spawn(task(stop_rx.clone())))
+        .collect();
 
     let shutdown = async move {
         shutdown.await;
@@ -118,9 +110,9 @@ async fn serve(
     let _ = stop_tx.send(true);
     let _ = expiry.await;
     let _ = delivery.await;
-    postgres::join(pg_threads).await;
-    if let Some(socket) = socket {
-        let _ = socket.await;
+    postgres.stop().await;
+    for task in tasks {
+        let _ = task.await;
     }
     served
 }

@@ -6,12 +6,16 @@
 
 use crate::Config;
 use crate::error::{AppError, ConfigError};
+use crate::run::stopped;
 use holdpoint_core::env::Env;
 use holdpoint_core::{Clock, Store};
 use holdpoint_gate::Gate;
 use holdpoint_notify::Channel;
 use holdpoint_server::McpUpstream;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use tokio::sync::watch;
 
 /// Checks every section as far as it can be without the environment; the warnings to
 /// log once.
@@ -76,14 +80,19 @@ impl Resolved {
     }
 }
 
+/// Something to run until the gateway stops, told by the receiver.
+pub(crate) type Task =
+    Box<dyn FnOnce(watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send>;
+
 /// What the channels and surfaces add to the running gateway, beside the PostgreSQL
-/// listeners (`postgres.rs`) and the MCP upstreams (the server hosts them).
+/// listeners (`holdpoint_pg::start`) and the MCP upstreams (the server hosts them).
 pub(crate) struct Mounted {
     /// Every outbox channel, for the delivery worker.
     pub channels: Vec<Arc<dyn Channel>>,
     /// Merged into the HTTP router.
     pub routes: Vec<axum::Router>,
-    pub slack_socket: Option<holdpoint_slack::SocketMode>,
+    /// Run until the gateway stops, and waited for.
+    pub tasks: Vec<Task>,
 }
 
 /// Builds the channels and routes; `public_url` is where browsers reach the gateway.
@@ -98,7 +107,7 @@ pub(crate) fn mount(
     let mut mounted = Mounted {
         channels: webhooks,
         routes: Vec::new(),
-        slack_socket: None,
+        tasks: Vec::new(),
     };
     if let Some(slack) = slack {
         let slack = slack
@@ -107,7 +116,9 @@ pub(crate) fn mount(
         mounted.channels.push(Arc::new(slack.channel));
         match slack.interactions {
             holdpoint_slack::Interactions::Http(routes) => mounted.routes.push(routes),
-            holdpoint_slack::Interactions::Socket(socket) => mounted.slack_socket = Some(socket),
+            holdpoint_slack::Interactions::Socket(socket) => mounted
+                .tasks
+                .push(Box::new(|stop| Box::pin(socket.run(stopped(stop))))),
         }
     }
     if let Some(web) = web {

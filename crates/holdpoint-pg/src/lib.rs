@@ -6,7 +6,7 @@
 //! - `config.rs`: the `[[postgres]]` section of `holdpoint.toml`, checked at load and
 //!   resolved with the upstream URL read from the variable it names.
 //! - `listener.rs`: [`Listener`], one `[[postgres]]` entry, and its accept loop;
-//!   `thread.rs`: each listener on a thread of its own.
+//!   `running.rs`: a gateway's listeners, bound, then each on a thread of its own.
 //! - `startup.rs`: the client's startup (TLS, cancel requests, the token as password);
 //!   `connect.rs`: what is refused before a session starts, the upstream login
 //!   (`upstream.rs`: cleartext, MD5, SCRAM-SHA-256) and the greeting.
@@ -49,11 +49,11 @@ mod params;
 mod pump;
 mod refusal;
 pub mod results;
+mod running;
 mod session;
 mod shapes;
 mod startup;
 mod summary;
-mod thread;
 mod tls;
 mod upstream;
 mod wire;
@@ -63,5 +63,6 @@ pub use functions::{FunctionCall, FunctionInfo};
 pub use judge::SURFACE;
 pub use kind::Kind;
 pub use listener::{Listener, ListenerConfig};
+pub use running::{Running, Sockets, StartError, start};
 pub use tls::acceptor as tls_acceptor;
 pub use upstream::UpstreamTarget;

@@ -26,7 +26,7 @@ pub async fn run(local: Local, data: PathBuf, listen: Option<String>) -> anyhow:
             return Err(e.into());
         }
     };
-    for (name, addr) in listeners.postgres_addrs() {
+    for (name, addr) in listeners.postgres.addrs() {
         println!("holdpoint PostgreSQL proxy `{name}` listening on {addr}");
     }
     println!("holdpoint listening on http://{}", listeners.http_addr()?);
