@@ -19,21 +19,14 @@ impl App {
     /// finish), the expiry task, the delivery worker, the channels' tasks, the PostgreSQL
     /// listeners and their sessions; the store is closed last.
     pub async fn run(
-        self,
+        mut self,
         listeners: Listeners,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> Result<(), AppError> {
         let store = self.store.clone();
-        let watcher = self.watcher;
-        let result = serve(
-            App {
-                watcher: None,
-                ..self
-            },
-            listeners,
-            shutdown,
-        )
-        .await;
+        // Policy reloads are audited until the server has stopped.
+        let watcher = self.watcher.take();
+        let result = serve(self, listeners, shutdown).await;
         drop(watcher);
         store.close().await;
         result
