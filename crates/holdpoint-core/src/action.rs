@@ -240,6 +240,30 @@ impl Status {
     pub fn is_pending(self) -> bool {
         self == Status::Pending
     }
+
+    /// The status machine: whether a stored action may go from `self` to `to`. A hold
+    /// ends once (approved, rejected, expired, withdrawn, or denied at its release
+    /// re-check); an action the gateway executes ends executed or failed. Staying put is
+    /// a revision (a review added, an approval used), for pending and approved actions.
+    pub fn may_become(self, to: Status) -> bool {
+        use Status::*;
+        matches!(
+            (self, to),
+            (
+                Pending,
+                Pending | Approved | Rejected | Expired | Cancelled | Denied
+            ) | (Approved, Approved)
+                | (Allowed | Approved, Executed | Failed)
+        )
+    }
+}
+
+/// A status change the status machine does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the action is {from}; it cannot become {to}")]
+pub struct TransitionError {
+    pub from: Status,
+    pub to: Status,
 }
 
 impl fmt::Display for Status {
@@ -311,6 +335,24 @@ pub struct ActionRecord {
 }
 
 impl ActionRecord {
+    /// The one way a stored action changes: to `to` (its own status for a revision),
+    /// with the version bumped once, as [`Status::may_become`] allows. Leaving `pending`
+    /// stamps `decided_at`. Nothing changes when the move is refused.
+    pub fn advance(&mut self, to: Status, now: Timestamp) -> Result<(), TransitionError> {
+        if !self.status.may_become(to) {
+            return Err(TransitionError {
+                from: self.status,
+                to,
+            });
+        }
+        if self.status == Status::Pending && to != Status::Pending {
+            self.decided_at = Some(now);
+        }
+        self.status = to;
+        self.version += 1;
+        Ok(())
+    }
+
     /// The request this record holds (with its justification as stored, masked), for
     /// judging it again or resubmitting it.
     pub fn request(&self) -> ActionRequest {
@@ -401,6 +443,22 @@ mod tests {
         req.resource = "postgres/prod".into();
         req.params = serde_json::json!([1]);
         assert!(req.validate().unwrap_err().contains("params"));
+    }
+
+    #[test]
+    fn the_status_machine_ends_a_hold_once() {
+        use Status::*;
+        for to in [Approved, Rejected, Expired, Cancelled, Denied, Pending] {
+            assert!(Pending.may_become(to), "pending → {to}");
+        }
+        for from in [
+            Allowed, Denied, Rejected, Expired, Cancelled, Executed, Failed,
+        ] {
+            assert!(!from.may_become(Pending), "{from} → pending");
+            assert!(!from.may_become(Approved), "{from} → approved");
+        }
+        assert!(Allowed.may_become(Executed) && Approved.may_become(Failed));
+        assert!(!Rejected.may_become(Executed) && !Executed.may_become(Failed));
     }
 
     #[test]

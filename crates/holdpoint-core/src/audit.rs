@@ -61,6 +61,10 @@ event_types! {
     ConnectionOpened => "connection.opened",
     ConnectionClosed => "connection.closed",
     StatementsAllowed => "statements.allowed",
+    SessionStarted => "session.started",
+    SessionEnded => "session.ended",
+    IdentityVouched => "identity.vouched",
+    IdentityUnvouched => "identity.unvouched",
 }
 
 impl fmt::Display for EventType {

@@ -12,6 +12,10 @@
 //! - [`audit`]: audit events and the hash chain, with its verifier.
 //! - [`store`], [`clock`], [`mask`]: the traits the gate is built on; [`outbox`]: what
 //!   reviewer channels are told, queued with each change.
+//! - [`review_request`]: the masked view of a held action every channel renders.
+//! - [`tool_call`]: an MCP `tools/call` as an action (for the MCP proxy and the hook).
+//! - [`token`], [`session`]: bearer tokens (stored hashed), web inbox sessions (keyed by
+//!   the SHA-256 of their id) and the identities a provider vouched for.
 //! - [`duration`]: `15m`, `30d` and friends.
 //! - [`env`]: the process environment behind a trait, and the check that a config key
 //!   ending in `_env` holds a variable's name, not the secret.
@@ -27,16 +31,20 @@ pub mod mask;
 pub mod outbox;
 pub mod principal;
 pub mod review;
+pub mod review_request;
+pub mod session;
 pub mod store;
 pub mod text;
 pub mod token;
+pub mod tool_call;
 pub mod verdict;
 
-pub use action::{ActionId, ActionRecord, ActionRequest, Hold, Status};
+pub use action::{ActionId, ActionRecord, ActionRequest, Hold, Status, TransitionError};
 pub use audit::{Actor, AuditEvent, EventType, NewEvent, SealedEvent};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use principal::{Identity, Principal, PrincipalKind};
 pub use review::{Decision, Review};
+pub use session::{SessionRecord, SessionVia, VouchRecord};
 pub use store::{Change, Op, Store, StoreError};
 pub use token::TokenRecord;
 pub use verdict::{Evaluation, HoldTerms, Outcome, Requirement, Verdict};

@@ -69,6 +69,36 @@ pub enum HoldState {
     Rejected,
 }
 
+/// Only humans review (DESIGN §2.2).
+pub fn may_review(reviewer: &Principal) -> Result<(), ReviewRefusal> {
+    if reviewer.kind.is_human() {
+        Ok(())
+    } else {
+        Err(ReviewRefusal::AgentReviewer)
+    }
+}
+
+/// Whether `reviewer` may count toward a hold of `requester` (DESIGN §2.2): a human,
+/// not the requester, and under `@separate` not the requesting agent's `owner`. The one
+/// test both a new review and every later re-check of an approval (a release, a grant,
+/// a delivery) apply.
+pub fn may_count(
+    reviewer: &Principal,
+    requester: &Principal,
+    owner: Option<&str>,
+    separate: bool,
+) -> Result<(), ReviewRefusal> {
+    may_review(reviewer)?;
+    let name = &reviewer.name;
+    if requester.kind.is_human() && same_name(&requester.name, name) {
+        return Err(ReviewRefusal::SelfReview);
+    }
+    if separate && owner.is_some_and(|o| same_name(o, name)) {
+        return Err(ReviewRefusal::OwnerUnderSeparate(name.clone()));
+    }
+    Ok(())
+}
+
 /// Checks `reviewer` against every rule and returns the hold with the review added and
 /// where it now stands. Nothing is changed when a rule refuses.
 pub fn apply_review(
@@ -79,9 +109,7 @@ pub fn apply_review(
     channel: &str,
     now: Timestamp,
 ) -> Result<(Hold, HoldState), ReviewRefusal> {
-    if !reviewer.principal.kind.is_human() {
-        return Err(ReviewRefusal::AgentReviewer);
-    }
+    may_review(&reviewer.principal)?;
     let hold = match (&record.hold, record.status) {
         (Some(hold), Status::Pending) => hold,
         (_, status) => return Err(ReviewRefusal::NotPending(status)),
@@ -90,12 +118,12 @@ pub fn apply_review(
         return Err(ReviewRefusal::Expired(hold.expires_at));
     }
     let name = &reviewer.principal.name;
-    if record.principal.kind.is_human() && same_name(&record.principal.name, name) {
-        return Err(ReviewRefusal::SelfReview);
-    }
-    if hold.separate && record.owner.as_deref().is_some_and(|o| same_name(o, name)) {
-        return Err(ReviewRefusal::OwnerUnderSeparate(name.clone()));
-    }
+    may_count(
+        &reviewer.principal,
+        &record.principal,
+        record.owner.as_deref(),
+        hold.separate,
+    )?;
     let groups = record.approver_groups();
     if !groups.iter().any(|g| reviewer.in_group(g)) {
         return Err(ReviewRefusal::NotAnApprover {

@@ -1,11 +1,12 @@
-//! The store trait: actions, tokens and the audit chain, with every state change and its
-//! audit events committed in one transaction (DESIGN §2.6).
+//! The store trait: actions, tokens, web sessions, vouched identities and the audit chain,
+//! with every state change and its audit events committed in one transaction (DESIGN §2.6).
 
 use crate::Timestamp;
 use crate::action::{ActionId, ActionRecord, Status};
 use crate::audit::{AuditEvent, ChainReport, ChainVerifier, NewEvent};
 use crate::outbox::{Delivery, OutboxItem};
 use crate::principal::Principal;
+use crate::session::{SessionRecord, VouchRecord};
 use crate::token::TokenRecord;
 use async_trait::async_trait;
 
@@ -44,6 +45,37 @@ pub enum Op {
         next_attempt_at: Timestamp,
         error: Option<String>,
     },
+    /// Starts a web session. Among the sessions live at `session.created_at`, first ends
+    /// the least recently active of the same principal (name in any case, same kind)
+    /// while they hold `max_per_principal` or more, then the least recently active of
+    /// anyone while there are `max_total` or more. [`StoreError::Conflict`] if a session
+    /// has the key.
+    InsertSession {
+        session: SessionRecord,
+        max_per_principal: u32,
+        max_total: u32,
+    },
+    /// Moves a session's `last_seen` forward to `at` (never back); nothing if the
+    /// session has ended.
+    TouchSession {
+        key: String,
+        at: Timestamp,
+    },
+    /// [`StoreError::NotFound`] if no session has the key.
+    EndSession {
+        key: String,
+    },
+    /// Deletes the sessions whose idle or absolute deadline is at or before `now`, and
+    /// the vouches whose deadline is.
+    PurgeExpired {
+        now: Timestamp,
+    },
+    /// Records what an identity provider said of a person, replacing any earlier vouch
+    /// for the same name (in any case).
+    Vouch(VouchRecord),
+    /// Withdraws the vouch for this principal (name in any case, same kind); nothing if
+    /// there is none.
+    Unvouch(Principal),
 }
 
 /// A unit of work: its ops and its audit events commit in one transaction.
@@ -162,6 +194,15 @@ pub trait Store: Send + Sync + 'static {
     /// compared case-insensitively.
     async fn token_by_name(&self, name: &str) -> Result<Option<TokenRecord>, StoreError>;
     async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError>;
+
+    /// The web session with this key (the SHA-256 of its id), live or not: the caller
+    /// decides.
+    async fn session(&self, key: &str) -> Result<Option<SessionRecord>, StoreError>;
+    /// Web sessions live at `now`, most recently active first, at most `limit`.
+    async fn sessions(&self, now: Timestamp, limit: u32) -> Result<Vec<SessionRecord>, StoreError>;
+    /// The vouch for this name (in any case), whatever its kind and deadline: the
+    /// caller decides.
+    async fn vouch(&self, name: &str) -> Result<Option<VouchRecord>, StoreError>;
 
     /// Events with `seq > after`, in order, at most `limit`.
     async fn audit_events(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;

@@ -65,19 +65,79 @@ pub struct HoldTerms {
     pub slack_channel: Option<String>,
 }
 
-/// What policy evaluation returns for one action.
+/// What policy evaluation returns for one action. A hold always carries its terms and
+/// nothing else does: the constructors are the only way to build one, and each sets the
+/// verdict's outcome to match.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Evaluation {
-    pub verdict: Verdict,
-    /// Present exactly when `verdict.outcome` is `hold`.
-    pub terms: Option<HoldTerms>,
+    verdict: Verdict,
+    terms: Option<HoldTerms>,
 }
 
 impl Evaluation {
+    /// Denied, with no policy behind it (an error, a malformed part, nothing permits).
     pub fn deny(reason: impl Into<String>) -> Self {
+        Evaluation::deny_by(reason, Vec::new())
+    }
+
+    /// Denied by `policies` (the forbids that matched, or those that failed).
+    pub fn deny_by(reason: impl Into<String>, policies: Vec<String>) -> Self {
         Evaluation {
-            verdict: Verdict::deny(reason, Vec::new()),
+            verdict: Verdict::deny(reason, policies),
             terms: None,
         }
+    }
+
+    /// Allowed at once by `policies`.
+    pub fn allow(reason: impl Into<String>, policies: Vec<String>) -> Self {
+        Evaluation {
+            verdict: Verdict {
+                outcome: Outcome::Allow,
+                policies,
+                reason: reason.into(),
+            },
+            terms: None,
+        }
+    }
+
+    /// Held by `policies` on `terms`; the reason shown is the terms' title.
+    pub fn hold(terms: HoldTerms, policies: Vec<String>) -> Self {
+        Evaluation {
+            verdict: Verdict {
+                outcome: Outcome::Hold,
+                policies,
+                reason: terms.title.clone(),
+            },
+            terms: Some(terms),
+        }
+    }
+
+    pub fn verdict(&self) -> &Verdict {
+        &self.verdict
+    }
+
+    pub fn outcome(&self) -> Outcome {
+        self.verdict.outcome
+    }
+
+    /// The terms of a hold; `Some` exactly when the outcome is `hold`.
+    pub fn terms(&self) -> Option<&HoldTerms> {
+        self.terms.as_ref()
+    }
+
+    pub fn into_parts(self) -> (Verdict, Option<HoldTerms>) {
+        (self.verdict, self.terms)
+    }
+
+    /// The same evaluation with its reason rewritten (masked, say).
+    pub fn map_reason(mut self, f: impl FnOnce(&str) -> String) -> Self {
+        self.verdict.reason = f(&self.verdict.reason);
+        self
+    }
+
+    /// The same evaluation with its terms rewritten; only a hold has terms to rewrite.
+    pub fn map_terms(mut self, f: impl FnOnce(HoldTerms) -> HoldTerms) -> Self {
+        self.terms = self.terms.map(f);
+        self
     }
 }

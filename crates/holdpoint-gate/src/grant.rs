@@ -22,8 +22,7 @@
 
 use crate::events;
 use crate::{Answer, Gate, GateError};
-use holdpoint_core::principal::same_name;
-use holdpoint_core::review::{Approval, requirements_met};
+use holdpoint_core::review::{Approval, may_count, requirements_met};
 use holdpoint_core::{
     ActionRecord, Actor, Change, Decision, EventType, HoldTerms, Identity, NewEvent, Op, Outcome,
     Status, StoreError, Timestamp,
@@ -116,7 +115,7 @@ impl Gate {
             events::verdict(record, EventType::ActionAllowed, actor),
         ];
         if single_use {
-            let (op, ev) = consume(grant, &record.id, actor, now, "resubmission");
+            let (op, ev) = consume(grant, &record.id, actor, now, "resubmission")?;
             ops.push(op);
             evs.push(ev);
         }
@@ -141,7 +140,7 @@ impl Gate {
         now: Timestamp,
     ) -> Result<bool, GateError> {
         let evaluation = self.reevaluate(approval).await?;
-        match (evaluation.verdict.outcome, evaluation.terms) {
+        match (evaluation.outcome(), evaluation.terms()) {
             (Outcome::Allow, _) => Ok(true),
             (Outcome::Hold, Some(terms)) => {
                 if approval.grant_until.is_some() {
@@ -153,7 +152,7 @@ impl Gate {
                         return Ok(false);
                     }
                 }
-                self.still_satisfies(approval, &terms, requester).await
+                self.still_satisfies(approval, terms, requester).await
             }
             _ => Ok(false),
         }
@@ -177,14 +176,13 @@ impl Gate {
             .filter(|r| r.decision == Decision::Approve)
         {
             let name = &review.reviewer.name;
-            let is_requester =
-                requester.principal.kind.is_human() && same_name(&requester.principal.name, name);
-            let is_owner = terms.separate
-                && requester
-                    .owner
-                    .as_deref()
-                    .is_some_and(|o| same_name(o, name));
-            if is_requester || is_owner || !review.reviewer.kind.is_human() {
+            let counts = may_count(
+                &review.reviewer,
+                &requester.principal,
+                requester.owner.as_deref(),
+                terms.separate,
+            );
+            if counts.is_err() {
                 continue;
             }
             let Some(now) = self.live_identity(&review.reviewer).await? else {
@@ -233,7 +231,7 @@ impl Gate {
             });
         }
         let actor = crate::events::actor(caller, &record.surface);
-        let (op, ev) = consume(record.clone(), &record.id, &actor, now, "delivery");
+        let (op, ev) = consume(record.clone(), &record.id, &actor, now, "delivery")?;
         match self.commit(Change::new(vec![op], vec![ev])).await {
             Ok(_) => Ok(Answer {
                 proceed: true,
@@ -256,9 +254,12 @@ fn consume(
     actor: &Actor,
     now: Timestamp,
     via: &str,
-) -> (Op, NewEvent) {
+) -> Result<(Op, NewEvent), GateError> {
     let expected_version = approval.version;
-    approval.version += 1;
+    // A revision of an approved action: its status stays, its version moves on.
+    approval
+        .advance(Status::Approved, now)
+        .map_err(crate::review::transition_refused)?;
     approval.consumed_by = Some(by.clone());
     let ev = events::event(
         &approval,
@@ -267,11 +268,11 @@ fn consume(
         now,
         json!({"consumed_by": by, "digest": approval.digest, "via": via}),
     );
-    (
+    Ok((
         Op::UpdateAction {
             record: approval,
             expected_version,
         },
         ev,
-    )
+    ))
 }

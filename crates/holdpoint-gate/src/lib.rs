@@ -13,7 +13,9 @@
 //! - `expiry.rs`: a task that expires holds on time, with no request to trigger it.
 //! - `tokens.rs`: bearer tokens (stored hashed), the `[[users]]` directory, authentication.
 //! - `vouched.rs`: people an identity provider signed in, known with their groups until
-//!   their sign-in lapses, so their reviews count when a hold is released.
+//!   their sign-in lapses, so their reviews count when a hold is released (in the store).
+//! - `sessions.rs`: web inbox sessions in the store, shared by replicas: sign-in,
+//!   activity, sign-out, the caps, and admins listing and ending them.
 //! - `token_requests.rs`: `POST /v1/tokens` as an action (`token.create.{kind}`), held
 //!   like any other and executed by the gate once it may proceed.
 //! - `limits.rs`: per-principal request rate, pending holds and long-polls (429).
@@ -31,6 +33,8 @@
     clippy::indexing_slicing
 )]
 
+mod admin;
+mod ask;
 mod error;
 mod events;
 mod expiry;
@@ -40,16 +44,22 @@ mod metrics;
 mod outbox;
 mod parts;
 mod review;
+mod sessions;
 mod submit;
 mod token_requests;
 mod tokens;
 mod vouched;
 mod wait;
 
+pub use admin::DeliveryList;
+pub use ask::{AllowMemo, Asking, PolicyEpoch, Ruling, refusal_reason};
 pub use error::GateError;
 pub use limits::{Limits, Slot};
 pub use parts::{MAX_PARTS, PARTS_KEY};
-pub use submit::SurfaceContext;
+pub use sessions::{
+    MAX_SESSIONS, MAX_SESSIONS_PER_PRINCIPAL, NewSession, SessionSummary, touch_step,
+};
+pub use submit::{SurfaceContext, may_submit};
 pub use token_requests::TokenOutcome;
 pub use tokens::{Directory, DirectoryUser, NewToken, is_implicit_group, valid_name};
 
@@ -130,8 +140,6 @@ pub struct Gate {
     delivery_kick: Arc<tokio::sync::Notify>,
     /// Every hold created, reviewed or decided through this gate, for live views.
     hold_changes: tokio::sync::broadcast::Sender<HoldChange>,
-    /// People an identity provider vouched for, with their groups, until a deadline.
-    vouched: vouched::Vouched,
 }
 
 /// A hold this gateway created, reviewed or decided, as committed.
@@ -156,7 +164,6 @@ impl Gate {
             limits: limits::LimitState::default(),
             delivery_kick: Arc::new(tokio::sync::Notify::new()),
             hold_changes: tokio::sync::broadcast::channel(1024).0,
-            vouched: vouched::Vouched::default(),
         })
     }
 
@@ -166,12 +173,39 @@ impl Gate {
         self.hold_changes.subscribe()
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
+    /// The store, for tests that look behind the gate (`test-util`). Nothing else
+    /// reaches the store except through the gate's own methods.
+    #[cfg(feature = "test-util")]
+    pub fn store_for_tests(&self) -> &Arc<dyn Store> {
         &self.store
     }
 
-    pub fn policy(&self) -> &Arc<PolicyEngine> {
+    /// The policy engine, for tests that reload it by hand (`test-util`).
+    #[cfg(feature = "test-util")]
+    pub fn policy_for_tests(&self) -> &Arc<PolicyEngine> {
         &self.policy
+    }
+
+    /// Ready when the store answers and can write: after a failed write, each call
+    /// probes with a real write until one succeeds.
+    pub async fn ready(&self) -> Result<(), GateError> {
+        self.store
+            .ping()
+            .await
+            .map_err(|_| GateError::Unavailable("the store does not answer".into()))?;
+        if !self.store.writable() {
+            self.store
+                .probe_write()
+                .await
+                .map_err(|_| GateError::Unavailable("the store cannot write".into()))?;
+        }
+        Ok(())
+    }
+
+    /// The policy set in force now, as a handle a surface may keep to learn whether an
+    /// allow it remembers still stands (see [`AllowMemo`]).
+    pub fn policy_epoch(&self) -> PolicyEpoch {
+        PolicyEpoch(self.policy.current())
     }
 
     pub fn masker(&self) -> &Arc<dyn Masker> {

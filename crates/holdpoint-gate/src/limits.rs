@@ -170,8 +170,9 @@ impl LimitState {
 }
 
 impl Gate {
-    /// Counts one request of `principal` against its rate.
-    pub async fn admit_request(&self, principal: &Principal) -> Result<(), GateError> {
+    /// Counts one request of `principal` against its rate: inside the gate only, as
+    /// each authentication or session look-up happens.
+    pub(crate) async fn admit_request(&self, principal: &Principal) -> Result<(), GateError> {
         let now = self.clock.now();
         match self
             .limits

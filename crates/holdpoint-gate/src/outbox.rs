@@ -5,8 +5,8 @@
 
 use crate::Gate;
 use holdpoint_core::outbox::{OutboxEvent, OutboxItem};
+use holdpoint_core::review_request::ReviewRequest;
 use holdpoint_core::{ActionRecord, AuditEvent, Change, EventType, Op, Status, StoreError};
-use holdpoint_notify::ReviewRequest;
 use serde_json::json;
 
 impl Gate {

@@ -7,7 +7,7 @@
 //! The parts live in the stored context, so every later evaluation of the record (the
 //! release re-check, an earlier grant) judges all of them again.
 
-use holdpoint_core::{Evaluation, HoldTerms, Outcome, Verdict};
+use holdpoint_core::{Evaluation, HoldTerms, Outcome};
 use serde_json::{Map, Value};
 
 /// The context key that lists an action's further parts: `[{"kind", "resource"}, …]`.
@@ -47,49 +47,29 @@ pub fn parts_of(extra: Option<&Map<String, Value>>) -> Result<Vec<(String, Strin
 /// The strictest of `evaluations`: the first deny; else every hold together; else the
 /// first allow.
 pub fn strictest(evaluations: Vec<Evaluation>) -> Evaluation {
-    if let Some(denied) = evaluations
-        .iter()
-        .find(|e| e.verdict.outcome == Outcome::Deny)
-    {
+    if let Some(denied) = evaluations.iter().find(|e| e.outcome() == Outcome::Deny) {
         return denied.clone();
     }
-    let holds: Vec<&Evaluation> = evaluations
-        .iter()
-        .filter(|e| e.verdict.outcome == Outcome::Hold)
-        .collect();
-    let Some(first) = holds.first() else {
-        return evaluations
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| Evaluation::deny("an action with no parts"));
-    };
     let mut policies: Vec<String> = Vec::new();
     let mut terms: Option<HoldTerms> = None;
-    for hold in &holds {
-        for p in &hold.verdict.policies {
+    for hold in &evaluations {
+        let Some(next) = hold.terms() else { continue };
+        for p in &hold.verdict().policies {
             if !policies.contains(p) {
                 policies.push(p.clone());
             }
         }
-        // INVARIANT: a hold verdict carries terms; one without them denies (fail closed).
-        let Some(next) = &hold.terms else {
-            return Evaluation::deny("a holding policy gave no terms");
-        };
         terms = Some(match terms {
             None => next.clone(),
             Some(so_far) => merge(so_far, next),
         });
     }
-    let Some(terms) = terms else {
-        return (*first).clone();
-    };
-    Evaluation {
-        verdict: Verdict {
-            outcome: Outcome::Hold,
-            policies,
-            reason: terms.title.clone(),
-        },
-        terms: Some(terms),
+    match terms {
+        Some(terms) => Evaluation::hold(terms, policies),
+        None => evaluations
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Evaluation::deny("an action with no parts")),
     }
 }
 
@@ -119,14 +99,7 @@ mod tests {
     use std::time::Duration;
 
     fn allow() -> Evaluation {
-        Evaluation {
-            verdict: Verdict {
-                outcome: Outcome::Allow,
-                policies: vec!["reads".into()],
-                reason: "permitted".into(),
-            },
-            terms: None,
-        }
+        Evaluation::allow("permitted", vec!["reads".into()])
     }
 
     fn hold(policy: &str, group: &str, minutes: u64, grant: Option<u64>) -> Evaluation {
@@ -142,14 +115,7 @@ mod tests {
             grant: grant.map(|m| Duration::from_secs(m * 60)),
             slack_channel: None,
         };
-        Evaluation {
-            verdict: Verdict {
-                outcome: Outcome::Hold,
-                policies: vec![policy.into()],
-                reason: policy.into(),
-            },
-            terms: Some(terms),
-        }
+        Evaluation::hold(terms, vec![policy.into()])
     }
 
     #[test]
@@ -159,8 +125,8 @@ mod tests {
             hold("ddl", "dba", 30, None),
             Evaluation::deny("no"),
         ]);
-        assert_eq!(e.verdict.outcome, Outcome::Deny);
-        assert_eq!(e.verdict.reason, "no");
+        assert_eq!(e.verdict().outcome, Outcome::Deny);
+        assert_eq!(e.verdict().reason, "no");
     }
 
     #[test]
@@ -170,10 +136,10 @@ mod tests {
             hold("ddl", "dba", 30, Some(10)),
             hold("export", "security", 15, None),
         ]);
-        assert_eq!(e.verdict.outcome, Outcome::Hold);
-        let terms = e.terms.as_ref().map(|t| t.requirements.len());
+        assert_eq!(e.verdict().outcome, Outcome::Hold);
+        let terms = e.terms().map(|t| t.requirements.len());
         assert_eq!(terms, Some(2));
-        let t = e.terms.expect("hold terms");
+        let t = e.terms().cloned().expect("hold terms");
         assert_eq!(t.expires, Duration::from_secs(15 * 60));
         assert_eq!(t.grant, None, "single use unless every part grants");
         assert_eq!(t.title, "ddl; export");

@@ -10,6 +10,11 @@ use holdpoint_core::{
 };
 use serde_json::json;
 
+/// A move the status machine refuses: the action was decided in the meantime (409).
+pub(crate) fn transition_refused(e: holdpoint_core::TransitionError) -> GateError {
+    GateError::Conflict(e.to_string())
+}
+
 /// How often a review is retried when another change to the same action wins the race.
 const REVIEW_ATTEMPTS: usize = 3;
 
@@ -23,9 +28,7 @@ impl Gate {
         comment: &str,
         channel: &str,
     ) -> Result<ActionRecord, GateError> {
-        if !caller.principal.kind.is_human() {
-            return Err(GateError::Forbidden("agents never review".into()));
-        }
+        holdpoint_core::review::may_review(&caller.principal)?;
         // Stored masked, like every text that is persisted (DESIGN §2.7).
         let comment = self.masker.mask_text(comment);
         for _ in 0..REVIEW_ATTEMPTS {
@@ -40,27 +43,26 @@ impl Gate {
                     other => other?,
                 };
             let mut next = record.clone();
-            next.version += 1;
             next.hold = Some(hold);
             let actor = actor(caller, channel);
             let mut evs = Vec::new();
-            if let Some(review) = next.hold.as_ref().and_then(|h| h.reviews.last()) {
-                evs.push(events::review(&next, review, &actor));
-            }
-            match state {
-                HoldState::Waiting => {}
-                HoldState::Rejected => {
-                    next.status = Status::Rejected;
-                    next.decided_at = Some(now);
-                    evs.push(events::event(
-                        &next,
-                        EventType::HoldRejected,
-                        &actor,
-                        now,
-                        json!({}),
-                    ));
-                }
+            let to = match state {
+                HoldState::Waiting => Status::Pending,
+                HoldState::Rejected => Status::Rejected,
                 HoldState::Approved => self.release(&mut next, &mut evs, &actor, now).await?,
+            };
+            next.advance(to, now).map_err(transition_refused)?;
+            if let Some(review) = next.hold.as_ref().and_then(|h| h.reviews.last()) {
+                evs.insert(0, events::review(&next, review, &actor));
+            }
+            if to == Status::Rejected {
+                evs.push(events::event(
+                    &next,
+                    EventType::HoldRejected,
+                    &actor,
+                    now,
+                    json!({}),
+                ));
             }
             let change = Change::new(
                 vec![Op::UpdateAction {
@@ -85,23 +87,18 @@ impl Gate {
         ))
     }
 
-    /// Quorum is met: check policy once more (DESIGN §2.9) and release, or deny if the
-    /// policy set now forbids the action, or keep waiting if it now asks for more.
+    /// Quorum is met: check policy once more (DESIGN §2.9) and say what the hold becomes:
+    /// approved, denied if the policy set now forbids the action, or still pending if it
+    /// now asks for more. Sets what an approval grants on `next`; the caller advances it.
     async fn release(
         &self,
         next: &mut ActionRecord,
         evs: &mut Vec<NewEvent>,
         actor: &Actor,
         now: Timestamp,
-    ) -> Result<(), GateError> {
-        let mut evaluation = self.reevaluate(next).await?;
-        // INVARIANT: a hold verdict carries terms; if it does not, deny (fail closed).
-        if evaluation.verdict.outcome == Outcome::Hold && evaluation.terms.is_none() {
-            evaluation = holdpoint_core::Evaluation::deny(
-                "hold without requirements: denied to fail closed",
-            );
-        }
-        if let Some(terms) = &evaluation.terms {
+    ) -> Result<Status, GateError> {
+        let evaluation = self.reevaluate(next).await?;
+        if let Some(terms) = evaluation.terms() {
             if let Some(hold) = next.hold.as_mut() {
                 hold.requirements = terms.requirements.clone();
                 hold.separate |= terms.separate;
@@ -123,7 +120,7 @@ impl Gate {
                     now,
                     data,
                 ));
-                return Ok(());
+                return Ok(Status::Pending);
             }
         }
         evs.push(events::event(
@@ -133,15 +130,14 @@ impl Gate {
             now,
             json!({}),
         ));
-        if evaluation.verdict.outcome == Outcome::Deny {
-            next.status = Status::Denied;
-            next.decided_at = Some(now);
+        if evaluation.outcome() == Outcome::Deny {
+            let verdict = evaluation.verdict();
             next.verdict = holdpoint_core::Verdict::deny(
                 format!(
                     "policy changed while the action was held: {}",
-                    evaluation.verdict.reason
+                    verdict.reason
                 ),
-                evaluation.verdict.policies,
+                verdict.policies.clone(),
             );
             evs.push(events::event(
                 next,
@@ -150,13 +146,11 @@ impl Gate {
                 now,
                 json!({"verdict": next.verdict, "at": "release"}),
             ));
-            return Ok(());
+            return Ok(Status::Denied);
         }
-        next.status = Status::Approved;
-        next.decided_at = Some(now);
         // A window the current policy shortened (or dropped) is the window given.
         let asked = next.hold.as_ref().and_then(|h| h.grant_window);
-        let window = match &evaluation.terms {
+        let window = match evaluation.terms() {
             Some(terms) => asked.zip(terms.grant).map(|(a, b)| a.min(b)),
             None => asked,
         }
@@ -176,7 +170,7 @@ impl Gate {
             json!({"digest": next.digest, "grant_until": next.grant_until,
                    "approval_until": next.approval_until}),
         ));
-        Ok(())
+        Ok(Status::Approved)
     }
 
     /// Withdraws a pending action; only its requester may.
@@ -200,9 +194,8 @@ impl Gate {
         }
         let now = self.clock.now();
         let mut next = record.clone();
-        next.version += 1;
-        next.status = Status::Cancelled;
-        next.decided_at = Some(now);
+        next.advance(Status::Cancelled, now)
+            .map_err(transition_refused)?;
         let ev = events::event(
             &next,
             EventType::ActionCancelled,
@@ -229,9 +222,8 @@ impl Gate {
         }
         let now = self.clock.now();
         let mut next = record.clone();
-        next.version += 1;
-        next.status = Status::Expired;
-        next.decided_at = Some(now);
+        next.advance(Status::Expired, now)
+            .map_err(transition_refused)?;
         let expires_at = next.hold.as_ref().map(|h| h.expires_at);
         let ev = events::event(
             &next,
@@ -306,7 +298,7 @@ impl Gate {
         if let Some(token) = token {
             return Ok(Some(self.identity_of(&token)));
         }
-        if let Some(vouched) = self.vouched.get(principal, now) {
+        if let Some(vouched) = self.vouched_identity(principal, now).await? {
             return Ok(Some(vouched));
         }
         if principal.kind != holdpoint_core::PrincipalKind::User {

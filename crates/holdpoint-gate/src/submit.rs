@@ -5,7 +5,7 @@ use crate::{Gate, GateError, metrics};
 use holdpoint_core::digest::action_digest;
 use holdpoint_core::{
     ActionId, ActionRecord, ActionRequest, Change, Evaluation, EventType, Hold, Identity, Op,
-    Outcome, Status,
+    Outcome, Principal, PrincipalKind, Status,
 };
 use holdpoint_policy::PolicyInput;
 use serde_json::{Map, Value};
@@ -42,9 +42,72 @@ impl SurfaceContext {
     }
 }
 
+/// Admins manage holdpoint; they do not submit (DESIGN §1), whatever the surface.
+pub fn may_submit(caller: &Identity) -> Result<(), GateError> {
+    match caller.principal.kind {
+        PrincipalKind::Agent | PrincipalKind::User => Ok(()),
+        PrincipalKind::Admin => Err(GateError::Forbidden(
+            "admin tokens manage holdpoint; submit actions with an agent or user token".into(),
+        )),
+    }
+}
+
 impl Gate {
+    /// What policy says of `request` from `caller` now, writing nothing: for a surface
+    /// that lets an allowed action through without recording each one (the PostgreSQL
+    /// proxy's reads) or shows what a tool would need (MCP's `tools/list`). Refuses
+    /// admins, as [`Gate::submit`] does.
+    pub fn check(
+        &self,
+        caller: &Identity,
+        request: &ActionRequest,
+        ctx: &SurfaceContext,
+    ) -> Result<Evaluation, GateError> {
+        may_submit(caller)?;
+        Ok(self.evaluate(caller, request, ctx))
+    }
+
+    /// Policy's verdict for an action of `subject` (the caller, or with `principal`
+    /// another principal as they are now, which only an admin may ask), with `groups`
+    /// added, holding nothing. Only humans explain.
+    pub async fn explain(
+        &self,
+        caller: &Identity,
+        principal: Option<Principal>,
+        groups: Vec<String>,
+        request: &ActionRequest,
+        surface: &str,
+    ) -> Result<(Identity, Evaluation), GateError> {
+        if !caller.principal.kind.is_human() {
+            return Err(GateError::Forbidden("agents may not do this".into()));
+        }
+        let mut subject = match principal {
+            None => caller.clone(),
+            Some(principal) => {
+                // Another principal's groups are the admins' business only.
+                if caller.principal.kind != PrincipalKind::Admin && !caller.is(&principal) {
+                    return Err(GateError::Forbidden(
+                        "only an admin may explain policy for another principal".into(),
+                    ));
+                }
+                match self.live_identity(&principal).await? {
+                    Some(identity) => identity,
+                    None => Identity {
+                        principal,
+                        groups: Vec::new(),
+                        owner: None,
+                    },
+                }
+            }
+        };
+        subject.groups.extend(groups);
+        request.validate().map_err(GateError::Invalid)?;
+        let evaluation = self.evaluate(&subject, request, &SurfaceContext::named(surface));
+        Ok((subject, evaluation))
+    }
+
     /// Evaluates `request` for `caller` against the current policy set.
-    pub fn evaluate(
+    pub(crate) fn evaluate(
         &self,
         caller: &Identity,
         request: &ActionRequest,
@@ -80,14 +143,28 @@ impl Gate {
         };
         metrics::policy_evaluation(started.elapsed());
         // The reason is shown to agents and stored: nothing raw from the action in it.
-        if evaluation.verdict.outcome == Outcome::Deny {
-            evaluation.verdict.reason = self.masker.mask_text(&evaluation.verdict.reason);
+        if evaluation.outcome() == Outcome::Deny {
+            evaluation = evaluation.map_reason(|r| self.masker.mask_text(r));
         }
         evaluation
     }
 
     /// Submits an action. The returned record is already durable, with its audit events.
+    /// Admins are refused ([`may_submit`]). Surfaces that wait for a hold use
+    /// [`Gate::ask`], which submits through here.
     pub async fn submit(
+        &self,
+        caller: &Identity,
+        request: ActionRequest,
+        ctx: SurfaceContext,
+    ) -> Result<ActionRecord, GateError> {
+        may_submit(caller)?;
+        self.submit_as(caller, request, ctx).await
+    }
+
+    /// [`Gate::submit`] for any principal: only the gate's own token requests, which
+    /// admins make, come through here directly.
+    pub(crate) async fn submit_as(
         &self,
         caller: &Identity,
         request: ActionRequest,
@@ -118,7 +195,7 @@ impl Gate {
             justification: self.masker.mask_text(&request.justification),
             digest,
             surface: ctx.surface,
-            verdict: evaluation.verdict.clone(),
+            verdict: evaluation.verdict().clone(),
             hold: None,
             grant_until: None,
             consumed_by: None,
@@ -132,61 +209,14 @@ impl Gate {
         let actor = actor(caller, &record.surface);
         let submitted = events::submitted(&record, &actor);
 
-        match (evaluation.verdict.outcome, evaluation.terms) {
-            (Outcome::Hold, Some(terms)) => {
-                if let Some(passed) = self
-                    .pass_on_grant(caller, &mut record, &terms, &actor, &submitted)
-                    .await?
-                {
-                    metrics::decision("allowed");
-                    return Ok(passed);
-                }
-                // A repeat of a call that is already held (an agent retrying, a hook run
-                // again) is answered with that hold: reviewers see one request, and its
-                // approval passes the repeat that follows.
-                if let Some(held) = self
-                    .store
-                    .pending_with_digest(&record.principal, &record.digest)
-                    .await?
-                {
-                    return Ok(held);
-                }
-                let _creating = self.check_pending(&record.principal).await?;
-                let expires_at = crate::grant::after(now, terms.expires)
-                    .ok_or_else(|| GateError::Invalid("hold expiry is too long".into()))?;
-                record.status = Status::Pending;
-                record.decided_at = None;
-                record.hold = Some(Hold {
-                    title: terms.title,
-                    requirements: terms.requirements,
-                    expires_at,
-                    reviews: Vec::new(),
-                    separate: terms.separate,
-                    grant_window: terms.grant,
-                    slack_channel: terms.slack_channel,
-                });
-                let created = events::verdict(&record, EventType::HoldCreated, &actor);
-                self.commit(Change::new(
-                    vec![Op::InsertAction(record.clone())],
-                    vec![submitted, created],
-                ))
-                .await?;
-                metrics::hold_opened();
-                self.expiry_kick.notify_one();
-                Ok(record)
-            }
-            (outcome, _) => {
-                // INVARIANT: a hold verdict always carries terms; if it does not, deny.
-                let (status, event_type) = match outcome {
+        let (verdict, terms) = evaluation.into_parts();
+        match terms {
+            Some(terms) => self.hold(caller, record, terms, actor, submitted).await,
+            None => {
+                let (status, event_type) = match verdict.outcome {
                     Outcome::Allow => (Status::Allowed, EventType::ActionAllowed),
                     _ => (Status::Denied, EventType::ActionDenied),
                 };
-                if outcome == Outcome::Hold {
-                    record.verdict = holdpoint_core::Verdict::deny(
-                        "hold without requirements: denied to fail closed",
-                        record.verdict.policies.clone(),
-                    );
-                }
                 record.status = status;
                 let decided = events::verdict(&record, event_type, &actor);
                 self.commit(Change::new(
@@ -198,5 +228,58 @@ impl Gate {
                 Ok(record)
             }
         }
+    }
+
+    /// A held action: passed at once on an earlier approval that still satisfies
+    /// policy, answered with the same pending hold when it repeats one, or held anew.
+    async fn hold(
+        &self,
+        caller: &Identity,
+        mut record: ActionRecord,
+        terms: holdpoint_core::HoldTerms,
+        actor: holdpoint_core::Actor,
+        submitted: holdpoint_core::NewEvent,
+    ) -> Result<ActionRecord, GateError> {
+        let now = record.created_at;
+        if let Some(passed) = self
+            .pass_on_grant(caller, &mut record, &terms, &actor, &submitted)
+            .await?
+        {
+            metrics::decision("allowed");
+            return Ok(passed);
+        }
+        // A repeat of a call that is already held (an agent retrying, a hook run
+        // again) is answered with that hold: reviewers see one request, and its
+        // approval passes the repeat that follows.
+        if let Some(held) = self
+            .store
+            .pending_with_digest(&record.principal, &record.digest)
+            .await?
+        {
+            return Ok(held);
+        }
+        let _creating = self.check_pending(&record.principal).await?;
+        let expires_at = crate::grant::after(now, terms.expires)
+            .ok_or_else(|| GateError::Invalid("hold expiry is too long".into()))?;
+        record.status = Status::Pending;
+        record.decided_at = None;
+        record.hold = Some(Hold {
+            title: terms.title,
+            requirements: terms.requirements,
+            expires_at,
+            reviews: Vec::new(),
+            separate: terms.separate,
+            grant_window: terms.grant,
+            slack_channel: terms.slack_channel,
+        });
+        let created = events::verdict(&record, EventType::HoldCreated, &actor);
+        self.commit(Change::new(
+            vec![Op::InsertAction(record.clone())],
+            vec![submitted, created],
+        ))
+        .await?;
+        metrics::hold_opened();
+        self.expiry_kick.notify_one();
+        Ok(record)
     }
 }

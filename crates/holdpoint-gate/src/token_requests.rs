@@ -60,7 +60,7 @@ impl Gate {
             extra: None,
             executes: true,
         };
-        let record = self.submit(caller, action, ctx).await?;
+        let record = self.submit_as(caller, action, ctx).await?;
         match record.status {
             Status::Allowed => self.execute_token(caller, record, request).await,
             Status::Pending => Ok(TokenOutcome::Held(record)),
@@ -83,8 +83,9 @@ impl Gate {
         let now = self.clock.now();
         let (secret, token, mut change) = self.token_change(&by, request).await?;
         let mut executed = record.clone();
-        executed.version += 1;
-        executed.status = Status::Executed;
+        executed
+            .advance(Status::Executed, now)
+            .map_err(crate::review::transition_refused)?;
         change.events.push(events::event(
             &executed,
             EventType::ActionExecuted,
@@ -104,8 +105,9 @@ impl Gate {
             }),
             Err(error) => {
                 let mut failed = record.clone();
-                failed.version += 1;
-                failed.status = Status::Failed;
+                failed
+                    .advance(Status::Failed, now)
+                    .map_err(crate::review::transition_refused)?;
                 let ev = events::event(
                     &failed,
                     EventType::ActionFailed,

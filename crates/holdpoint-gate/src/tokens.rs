@@ -150,14 +150,24 @@ fn new_secret() -> String {
 }
 
 impl Gate {
-    /// The identity behind a bearer token, or 401.
+    /// The identity behind a bearer token, or 401. Each call is one request of that
+    /// principal: it counts against their request rate (429 when over it), so every
+    /// surface authenticates each request it makes on a principal's behalf (an HTTP
+    /// request, a PostgreSQL statement) and every surface pays the same limit.
     pub async fn authenticate(&self, token: &str) -> Result<Identity, GateError> {
         self.authenticate_hash(&hash_token(token.trim())).await
     }
 
     /// The identity behind the token with this hash ([`hash_token`]), or 401: for whoever
     /// keeps the hash and not the secret, such as a web session signed in with a token.
+    /// Counts one request, as [`Gate::authenticate`] does.
     pub async fn authenticate_hash(&self, hash: &str) -> Result<Identity, GateError> {
+        let identity = self.identity_by_hash(hash).await?;
+        self.admit_request(&identity.principal).await?;
+        Ok(identity)
+    }
+
+    async fn identity_by_hash(&self, hash: &str) -> Result<Identity, GateError> {
         let record = match self.tokens.get(hash) {
             Some(r) => r,
             None => {
@@ -207,7 +217,7 @@ impl Gate {
         request.name = request.name.to_ascii_lowercase();
         // A person an identity provider signed in has this name: a token under it would
         // be another principal with their name (or, for a user, their requests).
-        if self.vouched.names(&request.name, self.clock.now()) {
+        if self.vouched_name(&request.name).await? {
             return Err(GateError::Conflict(format!(
                 "`{}` is the name of a person signed in with the identity provider",
                 request.name
@@ -341,16 +351,14 @@ impl Gate {
         Ok(())
     }
 
-    pub async fn list_tokens(&self) -> Result<Vec<TokenRecord>, GateError> {
-        Ok(self.store.tokens().await?)
-    }
-
+    /// Revokes the live token `name`; only an admin may.
     pub async fn revoke_token(
         &self,
         caller: &Identity,
         name: &str,
         channel: &str,
     ) -> Result<(), GateError> {
+        crate::admin::admin_only(caller)?;
         let now = self.clock.now();
         let ev = NewEvent::new(
             now,

@@ -1,69 +1,85 @@
 //! People an identity provider vouched for (a web sign-in with OIDC): they have no
 //! token, so without this the release re-check could not see that a reviewer still has
 //! the groups their approval counted with. What the provider said holds until the
-//! deadline given (the sign-in's absolute timeout), in this process only.
+//! deadline given (the sign-in's absolute timeout). It is kept in the store, so it
+//! survives a restart and every gateway on the same database sees it.
 
-use holdpoint_core::{Identity, Principal, Timestamp};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use crate::{Gate, GateError};
+use holdpoint_core::{
+    Actor, Change, EventType, Identity, NewEvent, Op, Principal, Timestamp, VouchRecord,
+};
+use serde_json::json;
 
-#[derive(Default)]
-pub(crate) struct Vouched {
-    by_name: Mutex<HashMap<String, (Identity, Timestamp)>>,
-}
-
-impl Vouched {
-    pub(crate) fn get(&self, principal: &Principal, now: Timestamp) -> Option<Identity> {
-        let map = self.by_name.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&principal.name.to_ascii_lowercase())
-            .filter(|(identity, until)| identity.principal.kind == principal.kind && now < *until)
-            .map(|(identity, _)| identity.clone())
-    }
-}
-
-impl Vouched {
-    /// True when someone vouched for holds `name` now.
-    pub(crate) fn names(&self, name: &str, now: Timestamp) -> bool {
-        let map = self.by_name.lock().unwrap_or_else(|e| e.into_inner());
-        map.get(&name.to_ascii_lowercase())
-            .is_some_and(|(_, until)| now < *until)
-    }
-}
-
-impl crate::Gate {
+impl Gate {
     /// Records that an identity provider vouched for `identity` (name, kind, groups)
     /// until `until`: reviews they give count with these groups until then. The latest
-    /// sign-in replaces an earlier one.
-    pub fn vouch(&self, identity: Identity, until: Timestamp) {
-        let now = self.clock.now();
-        let mut map = self
-            .vouched
-            .by_name
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        map.retain(|_, (_, u)| now < *u);
-        map.insert(
-            identity.principal.name.to_ascii_lowercase(),
-            (identity, until),
+    /// sign-in replaces an earlier one. Written with `identity.vouched`; vouches past
+    /// their deadline are purged in the same change.
+    pub async fn vouch(&self, identity: Identity, until: Timestamp) -> Result<(), GateError> {
+        let now = holdpoint_core::audit::truncate_to_micros(self.clock.now());
+        let ev = NewEvent::new(
+            now,
+            EventType::IdentityVouched,
+            Actor::system(),
+            None,
+            json!({"principal": identity.principal, "groups": identity.groups, "until": until}),
         );
+        let vouch = VouchRecord {
+            identity,
+            at: now,
+            until,
+        };
+        self.store
+            .apply(Change::new(
+                vec![Op::PurgeExpired { now }, Op::Vouch(vouch)],
+                vec![ev],
+            ))
+            .await?;
+        Ok(())
     }
-}
 
-impl crate::Gate {
-    /// Withdraws what a provider said of `principal` (an admin ended their session):
-    /// their reviews no longer count at release, unless they sign in again.
-    pub fn unvouch(&self, principal: &Principal) {
-        let mut map = self
-            .vouched
-            .by_name
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
-        let name = principal.name.to_ascii_lowercase();
-        if map
-            .get(&name)
-            .is_some_and(|(identity, _)| identity.principal.kind == principal.kind)
-        {
-            map.remove(&name);
+    /// Withdraws what a provider said of `principal` (name in any case, same kind):
+    /// their reviews no longer count at release, unless they sign in again. Written
+    /// with `identity.unvouched` when there was a vouch to withdraw.
+    pub async fn unvouch(&self, principal: &Principal) -> Result<(), GateError> {
+        let held = self
+            .store
+            .vouch(&principal.name)
+            .await?
+            .is_some_and(|v| v.identity.principal.kind == principal.kind);
+        if !held {
+            return Ok(());
         }
+        let ev = NewEvent::new(
+            self.clock.now(),
+            EventType::IdentityUnvouched,
+            Actor::system(),
+            None,
+            json!({"principal": principal}),
+        );
+        self.store
+            .apply(Change::new(vec![Op::Unvouch(principal.clone())], vec![ev]))
+            .await?;
+        Ok(())
+    }
+
+    /// What a provider said of `principal`, if it still holds at `now`.
+    pub(crate) async fn vouched_identity(
+        &self,
+        principal: &Principal,
+        now: Timestamp,
+    ) -> Result<Option<Identity>, GateError> {
+        Ok(self
+            .store
+            .vouch(&principal.name)
+            .await?
+            .filter(|v| v.holds_for(principal, now))
+            .map(|v| v.identity))
+    }
+
+    /// True when someone a provider vouched for holds `name` now (of any kind).
+    pub(crate) async fn vouched_name(&self, name: &str) -> Result<bool, GateError> {
+        let now = self.clock.now();
+        Ok(self.store.vouch(name).await?.is_some_and(|v| now < v.until))
     }
 }

@@ -110,6 +110,7 @@ impl Rule {
 
 struct World {
     gate: Arc<Gate>,
+    policy: Arc<PolicyEngine>,
     clock: Arc<ManualClock>,
     dir: tempfile::TempDir,
     agent: Identity,
@@ -135,9 +136,10 @@ async fn world() -> World {
     let url = format!("sqlite://{}", dir.path().join("hp.db").display());
     let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
     let clock = Arc::new(ManualClock::starting_now());
+    let policy = Arc::new(PolicyEngine::new(set, defaults, Some(policies)));
     let gate = Gate::new(GateParts {
         store: Arc::new(store),
-        policy: Arc::new(PolicyEngine::new(set, defaults, Some(policies))),
+        policy: policy.clone(),
         clock: clock.clone(),
         masker: Arc::new(NoMasking),
         directory: Directory::default(),
@@ -153,6 +155,7 @@ async fn world() -> World {
     }
     World {
         gate,
+        policy,
         clock,
         dir,
         agent,
@@ -244,7 +247,7 @@ impl World {
                 self.rule = Rule::from(groups, quorum);
                 let file = self.dir.path().join("policies").join("p.cedar");
                 std::fs::write(file, self.rule.cedar()).unwrap();
-                self.gate.policy().reload().unwrap();
+                self.policy.reload().unwrap();
             }
             Step::Read { action } => {
                 let Some(id) = self.pick(action) else {

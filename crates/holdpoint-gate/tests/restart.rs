@@ -129,7 +129,7 @@ async fn a_hold_still_pending_after_restart_expires_on_time_and_not_before() {
     assert!(late.record.decided_at.unwrap() >= hold.expires_at);
     assert!(clock.now() >= hold.expires_at);
 
-    let events = second.store().audit_events(0, 100).await.unwrap();
+    let events = second.store_for_tests().audit_events(0, 100).await.unwrap();
     assert_eq!(
         events
             .iter()
@@ -180,7 +180,16 @@ async fn a_token_revoked_while_its_action_waits_means_no_release() {
         .submit(&bot, ddl(), SurfaceContext::named("api"))
         .await
         .unwrap();
-    gate.revoke_token(&alice, "ci-bot", "api").await.unwrap();
+    let root = holdpoint_core::Identity {
+        principal: holdpoint_core::Principal::new(PrincipalKind::Admin, "root"),
+        groups: Vec::new(),
+        owner: None,
+    };
+    assert!(
+        gate.revoke_token(&alice, "ci-bot", "api").await.is_err(),
+        "only an admin revokes"
+    );
+    gate.revoke_token(&root, "ci-bot", "api").await.unwrap();
     assert!(gate.authenticate(&secret).await.is_err());
     let decided = gate
         .review(
@@ -200,5 +209,105 @@ async fn a_token_revoked_while_its_action_waits_means_no_release() {
             .contains("no longer has a live token"),
         "{}",
         decided.verdict.reason
+    );
+}
+
+#[tokio::test]
+async fn a_vouch_survives_a_restart_and_the_approval_it_backs_releases_the_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
+    let clock = Arc::new(ManualClock::starting_now());
+    // Alice has no token: only the identity provider says she is in `dba`.
+    let alice = Identity {
+        principal: holdpoint_core::Principal::new(PrincipalKind::User, "alice"),
+        groups: vec!["dba".into()],
+        owner: None,
+    };
+    let first = gate_on(&url, clock.clone()).await;
+    let (secret, _) = first
+        .create_token(
+            &Actor::system(),
+            NewToken {
+                name: "ci-bot".into(),
+                kind: PrincipalKind::Agent,
+                groups: vec![],
+                owner: None,
+                ttl: None,
+            },
+        )
+        .await
+        .unwrap();
+    let bot = first.authenticate(&secret).await.unwrap();
+    let until = clock.now() + chrono::Duration::hours(1);
+    first.vouch(alice.clone(), until).await.unwrap();
+    let held = first
+        .submit(&bot, ddl(), SurfaceContext::named("api"))
+        .await
+        .unwrap();
+    drop(first);
+
+    // After the restart the vouch is still there: her approval counts at release.
+    let second = gate_on(&url, clock.clone()).await;
+    assert_eq!(
+        second.live_identity(&alice.principal).await.unwrap(),
+        Some(alice.clone())
+    );
+    let approved = second
+        .review(
+            &alice,
+            &held.id,
+            holdpoint_core::Decision::Approve,
+            "",
+            "web",
+        )
+        .await
+        .unwrap();
+    assert_eq!(approved.status, Status::Approved, "{:?}", approved.verdict);
+
+    // Withdrawn (an admin ended her session), or past its deadline, it counts no more.
+    let mut other = ddl();
+    other.params = serde_json::json!({"sql": "ALTER TABLE t ADD d int"});
+    let again = second
+        .submit(&bot, other, SurfaceContext::named("api"))
+        .await
+        .unwrap();
+    assert_eq!(again.status, Status::Pending);
+    second.unvouch(&alice.principal).await.unwrap();
+    let waiting = second
+        .review(
+            &alice,
+            &again.id,
+            holdpoint_core::Decision::Approve,
+            "",
+            "web",
+        )
+        .await
+        .unwrap();
+    assert_eq!(waiting.status, Status::Pending, "unvouched: not counted");
+    second.vouch(alice.clone(), until).await.unwrap();
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(second.live_identity(&alice.principal).await.unwrap(), None);
+    let types: Vec<_> = second
+        .store_for_tests()
+        .audit_events(0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type)
+        .filter(|t| {
+            matches!(
+                t,
+                holdpoint_core::EventType::IdentityVouched
+                    | holdpoint_core::EventType::IdentityUnvouched
+            )
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            holdpoint_core::EventType::IdentityVouched,
+            holdpoint_core::EventType::IdentityUnvouched,
+            holdpoint_core::EventType::IdentityVouched
+        ]
     );
 }

@@ -58,29 +58,47 @@ pub struct HookAction {
     pub context: Map<String, Value>,
 }
 
+/// Hook input that cannot be read as a tool call. The hook then denies (fails closed).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HookError {
+    #[error("the hook input is not a JSON object")]
+    NotAnObject,
+    #[error("the hook input has no `tool_name`")]
+    NoToolName,
+    #[error("`tool_input` is not a JSON object")]
+    ToolInputNotAnObject,
+    /// A field the tool needs is absent (the message names it).
+    #[error("{0}")]
+    Missing(&'static str),
+    #[error("the command cannot be split as a shell would (unbalanced quotes)")]
+    UnsplittableCommand,
+    #[error("the url has no host")]
+    UrlWithoutHost,
+    #[error("an MCP tool name is `mcp__{{server}}__{{tool}}`")]
+    McpToolName,
+}
+
 /// Maps Claude Code's PreToolUse input to an action. The params are the tool input as
 /// given; the resource is derived from it (a path made relative to the root, a host).
-pub fn action_of(input: &Value) -> Result<HookAction, String> {
-    let hook = input
-        .as_object()
-        .ok_or("the hook input is not a JSON object")?;
+pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
+    let hook = input.as_object().ok_or(HookError::NotAnObject)?;
     let tool = hook
         .get("tool_name")
         .and_then(Value::as_str)
-        .ok_or("the hook input has no `tool_name`")?;
+        .ok_or(HookError::NoToolName)?;
     let tool_input = match hook.get("tool_input") {
         Some(Value::Object(map)) => map.clone(),
         None | Some(Value::Null) => Map::new(),
-        Some(_) => return Err("`tool_input` is not a JSON object".into()),
+        Some(_) => return Err(HookError::ToolInputNotAnObject),
     };
     let cwd = hook.get("cwd").and_then(Value::as_str).unwrap_or("/");
     let text = |key: &str| tool_input.get(key).and_then(Value::as_str);
     let mut context = Map::new();
     let (kind, resource) = match tool {
         "Bash" => {
-            let command = text("command").ok_or("a Bash call without `command`")?;
-            let argv = shlex::split(command)
-                .ok_or("the command cannot be split as a shell would (unbalanced quotes)")?;
+            let command =
+                text("command").ok_or(HookError::Missing("a Bash call without `command`"))?;
+            let argv = shlex::split(command).ok_or(HookError::UnsplittableCommand)?;
             context.insert("command".into(), json!(command));
             context.insert("argv".into(), json!(argv));
             ("shell.exec".to_string(), format!("shell{}", path(cwd, "")))
@@ -88,7 +106,7 @@ pub fn action_of(input: &Value) -> Result<HookAction, String> {
         "Write" | "Edit" | "MultiEdit" | "NotebookEdit" => {
             let file = text("file_path")
                 .or_else(|| text("notebook_path"))
-                .ok_or("a write without `file_path`")?;
+                .ok_or(HookError::Missing("a write without `file_path`"))?;
             file_context(&mut context, cwd, file);
             ("fs.write".to_string(), format!("fs{}", path(cwd, file)))
         }
@@ -104,7 +122,7 @@ pub fn action_of(input: &Value) -> Result<HookAction, String> {
                     url::Url::parse(url)
                         .ok()
                         .and_then(|u| u.host_str().map(str::to_string))
-                        .ok_or("the url has no host")?
+                        .ok_or(HookError::UrlWithoutHost)?
                 }
                 None => "search".to_string(),
             };
@@ -112,12 +130,10 @@ pub fn action_of(input: &Value) -> Result<HookAction, String> {
         }
         mcp if mcp.starts_with("mcp__") => {
             let rest = mcp.trim_start_matches("mcp__");
-            let (server, name) = rest
-                .split_once("__")
-                .ok_or("an MCP tool name is `mcp__{server}__{tool}`")?;
+            let (server, name) = rest.split_once("__").ok_or(HookError::McpToolName)?;
             // The same action as the MCP proxy's; the hook does not see the tool's
             // annotations, so they take the cautious defaults.
-            let call = holdpoint_mcp::tool_call(server, name, Map::new(), None, "");
+            let call = holdpoint_core::tool_call::tool_call(server, name, Map::new(), None, "");
             context.extend(call.context);
             (call.request.kind, call.request.resource)
         }

@@ -82,7 +82,7 @@ pub async fn gate(
             ));
         }
         let waited = tokio::select! {
-            waited = keeper.wait(&id, left.min(PROGRESS_EVERY)) => waited,
+            waited = keeper.wait(call, &id, left.min(PROGRESS_EVERY)) => waited,
             () = ct.cancelled() => {
                 if let Err(e) = keeper.cancel(&id).await {
                     tracing::warn!(action = %id, error = %e, "could not cancel a held MCP call");
@@ -105,20 +105,9 @@ pub async fn gate(
                     .tell(step, format!("still held for approval as {id}"))
                     .await;
             }
-            // Handed over by this very read: a hold first opened by a surface whose client
-            // executes (the API, the hook) and repeated here shares its approval.
-            Status::Approved if now.proceed => return Gated::Forward,
-            // Approved: the proxy's own resubmission of the same call consumes the
-            // approval (single use, bound to the digest) and lets it through.
-            Status::Approved => {
-                return match keeper.submit(call).await {
-                    Ok(again) if again.proceed => Gated::Forward,
-                    Ok(again) => refuse(describe(&again)),
-                    Err(e) => refuse(format!(
-                        "holdpoint could not check this call, so it was not made: {e}"
-                    )),
-                };
-            }
+            // The gatekeeper's wait took the approval (the proxy's own resubmission, or
+            // this read for a hold first opened by a surface whose client executes it).
+            _ if now.proceed => return Gated::Forward,
             _ => return refuse(describe(&now)),
         }
     }

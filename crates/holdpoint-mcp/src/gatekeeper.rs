@@ -33,8 +33,9 @@ pub enum Outlook {
 pub trait Gatekeeper: Send + Sync + 'static {
     /// Submits the call as an action; a held one is answered at once, still pending.
     async fn submit(&self, call: &ToolCall) -> Result<Ruling, String>;
-    /// The action `id`, after waiting up to `wait` for a pending one to be decided.
-    async fn wait(&self, id: &str, wait: Duration) -> Result<Ruling, String>;
+    /// The action `id`, after waiting up to `wait` for a pending one to be decided. An
+    /// approval is taken here, exactly once: `proceed` is then true and the call goes on.
+    async fn wait(&self, call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String>;
     /// Withdraws the pending action `id`.
     async fn cancel(&self, id: &str) -> Result<(), String>;
     /// What policy says about each call, holding nothing.

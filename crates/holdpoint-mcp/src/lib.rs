@@ -27,7 +27,7 @@
     clippy::indexing_slicing
 )]
 
-pub mod action;
+pub use holdpoint_core::tool_call as action;
 mod calls;
 pub mod config;
 mod gatekeeper;

@@ -4,7 +4,7 @@ use crate::action::ToolCall;
 use crate::gatekeeper::{Gatekeeper, Outlook, Ruling};
 use async_trait::async_trait;
 use holdpoint_core::{ActionId, ActionRecord, Identity, Outcome};
-use holdpoint_gate::{Answer, Gate, GateError, SurfaceContext};
+use holdpoint_gate::{Answer, Gate, SurfaceContext};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -59,20 +59,17 @@ impl Gatekeeper for LocalGate {
         Ok(self.ruling(&Answer::plain(record)))
     }
 
-    async fn wait(&self, id: &str, wait: Duration) -> Result<Ruling, String> {
-        let id = ActionId(id.to_string());
-        let answer = match self.gate.wait(&self.caller, &id, wait).await {
-            Ok(answer) => answer,
-            // Out of long-poll slots: answer now, the proxy asks again.
-            Err(GateError::TooMany { .. }) => Answer::plain(
-                self.gate
-                    .get(&self.caller, &id)
-                    .await
-                    .map_err(|e| e.to_string())?,
-            ),
-            Err(e) => return Err(e.to_string()),
-        };
-        Ok(self.ruling(&answer))
+    async fn wait(&self, _call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String> {
+        // The gate's one wait step: an approval is taken here, by the proxy's own
+        // resubmission (bound to the digest, once), or by this read when the hold was
+        // first opened by a surface whose client executes it.
+        let ruling = self
+            .gate
+            .follow(&self.caller, &ActionId(id.to_string()), wait, true)
+            .await
+            .map_err(|e| e.to_string())?;
+        let proceed = matches!(ruling, holdpoint_gate::Ruling::Proceed(_));
+        Ok(ruling_of(&self.gate, ruling.record(), proceed))
     }
 
     async fn cancel(&self, id: &str) -> Result<(), String> {
@@ -87,14 +84,19 @@ impl Gatekeeper for LocalGate {
         Ok(calls
             .iter()
             .map(|call| {
-                let verdict = self
+                match self
                     .gate
-                    .evaluate(&self.caller, &call.request, &surface_context(call))
-                    .verdict;
-                match verdict.outcome {
-                    Outcome::Allow => Outlook::Allow,
-                    Outcome::Hold => Outlook::Hold(verdict.reason),
-                    Outcome::Deny => Outlook::Deny(verdict.reason),
+                    .check(&self.caller, &call.request, &surface_context(call))
+                {
+                    Err(e) => Outlook::Deny(e.to_string()),
+                    Ok(evaluation) => {
+                        let (verdict, _) = evaluation.into_parts();
+                        match verdict.outcome {
+                            Outcome::Allow => Outlook::Allow,
+                            Outcome::Hold => Outlook::Hold(verdict.reason),
+                            Outcome::Deny => Outlook::Deny(verdict.reason),
+                        }
+                    }
                 }
             })
             .collect())

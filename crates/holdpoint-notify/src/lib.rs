@@ -6,7 +6,8 @@
 //! comments are masked before any of them can leave the gate (DESIGN §2.7). The digest of
 //! the unmasked action stays, so the exact action can still be proven.
 //!
-//! - `request.rs`: [`ReviewRequest`], its fields and a plain-text rendering.
+//! - [`ReviewRequest`] (in core, so the gate that queues it need not know this crate):
+//!   its fields and a plain-text rendering.
 //! - `deliver.rs`: the outbox's delivery [`Worker`] and the [`Channel`] trait each
 //!   channel crate implements: retries with backoff, `Retry-After`, resumed after a
 //!   restart.
@@ -19,7 +20,6 @@
 )]
 
 mod deliver;
-mod request;
 
 pub use deliver::{Channel, DeliveryError, MAX_BACKOFF, Worker, backoff, retry_after};
-pub use request::{ReviewLine, ReviewRequest};
+pub use holdpoint_core::review_request::{ReviewLine, ReviewRequest};

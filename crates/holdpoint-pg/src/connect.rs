@@ -94,6 +94,10 @@ pub async fn session(
             .await;
         }
     };
+    // Admins manage holdpoint; they do not run statements through it.
+    if let Err(e) = holdpoint_gate::may_submit(&identity) {
+        return startup::refuse(&mut stream, "28000", &format!("holdpoint: {e}")).await;
+    }
     let passed: Vec<(String, String)> = params
         .iter()
         .filter(|(k, _)| PASSED_ON.contains(&k.as_str()))

@@ -13,8 +13,8 @@ use crate::kind::Kind;
 use crate::session::Session;
 use crate::shapes::Shape;
 use crate::wire;
-use holdpoint_core::{ActionRecord, Outcome, Status};
-use holdpoint_gate::{Answer, GateError};
+use holdpoint_core::Outcome;
+use holdpoint_gate::{Asking, GateError, Ruling};
 use serde_json::Value;
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,7 +42,7 @@ impl Session {
             self.portals.retain(|name, _| name.is_empty());
         }
         let gate = self.l.gate.clone();
-        let policy = gate.policy().current();
+        let policy = gate.policy_epoch();
         let head = shape
             .statements
             .iter()
@@ -56,9 +56,29 @@ impl Session {
                 .statements
                 .iter()
                 .all(|s| s.calls.is_empty() && s.executes.is_none());
-        if reusable && self.verdicts.allowed(shape.id, &policy) {
+        if reusable && self.memo.allowed(shape.id, &policy) {
             self.count_allowed(sql, shape, head).await;
             return Verdict::Forward;
+        }
+        // Every statement the gate judges is one request of the session's principal:
+        // the gate counts it against their rate and sees a revoked or expired token at
+        // once. (A shape the gate allowed before, above, costs the gate nothing and is
+        // not counted; the session's periodic token check still sees a revocation.)
+        match gate.authenticate(&self.token).await {
+            Ok(who) => self.who = who,
+            Err(GateError::TooMany {
+                message,
+                retry_after,
+            }) => {
+                return Verdict::Refuse(
+                    "53400",
+                    format!(
+                        "holdpoint: {message}; the statement was not run (retry after {} ms)",
+                        retry_after.as_millis().max(1)
+                    ),
+                );
+            }
+            Err(e) => return Verdict::Refuse("28000", cannot_check(&e)),
         }
         let statements = if shape
             .statements
@@ -92,34 +112,65 @@ impl Session {
             &statements,
             masker.as_ref(),
         );
-        let evaluation = gate.evaluate(&self.who, &request, &ctx);
-        if evaluation.verdict.outcome == Outcome::Allow {
+        let evaluation = match gate.check(&self.who, &request, &ctx) {
+            Ok(evaluation) => evaluation,
+            Err(e) => return Verdict::Refuse("42501", cannot_check(&e)),
+        };
+        if evaluation.outcome() == Outcome::Allow {
             if reusable {
-                self.verdicts.remember(shape.id, &policy);
+                self.memo.remember(shape.id, &policy);
             }
             let head = statements.iter().map(Statement::head).max().unwrap_or(head);
             self.count_allowed(sql, shape, head).await;
             return Verdict::Forward;
         }
         let notes = masker.mask_text(&judge::notes(&statements));
-        let record = match gate.submit(&self.who, request, ctx).await {
-            Ok(record) => record,
-            Err(e) => return Verdict::Refuse("42501", cannot_check(&e)),
-        };
-        if record.proceed() {
-            return Verdict::Forward;
-        }
-        if record.status != Status::Pending {
-            return Verdict::Refuse("42501", describe(&record, &notes, gate.masker().as_ref()));
-        }
-        self.wait(record, &notes).await
+        self.ask(request, ctx, &notes).await
     }
 
-    /// Waits for the hold on `record`, relaying the server meanwhile.
-    async fn wait(&mut self, record: ActionRecord, notes: &str) -> Verdict {
+    /// Submits a statement the gate did not simply allow, on the gate's one
+    /// ask-and-wait path, and waits for it on the open connection when held.
+    async fn ask(
+        &mut self,
+        request: holdpoint_core::ActionRequest,
+        ctx: holdpoint_gate::SurfaceContext,
+        notes: &str,
+    ) -> Verdict {
         let gate = self.l.gate.clone();
-        let id = record.id.clone();
-        let title = record
+        let mut asking = match gate.ask(&self.who, request, ctx).await {
+            Ok(asking) => asking,
+            Err(e) => return Verdict::Refuse("42501", cannot_check(&e)),
+        };
+        if matches!(asking.ruling(), Ruling::Held(_)) {
+            self.wait(&mut asking).await;
+        }
+        match asking.ruling() {
+            Ruling::Proceed(_) => Verdict::Forward,
+            Ruling::Refused { reason, .. } if self.withdrawn.is_none() => {
+                Verdict::Refuse("42501", with_notes(reason, notes))
+            }
+            Ruling::Refused { record, .. } => {
+                let (code, why) = self
+                    .withdrawn
+                    .take()
+                    .unwrap_or(("57014", format!("holdpoint: {} was withdrawn", record.id)));
+                Verdict::Refuse(code, why)
+            }
+            Ruling::Held(record) => Verdict::Refuse(
+                "42501",
+                format!("holdpoint: {} is still pending", record.id),
+            ),
+        }
+    }
+
+    /// Waits on the gate's one ask-and-wait path for a held statement, relaying what
+    /// the server still sends meanwhile, until it is decided or the client gives up
+    /// (it leaves, sends a cancel request, or the gateway stops): then the hold is
+    /// withdrawn and `self.withdrawn` says why.
+    async fn wait(&mut self, asking: &mut Asking<'_>) {
+        let id = asking.record().id.clone();
+        let title = asking
+            .record()
             .hold
             .as_ref()
             .map(|h| h.title.clone())
@@ -132,87 +183,66 @@ impl Session {
         self.to_client.extend_from_slice(&notice);
         if self.send_to_client().await.is_err() || self.send_to_server().await.is_err() {
             self.client_gone = true;
-            let _ = gate.cancel(&self.who, &id, SURFACE).await;
-            return Verdict::Refuse("57014", format!("holdpoint: {id} was withdrawn"));
+            self.withdraw(asking, "57014", format!("holdpoint: {id} was withdrawn"))
+                .await;
+            return;
         }
         // Only a cancel request from now on withdraws this hold.
         self.cancel.borrow_and_update();
-        let who = self.who.clone();
         let stopping = self.l.stopping.clone();
-        loop {
-            let waited = {
-                let wait = gate.wait(&who, &id, WAIT_STEP);
+        while matches!(asking.ruling(), Ruling::Held(_)) {
+            // Held again after an approval another connection took: this is its own hold.
+            let id = asking.record().id.clone();
+            let gave_up: Option<(&'static str, String)> = {
+                let wait = asking.wait(WAIT_STEP);
                 tokio::pin!(wait);
                 loop {
                     tokio::select! {
-                        answer = &mut wait => break answer,
+                        waited = &mut wait => {
+                            break match waited {
+                                Ok(_) => None,
+                                Err(e) => {
+                                    tracing::warn!(action = %id, error = %e, "could not follow a held statement");
+                                    Some(("42501", format!("holdpoint could not follow {id}, so the statement was not run")))
+                                }
+                            };
+                        }
                         read = self.client_r.read_buf(&mut self.cbuf) => {
                             if matches!(read, Ok(0) | Err(_)) {
                                 self.client_gone = true;
-                                if let Err(e) = gate.cancel(&self.who, &id, SURFACE).await {
-                                    tracing::warn!(action = %id, error = %e, "could not withdraw a held statement");
-                                }
-                                return Verdict::Refuse("57014", format!("holdpoint: the client left; {id} was withdrawn"));
+                                break Some(("57014", format!("holdpoint: the client left; {id} was withdrawn")));
                             }
                         }
                         read = self.up_r.read_buf(&mut self.ubuf) => {
                             if matches!(read, Ok(0) | Err(_)) || self.on_server().await.is_err() {
-                                let _ = gate.cancel(&self.who, &id, SURFACE).await;
-                                return Verdict::Refuse("08006", format!("holdpoint: the server closed the connection; {id} was withdrawn"));
+                                break Some(("08006", format!("holdpoint: the server closed the connection; {id} was withdrawn")));
                             }
                         }
                         () = stopping.cancelled() => {
-                            let _ = gate.cancel(&self.who, &id, SURFACE).await;
-                            return Verdict::Refuse("57P01", format!("holdpoint is shutting down; {id} was withdrawn"));
+                            break Some(("57P01", format!("holdpoint is shutting down; {id} was withdrawn")));
                         }
                         changed = self.cancel.changed() => {
                             if changed.is_ok() {
-                                let _ = gate.cancel(&self.who, &id, SURFACE).await;
-                                return Verdict::Refuse("57014", format!("canceling statement due to user request: holdpoint withdrew {id}"));
+                                break Some(("57014", format!("canceling statement due to user request: holdpoint withdrew {id}")));
                             }
                         }
                     }
                 }
             };
-            let answer = match waited {
-                Ok(answer) => answer,
-                Err(GateError::TooMany { .. }) => match gate.get(&self.who, &id).await {
-                    Ok(record) => Answer::plain(record),
-                    Err(e) => return Verdict::Refuse("42501", cannot_check(&e)),
-                },
-                Err(e) => return Verdict::Refuse("42501", cannot_check(&e)),
-            };
-            match answer.record.status {
-                Status::Pending => continue,
-                Status::Approved if answer.proceed => return Verdict::Forward,
-                Status::Approved => {
-                    // Used by the proxy's own resubmission: bound to this digest, once.
-                    let (request, ctx) = (
-                        answer.record.request(),
-                        holdpoint_gate::SurfaceContext::of_record(&answer.record),
-                    );
-                    return match gate.submit(&self.who, request, ctx).await {
-                        Ok(again) if again.proceed() => Verdict::Forward,
-                        // The approval went to another connection running the same
-                        // statement (an agent's retry): this one waits for its own.
-                        Ok(again) if again.status == Status::Pending => {
-                            Box::pin(self.wait(again, notes)).await
-                        }
-                        Ok(again) => Verdict::Refuse(
-                            "42501",
-                            describe(&again, notes, gate.masker().as_ref()),
-                        ),
-                        Err(e) => Verdict::Refuse("42501", cannot_check(&e)),
-                    };
-                }
-                _ => {
-                    return Verdict::Refuse(
-                        "42501",
-                        describe(&answer.record, notes, gate.masker().as_ref()),
-                    );
-                }
+            if let Some((code, why)) = gave_up {
+                self.withdraw(asking, code, why).await;
+                return;
             }
         }
+    }
+
+    /// Withdraws the hold; the refusal the client gets is `code` and `why`.
+    async fn withdraw(&mut self, asking: &mut Asking<'_>, code: &'static str, why: String) {
+        if let Err(e) = asking.withdraw().await {
+            tracing::warn!(action = %asking.record().id, error = %e, "could not withdraw a held statement");
+        }
+        // Decided first (approved, say) and not taken: still refused, with this reason.
+        self.withdrawn = Some((code, why));
     }
 
     async fn count_allowed(&mut self, sql: &str, shape: &Shape, head: Kind) {
@@ -254,60 +284,17 @@ impl Session {
     }
 }
 
-/// The shapes a session has seen allowed under one policy set. Used only when no policy
-/// of the set reads an action's values: then an allow depends on the shape alone.
-#[derive(Default)]
-pub struct Verdicts {
-    under: Option<Arc<holdpoint_policy::PolicySet>>,
-    allowed: std::collections::HashSet<u64>,
-}
-
-impl Verdicts {
-    fn allowed(&mut self, shape: u64, policy: &Arc<holdpoint_policy::PolicySet>) -> bool {
-        match &self.under {
-            Some(under) if Arc::ptr_eq(under, policy) => self.allowed.contains(&shape),
-            _ => false,
-        }
-    }
-
-    fn remember(&mut self, shape: u64, policy: &Arc<holdpoint_policy::PolicySet>) {
-        if !self.under.as_ref().is_some_and(|u| Arc::ptr_eq(u, policy))
-            || self.allowed.len() > 10_000
-        {
-            self.under = Some(policy.clone());
-            self.allowed.clear();
-        }
-        self.allowed.insert(shape);
-    }
-}
-
 fn cannot_check(e: &GateError) -> String {
     format!("holdpoint could not check this statement, so it was not run: {e}")
 }
 
-/// Why a statement did not run, for the agent: the hold id and the reviewers' comments.
-fn describe(
-    record: &ActionRecord,
-    notes: &str,
-    masker: &dyn holdpoint_core::mask::Masker,
-) -> String {
-    let id = &record.id;
-    let comments = record.review_comments(masker);
-    let why = match record.status {
-        Status::Denied => format!(
-            "denied by policy ({id}): {}",
-            masker.mask_text(&record.verdict.reason)
-        ),
-        Status::Rejected if comments.is_empty() => format!("rejected by a reviewer ({id})"),
-        Status::Rejected => format!("rejected by a reviewer ({id}): {}", comments.join("; ")),
-        Status::Expired => format!("the hold {id} expired before anyone approved it"),
-        Status::Cancelled => format!("{id} was withdrawn"),
-        status => format!("{id} is {status}"),
-    };
+/// Why a statement did not run, for the agent: the gate's reason and what the proxy
+/// read of the statement.
+fn with_notes(reason: &str, notes: &str) -> String {
     if notes.is_empty() {
-        format!("holdpoint: {why}")
+        format!("holdpoint: {reason}")
     } else {
-        format!("holdpoint: {why} ({notes})")
+        format!("holdpoint: {reason} ({notes})")
     }
 }
 

@@ -81,7 +81,10 @@ pub struct Session {
     /// The client left while a statement was held.
     pub(crate) client_gone: bool,
     /// Shapes allowed under the current policy set, when no policy reads values.
-    pub(crate) verdicts: crate::hold::Verdicts,
+    /// Statement shapes allowed before under the policy set in force.
+    pub(crate) memo: holdpoint_gate::AllowMemo,
+    /// Why a held statement was withdrawn (SQLSTATE and message), for its refusal.
+    pub(crate) withdrawn: Option<(&'static str, String)>,
     /// The token the client logged in with, checked again every second.
     pub(crate) token: String,
 }
@@ -118,7 +121,8 @@ impl Session {
             refusals: 0,
             cancel,
             client_gone: false,
-            verdicts: crate::hold::Verdicts::default(),
+            memo: holdpoint_gate::AllowMemo::default(),
+            withdrawn: None,
             token,
         }
     }

@@ -222,7 +222,7 @@ fn main() {
                 params: &params,
                 extra: None,
             };
-            let outcome = set.evaluate(&input).verdict.outcome;
+            let outcome = set.evaluate(&input).verdict().outcome;
             let ours = time_each(|| {
                 black_box(set.evaluate(black_box(&input)));
             });

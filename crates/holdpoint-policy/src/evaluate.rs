@@ -10,7 +10,7 @@
 use crate::annotations::HoldSpec;
 use crate::{PolicyInput, PolicySet, entities};
 use cedar_policy as cedar;
-use holdpoint_core::{Evaluation, HoldTerms, Outcome, Requirement, Verdict};
+use holdpoint_core::{Evaluation, HoldTerms, Requirement};
 
 impl PolicySet {
     /// Evaluates one action. Never panics; anything that goes wrong is a deny.
@@ -43,10 +43,7 @@ impl PolicySet {
                 .map(|(id, message)| format!("policy `{id}` failed to evaluate: {message}"))
                 .unwrap_or_default();
             let policies = errors.into_iter().map(|(id, _)| id).collect();
-            return Evaluation {
-                verdict: Verdict::deny(reason, policies),
-                terms: None,
-            };
+            return Evaluation::deny_by(reason, policies);
         }
 
         let mut reasons: Vec<&str> = diagnostics.reason().map(cedar::PolicyId::as_ref).collect();
@@ -68,10 +65,7 @@ impl PolicySet {
             .meta(first)
             .and_then(|m| m.reason.clone())
             .unwrap_or_else(|| first.to_string());
-        Evaluation {
-            verdict: Verdict::deny(reason, forbids.iter().map(|s| s.to_string()).collect()),
-            terms: None,
-        }
+        Evaluation::deny_by(reason, forbids.iter().map(|s| s.to_string()).collect())
     }
 
     fn allowed(&self, permits: &[&str]) -> Evaluation {
@@ -84,22 +78,13 @@ impl PolicySet {
             })
             .collect();
         match combine(&holds) {
-            Some(terms) => Evaluation {
-                verdict: Verdict {
-                    outcome: Outcome::Hold,
-                    policies: holds.iter().map(|(id, _)| id.to_string()).collect(),
-                    reason: terms.title.clone(),
-                },
-                terms: Some(terms),
-            },
-            None => Evaluation {
-                verdict: Verdict {
-                    outcome: Outcome::Allow,
-                    policies: permits.iter().map(|s| s.to_string()).collect(),
-                    reason: format!("permitted by {}", permits.join(", ")),
-                },
-                terms: None,
-            },
+            Some(terms) => {
+                Evaluation::hold(terms, holds.iter().map(|(id, _)| id.to_string()).collect())
+            }
+            None => Evaluation::allow(
+                format!("permitted by {}", permits.join(", ")),
+                permits.iter().map(|s| s.to_string()).collect(),
+            ),
         }
     }
 }

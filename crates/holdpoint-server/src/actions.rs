@@ -89,7 +89,6 @@ pub async fn submit(
     caller: Caller,
     ApiJson(body): ApiJson<SubmitBody>,
 ) -> Result<Json<ActionView>, ApiError> {
-    let identity = caller.submitter()?;
     let wait = parse_wait(body.wait.as_deref())?;
     let request = ActionRequest {
         kind: body.kind,
@@ -98,19 +97,21 @@ pub async fn submit(
         params: body.params.unwrap_or_else(|| serde_json::json!({})),
         justification: body.justification,
     };
-    let record = state
+    // The one ask-and-wait path; the client executes the action itself, so an approval
+    // is handed over by the answer that shows it with `proceed: true`.
+    let ruling = state
         .gate
-        .submit(identity, request, SurfaceContext::named("api"))
+        .decide(
+            &caller.0,
+            request,
+            SurfaceContext::named("api"),
+            wait,
+            std::future::pending(),
+        )
         .await?;
-    let answer = if record.status.is_pending() && !wait.is_zero() {
-        match state.gate.wait(identity, &record.id, wait).await {
-            Ok(answer) => answer,
-            // The hold exists: out of long-poll slots, the agent still learns its id.
-            Err(holdpoint_gate::GateError::TooMany { .. }) => holdpoint_gate::Answer::plain(record),
-            Err(e) => return Err(e.into()),
-        }
-    } else {
-        holdpoint_gate::Answer::plain(record)
+    let answer = holdpoint_gate::Answer {
+        proceed: matches!(ruling, holdpoint_gate::Ruling::Proceed(_)),
+        record: ruling.record().clone(),
     };
     Ok(Json(ActionView::answer(
         &answer,

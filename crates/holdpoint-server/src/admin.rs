@@ -86,7 +86,6 @@ pub async fn create_token(
     caller: Caller,
     ApiJson(body): ApiJson<CreateTokenBody>,
 ) -> Result<TokenAnswer, ApiError> {
-    let human = caller.human()?;
     let ttl = body
         .ttl
         .as_deref()
@@ -100,7 +99,7 @@ pub async fn create_token(
         owner: body.owner,
         ttl,
     };
-    match state.gate.request_token(human, request).await? {
+    match state.gate.request_token(&caller.0, request).await? {
         TokenOutcome::Created {
             secret,
             token,
@@ -122,9 +121,8 @@ pub async fn list_tokens(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<TokenList>, ApiError> {
-    caller.admin()?;
     Ok(Json(TokenList {
-        tokens: state.gate.list_tokens().await?,
+        tokens: state.gate.list_tokens(&caller.0).await?,
     }))
 }
 
@@ -135,8 +133,7 @@ pub async fn revoke_token(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    let admin = caller.admin()?;
-    state.gate.revoke_token(admin, &name, "api").await?;
+    state.gate.revoke_token(&caller.0, &name, "api").await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -146,14 +143,11 @@ pub async fn audit(
     caller: Caller,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<AuditPage>, ApiError> {
-    caller.admin()?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let events = state
         .gate
-        .store()
-        .audit_events(query.after.unwrap_or(0), limit)
-        .await
-        .map_err(holdpoint_gate::GateError::from)?;
+        .audit_events(&caller.0, query.after.unwrap_or(0), limit)
+        .await?;
     let next = (events.len() as u32 == limit)
         .then(|| events.last().map(|e| e.seq))
         .flatten();
@@ -165,12 +159,6 @@ pub async fn audit_verify(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<ChainReport>, ApiError> {
-    caller.admin()?;
-    let report = state
-        .gate
-        .store()
-        .verify_chain()
-        .await
-        .map_err(holdpoint_gate::GateError::from)?;
+    let report = state.gate.verify_chain(&caller.0).await?;
     Ok(Json(report))
 }

@@ -38,19 +38,13 @@ pub async fn deliveries(
     caller: Caller,
     Query(query): Query<DeliveriesQuery>,
 ) -> Result<Json<DeliveryList>, ApiError> {
-    caller.admin()?;
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
-    let store = state.gate.store();
-    let deliveries = store
-        .deliveries(query.undelivered.unwrap_or(false), limit)
-        .await
-        .map_err(holdpoint_gate::GateError::from)?;
-    let undelivered = store
-        .outbox_depth()
-        .await
-        .map_err(holdpoint_gate::GateError::from)?;
+    let list = state
+        .gate
+        .deliveries(&caller.0, query.undelivered.unwrap_or(false), limit)
+        .await?;
     Ok(Json(DeliveryList {
-        deliveries,
-        undelivered,
+        deliveries: list.items,
+        undelivered: list.undelivered,
     }))
 }

@@ -5,8 +5,7 @@ use crate::error::{ApiError, ErrorBody};
 use crate::extract::{ApiJson, Caller};
 use axum::Json;
 use axum::extract::State;
-use holdpoint_core::{ActionRequest, Identity, Principal, Requirement, Verdict};
-use holdpoint_gate::SurfaceContext;
+use holdpoint_core::{ActionRequest, Principal, Requirement, Verdict};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -60,29 +59,12 @@ pub async fn explain(
     caller: Caller,
     ApiJson(body): ApiJson<ExplainBody>,
 ) -> Result<Json<Explanation>, ApiError> {
-    let human = caller.human()?;
-    let mut identity = match body.principal.as_deref() {
-        None => human.clone(),
-        Some(text) => {
-            let principal = parse_principal(text).map_err(ApiError::invalid)?;
-            // Another principal's groups are the admins' business only.
-            if human.principal.kind != holdpoint_core::PrincipalKind::Admin && !human.is(&principal)
-            {
-                return Err(ApiError::forbidden(
-                    "only an admin may explain policy for another principal",
-                ));
-            }
-            match state.gate.live_identity(&principal).await? {
-                Some(identity) => identity,
-                None => Identity {
-                    principal,
-                    groups: Vec::new(),
-                    owner: None,
-                },
-            }
-        }
-    };
-    identity.groups.extend(body.groups);
+    let principal = body
+        .principal
+        .as_deref()
+        .map(parse_principal)
+        .transpose()
+        .map_err(ApiError::invalid)?;
     let request = ActionRequest {
         kind: body.kind,
         resource: body.resource,
@@ -90,16 +72,16 @@ pub async fn explain(
         params: body.params.unwrap_or_else(|| serde_json::json!({})),
         justification: body.justification,
     };
-    request.validate().map_err(ApiError::invalid)?;
     let surface = body.surface.unwrap_or_else(|| "api".into());
-    let evaluation = state
+    let (identity, evaluation) = state
         .gate
-        .evaluate(&identity, &request, &SurfaceContext::named(&surface));
-    let terms = evaluation.terms;
+        .explain(&caller.0, principal, body.groups, &request, &surface)
+        .await?;
+    let (verdict, terms) = evaluation.into_parts();
     Ok(Json(Explanation {
         groups: identity.all_groups(),
         principal: identity.principal,
-        verdict: evaluation.verdict,
+        verdict,
         requirements: terms
             .as_ref()
             .map(|t| t.requirements.clone())

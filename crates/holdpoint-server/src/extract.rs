@@ -7,40 +7,12 @@ use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use holdpoint_core::{Identity, PrincipalKind};
+use holdpoint_core::Identity;
 use serde::de::DeserializeOwned;
 
-/// The identity behind the request's bearer token.
+/// The identity behind the request's bearer token. What it may do is the gate's to
+/// say: every gate method checks the caller itself.
 pub struct Caller(pub Identity);
-
-impl Caller {
-    /// Only admins pass.
-    pub fn admin(&self) -> Result<&Identity, ApiError> {
-        match self.0.principal.kind {
-            PrincipalKind::Admin => Ok(&self.0),
-            _ => Err(ApiError::forbidden("only an admin token may do this")),
-        }
-    }
-
-    /// Only humans (users and admins) pass.
-    pub fn human(&self) -> Result<&Identity, ApiError> {
-        if self.0.principal.kind.is_human() {
-            Ok(&self.0)
-        } else {
-            Err(ApiError::forbidden("agents may not do this"))
-        }
-    }
-
-    /// Agents and users submit actions; admins manage tokens and config.
-    pub fn submitter(&self) -> Result<&Identity, ApiError> {
-        match self.0.principal.kind {
-            PrincipalKind::Agent | PrincipalKind::User => Ok(&self.0),
-            PrincipalKind::Admin => Err(ApiError::forbidden(
-                "admin tokens manage holdpoint; submit actions with an agent or user token",
-            )),
-        }
-    }
-}
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
@@ -68,8 +40,8 @@ impl FromRequestParts<AppState> for Caller {
                     "expected `Authorization: Bearer TOKEN`",
                 )
             })?;
+        // Counts this request against the principal's rate (429 over it).
         let identity = state.gate.authenticate(token).await?;
-        state.gate.admit_request(&identity.principal).await?;
         Ok(Caller(identity))
     }
 }

@@ -9,8 +9,7 @@ use crate::extract::Caller;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
-use holdpoint_core::Status;
-use holdpoint_gate::{Answer, GateError, SurfaceContext};
+use holdpoint_gate::{Ruling, SurfaceContext};
 use holdpoint_hook::{allow, deny};
 use serde::Deserialize;
 use serde_json::Value;
@@ -50,51 +49,36 @@ async fn decide(
     body: &[u8],
 ) -> Result<Value, String> {
     let caller = caller.map_err(|e| e.message)?;
-    let identity = caller.submitter().map_err(|e| e.message)?;
     let wait = match query.wait.as_deref() {
         None => DEFAULT_HOOK_WAIT,
         Some(text) => parse_wait(Some(text)).map_err(|e| e.message)?,
     };
     let input: Value =
         serde_json::from_slice(body).map_err(|e| format!("malformed hook input: {e}"))?;
-    let action = holdpoint_hook::action_of(&input)?;
+    let action = holdpoint_hook::action_of(&input).map_err(|e| e.to_string())?;
     let ctx = SurfaceContext {
         surface: holdpoint_hook::SURFACE.into(),
         extra: Some(action.context),
         executes: false,
     };
-    let gate = &state.gate;
-    let record = gate
-        .submit(identity, action.request, ctx)
+    let ruling = state
+        .gate
+        .decide(&caller.0, action.request, ctx, wait, std::future::pending())
         .await
         .map_err(|e| e.to_string())?;
-    let answer = if record.status.is_pending() && !wait.is_zero() {
-        match gate.wait(identity, &record.id, wait).await {
-            Ok(answer) => answer,
-            Err(GateError::TooMany { .. }) => Answer::plain(record),
-            Err(e) => return Err(e.to_string()),
+    Ok(match ruling {
+        Ruling::Proceed(record) => {
+            let reason = state.gate.masker().mask_text(&record.verdict.reason);
+            allow(&format!("{reason} ({})", record.id))
         }
-    } else {
-        Answer::plain(record)
-    };
-    let masker = gate.masker();
-    let record = &answer.record;
-    let reason = masker.mask_text(&record.verdict.reason);
-    Ok(match record.status {
-        _ if answer.proceed => allow(&format!("{reason} ({})", record.id)),
-        Status::Pending => deny(&format!(
-            "held for approval as {} ({reason}); once a reviewer approves it, repeat the same \
-             call and it will pass",
-            record.id
-        )),
-        Status::Rejected => {
-            let comments = record.review_comments(masker.as_ref());
+        Ruling::Held(record) => {
+            let reason = state.gate.masker().mask_text(&record.verdict.reason);
             deny(&format!(
-                "rejected ({}): {}",
-                record.id,
-                comments.join("; ")
+                "held for approval as {} ({reason}); once a reviewer approves it, repeat the \
+                 same call and it will pass",
+                record.id
             ))
         }
-        status => deny(&format!("{status} ({}): {reason}", record.id)),
+        Ruling::Refused { reason, .. } => deny(&reason),
     })
 }

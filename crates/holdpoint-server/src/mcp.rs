@@ -104,9 +104,9 @@ pub(crate) async fn authenticate(
         Ok(caller) => caller,
         Err(e) => return e.into_response(),
     };
-    let identity = match caller.submitter() {
+    let identity = match holdpoint_gate::may_submit(&caller.0).map(|()| &caller.0) {
         Ok(identity) => identity.clone(),
-        Err(e) => return e.into_response(),
+        Err(e) => return ApiError::from(e).into_response(),
     };
     let session = parts
         .headers
@@ -202,7 +202,7 @@ pub async fn submit_call(
     Path(server): Path<String>,
     ApiJson(body): ApiJson<McpCallBody>,
 ) -> Result<Json<ActionView>, ApiError> {
-    let identity = caller.submitter()?;
+    let identity = holdpoint_gate::may_submit(&caller.0).map(|()| &caller.0)?;
     let call = holdpoint_mcp::tool_call(
         &server,
         &body.tool,
@@ -236,7 +236,7 @@ pub async fn tool_outlooks(
     Path(server): Path<String>,
     ApiJson(body): ApiJson<McpToolsBody>,
 ) -> Result<Json<McpOutlooks>, ApiError> {
-    let identity = caller.submitter()?;
+    let identity = holdpoint_gate::may_submit(&caller.0).map(|()| &caller.0)?;
     if body.tools.len() > MAX_TOOLS {
         return Err(ApiError::invalid(format!(
             "{} tools; at most {MAX_TOOLS} per request",

@@ -34,16 +34,11 @@ pub async fn healthz() -> &'static str {
 #[utoipa::path(get, path = "/readyz",
     responses((status = 200, description = "the store answers and writes"), (status = 503, description = "The store is unavailable; nothing was changed")))]
 pub async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
-    let store = state.gate.store();
-    store
-        .ping()
+    state
+        .gate
+        .ready()
         .await
-        .map_err(|_| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the store does not answer"))?;
-    if !store.writable() {
-        store.probe_write().await.map_err(|_| {
-            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the store cannot write")
-        })?;
-    }
+        .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
     Ok("ready")
 }
 

@@ -29,7 +29,12 @@ async fn raw_post(
 }
 
 async fn audit_len(h: &Harness) -> usize {
-    h.gate.store().audit_events(0, 100_000).await.unwrap().len()
+    h.gate
+        .store_for_tests()
+        .audit_events(0, 100_000)
+        .await
+        .unwrap()
+        .len()
 }
 
 #[tokio::test]

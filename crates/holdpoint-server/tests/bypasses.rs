@@ -66,7 +66,7 @@ fn id(action: &Value) -> String {
 
 fn set_policies(h: &Harness, text: &str) {
     std::fs::write(h.policy_dir.join("policies.cedar"), text).unwrap();
-    h.gate.policy().reload().unwrap();
+    h.gate.policy_for_tests().reload().unwrap();
 }
 
 #[tokio::test]

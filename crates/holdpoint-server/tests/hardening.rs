@@ -404,7 +404,7 @@ async fn the_release_recheck_sees_the_surfaces_context() {
         "{POLICIES}\n@id(\"no-unbounded\")\n@reason(\"unbounded\")\nforbid(principal, action, resource) when {{ context has sql && context.sql.unbounded }};\n"
     );
     std::fs::write(h.policy_dir.join("policies.cedar"), tightened).unwrap();
-    h.gate.policy().reload().unwrap();
+    h.gate.policy_for_tests().reload().unwrap();
     let (_, body) = h.review(&alice, held.id.as_str(), "approve").await;
     assert_eq!(body["status"], "denied", "{body}");
 }
@@ -461,7 +461,7 @@ async fn parallel_submissions_do_not_overshoot_the_pending_holds_limit() {
     assert!(held <= 3, "{held} holds for a limit of 3");
     let pending = h
         .gate
-        .store()
+        .store_for_tests()
         .count_pending_by(&holdpoint_core::Principal::new(
             holdpoint_core::PrincipalKind::Agent,
             "ci-bot",

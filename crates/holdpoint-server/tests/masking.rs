@@ -110,8 +110,14 @@ async fn no_raw_secret_reaches_the_api_the_audit_log_or_a_channel() {
     let (_, listed) = h.get(&alice, "/v1/actions").await;
     assert_eq!(leaks(&listed.to_string()), Vec::<&str>::new());
 
-    let audit =
-        serde_json::to_string(&h.gate.store().audit_events(0, 10_000).await.unwrap()).unwrap();
+    let audit = serde_json::to_string(
+        &h.gate
+            .store_for_tests()
+            .audit_events(0, 10_000)
+            .await
+            .unwrap(),
+    )
+    .unwrap();
     assert_eq!(leaks(&audit), Vec::<&str>::new(), "audit log");
     assert!(
         audit.contains(submitted["digest"].as_str().unwrap()),
@@ -120,7 +126,7 @@ async fn no_raw_secret_reaches_the_api_the_audit_log_or_a_channel() {
 
     let record = h
         .gate
-        .store()
+        .store_for_tests()
         .action(&ActionId(id.to_string()))
         .await
         .unwrap()

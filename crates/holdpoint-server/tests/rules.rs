@@ -279,7 +279,7 @@ async fn release_rechecks_policy_and_tightened_policy_wins() {
         "{POLICIES}\n@id(\"freeze\")\n@reason(\"change freeze\")\nforbid(principal, action == Action::\"db.ddl\", resource);\n"
     );
     std::fs::write(h.policy_dir.join("policies.cedar"), tightened).unwrap();
-    h.gate.policy().reload().unwrap();
+    h.gate.policy_for_tests().reload().unwrap();
 
     let (status, body) = h.review(&alice, id, "approve").await;
     assert_eq!(status, StatusCode::OK, "{body}");

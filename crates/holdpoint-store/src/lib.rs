@@ -1,4 +1,4 @@
-//! # holdpoint-store: actions, tokens and the audit chain, on SQLite or PostgreSQL
+//! # holdpoint-store: actions, tokens, sessions and the audit chain, on SQLite or PostgreSQL
 //!
 //! [`SqlStore`] implements [`holdpoint_core::Store`] once for both backends. SQLite is the
 //! default (one file, WAL, `synchronous=FULL`); PostgreSQL serves several replicas.
@@ -13,6 +13,9 @@
 //!   lock on PostgreSQL), and answers all of them after one commit.
 //! - `chain.rs`: reads the chain head and appends events with [`holdpoint_core::AuditEvent::chain`].
 //! - `actions.rs`, `tokens.rs`: how records are stored and every query on them.
+//! - `sessions.rs`: web inbox sessions (keyed by the SHA-256 of their id, with the caps
+//!   applied as a session is inserted) and the identities a provider vouched for, so
+//!   both survive a restart and replicas share them.
 //! - `outbox.rs`: messages for reviewer channels, queued with their change, and their
 //!   delivery attempts.
 //! - `audit.rs`: reading events back and verifying the whole chain.
@@ -31,6 +34,7 @@ mod error;
 mod fast;
 mod open;
 mod outbox;
+mod sessions;
 mod store;
 mod time;
 mod tokens;

@@ -3,14 +3,14 @@
 use crate::db::Db;
 use crate::open::{OpenMode, connect};
 use crate::writer::Writer;
-use crate::{actions, audit, outbox, tokens};
+use crate::{actions, audit, outbox, sessions, tokens};
 use async_trait::async_trait;
 use holdpoint_core::audit::ChainReport;
 use holdpoint_core::outbox::Delivery;
 use holdpoint_core::store::ActionFilter;
 use holdpoint_core::{
-    ActionId, ActionRecord, AuditEvent, Change, Principal, Status, Store, StoreError, Timestamp,
-    TokenRecord,
+    ActionId, ActionRecord, AuditEvent, Change, Principal, SessionRecord, Status, Store,
+    StoreError, Timestamp, TokenRecord, VouchRecord,
 };
 use std::fmt;
 use std::sync::Arc;
@@ -166,6 +166,18 @@ impl Store for SqlStore {
 
     async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
         tokens::all(self.db()).await
+    }
+
+    async fn session(&self, key: &str) -> Result<Option<SessionRecord>, StoreError> {
+        sessions::by_key(self.db(), key).await
+    }
+
+    async fn sessions(&self, now: Timestamp, limit: u32) -> Result<Vec<SessionRecord>, StoreError> {
+        sessions::live(self.db(), now, limit).await
+    }
+
+    async fn vouch(&self, name: &str) -> Result<Option<VouchRecord>, StoreError> {
+        sessions::vouch_by_name(self.db(), name).await
     }
 
     async fn audit_events(&self, after: i64, limit: u32) -> Result<Vec<AuditEvent>, StoreError> {

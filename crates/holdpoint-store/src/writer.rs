@@ -10,7 +10,7 @@
 
 use crate::chain::{self, Head};
 use crate::db::{Conn, Db, args};
-use crate::{actions, fast, outbox, tokens};
+use crate::{actions, fast, outbox, sessions, tokens};
 use holdpoint_core::{AuditEvent, Change, Op, SealedEvent, StoreError};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -297,6 +297,16 @@ pub(crate) async fn apply_op(conn: &mut Conn<'_>, op: &Op) -> Result<(), StoreEr
             outbox::record_attempt(conn, id, *delivered_at, *next_attempt_at, error.as_deref())
                 .await
         }
+        Op::InsertSession {
+            session,
+            max_per_principal,
+            max_total,
+        } => sessions::insert(conn, session, *max_per_principal, *max_total).await,
+        Op::TouchSession { key, at } => sessions::touch(conn, key, *at).await,
+        Op::EndSession { key } => sessions::end(conn, key).await,
+        Op::PurgeExpired { now } => sessions::purge(conn, *now).await,
+        Op::Vouch(vouch) => sessions::vouch(conn, vouch).await,
+        Op::Unvouch(principal) => sessions::unvouch(conn, principal).await,
     }
 }
 

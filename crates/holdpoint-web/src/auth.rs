@@ -4,13 +4,14 @@
 use crate::WebState;
 use crate::error::Failure;
 use crate::secret;
-use crate::session::{Session, Via};
+use crate::session::Session;
 use crate::view::Nav;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use holdpoint_core::{Identity, PrincipalKind};
+use holdpoint_gate::GateError;
 
 /// The session cookie's name: with `Secure`, the `__Host-` prefix also pins it to this
 /// host and path, so no sibling domain can set it.
@@ -97,25 +98,17 @@ impl Viewer {
     }
 }
 
-/// Finds the live session of a request, re-checking a token sign-in against the token
-/// (revoked means signed out).
+/// Finds the live session of a request. The gate re-checks a token sign-in against the
+/// token (revoked means signed out) and refuses a session ended on any gateway.
 pub async fn session_of(
     state: &WebState,
     headers: &HeaderMap,
     touch: bool,
-) -> Option<(String, Session)> {
-    let id = cookie(headers, cookie_name(state.secure()))?;
-    let mut session = state.sessions().get(&id, touch)?;
-    if let Via::Token { hash } = &session.via {
-        match state.gate().authenticate_hash(hash).await {
-            Ok(identity) if identity.principal.kind.is_human() => session.identity = identity,
-            _ => {
-                state.sessions().end(&id);
-                return None;
-            }
-        }
-    }
-    Some((id, session))
+) -> Result<Option<(String, Session)>, GateError> {
+    let Some(id) = cookie(headers, cookie_name(state.secure())) else {
+        return Ok(None);
+    };
+    Ok(state.sessions().get(&id, touch).await?.map(|s| (id, s)))
 }
 
 impl FromRequestParts<WebState> for Viewer {
@@ -126,17 +119,11 @@ impl FromRequestParts<WebState> for Viewer {
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
         match session_of(state, &parts.headers, true).await {
-            Some((id, session)) => {
-                if parts.method == Method::POST {
-                    state
-                        .gate()
-                        .admit_request(&session.identity.principal)
-                        .await
-                        .map_err(|e| Failure::from(e).into_response())?;
-                }
-                Ok(Viewer { id, session })
-            }
-            None => Err(to_signin(parts)),
+            // The gate counted this request against the person's rate as it found the
+            // session.
+            Ok(Some((id, session))) => Ok(Viewer { id, session }),
+            Ok(None) => Err(to_signin(parts)),
+            Err(e) => Err(Failure::from(e).into_response()),
         }
     }
 }
@@ -153,10 +140,11 @@ impl FromRequestParts<WebState> for Watcher {
         state: &WebState,
     ) -> Result<Self, Self::Rejection> {
         match session_of(state, &parts.headers, false).await {
-            Some((id, session)) => Ok(Watcher(Viewer { id, session })),
-            None => Err(
+            Ok(Some((id, session))) => Ok(Watcher(Viewer { id, session })),
+            Ok(None) => Err(
                 Failure::new(axum::http::StatusCode::UNAUTHORIZED, "signed out").into_response(),
             ),
+            Err(e) => Err(Failure::from(e).into_response()),
         }
     }
 }

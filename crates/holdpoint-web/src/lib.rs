@@ -5,7 +5,9 @@
 //! JavaScript. One small script (`static/live.js`) adds live updates. A tour:
 //! - `config.rs`: the `[web]` section of `holdpoint.toml`, the OIDC client secret read
 //!   from the variable it names; `setup.rs`: from those settings to the routes.
-//! - `session.rs`: server-side sessions with idle and absolute timeouts.
+//! - `session.rs`: server-side sessions with idle and absolute timeouts, kept by the gate
+//!   in the store (so they survive a restart and replicas share them); this crate holds
+//!   the cookie's id, gives the gate only its SHA-256, and never reads the store.
 //! - `auth.rs`: the cookie, the signed-in [`Viewer`](auth::Viewer), and the anti-forgery
 //!   checks every POST passes (a per-session token and the request's origin).
 //! - `signin.rs`: sign-in with a user token, sign-out.
@@ -117,11 +119,7 @@ impl WebState {
         };
         Ok(WebState {
             inner: Arc::new(Inner {
-                sessions: Sessions::new(
-                    gate.clock().clone(),
-                    config.idle_timeout,
-                    config.absolute_timeout,
-                ),
+                sessions: Sessions::new(gate.clone(), config.idle_timeout, config.absolute_timeout),
                 gate,
                 origin,
                 secure,
@@ -140,11 +138,6 @@ impl WebState {
 
     fn origin(&self) -> &str {
         &self.inner.origin
-    }
-
-    /// When a session started now ends at the latest.
-    fn session_deadline(&self) -> holdpoint_core::Timestamp {
-        self.inner.sessions.deadline()
     }
 
     fn secure(&self) -> bool {

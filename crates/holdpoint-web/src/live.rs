@@ -2,7 +2,9 @@
 //! created, reviewed or decided through this gateway. Each event names the action and
 //! its status and nothing else; the page fetches what it shows through the usual,
 //! checked routes. The stream ends when the session does: at once on sign-out or when
-//! an admin ends it, within 15 s when it times out or its token is revoked.
+//! an admin ends it through this gateway, within 15 s when it times out, its token is
+//! revoked, or it is ended on another gateway (each check asks the gate, which asks the
+//! store).
 
 use crate::WebState;
 use crate::auth::{self, Watcher};
@@ -70,12 +72,13 @@ pub async fn events(
                 ended = feed.ended.recv() => match ended {
                     Ok(key) if key == feed.key => return None,
                     Ok(_) | Err(RecvError::Lagged(_)) => {
-                        auth::session_of(&feed.state, &feed.headers, false).await?;
+                        auth::session_of(&feed.state, &feed.headers, false).await.ok()??;
                     }
                     Err(RecvError::Closed) => return None,
                 },
                 _ = feed.check.tick() => {
-                    auth::session_of(&feed.state, &feed.headers, false).await?;
+                    // Signed out, or a store that cannot say: the stream ends.
+                    auth::session_of(&feed.state, &feed.headers, false).await.ok()??;
                 }
             }
         }

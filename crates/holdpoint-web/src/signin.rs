@@ -12,6 +12,7 @@ use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use holdpoint_gate::GateError;
 use serde::Deserialize;
 
 /// The sign-in form's cookie (`__Host-` when Secure, so no sibling domain can plant one).
@@ -118,23 +119,31 @@ pub async fn with_token(
     }
     tracing::info!(user = %identity.principal, "signed in to the web inbox with a token");
     let hash = holdpoint_core::token::hash_token(token);
-    start_session(&state, &headers, identity, Via::Token { hash }, &next)
+    match start_session(&state, &headers, identity, Via::Token { hash }, &next).await {
+        Ok(response) => response,
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+            show(&state, &next, Some(&e.public_message()), status)
+        }
+    }
 }
 
 /// Ends any session the browser had, starts a new one (a new id: no fixation), and
 /// goes to `next`.
-pub fn start_session(
+pub async fn start_session(
     state: &WebState,
     headers: &HeaderMap,
     identity: holdpoint_core::Identity,
     via: Via,
     next: &str,
-) -> Response {
+) -> Result<Response, GateError> {
     let name = auth::cookie_name(state.secure());
-    if let Some(old) = auth::cookie(headers, name) {
-        state.sessions().end(&old);
-    }
-    let id = state.sessions().create(identity, via);
+    let old = auth::cookie(headers, name);
+    let id = state
+        .sessions()
+        .start(identity, via, old.as_deref())
+        .await?;
     let cookie = auth::set_cookie(name, &id, "Lax", state.secure(), None);
     let clear = auth::set_cookie(
         signin_cookie(state.secure()),
@@ -150,7 +159,7 @@ pub fn start_session(
             h.append(header::SET_COOKIE, v);
         }
     }
-    response
+    Ok(response)
 }
 
 #[derive(Deserialize)]
@@ -166,7 +175,11 @@ pub async fn sign_out(
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, Failure> {
     viewer.check_csrf(&form.csrf)?;
-    state.sessions().end(&viewer.id);
+    state
+        .sessions()
+        .end(&viewer.id)
+        .await
+        .map_err(|e| Failure::from(e).with_nav(&viewer.nav()))?;
     let name = auth::cookie_name(state.secure());
     let clear = auth::set_cookie(name, "", "Lax", state.secure(), Some(0));
     Ok(([(header::SET_COOKIE, clear)], Redirect::to("/signin")).into_response())

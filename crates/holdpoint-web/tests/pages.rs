@@ -1,7 +1,9 @@
 //! The web inbox in process: a real gate on SQLite with a manual clock, the pages'
 //! router driven request by request. Covers sign-in, reviews through the gate's rules,
 //! the refusals (forged forms, other sites, agents, wrong groups, self-review), the
-//! session timeouts on the injected clock, revocation, escaping, and live updates.
+//! session timeouts on the injected clock, revocation, escaping, live updates, and
+//! sessions and vouches that outlive a restart and are shared by a second gateway on the
+//! same database.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -32,7 +34,7 @@ struct Web {
     gate: Arc<Gate>,
     clock: Arc<ManualClock>,
     router: axum::Router,
-    _dir: tempfile::TempDir,
+    dir: Arc<tempfile::TempDir>,
 }
 
 fn token(name: &str, kind: PrincipalKind, groups: &[&str]) -> NewToken {
@@ -55,15 +57,29 @@ impl Web {
         let policy_dir = dir.path().join("policies");
         std::fs::create_dir_all(&policy_dir).unwrap();
         std::fs::write(policy_dir.join("p.cedar"), POLICIES).unwrap();
+        let clock = Arc::new(ManualClock::starting_now());
+        Web::over(Arc::new(dir), clock, oidc).await
+    }
+
+    /// Another gateway on the same database, policies and clock: after `drop`ping the
+    /// first, a restart; alongside it, a replica.
+    async fn replica(&self, oidc: Option<holdpoint_web::OidcConfig>) -> Web {
+        Web::over(self.dir.clone(), self.clock.clone(), oidc).await
+    }
+
+    async fn over(
+        dir: Arc<tempfile::TempDir>,
+        clock: Arc<ManualClock>,
+        oidc: Option<holdpoint_web::OidcConfig>,
+    ) -> Web {
         let defaults = HoldDefaults {
             approvers: vec!["admins".into()],
             expiry: Duration::from_secs(900),
             max_duration: holdpoint_policy::MAX_DURATION,
         };
-        let set = holdpoint_policy::load_dir(&policy_dir, &defaults).unwrap();
+        let set = holdpoint_policy::load_dir(&dir.path().join("policies"), &defaults).unwrap();
         let url = format!("sqlite://{}", dir.path().join("hp.db").display());
         let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-        let clock = Arc::new(ManualClock::starting_now());
         let gate = Gate::new(GateParts {
             store: Arc::new(store),
             policy: Arc::new(PolicyEngine::new(set, defaults, None)),
@@ -92,7 +108,7 @@ impl Web {
             router: holdpoint_web::router(state),
             gate,
             clock,
-            _dir: dir,
+            dir,
         }
     }
 
@@ -186,7 +202,12 @@ impl Web {
     }
 
     async fn record(&self, id: &ActionId) -> ActionRecord {
-        self.gate.store().action(id).await.unwrap().unwrap()
+        self.gate
+            .store_for_tests()
+            .action(id)
+            .await
+            .unwrap()
+            .unwrap()
     }
 }
 
@@ -878,5 +899,214 @@ async fn a_page_of_ones_own_requests_does_not_end_the_inbox() {
     assert_eq!(
         second.iter().map(|r| &r.id).collect::<Vec<_>>(),
         vec![&theirs.id]
+    );
+}
+
+/// Signs in through the stand-in provider as `claims` say (signed with its published
+/// key); returns the session cookie.
+async fn sign_in_with_provider(
+    web: &Web,
+    idp: &common::StandIn,
+    claims: fn(&str, &str) -> serde_json::Value,
+) -> String {
+    let (status, headers, _) = web.get("/signin/oidc?next=/inbox", "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let q = query_of(headers[header::LOCATION].to_str().unwrap());
+    {
+        let mut answer = idp.answer.lock().unwrap();
+        answer.challenge = q["code_challenge"].clone();
+        answer.id_token = common::sign(&claims(&idp.issuer, &q["nonce"]), common::KEY, "k1");
+    }
+    let browser = set_cookie(&headers, "holdpoint_oidc").unwrap();
+    let callback = format!(
+        "/signin/oidc/callback?code=code-{}&state={}",
+        rand_suffix(),
+        q["state"]
+    );
+    let (status, headers, _) = web.get(&callback, &browser).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers[header::LOCATION], "/inbox");
+    set_cookie(&headers, "holdpoint").expect("a session cookie")
+}
+
+fn oidc_config(idp: &common::StandIn) -> holdpoint_web::OidcConfig {
+    holdpoint_web::OidcConfig::new(&idp.issuer, "holdpoint", "secret")
+}
+
+/// True when the response sends the browser to sign in.
+fn to_signin(status: StatusCode, headers: &axum::http::HeaderMap) -> bool {
+    status == StatusCode::SEE_OTHER
+        && headers[header::LOCATION]
+            .to_str()
+            .unwrap()
+            .starts_with("/signin")
+}
+
+#[tokio::test]
+async fn a_web_session_survives_a_restart() {
+    let first = Web::start().await;
+    let agent = first.token("ci-bot", PrincipalKind::Agent, &[]).await;
+    let alice = first.token("alice", PrincipalKind::User, &["dba"]).await;
+    let held = first.submit(&agent, "db.ddl", "after the restart").await;
+    let (cookie, csrf) = first.sign_in(&alice).await;
+
+    let second = first.replica(None).await;
+    drop(first);
+    second.clock.advance(Duration::from_secs(120));
+    let (status, _, inbox) = second.get("/inbox", &cookie).await;
+    assert_eq!(status, StatusCode::OK, "the same cookie still signs in");
+    assert!(inbox.contains("alice") && inbox.contains(held.id.as_str()));
+    assert_eq!(csrf_of(&inbox), csrf, "with the same anti-forgery token");
+    let (status, _, _) = second
+        .post(
+            &format!("/actions/{}/review", held.id),
+            &cookie,
+            &[("csrf", &csrf), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(second.record(&held.id).await.status, Status::Approved);
+
+    // Its timeouts run on across the restart: ten idle minutes after the last request.
+    second.clock.advance(Duration::from_secs(601));
+    let (status, headers, _) = second.get("/inbox", &cookie).await;
+    assert!(to_signin(status, &headers), "idle past the timeout");
+}
+
+#[tokio::test]
+async fn an_oidc_reviewers_vouch_survives_a_restart_and_their_approval_releases_the_hold() {
+    let idp = common::stand_in().await;
+    let first = Web::start_with(Some(oidc_config(&idp))).await;
+    let agent = first.token("ci-bot", PrincipalKind::Agent, &[]).await;
+    let bob = first.token("bob", PrincipalKind::User, &["dba"]).await;
+    // Two approvals needed; alice (no token: only the provider says she is in `dba`)
+    // gives the first before the restart.
+    let export = first.submit(&agent, "db.export", "quarterly numbers").await;
+    let ddl = first.submit(&agent, "db.ddl", "an index").await;
+    let alice = sign_in_with_provider(&first, &idp, common::claims_from).await;
+    let (_, _, page) = first.get("/inbox", &alice).await;
+    let alice_csrf = csrf_of(&page);
+    let (status, _, _) = first
+        .post(
+            &format!("/actions/{}/review", export.id),
+            &alice,
+            &[("csrf", &alice_csrf), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(first.record(&export.id).await.status, Status::Pending);
+
+    let second = first.replica(Some(oidc_config(&idp))).await;
+    drop(first);
+    // Bob's approval meets the quorum; the release re-check counts alice's only if what
+    // the provider said of her is still known.
+    let (bob_cookie, bob_csrf) = second.sign_in(&bob).await;
+    second
+        .post(
+            &format!("/actions/{}/review", export.id),
+            &bob_cookie,
+            &[("csrf", &bob_csrf), ("decision", "approve")],
+        )
+        .await;
+    let released = second.record(&export.id).await;
+    assert_eq!(
+        released.status,
+        Status::Approved,
+        "alice's approval still counts after the restart: {:?}",
+        released.verdict
+    );
+    // Her session survived too: she approves the other hold alone (quorum 1).
+    let (status, _, _) = second
+        .post(
+            &format!("/actions/{}/review", ddl.id),
+            &alice,
+            &[("csrf", &alice_csrf), ("decision", "approve")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(second.record(&ddl.id).await.status, Status::Approved);
+}
+
+#[tokio::test]
+async fn a_session_ended_on_one_gateway_is_refused_by_another_on_the_same_store() {
+    let a = Web::start().await;
+    let b = a.replica(None).await;
+    let alice = a.token("alice", PrincipalKind::User, &["dba"]).await;
+    let root = a.token("root", PrincipalKind::Admin, &[]).await;
+
+    // Signed in on one, known on the other; signed out on the first, refused on both.
+    let (cookie, csrf) = a.sign_in(&alice).await;
+    let (status, _, _) = b.get("/inbox", &cookie).await;
+    assert_eq!(status, StatusCode::OK, "shared");
+    a.post("/signout", &cookie, &[("csrf", &csrf)]).await;
+    let (status, headers, _) = b.get("/inbox", &cookie).await;
+    assert!(
+        to_signin(status, &headers),
+        "signed out on the other gateway"
+    );
+
+    // An admin on one gateway ends a session used on the other.
+    let (cookie, _) = a.sign_in(&alice).await;
+    let (root_cookie, root_csrf) = b.sign_in(&root).await;
+    let (_, _, listing) = b.get("/tokens", &root_cookie).await;
+    let key = listing
+        .split("action=\"/sessions/")
+        .skip(1)
+        .find(|chunk| chunk.contains("End the session of alice"))
+        .map(|chunk| chunk.split('/').next().unwrap().to_string())
+        .expect("alice's session is listed on the other gateway");
+    // Not by alice: ending sessions is for admins (the page and the gate refuse her).
+    let (_, _, page) = a.get("/inbox", &cookie).await;
+    let (status, _, _) = a
+        .post(
+            &format!("/sessions/{key}/end"),
+            &cookie,
+            &[("csrf", &csrf_of(&page))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let alice_id = a.gate.authenticate(&alice).await.unwrap();
+    let refused = a.gate.end_session_as_admin(&alice_id, &key).await;
+    assert!(
+        matches!(refused, Err(holdpoint_gate::GateError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let refused = a.gate.list_sessions(&alice_id).await;
+    assert!(
+        matches!(refused, Err(holdpoint_gate::GateError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let (status, _, _) = a.get("/inbox", &cookie).await;
+    assert_eq!(status, StatusCode::OK, "still signed in");
+
+    let (status, _, _) = b
+        .post(
+            &format!("/sessions/{key}/end"),
+            &root_cookie,
+            &[("csrf", &root_csrf)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (status, headers, _) = a.get("/inbox", &cookie).await;
+    assert!(to_signin(status, &headers), "ended by an admin elsewhere");
+    let types: Vec<String> = a
+        .gate
+        .store_for_tests()
+        .audit_events(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.event_type.as_str().to_string())
+        .filter(|t| t.starts_with("session."))
+        .collect();
+    assert_eq!(
+        types,
+        [
+            "session.started",
+            "session.ended",
+            "session.started",
+            "session.started",
+            "session.ended"
+        ]
     );
 }

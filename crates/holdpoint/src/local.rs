@@ -162,7 +162,7 @@ fn explain(config: &Config, args: ExplainArgs) -> anyhow::Result<u8> {
         params: &request.params,
         extra: None,
     });
-    let terms = evaluation.terms.as_ref().map(|t| {
+    let terms = evaluation.terms().map(|t| {
         json!({"title": t.title, "requirements": t.requirements, "expires_secs": t.expires.as_secs(),
                "separate": t.separate, "grant_secs": t.grant.map(|g| g.as_secs())})
     });
@@ -170,7 +170,7 @@ fn explain(config: &Config, args: ExplainArgs) -> anyhow::Result<u8> {
         "{}",
         serde_json::to_string_pretty(&json!({
             "principal": identity.principal, "groups": groups,
-            "verdict": evaluation.verdict, "hold": terms,
+            "verdict": evaluation.verdict(), "hold": terms,
         }))?
     );
     Ok(exit::OK)

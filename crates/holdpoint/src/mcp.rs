@@ -130,9 +130,15 @@ impl Gatekeeper for ApiGate {
         Ok(Self::ruling(view))
     }
 
-    async fn wait(&self, id: &str, wait: Duration) -> Result<Ruling, String> {
+    async fn wait(&self, call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String> {
         let view = self.client.action(id, wait).await.map_err(described)?;
-        Ok(Self::ruling(view))
+        let ruling = Self::ruling(view);
+        if ruling.status == holdpoint_core::Status::Approved && !ruling.proceed {
+            // The gate's one path, remotely: the proxy forwards the call itself, so its
+            // resubmission (bound to the digest) takes the approval, once.
+            return self.submit(call).await;
+        }
+        Ok(ruling)
     }
 
     async fn cancel(&self, id: &str) -> Result<(), String> {

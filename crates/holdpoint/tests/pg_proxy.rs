@@ -409,3 +409,74 @@ async fn a_retry_on_a_second_connection_shares_the_hold_but_not_the_approval() {
         "{refusal}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_token_runs_no_statement_through_the_proxy() {
+    let Some(db) = Db::fresh("admins") else {
+        return;
+    };
+    db.run("CREATE TABLE t (id int)");
+    let p = Proxy::start(db, "prod", "", None);
+    let admin = p.gw.admin_token();
+    let config = format!(
+        "host=127.0.0.1 port={} user=admin password={admin} dbname={} sslmode=disable",
+        p.port(),
+        p.db.name
+    );
+    let err = tokio_postgres::connect(&config, tokio_postgres::NoTls)
+        .await
+        .err()
+        .expect("an admin is refused at login");
+    let (code, message) = db_error(&err);
+    assert_eq!(code, "28000", "{message}");
+    assert!(
+        message.contains("admin tokens manage holdpoint"),
+        "{message}"
+    );
+    // An agent's token on the same listener still works.
+    assert!(one_row(&p.client().await).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_statement_over_the_request_rate_is_refused_with_53400_and_the_connection_stays() {
+    let Some(db) = Db::fresh("rate") else { return };
+    db.run("CREATE TABLE t (id int)");
+    // Every statement the gate judges is one request of the session's principal. This
+    // policy reads the statement's text, so no allow is reused and each one is judged.
+    let limits = "\n[limits]\nrequests_per_second = 5\nrequest_burst = 3\n";
+    let policies = r#"
+@id("reads") permit(principal, action == Action::"db.read", resource);
+@id("no-secrets") @reason("no secrets")
+forbid(principal, action, resource) when { context has sql && context.sql.text like "*secret*" };
+"#;
+    let p = Proxy::start(db, "prod", limits, Some(policies));
+    let client = p.client().await;
+    let mut refused = None;
+    for _ in 0..20 {
+        if let Err(e) = client.simple_query("SELECT count(*) FROM t").await {
+            refused = Some(db_error(&e));
+            break;
+        }
+    }
+    let (code, message) = refused.expect("the rate refuses a statement");
+    assert_eq!(code, "53400", "{message}");
+    assert!(message.contains("requests per second"), "{message}");
+    assert!(message.contains("retry after"), "the retry hint: {message}");
+    // The connection is kept: once the bucket refills, the same client goes on.
+    let mut ran = false;
+    for _ in 0..200 {
+        match client.simple_query("SELECT count(*) FROM t").await {
+            Ok(_) => {
+                ran = true;
+                break;
+            }
+            Err(e) => assert_eq!(db_error(&e).0, "53400", "{e}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(ran, "the connection stayed usable");
+    assert!(
+        !p.events("limit.exceeded").is_empty(),
+        "the refusal is audited"
+    );
+}

@@ -101,5 +101,5 @@ impl Act {
 }
 
 pub fn outcome(set: &PolicySet, act: Act) -> Outcome {
-    act.eval(set).verdict.outcome
+    act.eval(set).verdict().outcome
 }

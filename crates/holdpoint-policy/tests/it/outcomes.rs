@@ -9,20 +9,20 @@ use std::time::Duration;
 fn a_permit_allows_and_names_itself() {
     let set = compile(r#"@id("reads") permit(principal, action == Action::"db.read", resource);"#);
     let eval = Act::agent("db.read", "postgres/prod").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Allow);
-    assert_eq!(eval.verdict.policies, vec!["reads".to_string()]);
-    assert_eq!(eval.verdict.reason, "permitted by reads");
-    assert!(eval.terms.is_none());
+    assert_eq!(eval.verdict().outcome, Outcome::Allow);
+    assert_eq!(eval.verdict().policies, vec!["reads".to_string()]);
+    assert_eq!(eval.verdict().reason, "permitted by reads");
+    assert!(eval.terms().is_none());
 }
 
 #[test]
 fn nothing_permits_means_deny_with_the_action_named() {
     let set = compile(r#"@id("reads") permit(principal, action == Action::"db.read", resource);"#);
     let eval = Act::agent("db.ddl", "postgres/prod").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Deny);
-    assert!(eval.verdict.policies.is_empty());
+    assert_eq!(eval.verdict().outcome, Outcome::Deny);
+    assert!(eval.verdict().policies.is_empty());
     assert_eq!(
-        eval.verdict.reason,
+        eval.verdict().reason,
         "no policy permits `db.ddl` on `postgres/prod`"
     );
 }
@@ -46,14 +46,14 @@ forbid(principal, action == Action::"db.drop", resource);
 "#,
     );
     let eval = Act::agent("db.privilege", "postgres/prod").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Deny);
-    assert_eq!(eval.verdict.policies, vec!["no-grants".to_string()]);
+    assert_eq!(eval.verdict().outcome, Outcome::Deny);
+    assert_eq!(eval.verdict().policies, vec!["no-grants".to_string()]);
     assert_eq!(
-        eval.verdict.reason,
+        eval.verdict().reason,
         "agents may not change database privileges"
     );
     let eval = Act::agent("db.drop", "postgres/prod").eval(&set);
-    assert_eq!(eval.verdict.reason, "no-drop");
+    assert_eq!(eval.verdict().reason, "no-drop");
     // Users are not agents: the first forbid does not apply to them.
     let user = Act::new(
         PrincipalKind::User,
@@ -69,7 +69,7 @@ fn unnamed_policies_are_named_by_file_and_line() {
     let set = compile("// header\n\npermit(principal, action == Action::\"db.read\", resource);\n");
     assert_eq!(set.ids(), vec!["p.cedar:3".to_string()]);
     let eval = Act::agent("db.read", "x").eval(&set);
-    assert_eq!(eval.verdict.policies, vec!["p.cedar:3".to_string()]);
+    assert_eq!(eval.verdict().policies, vec!["p.cedar:3".to_string()]);
 }
 
 #[test]
@@ -87,13 +87,13 @@ permit(principal in Group::"agents", action == Action::"db.ddl", resource in Res
 "#,
     );
     let eval = Act::agent("db.ddl", "postgres/prod/customers").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Hold);
+    assert_eq!(eval.verdict().outcome, Outcome::Hold);
     assert_eq!(
-        eval.verdict.policies,
+        eval.verdict().policies,
         vec!["prod-schema-change".to_string()]
     );
-    assert_eq!(eval.verdict.reason, "Schema change in production");
-    let terms = eval.terms.unwrap();
+    assert_eq!(eval.verdict().reason, "Schema change in production");
+    let terms = eval.terms().cloned().unwrap();
     assert_eq!(terms.title, "Schema change in production");
     assert_eq!(
         terms.requirements,
@@ -111,7 +111,7 @@ permit(principal in Group::"agents", action == Action::"db.ddl", resource in Res
 #[test]
 fn hold_defaults_apply() {
     let set = compile(r#"@id("h") @hold("H") permit(principal, action, resource);"#);
-    let terms = Act::agent("x", "y").eval(&set).terms.unwrap();
+    let terms = Act::agent("x", "y").eval(&set).terms().cloned().unwrap();
     assert_eq!(terms.requirements[0].approvers, vec!["admins".to_string()]);
     assert_eq!(terms.requirements[0].quorum, 1);
     assert_eq!(terms.expires, Duration::from_secs(900));
@@ -132,13 +132,13 @@ permit(principal, action, resource in Resource::"postgres/prod");
 "#,
     );
     let eval = Act::agent("db.ddl", "postgres/dev").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Hold);
+    assert_eq!(eval.verdict().outcome, Outcome::Hold);
     assert_eq!(
-        eval.verdict.policies,
+        eval.verdict().policies,
         vec!["a".to_string(), "b".to_string()]
     );
-    assert_eq!(eval.verdict.reason, "A; B");
-    let terms = eval.terms.unwrap();
+    assert_eq!(eval.verdict().reason, "A; B");
+    let terms = eval.terms().cloned().unwrap();
     assert_eq!(terms.title, "A; B");
     let req: Vec<(&str, u32)> = terms
         .requirements
@@ -154,7 +154,8 @@ permit(principal, action, resource in Resource::"postgres/prod");
     // `c` has no `@grant`: together they are single use.
     let terms = Act::agent("db.ddl", "postgres/prod")
         .eval(&set)
-        .terms
+        .terms()
+        .cloned()
         .unwrap();
     assert_eq!(terms.requirements.len(), 3);
     assert_eq!(terms.grant, None);
@@ -170,8 +171,8 @@ fn a_broad_permit_never_cancels_a_narrower_hold() {
 "#,
     );
     let eval = Act::agent("db.ddl", "postgres/prod").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Hold);
-    assert_eq!(eval.verdict.policies, vec!["ddl".to_string()]);
+    assert_eq!(eval.verdict().outcome, Outcome::Hold);
+    assert_eq!(eval.verdict().policies, vec!["ddl".to_string()]);
     assert_eq!(
         outcome(&set, Act::agent("db.read", "postgres/prod")),
         Outcome::Allow
@@ -187,9 +188,9 @@ fn a_forbid_wins_over_a_hold() {
 "#,
     );
     let eval = Act::agent("db.ddl", "postgres/prod/t").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Deny);
-    assert_eq!(eval.verdict.reason, "prod is frozen");
-    assert!(eval.terms.is_none());
+    assert_eq!(eval.verdict().outcome, Outcome::Deny);
+    assert_eq!(eval.verdict().reason, "prod is frozen");
+    assert!(eval.terms().is_none());
     assert_eq!(
         outcome(&set, Act::agent("db.ddl", "postgres/dev")),
         Outcome::Hold
@@ -205,20 +206,20 @@ fn an_evaluation_error_denies_even_when_a_permit_allows() {
 "#,
     );
     let eval = Act::agent("db.read", "x").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Deny);
+    assert_eq!(eval.verdict().outcome, Outcome::Deny);
     assert!(
-        eval.verdict
+        eval.verdict()
             .reason
             .starts_with("policy `careless` failed to evaluate: "),
         "{}",
-        eval.verdict.reason
+        eval.verdict().reason
     );
-    assert_eq!(eval.verdict.policies, vec!["careless".to_string()]);
+    assert_eq!(eval.verdict().policies, vec!["careless".to_string()]);
     // With the attribute present the policy evaluates, and the permit stands.
     let eval = Act::agent("db.read", "x")
         .params(json!({"missing": 2}))
         .eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Allow);
+    assert_eq!(eval.verdict().outcome, Outcome::Allow);
 }
 
 #[test]
@@ -306,7 +307,7 @@ when { context.params has rows && context.params.rows > 100 && context.params.ta
     let bounded = Act::agent("db.write", "x").extra(json!({"sql": {"unbounded": false}}));
     assert_eq!(outcome(&set, bounded), Outcome::Allow);
     let unbounded = Act::agent("db.write", "x").extra(json!({"sql": {"unbounded": true}}));
-    assert_eq!(unbounded.eval(&set).verdict.reason, "add a WHERE");
+    assert_eq!(unbounded.eval(&set).verdict().reason, "add a WHERE");
     let big = Act::agent("db.write", "x").params(json!({"rows": 500, "tables": ["t", "u"]}));
     assert_eq!(outcome(&set, big), Outcome::Hold);
     let small = Act::agent("db.write", "x").params(json!({"rows": 5, "tables": ["t"]}));

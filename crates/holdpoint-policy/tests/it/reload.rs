@@ -29,7 +29,7 @@ fn reload_keeps_the_old_set_on_error_and_swaps_on_success() {
     let read = || Act::agent("db.read", "x");
     let ddl = || Act::agent("db.ddl", "x");
     assert_eq!(
-        engine.evaluate(&read().input()).verdict.outcome,
+        engine.evaluate(&read().input()).verdict().outcome,
         Outcome::Allow
     );
 
@@ -56,7 +56,7 @@ fn reload_keeps_the_old_set_on_error_and_swaps_on_success() {
         vec!["reads".to_string(), "ddl".to_string()]
     );
     assert_eq!(
-        engine.evaluate(&ddl().input()).verdict.outcome,
+        engine.evaluate(&ddl().input()).verdict().outcome,
         Outcome::Hold
     );
 }

@@ -47,12 +47,12 @@ fn starter_allows_reads_and_changes_outside_prod() {
 fn starter_holds_privileged_actions_for_admins() {
     let set = starter();
     let eval = Act::agent("db.ddl", "postgres/prod/customers").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Hold);
+    assert_eq!(eval.verdict().outcome, Outcome::Hold);
     assert_eq!(
-        eval.verdict.policies,
+        eval.verdict().policies,
         vec!["prod-schema-change".to_string()]
     );
-    let terms = eval.terms.unwrap();
+    let terms = eval.terms().cloned().unwrap();
     assert_eq!(terms.expires, Duration::from_secs(30 * 60));
     assert_eq!(terms.requirements[0].approvers, vec!["admins".to_string()]);
 
@@ -63,16 +63,16 @@ fn starter_holds_privileged_actions_for_admins() {
         ("shell.exec", "host/dev/web-1", "shell-commands"),
     ] {
         let eval = Act::agent(kind, resource).eval(&set);
-        assert_eq!(eval.verdict.outcome, Outcome::Hold, "{kind}");
-        assert_eq!(eval.verdict.policies, vec![policy.to_string()], "{kind}");
+        assert_eq!(eval.verdict().outcome, Outcome::Hold, "{kind}");
+        assert_eq!(eval.verdict().policies, vec![policy.to_string()], "{kind}");
     }
 
     // An admin may manage tokens, but a new admin token waits for another admin.
     let admin = |kind| Act::new(PrincipalKind::Admin, "root", kind, "holdpoint/tokens");
     assert_eq!(outcome(&set, admin("token.create.agent")), Outcome::Allow);
     let eval = admin("token.create.admin").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Hold);
-    assert_eq!(eval.verdict.policies, vec!["new-admin-token".to_string()]);
+    assert_eq!(eval.verdict().outcome, Outcome::Hold);
+    assert_eq!(eval.verdict().policies, vec!["new-admin-token".to_string()]);
     assert_eq!(
         outcome(&set, Act::agent("token.create.agent", "holdpoint/tokens")),
         Outcome::Deny
@@ -83,31 +83,31 @@ fn starter_holds_privileged_actions_for_admins() {
 fn starter_denies_with_reasons() {
     let set = starter();
     let eval = Act::agent("db.privilege", "postgres/prod").eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Deny);
+    assert_eq!(eval.verdict().outcome, Outcome::Deny);
     assert_eq!(
-        eval.verdict.policies,
+        eval.verdict().policies,
         vec!["no-privilege-changes-by-agents".to_string()]
     );
-    assert!(eval.verdict.reason.contains("privileges"));
+    assert!(eval.verdict().reason.contains("privileges"));
 
     let eval = Act::agent("shell.exec", "host/prod/web-1").eval(&set);
     assert_eq!(
-        eval.verdict.policies,
+        eval.verdict().policies,
         vec!["no-prod-shell-by-agents".to_string()]
     );
 
     let unbounded = Act::agent("db.write", "postgres/prod/orders")
         .extra(json!({"sql": {"kinds": ["update"], "tables": ["orders"], "unbounded": true}}));
     let eval = unbounded.eval(&set);
-    assert_eq!(eval.verdict.outcome, Outcome::Deny);
+    assert_eq!(eval.verdict().outcome, Outcome::Deny);
     assert_eq!(
-        eval.verdict.policies,
+        eval.verdict().policies,
         vec!["no-unbounded-writes-by-agents-in-prod".to_string()]
     );
 
     let eval = Act::agent("payments.refund", "stripe").eval(&set);
     assert_eq!(
-        eval.verdict.reason,
+        eval.verdict().reason,
         "no policy permits `payments.refund` on `stripe`"
     );
 }

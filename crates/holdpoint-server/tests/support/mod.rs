@@ -222,7 +222,12 @@ impl Harness {
 
     /// Event types recorded for one action, in order.
     pub async fn events_of(&self, id: &str) -> Vec<String> {
-        let events = self.gate.store().audit_events(0, 10_000).await.unwrap();
+        let events = self
+            .gate
+            .store_for_tests()
+            .audit_events(0, 10_000)
+            .await
+            .unwrap();
         events
             .iter()
             .filter(|e| e.action_id.as_ref().is_some_and(|a| a.as_str() == id))

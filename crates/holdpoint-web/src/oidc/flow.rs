@@ -148,33 +148,24 @@ pub async fn callback(
                 return again("oidc");
             }
         };
-    // A provider's name may not be a live token's (an agent's, or a person who signs in
-    // with that token): the audit log, visibility and the self-review rule tell
-    // principals apart by name, and provider names can be chosen.
-    match state
-        .gate()
-        .store()
-        .token_by_name(&identity.principal.name)
-        .await
-    {
-        Ok(Some(token)) if token.is_live(state.gate().clock().now()) => {
-            tracing::warn!(user = %identity.principal, "OIDC sign-in refused: a live token has this name");
-            return again("oidc");
-        }
-        Ok(_) => {}
+    // The gate refuses a provider's name that is a live token's (an agent's, or a person
+    // who signs in with that token): the audit log, visibility and the self-review rule
+    // tell principals apart by name, and provider names can be chosen. It also records
+    // the provider's word for the session's lifetime: reviews given count with these
+    // groups when their hold is released, on any gateway and after a restart.
+    let user = identity.principal.clone();
+    let groups = identity.groups.clone();
+    let started =
+        crate::signin::start_session(&state, &headers, identity, Via::Oidc, &pending.next).await;
+    let mut response = match started {
+        Ok(response) => response,
+        // A live token with this name, or a store that cannot write: the message says.
         Err(e) => {
-            tracing::warn!(error = %e, "OIDC sign-in refused: the store cannot be read");
+            tracing::warn!(user = %user, error = %e, "OIDC sign-in refused");
             return again("oidc");
         }
-    }
-    tracing::info!(user = %identity.principal, groups = ?identity.groups, "signed in to the web inbox with OIDC");
-    // The provider's word stands for the session's lifetime: reviews given count with
-    // these groups when their hold is released.
-    state
-        .gate()
-        .vouch(identity.clone(), state.session_deadline());
-    let mut response =
-        crate::signin::start_session(&state, &headers, identity, Via::Oidc, &pending.next);
+    };
+    tracing::info!(user = %user, groups = ?groups, "signed in to the web inbox with OIDC");
     let clear = auth::set_cookie(
         browser_cookie(state.secure()),
         "",

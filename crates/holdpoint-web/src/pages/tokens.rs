@@ -56,7 +56,7 @@ async fn show(
     let gate = state.gate();
     let now = gate.clock().now();
     let tokens = gate
-        .list_tokens()
+        .list_tokens(viewer.identity())
         .await
         .map_err(|e| Failure::from(e).with_nav(&nav))?
         .into_iter()
@@ -76,13 +76,15 @@ async fn show(
         .collect();
     let sessions = state
         .sessions()
-        .list()
+        .list(viewer.identity())
+        .await
+        .map_err(|e| Failure::from(e).with_nav(&nav))?
         .into_iter()
         .map(|s| SessionRow {
             key: s.key,
-            name: s.name,
+            name: s.principal.name,
             via: s.via,
-            created: when(s.created),
+            created: when(s.created_at),
             last_seen: when(s.last_seen),
         })
         .collect();
@@ -197,12 +199,15 @@ pub async fn end_session(
 ) -> Result<Response, Failure> {
     viewer.check_csrf(&form.csrf)?;
     viewer.admin()?;
-    if let Some(ended) = state.sessions().end_key(&key) {
-        // What a provider said of them no longer counts for their reviews either.
-        if ended.via == crate::session::Via::Oidc {
-            state.gate().unvouch(&ended.identity.principal);
-        }
-        tracing::info!(admin = %viewer.identity().principal, user = %ended.identity.principal, "ended a web session");
+    // The gate also withdraws what a provider said of them: it no longer counts for
+    // their reviews either.
+    let ended = state
+        .sessions()
+        .end_as_admin(viewer.identity(), &key)
+        .await
+        .map_err(|e| Failure::from(e).with_nav(&viewer.nav()))?;
+    if let Some(ended) = ended {
+        tracing::info!(admin = %viewer.identity().principal, user = %ended.principal, "ended a web session");
     }
     Ok(Redirect::to("/tokens").into_response())
 }

@@ -6,8 +6,8 @@
 //! `idempotentHint` false, `openWorldHint` true. An unannotated tool therefore counts as
 //! destructive, so a policy that holds destructive tools fails closed.
 
-use holdpoint_core::ActionRequest;
-use holdpoint_core::action::resource_segment;
+use crate::ActionRequest;
+use crate::action::resource_segment;
 use serde_json::{Map, Value, json};
 
 /// The kind of every MCP tool call.

@@ -1,7 +1,7 @@
 //! [`ReviewRequest`]: the masked view of a held action that every channel renders.
 
-use holdpoint_core::mask::Masker;
-use holdpoint_core::{ActionRecord, Decision, Principal, Requirement, Status};
+use crate::mask::Masker;
+use crate::{ActionRecord, Decision, Principal, Requirement, Status};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -21,7 +21,7 @@ pub struct ReviewLine {
 /// Masked, but not escaped: every text field except `action_id`, `digest` and `link`
 /// comes from the agent (or a reviewer) and is untrusted. Each channel escapes it for its
 /// own markup (HTML, Slack mrkdwn, Teams cards) and makes control characters inert
-/// ([`holdpoint_core::text::inert`] for terminals), never trusting it to be plain.
+/// ([`crate::text::inert`] for terminals), never trusting it to be plain.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewRequest {
     pub action_id: String,
