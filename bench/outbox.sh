@@ -34,12 +34,12 @@ api_url = \"http://127.0.0.1:$STAND_IN/api\"
 [[webhooks]]
 name = \"siem\"
 url = \"http://127.0.0.1:$STAND_IN/hooks/siem\"
-secret = \"BENCH_WEBHOOK_SECRET\"
+secret_env = \"BENCH_WEBHOOK_SECRET\"
 
 [[webhooks]]
 name = \"pager\"
 url = \"http://127.0.0.1:$STAND_IN/hooks/pager\"
-secret = \"BENCH_WEBHOOK_SECRET\""
+secret_env = \"BENCH_WEBHOOK_SECRET\""
 
 # start CONFIG_TEXT: a gateway on a fresh data folder; sets DATA, SERVER, AGENT.
 start() {

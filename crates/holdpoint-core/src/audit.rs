@@ -333,7 +333,7 @@ mod tests {
                 .map(|e| (e.seq, e.hash.clone()))
                 .unwrap_or((0, GENESIS_HASH.to_string()));
             let ev = NewEvent::new(
-                chrono::Utc::now(),
+                crate::Clock::now(&crate::SystemClock),
                 EventType::ActionSubmitted,
                 Actor::system(),
                 None,
@@ -359,7 +359,7 @@ mod tests {
         {
             let id = ActionId(format!("act_{i}"));
             let ev = NewEvent::new(
-                chrono::Utc::now(),
+                crate::Clock::now(&crate::SystemClock),
                 EventType::ReviewApproved,
                 Actor::new("user", "ålice", "api"),
                 (i != 1).then_some(&id),

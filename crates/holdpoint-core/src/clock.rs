@@ -19,13 +19,17 @@ pub struct SystemClock;
 
 #[async_trait]
 impl Clock for SystemClock {
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "the one reader of the wall clock; everything else asks a `Clock`"
+    )]
     fn now(&self) -> Timestamp {
         chrono::Utc::now()
     }
 
     async fn sleep_until(&self, deadline: Timestamp) {
         loop {
-            let left = deadline - chrono::Utc::now();
+            let left = deadline - self.now();
             match left.to_std() {
                 Ok(d) if !d.is_zero() => tokio::time::sleep(d).await,
                 _ => return,
@@ -42,6 +46,11 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A manual clock that starts at the system's time.
+    pub fn starting_now() -> Self {
+        ManualClock::new(SystemClock.now())
+    }
+
     pub fn new(start: Timestamp) -> Self {
         let (tick, _) = watch::channel(start);
         ManualClock {

@@ -17,6 +17,8 @@
 //! - [`token`], [`session`]: bearer tokens (stored hashed), web inbox sessions (keyed by
 //!   the SHA-256 of their id) and the identities a provider vouched for.
 //! - [`duration`]: `15m`, `30d` and friends.
+//! - [`env`]: the process environment behind a trait, and the check that a config key
+//!   ending in `_env` holds a variable's name, not the secret.
 //! - [`text`]: agent-controlled text made inert for terminals.
 
 pub mod action;
@@ -24,6 +26,7 @@ pub mod audit;
 pub mod clock;
 pub mod digest;
 pub mod duration;
+pub mod env;
 pub mod mask;
 pub mod outbox;
 pub mod principal;

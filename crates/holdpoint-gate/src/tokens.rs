@@ -424,7 +424,7 @@ mod tests {
             groups: Vec::new(),
             owner: None,
             hash: hash_token("hp_secret"),
-            created_at: chrono::Utc::now(),
+            created_at: chrono::DateTime::UNIX_EPOCH,
             expires_at: None,
             revoked_at: None,
         }

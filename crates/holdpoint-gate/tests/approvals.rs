@@ -135,7 +135,7 @@ async fn world() -> World {
     let set = holdpoint_policy::load_dir(&policies, &defaults).unwrap();
     let url = format!("sqlite://{}", dir.path().join("hp.db").display());
     let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     let policy = Arc::new(PolicyEngine::new(set, defaults, Some(policies)));
     let gate = Gate::new(GateParts {
         store: Arc::new(store),

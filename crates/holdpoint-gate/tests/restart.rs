@@ -60,7 +60,7 @@ fn ddl() -> ActionRequest {
 async fn a_hold_that_fell_due_while_down_expires_at_the_next_start_unasked() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
 
     let first = gate_on(&url, clock.clone()).await;
     let held = first
@@ -89,7 +89,7 @@ async fn a_hold_that_fell_due_while_down_expires_at_the_next_start_unasked() {
 async fn a_hold_still_pending_after_restart_expires_on_time_and_not_before() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     let first = gate_on(&url, clock.clone()).await;
     let held = first
         .submit(&agent(), ddl(), SurfaceContext::named("api"))
@@ -145,7 +145,7 @@ async fn a_hold_still_pending_after_restart_expires_on_time_and_not_before() {
 async fn a_token_revoked_while_its_action_waits_means_no_release() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     let gate = gate_on(&url, clock).await;
     let system = Actor::system();
     let (secret, _) = gate
@@ -216,7 +216,7 @@ async fn a_token_revoked_while_its_action_waits_means_no_release() {
 async fn a_vouch_survives_a_restart_and_the_approval_it_backs_releases_the_hold() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     // Alice has no token: only the identity provider says she is in `dba`.
     let alice = Identity {
         principal: holdpoint_core::Principal::new(PrincipalKind::User, "alice"),

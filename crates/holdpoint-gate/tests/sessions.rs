@@ -52,7 +52,7 @@ struct Setup {
 async fn setup() -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     Setup {
         gate: gate_on(&url, clock.clone()).await,
         clock,

@@ -17,6 +17,8 @@
 //! - `redact.rs`: the upstream's credentials never reach the agent.
 //! - `tools.rs`: the upstream's tool annotations, remembered from `tools/list`.
 //! - `sessions.rs`: how many gateway-hosted sessions each principal may hold open.
+//! - `config.rs`: the `[[mcp]]` sections of `holdpoint.toml`, the upstreams the gateway
+//!   hosts, with their credentials read from the variables they name.
 
 #![deny(
     clippy::unwrap_used,
@@ -27,6 +29,7 @@
 
 pub use holdpoint_core::tool_call as action;
 mod calls;
+pub mod config;
 mod gatekeeper;
 mod local;
 mod proxy;

@@ -3,7 +3,10 @@
 //! A wire-protocol proxy: agents connect with any PostgreSQL client, their holdpoint
 //! token as the password; holdpoint logs in upstream with credentials the agent never
 //! sees, judges every statement, and relays the rest as bytes. A tour:
-//! - `listener.rs`: [`Listener`], one `[[postgres]]` entry, and its accept loop.
+//! - `config.rs`: the `[[postgres]]` section of `holdpoint.toml`, checked at load and
+//!   resolved with the upstream URL read from the variable it names.
+//! - `listener.rs`: [`Listener`], one `[[postgres]]` entry, and its accept loop;
+//!   `running.rs`: a gateway's listeners, bound, then each on a thread of its own.
 //! - `startup.rs`: the client's startup (TLS, cancel requests, the token as password);
 //!   `connect.rs`: what is refused before a session starts, the upstream login
 //!   (`upstream.rs`: cleartext, MD5, SCRAM-SHA-256) and the greeting.
@@ -34,6 +37,7 @@
 mod cancel;
 mod catalog;
 pub mod classify;
+pub mod config;
 mod connect;
 mod extended;
 pub mod functions;
@@ -45,6 +49,7 @@ mod params;
 mod pump;
 mod refusal;
 pub mod results;
+mod running;
 mod session;
 mod shapes;
 mod startup;
@@ -58,5 +63,6 @@ pub use functions::{FunctionCall, FunctionInfo};
 pub use judge::SURFACE;
 pub use kind::Kind;
 pub use listener::{Listener, ListenerConfig};
+pub use running::{Running, Sockets, StartError, start};
 pub use tls::acceptor as tls_acceptor;
 pub use upstream::UpstreamTarget;

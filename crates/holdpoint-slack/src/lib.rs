@@ -15,6 +15,9 @@
 //! - `socket.rs`: Socket Mode, the same interactions over a WebSocket the gateway opens,
 //!   for gateways Slack cannot reach.
 //!
+//! - `config.rs`: the `[slack]` section of `holdpoint.toml`, its secrets read from the
+//!   variables it names; `setup.rs`: from those settings to the channel and interactions.
+//!
 //! A policy may name its own channel with `@slack_channel("C…")`.
 
 // Not `clippy::indexing_slicing`: this crate reads Slack's JSON with `serde_json::Value`
@@ -24,7 +27,9 @@
 mod api;
 mod blocks;
 mod channel;
+pub mod config;
 mod interactions;
+mod setup;
 mod signature;
 pub mod socket;
 
@@ -32,6 +37,7 @@ pub use api::SlackApi;
 pub use blocks::{APPROVE, REJECT, message};
 pub use channel::{CHANNEL, SlackChannel};
 pub use interactions::SlackState;
+pub use setup::{Interactions, Slack, SocketMode};
 pub use signature::{sign, verify};
 
 /// `POST /integrations/slack/interactions`, to merge into the gateway's router.

@@ -116,6 +116,10 @@ impl Writer {
             return Err(StoreError::Unavailable(self.refusal.into()));
         };
         let mut tx = db.begin_write().await.map_err(unavailable)?;
+        #[expect(
+            clippy::disallowed_methods,
+            reason = "the probe row's time only marks the write; nothing is decided by it"
+        )]
         let at = crate::time::to_micros(chrono::Utc::now());
         // Larger than any one change, so success means real changes fit again.
         let pad = "0".repeat(PROBE_BYTES);

@@ -3,6 +3,8 @@
 //! Server-rendered pages, served by `holdpoint serve` next to the API, with templates
 //! compiled into the binary (askama): no front-end build, and every page works without
 //! JavaScript. One small script (`static/live.js`) adds live updates. A tour:
+//! - `config.rs`: the `[web]` section of `holdpoint.toml`, the OIDC client secret read
+//!   from the variable it names; `setup.rs`: from those settings to the routes.
 //! - `session.rs`: server-side sessions with idle and absolute timeouts, kept by the gate
 //!   in the store (so they survive a restart and replicas share them); this crate holds
 //!   the cookie's id, gives the gate only its SHA-256, and never reads the store.
@@ -25,6 +27,7 @@
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod auth;
+pub mod config;
 mod error;
 mod headers;
 mod live;
@@ -32,6 +35,7 @@ pub mod oidc;
 mod pages;
 mod secret;
 mod session;
+mod setup;
 mod signin;
 mod view;
 

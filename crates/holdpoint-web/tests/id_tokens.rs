@@ -4,6 +4,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use holdpoint_core::Clock as _;
 use holdpoint_core::SystemClock;
 use holdpoint_web::OidcConfig;
 use holdpoint_web::oidc::Provider;
@@ -18,7 +19,7 @@ use std::sync::Arc;
 const ISSUER: &str = "https://idp.example.test";
 
 fn claims(nonce: &str) -> Value {
-    let now = chrono::Utc::now().timestamp();
+    let now = SystemClock.now().timestamp();
     json!({"iss": ISSUER, "aud": "holdpoint", "sub": "alice", "iat": now, "exp": now + 300,
            "nonce": nonce, "preferred_username": "alice", "groups": ["dba"]})
 }
@@ -92,7 +93,7 @@ fn a_good_token_passes_and_every_forgery_is_refused() {
     ));
     // Expired.
     let mut c = claims("n1");
-    c["exp"] = json!(chrono::Utc::now().timestamp() - 3600);
+    c["exp"] = json!(SystemClock.now().timestamp() - 3600);
     assert!(matches!(
         refused(&sign(&c, KEY, "k1"), "n1"),
         VerifyError::Invalid(_)

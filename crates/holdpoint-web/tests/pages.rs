@@ -57,7 +57,7 @@ impl Web {
         let policy_dir = dir.path().join("policies");
         std::fs::create_dir_all(&policy_dir).unwrap();
         std::fs::write(policy_dir.join("p.cedar"), POLICIES).unwrap();
-        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let clock = Arc::new(ManualClock::starting_now());
         Web::over(Arc::new(dir), clock, oidc).await
     }
 

@@ -7,6 +7,8 @@
 //!   `webhook-signature`), checked against the specification's test vector.
 //! - [`Webhook`] (here): the [`Channel`] that posts one outbox item. 2xx is delivered;
 //!   anything else is retried by the worker, after `Retry-After` when a 429 or 503 gives it.
+//! - `config.rs`: the `[[webhooks]]` sections of `holdpoint.toml`, each secret read from
+//!   the variable its `secret_env` names.
 //!
 //! The body is `{"type", "timestamp", "data"}`, `data` being the masked payload the gate
 //! queued; `webhook-id` is the outbox item's id, the same on every retry, so a receiver
@@ -19,14 +21,17 @@
     clippy::indexing_slicing
 )]
 
+pub mod config;
 mod sign;
 
 pub use sign::{decode_secret, sign};
 
 use async_trait::async_trait;
+use holdpoint_core::Clock;
 use holdpoint_core::outbox::OutboxItem;
 use holdpoint_notify::{Channel, DeliveryError};
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// How long one delivery may take.
@@ -38,11 +43,19 @@ pub struct Webhook {
     url: String,
     key: Vec<u8>,
     http: reqwest::Client,
+    /// The time in `webhook-timestamp`.
+    clock: Arc<dyn Clock>,
 }
 
 impl Webhook {
-    /// The webhook `name` posting to `url`, signing with `secret` (`whsec_…`).
-    pub fn new(name: &str, url: &str, secret: &str) -> Result<Webhook, String> {
+    /// The webhook `name` posting to `url`, signing with `secret` (`whsec_…`) and
+    /// stamping each delivery with `clock`'s time.
+    pub fn new(
+        name: &str,
+        url: &str,
+        secret: &str,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Webhook, String> {
         let key = decode_secret(secret)?;
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
@@ -53,6 +66,7 @@ impl Webhook {
             url: url.to_string(),
             key,
             http,
+            clock,
         })
     }
 
@@ -75,7 +89,7 @@ impl Channel for Webhook {
 
     async fn deliver(&self, item: &OutboxItem) -> Result<Option<String>, DeliveryError> {
         let body = Webhook::body(item);
-        let timestamp = chrono::Utc::now().timestamp();
+        let timestamp = self.clock.now().timestamp();
         let signature = sign(&self.key, &item.id, timestamp, &body);
         let failed = |reason: String, retry_after: Option<Duration>| DeliveryError {
             reason,

@@ -30,6 +30,15 @@ pub struct Remote {
     pub token: Option<String>,
 }
 
+impl Remote {
+    /// A client of the gateway, with the token.
+    pub fn client(&self) -> anyhow::Result<holdpoint_client::Client> {
+        let token = (self.token.as_deref())
+            .ok_or_else(|| anyhow::anyhow!("no token: set HOLDPOINT_TOKEN or pass --token"))?;
+        Ok(holdpoint_client::Client::new(&self.url, token)?)
+    }
+}
+
 #[derive(Debug, Args, Clone, Default)]
 pub struct Local {
     /// holdpoint.toml; without it the embedded defaults apply.

@@ -1,17 +1,14 @@
-//! Commands that talk to a running gateway over its HTTP API.
+//! Commands that talk to a running gateway, through `holdpoint_client`: `token`,
+//! `submit`, `pending`, `approve` and `reject`.
 
 use crate::cli::{Remote, TokenCommand};
 use crate::exit;
-use anyhow::{Context, anyhow, bail};
+use anyhow::bail;
 use clap::Args;
+use holdpoint_client::{ActionView, Client, CreatedToken, NewToken, Submission, TokenCreation};
 use holdpoint_core::text::{inert, json_for_terminal};
-use holdpoint_server::{ActionList, ActionView, CreatedToken, TokenList};
-use serde::de::DeserializeOwned;
-use serde_json::{Map, Value, json};
-use std::time::{Duration, Instant};
-
-/// The longest single long-poll; `--wait` longer than this polls again.
-const POLL: Duration = Duration::from_secs(60);
+use serde_json::{Map, Value};
+use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
@@ -31,7 +28,7 @@ pub struct SubmitArgs {
     #[arg(long = "why", default_value = "")]
     pub justification: String,
     /// Wait this long for a held action to be decided, e.g. 5m.
-    #[arg(long, value_parser = parse_wait)]
+    #[arg(long, value_parser = holdpoint_core::duration::parse_duration)]
     pub wait: Option<Duration>,
 }
 
@@ -41,70 +38,23 @@ fn parse_param(text: &str) -> Result<(String, String), String> {
         .ok_or_else(|| format!("expected `key=value`, got `{text}`"))
 }
 
-fn parse_wait(text: &str) -> Result<Duration, String> {
-    holdpoint_core::duration::parse_duration(text)
-}
-
-struct Client {
-    http: reqwest::Client,
-    base: String,
-    token: String,
-}
-
-impl Client {
-    fn new(remote: &Remote) -> anyhow::Result<Client> {
-        let token = remote
-            .token
-            .clone()
-            .ok_or_else(|| anyhow!("no token: set HOLDPOINT_TOKEN or pass --token"))?;
-        Ok(Client {
-            http: reqwest::Client::builder()
-                .timeout(POLL + Duration::from_secs(30))
-                .build()?,
-            base: remote.url.trim_end_matches('/').to_string(),
-            token,
-        })
-    }
-
-    async fn send<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> anyhow::Result<T> {
-        self.send_with_status(req).await.map(|(_, body)| body)
-    }
-
-    async fn send_with_status<T: DeserializeOwned>(
-        &self,
-        req: reqwest::RequestBuilder,
-    ) -> anyhow::Result<(reqwest::StatusCode, T)> {
-        let response = req
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .with_context(|| format!("cannot reach holdpoint at {}", self.base))?;
-        let status = response.status();
-        let body = response.bytes().await?;
-        if !status.is_success() {
-            let detail: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
-            let message = detail["error"]["message"].as_str().unwrap_or("no message");
-            let code = detail["error"]["code"].as_str().unwrap_or("error");
-            bail!("{} ({code}, HTTP {})", inert(message), status.as_u16());
-        }
-        let body: &[u8] = if body.is_empty() { b"null" } else { &body };
-        let value = serde_json::from_slice(body).context("unexpected response from holdpoint")?;
-        Ok((status, value))
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
-
 /// Prints JSON with agent-controlled text made inert for the terminal.
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
     println!("{}", json_for_terminal(&serde_json::to_value(value)?));
     Ok(())
 }
 
+fn print_created(created: &CreatedToken, before: &str) {
+    eprintln!(
+        "{before}created {} token `{}`; it is shown only once:",
+        created.record.kind,
+        inert(&created.record.name)
+    );
+    println!("{}", created.token);
+}
+
 pub async fn token(remote: &Remote, command: TokenCommand) -> anyhow::Result<u8> {
-    let client = Client::new(remote)?;
+    let client = remote.client()?;
     match command {
         TokenCommand::Create {
             name,
@@ -114,14 +64,17 @@ pub async fn token(remote: &Remote, command: TokenCommand) -> anyhow::Result<u8>
             ttl,
             wait,
         } => {
-            let body =
-                json!({"name": name, "kind": kind, "groups": groups, "owner": owner, "ttl": ttl});
-            return create_token(&client, &body, wait.unwrap_or_default()).await;
+            let token = NewToken {
+                name,
+                kind,
+                groups,
+                owner,
+                ttl,
+            };
+            return create_token(&client, &token, wait.unwrap_or_default()).await;
         }
         TokenCommand::List => {
-            let list: TokenList = client
-                .send(client.http.get(client.url("/v1/tokens")))
-                .await?;
+            let list = client.tokens().await?;
             println!(
                 "{:<24} {:<6} {:<24} {:<12} STATE",
                 "NAME", "KIND", "GROUPS", "OWNER"
@@ -142,13 +95,7 @@ pub async fn token(remote: &Remote, command: TokenCommand) -> anyhow::Result<u8>
             }
         }
         TokenCommand::Revoke { name } => {
-            let _: Value = client
-                .send(
-                    client
-                        .http
-                        .delete(client.url(&format!("/v1/tokens/{name}"))),
-                )
-                .await?;
+            client.revoke_token(&name).await?;
             eprintln!("revoked `{name}`");
         }
     }
@@ -157,48 +104,38 @@ pub async fn token(remote: &Remote, command: TokenCommand) -> anyhow::Result<u8>
 
 /// Creates an agent token named `name` with the admin token of `remote`; the token.
 pub async fn create_agent_token(remote: &Remote, name: &str) -> anyhow::Result<String> {
-    let client = Client::new(remote)?;
-    let body = json!({"name": name, "kind": "agent"});
-    let post = client.http.post(client.url("/v1/tokens")).json(&body);
-    let (status, answer): (reqwest::StatusCode, Value) = client.send_with_status(post).await?;
-    if status == reqwest::StatusCode::ACCEPTED {
-        bail!(
+    let token = NewToken {
+        name: name.into(),
+        kind: "agent".into(),
+        ..NewToken::default()
+    };
+    match remote.client()?.create_token(&token).await? {
+        TokenCreation::Created(created) => Ok(created.token),
+        TokenCreation::Held(_) => bail!(
             "policy holds new agent tokens; create it with `holdpoint token create --wait` instead"
-        );
+        ),
     }
-    let created: CreatedToken = serde_json::from_value(answer)?;
-    Ok(created.token)
 }
 
 /// `POST /v1/tokens`; when policy holds it, waits up to `wait` for the decision and, once
 /// approved, asks again to collect the token (the approval is used by that request).
-async fn create_token(client: &Client, body: &Value, wait: Duration) -> anyhow::Result<u8> {
-    let post = || client.http.post(client.url("/v1/tokens")).json(body);
-    let (status, answer): (reqwest::StatusCode, Value) = client.send_with_status(post()).await?;
-    if status != reqwest::StatusCode::ACCEPTED {
-        let created: CreatedToken = serde_json::from_value(answer)?;
-        eprintln!(
-            "created {} token `{}`; it is shown only once:",
-            created.record.kind,
-            inert(&created.record.name)
-        );
-        println!("{}", created.token);
-        return Ok(exit::OK);
-    }
-    let held: ActionView = serde_json::from_value(answer)?;
-    let action = wait_for(client, held, wait).await?;
-    match action.status {
-        holdpoint_core::Status::Approved => {
-            let created: CreatedToken = client.send(post()).await?;
-            eprintln!(
-                "approved in {}; created {} token `{}`; it is shown only once:",
-                action.id,
-                created.record.kind,
-                inert(&created.record.name)
-            );
-            println!("{}", created.token);
-            Ok(exit::OK)
+async fn create_token(client: &Client, token: &NewToken, wait: Duration) -> anyhow::Result<u8> {
+    let held = match client.create_token(token).await? {
+        TokenCreation::Created(created) => {
+            print_created(&created, "");
+            return Ok(exit::OK);
         }
+        TokenCreation::Held(held) => held,
+    };
+    let action = client.wait_for(*held, wait).await?;
+    match action.status {
+        holdpoint_core::Status::Approved => match client.create_token(token).await? {
+            TokenCreation::Created(created) => {
+                print_created(&created, &format!("approved in {}; ", action.id));
+                Ok(exit::OK)
+            }
+            TokenCreation::Held(again) => bail!("held again as {}", inert(&again.id)),
+        },
         status if status.is_pending() => {
             eprintln!(
                 "held as {} for approval by another human; once approved, run the same \
@@ -218,38 +155,8 @@ async fn create_token(client: &Client, body: &Value, wait: Duration) -> anyhow::
     }
 }
 
-/// `now + wait`, or a year from now for a wait longer than the clock can count.
-fn deadline_after(wait: Duration) -> Instant {
-    let now = Instant::now();
-    now.checked_add(wait)
-        .or_else(|| now.checked_add(Duration::from_secs(365 * 24 * 3600)))
-        .unwrap_or(now)
-}
-
-/// Long-polls a pending action until it is decided or `wait` has passed.
-async fn wait_for(
-    client: &Client,
-    mut action: ActionView,
-    wait: Duration,
-) -> anyhow::Result<ActionView> {
-    let deadline = deadline_after(wait);
-    while action.status.is_pending() {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.as_secs() == 0 {
-            break;
-        }
-        let path = format!(
-            "/v1/actions/{}?wait={}s",
-            action.id,
-            left.min(POLL).as_secs()
-        );
-        action = client.send(client.http.get(client.url(&path))).await?;
-    }
-    Ok(action)
-}
-
 pub async fn submit(remote: &Remote, args: SubmitArgs) -> anyhow::Result<u8> {
-    let client = Client::new(remote)?;
+    let client = remote.client()?;
     let mut params = match &args.params_json {
         Some(text) => match serde_json::from_str::<Value>(text) {
             Ok(Value::Object(map)) => map,
@@ -261,22 +168,16 @@ pub async fn submit(remote: &Remote, args: SubmitArgs) -> anyhow::Result<u8> {
     for (k, v) in args.params {
         params.insert(k, Value::String(v));
     }
-    let wait = args.wait.unwrap_or_default();
-    let deadline = deadline_after(wait);
-    let first = format!("{}s", wait.min(POLL).as_secs());
-    let body = json!({
-        "kind": args.kind, "resource": args.resource, "environment": args.environment,
-        "params": params, "justification": args.justification, "wait": first,
-    });
+    let submission = Submission {
+        kind: args.kind,
+        resource: args.resource,
+        environment: args.environment,
+        params,
+        justification: args.justification,
+    };
     let action: ActionView = client
-        .send(client.http.post(client.url("/v1/actions")).json(&body))
+        .ask_and_wait(&submission, args.wait.unwrap_or_default())
         .await?;
-    let action = wait_for(
-        &client,
-        action,
-        deadline.saturating_duration_since(Instant::now()),
-    )
-    .await?;
     print_json(&action)?;
     Ok(if action.proceed {
         exit::OK
@@ -288,14 +189,7 @@ pub async fn submit(remote: &Remote, args: SubmitArgs) -> anyhow::Result<u8> {
 }
 
 pub async fn pending(remote: &Remote) -> anyhow::Result<u8> {
-    let client = Client::new(remote)?;
-    let list: ActionList = client
-        .send(
-            client
-                .http
-                .get(client.url("/v1/actions?status=pending&limit=500")),
-        )
-        .await?;
+    let list = remote.client()?.pending(500).await?;
     if list.actions.is_empty() {
         eprintln!("nothing is waiting for you");
     }
@@ -336,16 +230,7 @@ pub async fn review(
     decision: &str,
     comment: &str,
 ) -> anyhow::Result<u8> {
-    let client = Client::new(remote)?;
-    let body = json!({"decision": decision, "comment": comment});
-    let action: ActionView = client
-        .send(
-            client
-                .http
-                .post(client.url(&format!("/v1/actions/{id}/reviews")))
-                .json(&body),
-        )
-        .await?;
+    let action = remote.client()?.review(id, decision, comment).await?;
     println!("{} is {}", inert(&action.id), action.status);
     Ok(exit::OK)
 }

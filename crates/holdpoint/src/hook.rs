@@ -1,11 +1,13 @@
 //! `holdpoint hook claude-code`: Claude Code's PreToolUse hook as a command. It hands the
-//! hook input on stdin to the gateway (`POST /hooks/claude-code`) and prints the decision.
+//! hook input on stdin to the gateway (`POST /hooks/claude-code`, with `holdpoint_client`)
+//! and prints the decision.
 //! Whatever goes wrong (no token, the gateway down, malformed input), it prints a `deny`
 //! with the cause and exits 0, so Claude Code never treats a failure as a pass. It adds
 //! the user's latest prompt from the transcript the input points to, for reviewers.
 
 use crate::cli::Remote;
 use crate::exit;
+use holdpoint_client::Client;
 use serde_json::Value;
 use std::io::Read;
 use std::time::Duration;
@@ -70,30 +72,9 @@ async fn ask(remote: &Remote, wait: Duration) -> Result<Value, String> {
     {
         fields.insert(holdpoint_hook::PROMPT_FIELD.into(), Value::String(prompt));
     }
-    let input = serde_json::to_vec(&input).map_err(|e| e.to_string())?;
-    let url = format!(
-        "{}/hooks/claude-code?wait={}s",
-        remote.url.trim_end_matches('/'),
-        wait.as_secs()
-    );
-    let response = reqwest::Client::builder()
-        .timeout(wait + Duration::from_secs(15))
-        .build()
-        .map_err(|e| e.to_string())?
-        .post(&url)
-        .bearer_auth(token)
-        .header("content-type", "application/json")
-        .body(input)
-        .send()
+    let client = Client::new(&remote.url, &token).map_err(|e| e.chain())?;
+    client
+        .claude_code_hook(&input, wait)
         .await
-        .map_err(|e| format!("cannot reach holdpoint at {}: {e}", remote.url))?;
-    let status = response.status();
-    let body: Value = response
-        .json()
-        .await
-        .map_err(|e| format!("unexpected answer from holdpoint (HTTP {status}): {e}"))?;
-    match body["hookSpecificOutput"]["permissionDecision"].as_str() {
-        Some("allow" | "deny") => Ok(body),
-        _ => Err(format!("unexpected answer from holdpoint (HTTP {status})")),
-    }
+        .map_err(|e| e.chain())
 }

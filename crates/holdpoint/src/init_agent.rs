@@ -81,7 +81,9 @@ pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
 }
 
 fn home() -> anyhow::Result<PathBuf> {
-    std::env::var_os("HOME")
+    use holdpoint_core::env::Env;
+    holdpoint_core::env::ProcessEnv
+        .var("HOME")
         .map(PathBuf::from)
         .ok_or_else(|| anyhow!("HOME is not set; name the file with --agent-config"))
 }

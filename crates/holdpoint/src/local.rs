@@ -2,15 +2,13 @@
 //! can verify a copy of the database.
 
 use crate::cli::{AuditCommand, Local, PolicyCommand};
-use crate::config::{Config, STARTER_CONFIG};
 use crate::exit;
 use anyhow::{Context, anyhow};
 use clap::Args;
-use holdpoint_core::{ActionRequest, Identity, Store};
+use holdpoint_app::{AppError, Config, ExportFormat, Inspection, STARTER_CONFIG};
+use holdpoint_core::{ActionRequest, Identity};
 use holdpoint_policy::{PolicyInput, PolicySet};
-use holdpoint_store::{OpenMode, SqlStore};
 use serde_json::{Value, json};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Args)]
@@ -43,7 +41,7 @@ pub struct ExplainArgs {
 pub fn mask(local: &Local, data: &Path) -> anyhow::Result<u8> {
     use std::io::Read;
     let config = Config::load(local.config.as_deref())?;
-    let redactor = config.redactor(data)?;
+    let redactor = holdpoint_app::masker(&config, data)?;
     let mut input = String::new();
     std::io::stdin()
         .read_to_string(&mut input)
@@ -81,14 +79,15 @@ pub fn init(dir: &Path) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
+/// The policies in `dir`, else the config's folder, else the starter set; a set that
+/// does not load is the inner error.
 fn load_policies(config: &Config, dir: Option<&Path>) -> anyhow::Result<Result<PolicySet, String>> {
-    let defaults = config.hold_defaults()?;
     let dir = dir.map(Path::to_path_buf).or_else(|| config.policy_dir());
-    Ok(match dir {
-        Some(dir) => holdpoint_policy::load_dir(&dir, &defaults).map_err(|e| e.to_string()),
-        None => PolicySet::compile(&holdpoint_policy::starter_sources(), &defaults, None)
-            .map_err(|e| e.to_string()),
-    })
+    match holdpoint_app::policies::load(config, dir.as_deref()) {
+        Ok(set) => Ok(Ok(set)),
+        Err(AppError::Policy(e)) => Ok(Err(e.to_string())),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub fn policy(local: &Local, command: PolicyCommand) -> anyhow::Result<u8> {
@@ -179,12 +178,10 @@ fn explain(config: &Config, args: ExplainArgs) -> anyhow::Result<u8> {
 
 pub async fn audit(local: &Local, data: &Path, command: AuditCommand) -> anyhow::Result<u8> {
     let config = Config::load(local.config.as_deref())?;
-    let store = SqlStore::open(&config.store_url(data), OpenMode::Inspect)
-        .await
-        .map_err(|e| anyhow!("cannot open the store: {e}"))?;
+    let store = Inspection::open(&config, data).await?;
     let code = match command {
         AuditCommand::Verify => {
-            let report = store.verify_chain().await.map_err(|e| anyhow!("{e}"))?;
+            let report = store.verify().await?;
             if report.ok {
                 println!("ok: {} events, head {}", report.events, report.head);
                 exit::OK
@@ -204,83 +201,16 @@ pub async fn audit(local: &Local, data: &Path, command: AuditCommand) -> anyhow:
                 .map_err(|e| {
                     anyhow!("--since: expected RFC 3339 like 2026-11-21T10:00:00Z: {e}")
                 })?;
-            export(&store, &format, since).await?;
+            let format = match format.as_str() {
+                "csv" => ExportFormat::Csv,
+                _ => ExportFormat::JsonLines,
+            };
+            store
+                .export(format, since, std::io::stdout().lock())
+                .await?;
             exit::OK
         }
     };
     store.close().await;
     Ok(code)
-}
-
-async fn export(
-    store: &SqlStore,
-    format: &str,
-    since: Option<chrono::DateTime<chrono::Utc>>,
-) -> anyhow::Result<()> {
-    if format == "csv" {
-        let mut w = csv::Writer::from_writer(std::io::stdout().lock());
-        w.write_record([
-            "seq",
-            "time",
-            "type",
-            "actor_kind",
-            "actor_name",
-            "actor_channel",
-            "action_id",
-            "data",
-            "prev_hash",
-            "hash",
-        ])?;
-        for_each_event(store, since, |ev| {
-            w.write_record([
-                ev.seq.to_string(),
-                ev.time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                ev.event_type.to_string(),
-                ev.actor.kind.clone(),
-                ev.actor.name.clone(),
-                ev.actor.channel.clone(),
-                ev.action_id
-                    .as_ref()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default(),
-                holdpoint_core::text::escape_json_text(&ev.data.to_string()),
-                ev.prev_hash.clone(),
-                ev.hash.clone(),
-            ])?;
-            Ok(())
-        })
-        .await?;
-        w.flush()?;
-    } else {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for_each_event(store, since, |ev| {
-            let line = holdpoint_core::text::escape_json_text(&serde_json::to_string(ev)?);
-            Ok(writeln!(out, "{line}")?)
-        })
-        .await?;
-        out.flush()?;
-    }
-    Ok(())
-}
-
-/// Calls `f` on every event at or after `since`, in chain order.
-async fn for_each_event(
-    store: &SqlStore,
-    since: Option<chrono::DateTime<chrono::Utc>>,
-    mut f: impl FnMut(&holdpoint_core::AuditEvent) -> anyhow::Result<()>,
-) -> anyhow::Result<()> {
-    let mut after = 0;
-    loop {
-        let page = store
-            .audit_events(after, 1000)
-            .await
-            .map_err(|e| anyhow!("{e}"))?;
-        let Some(last) = page.last() else {
-            return Ok(());
-        };
-        after = last.seq;
-        for ev in page.iter().filter(|e| since.is_none_or(|s| e.time >= s)) {
-            f(ev)?;
-        }
-    }
 }

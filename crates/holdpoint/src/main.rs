@@ -1,27 +1,19 @@
 //! `holdpoint`: the gateway and its command line. This file only parses arguments and
-//! maps results to exit codes; each command lives in its own module.
+//! maps results to exit codes; each command lives in its own module, and the gateway
+//! itself in `holdpoint_app`.
 //!
 //! - `cli.rs`: the commands and flags (clap).
-//! - `config.rs`: `holdpoint.toml` and the embedded defaults.
-//! - `serve.rs`: wires store, policy, gate and server, and runs them.
-//! - `client.rs`: commands that talk to a running gateway (`token`, `submit`, `pending`,
-//!   `approve`, `reject`).
-//! - `local.rs`: commands that read files and the store directly (`init`, `policy`, `audit`).
+//! - `serve.rs`: `serve` (builds and runs `holdpoint_app::App`) and `admin-token`.
+//! - `client.rs`: commands that talk to a running gateway through `holdpoint_client`
+//!   (`token`, `submit`, `pending`, `approve`, `reject`).
+//! - `local.rs`: commands that read files and the store directly (`init`, `policy`,
+//!   `audit`, `mask`).
 //! - `hook.rs`: `hook claude-code`, which hands Claude Code's hook input to the gateway.
 //! - `init_agent.rs`: `init --agent`, an agent token and the agent's hook and MCP config.
 //! - `mcp.rs`: `mcp`, the stdio MCP proxy that asks the gateway about each tool call.
-//! - `config_mcp.rs`: `[[mcp]]`, the upstreams `serve` hosts at `/mcp/{name}`.
-//! - `config_slack.rs`: `[slack]`, review in Slack.
-//! - `config_webhooks.rs`: `[[webhooks]]`, signed hold events through the outbox.
 
 mod cli;
 mod client;
-mod config;
-mod config_mcp;
-mod config_pg;
-mod config_slack;
-mod config_web;
-mod config_webhooks;
 mod hook;
 mod init_agent;
 mod local;

@@ -1,6 +1,7 @@
 //! `holdpoint mcp --name NAME -- CMD ARGS…`: an MCP server on stdio for the agent, and a
 //! client of the upstream it starts with CMD. Each tool call is asked of a running
-//! gateway (`HOLDPOINT_URL`, `HOLDPOINT_TOKEN`) through `/v1/mcp/{name}/…`.
+//! gateway (`HOLDPOINT_URL`, `HOLDPOINT_TOKEN`) through `/v1/mcp/{name}/…`, with
+//! `holdpoint_client`.
 //!
 //! The gateway and the token are checked before the upstream starts, so a wrong URL or
 //! token is a clear error at once, not a failed first tool call.
@@ -9,8 +10,8 @@ use crate::cli::Remote;
 use crate::exit;
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
+use holdpoint_client::{ActionView, Client, ClientError};
 use holdpoint_mcp::{Gatekeeper, Keepers, Outlook, Proxy, ProxyConfig, Ruling, Target, ToolCall};
-use holdpoint_server::{ActionView, McpOutlooks};
 use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -48,11 +49,7 @@ pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
     };
     config.check().map_err(|e| anyhow!(e))?;
     let keeper = ApiGate {
-        http: reqwest::Client::builder()
-            .timeout(holdpoint_server::MAX_WAIT + Duration::from_secs(30))
-            .build()?,
-        base: remote.url.trim_end_matches('/').to_string(),
-        token,
+        client: Client::new(&remote.url, &token)?,
         server: args.name.clone(),
         environment: args.environment.clone(),
     };
@@ -68,57 +65,34 @@ pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
 
 /// The gateway, asked over HTTP with the agent's token.
 struct ApiGate {
-    http: reqwest::Client,
-    base: String,
-    token: String,
+    client: Client,
     server: String,
     environment: String,
+}
+
+/// A failed request as the proxy reports it.
+fn described(e: ClientError) -> String {
+    match e {
+        ClientError::Api {
+            status: 401,
+            message,
+            ..
+        } => format!("holdpoint refused HOLDPOINT_TOKEN: {message}"),
+        ClientError::Api {
+            status, message, ..
+        } => format!("holdpoint answered HTTP {status}: {message}"),
+        other => other.chain(),
+    }
 }
 
 impl ApiGate {
     /// Fails with a clear message when the gateway cannot be reached or the token is bad.
     async fn check(&self) -> anyhow::Result<()> {
-        let _: McpOutlooks = self
-            .post(
-                &format!("/v1/mcp/{}/tools", self.server),
-                json!({"tools": []}),
-            )
+        self.client
+            .mcp_outlooks(&self.server, &json!({"tools": []}))
             .await
-            .map_err(|e| anyhow!(e))?;
+            .map_err(|e| anyhow!(described(e)))?;
         Ok(())
-    }
-
-    async fn post<T: serde::de::DeserializeOwned>(
-        &self,
-        path: &str,
-        body: Value,
-    ) -> Result<T, String> {
-        self.send(self.http.post(format!("{}{path}", self.base)).json(&body))
-            .await
-    }
-
-    async fn send<T: serde::de::DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-    ) -> Result<T, String> {
-        let response = request
-            .bearer_auth(&self.token)
-            .send()
-            .await
-            .map_err(|e| format!("cannot reach holdpoint at {}: {e}", self.base))?;
-        let status = response.status();
-        let body: Value = response
-            .json()
-            .await
-            .map_err(|e| format!("unexpected answer from holdpoint (HTTP {status}): {e}"))?;
-        if !status.is_success() {
-            let message = body["error"]["message"].as_str().unwrap_or("no message");
-            return Err(match status.as_u16() {
-                401 => format!("holdpoint refused HOLDPOINT_TOKEN: {message}"),
-                _ => format!("holdpoint answered HTTP {status}: {message}"),
-            });
-        }
-        serde_json::from_value(body).map_err(|e| format!("unexpected answer from holdpoint: {e}"))
     }
 
     fn ruling(view: ActionView) -> Ruling {
@@ -148,15 +122,16 @@ impl Gatekeeper for ApiGate {
             "annotations": annotations_of(call),
             "environment": call.request.environment,
         });
-        let view: ActionView = self
-            .post(&format!("/v1/mcp/{}/calls", self.server), body)
-            .await?;
+        let view = self
+            .client
+            .mcp_call(&self.server, &body)
+            .await
+            .map_err(described)?;
         Ok(Self::ruling(view))
     }
 
     async fn wait(&self, call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String> {
-        let url = format!("{}/v1/actions/{id}?wait={}ms", self.base, wait.as_millis());
-        let view: ActionView = self.send(self.http.get(url)).await?;
+        let view = self.client.action(id, wait).await.map_err(described)?;
         let ruling = Self::ruling(view);
         if ruling.status == holdpoint_core::Status::Approved && !ruling.proceed {
             // The gate's one path, remotely: the proxy forwards the call itself, so its
@@ -167,9 +142,7 @@ impl Gatekeeper for ApiGate {
     }
 
     async fn cancel(&self, id: &str) -> Result<(), String> {
-        let _: ActionView = self
-            .post(&format!("/v1/actions/{id}/cancel"), json!({}))
-            .await?;
+        self.client.cancel(id).await.map_err(described)?;
         Ok(())
     }
 
@@ -178,12 +151,14 @@ impl Gatekeeper for ApiGate {
             .iter()
             .map(|c| json!({"name": c.context["mcp"]["tool"], "annotations": annotations_of(c)}))
             .collect();
-        let answer: McpOutlooks = self
-            .post(
-                &format!("/v1/mcp/{}/tools", self.server),
-                json!({"tools": tools, "environment": self.environment}),
+        let answer = self
+            .client
+            .mcp_outlooks(
+                &self.server,
+                &json!({"tools": tools, "environment": self.environment}),
             )
-            .await?;
+            .await
+            .map_err(described)?;
         if answer.tools.len() != calls.len() {
             return Err("holdpoint answered for a different number of tools".into());
         }

@@ -6,6 +6,7 @@
 
 mod support;
 
+use holdpoint_core::env::{Env, ProcessEnv};
 use serde_json::{Value, json};
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -136,7 +137,7 @@ fn mount_small_disk(dir: &Path) -> bool {
         .arg(dir)
         .status();
     let mounted = status.is_ok_and(|s| s.success());
-    if !mounted && std::env::var("CI").is_ok_and(|v| v == "true") {
+    if !mounted && ProcessEnv.var("CI").is_some_and(|v| v == "true") {
         panic!("cannot mount a tmpfs for the full-disk test (run as root)");
     }
     mounted

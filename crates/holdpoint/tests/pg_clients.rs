@@ -8,6 +8,7 @@
 
 mod support;
 
+use holdpoint_core::env::{Env, ProcessEnv};
 use std::path::Path;
 use std::process::Command;
 use support::pg::{Db, Proxy, db_error};
@@ -308,7 +309,7 @@ impl Cluster {
     fn start(password: &str) -> Option<Cluster> {
         if !Path::new(BINDIR).join("initdb").exists() {
             assert!(
-                std::env::var("CI").as_deref() != Ok("true"),
+                ProcessEnv.var("CI").as_deref() != Some("true"),
                 "initdb is missing in CI"
             );
             return None;

@@ -6,12 +6,14 @@
 
 mod support;
 
+use holdpoint_core::env::{Env, ProcessEnv};
 use sqlx::Connection;
 use support::{Gateway, holdpoint, stdout_json, text};
 
 fn base_url() -> String {
-    std::env::var("HOLDPOINT_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+    ProcessEnv
+        .var("HOLDPOINT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432/test".into())
 }
 
 /// A fresh schema, or `None` (skip) when PostgreSQL is unreachable outside CI.
@@ -31,7 +33,7 @@ async fn fresh_schema() -> Option<(sqlx::PgConnection, String)> {
                 .unwrap();
             Some((conn, schema))
         }
-        Err(e) if std::env::var("CI").as_deref() == Ok("true") => {
+        Err(e) if ProcessEnv.var("CI").as_deref() == Some("true") => {
             panic!("PostgreSQL is unreachable and CI=true: {e}")
         }
         Err(e) => {

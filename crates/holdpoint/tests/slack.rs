@@ -9,6 +9,7 @@ mod support;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
+use holdpoint_core::{Clock as _, SystemClock};
 use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -205,7 +206,7 @@ fn owned_agent(gw: &Gateway) -> String {
 }
 
 fn now() -> i64 {
-    chrono::Utc::now().timestamp()
+    SystemClock.now().timestamp()
 }
 
 async fn until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {

@@ -84,7 +84,7 @@ impl Harness {
         let engine = Arc::new(PolicyEngine::new(set, defaults(), Some(policy_dir.clone())));
         let url = format!("sqlite://{}", dir.path().join("hp.db").display());
         let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-        let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+        let clock = Arc::new(ManualClock::starting_now());
         let gate = Gate::new(GateParts {
             store: Arc::new(store.clone()),
             policy: engine,

@@ -8,12 +8,13 @@
 
 #![allow(dead_code)]
 
-use chrono::Utc;
 use holdpoint_core::action::Hold;
+use holdpoint_core::env::{Env, ProcessEnv};
 use holdpoint_core::{
     ActionId, ActionRecord, Actor, EventType, NewEvent, Outcome, Principal, PrincipalKind,
     Requirement, Status, Timestamp, Verdict,
 };
+use holdpoint_core::{Clock as _, SystemClock};
 use holdpoint_store::WRITER_LOCK_KEY;
 use holdpoint_store::{OpenMode, SqlStore};
 use serde_json::{Value, json};
@@ -115,10 +116,7 @@ static NEXT: AtomicU64 = AtomicU64::new(0);
 
 /// A name no other test run uses at the same time.
 fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos = SystemClock.now().timestamp_subsec_nanos();
     format!(
         "{prefix}_{}_{}_{}",
         std::process::id(),
@@ -134,8 +132,9 @@ fn with_search_path(base: &str, schema: &str) -> String {
 
 impl Postgres {
     async fn connect() -> Option<Postgres> {
-        let base_url = std::env::var("HOLDPOINT_TEST_POSTGRES_URL")
-            .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+        let base_url = ProcessEnv
+            .var("HOLDPOINT_TEST_POSTGRES_URL")
+            .unwrap_or_else(|| DEFAULT_POSTGRES_URL.to_string());
         // Asked once per test binary; every test after the first skips at once.
         static REACHABLE: tokio::sync::OnceCell<Result<(), String>> =
             tokio::sync::OnceCell::const_new();
@@ -167,7 +166,7 @@ impl Postgres {
                 base_url,
                 schemas: Arc::default(),
             }),
-            Err(err) if std::env::var("CI").as_deref() == Ok("true") => {
+            Err(err) if ProcessEnv.var("CI").as_deref() == Some("true") => {
                 panic!(
                     "PostgreSQL at HOLDPOINT_TEST_POSTGRES_URL is unreachable and CI=true: {err}"
                 )
@@ -355,7 +354,7 @@ pub fn user(name: &str) -> Principal {
 
 /// Now, at full (nanosecond) precision: records must round-trip it exactly.
 pub fn now() -> Timestamp {
-    Utc::now()
+    SystemClock.now()
 }
 
 pub fn minutes(n: i64) -> chrono::Duration {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use holdpoint_core::{Clock as _, SystemClock};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use serde_json::{Value, json};
@@ -140,7 +141,7 @@ pub async fn stand_in() -> StandIn {
 
 /// Claims for `nonce` from `issuer`.
 pub fn claims_from(issuer: &str, nonce: &str) -> Value {
-    let now = chrono::Utc::now().timestamp();
+    let now = SystemClock.now().timestamp();
     json!({"iss": issuer, "aud": "holdpoint", "sub": "alice", "iat": now, "exp": now + 300,
            "nonce": nonce, "preferred_username": "alice", "groups": ["dba"]})
 }

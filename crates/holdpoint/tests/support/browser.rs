@@ -16,6 +16,7 @@
 use base64::Engine as _;
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
 use fantoccini::{Client, ClientBuilder, Locator};
+use holdpoint_core::env::{Env, ProcessEnv};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -272,7 +273,8 @@ pub fn capabilities(width: u32, height: u32, user_data_dir: &Path) -> Capabiliti
 
 /// chromedriver's path; panics (a failing test) when it or Chromium is missing.
 fn require_installed() -> PathBuf {
-    let driver = std::env::var_os("PATH")
+    let driver = ProcessEnv
+        .var("PATH")
         .into_iter()
         .flat_map(|paths| std::env::split_paths(&paths).collect::<Vec<_>>())
         .chain([PathBuf::from("/usr/bin")])
@@ -287,7 +289,7 @@ fn require_installed() -> PathBuf {
                 (false, true) => "chromedriver".to_owned(),
                 _ => CHROMIUM.to_owned(),
             };
-            if std::env::var("CI").is_ok_and(|v| v == "true") {
+            if ProcessEnv.var("CI").is_some_and(|v| v == "true") {
                 panic!(
                     "browser tests need {missing}, which is not installed: .ci/run should have \
                      installed Debian's chromium and chromium-driver"

@@ -3,6 +3,7 @@
 //! (psql, tokio-postgres, raw protocol messages).
 
 use super::{Gateway, text};
+use holdpoint_core::env::{Env, ProcessEnv};
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::Duration;
@@ -24,7 +25,7 @@ impl Db {
         );
         if !drop.status.success() {
             let why = text(&drop.stderr);
-            if std::env::var("CI").as_deref() == Ok("true") {
+            if ProcessEnv.var("CI").as_deref() == Some("true") {
                 panic!("PostgreSQL is unreachable and CI=true: {why}");
             }
             eprintln!("skipping: PostgreSQL is unreachable: {why}");
