@@ -43,7 +43,6 @@
 //!
 //! [`Env`]: holdpoint_core::env::Env
 
-
 mod app;
 mod config;
 mod data;

@@ -16,7 +16,6 @@
 //! - `hook.rs`: `POST /hooks/claude-code`, the hook's decision.
 //! - `error.rs`: [`ClientError`], one variant per way a request can fail.
 
-
 mod actions;
 mod client;
 mod error;

@@ -26,7 +26,6 @@
 //!   (`context.parts`) is judged by each, and the strictest verdict wins.
 //! - `error.rs`: [`GateError`], one variant per answer a caller can get.
 
-
 mod admin;
 mod ask;
 mod error;

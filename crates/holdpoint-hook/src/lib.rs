@@ -8,7 +8,6 @@
 //! - [`allow`] and [`deny`]: the `hookSpecificOutput` Claude Code reads. Every failure
 //!   becomes a `deny` with its cause: the hook fails closed.
 
-
 use holdpoint_core::ActionRequest;
 use holdpoint_core::action::{kind_segment, resource_segment as segment};
 use serde_json::{Map, Value, json};

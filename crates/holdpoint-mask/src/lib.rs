@@ -20,7 +20,6 @@
 //!   Luhn / IBAN / SSN checks; `class`: byte classes for the byte-by-byte scanners.
 //! - `fingerprint`: the HMAC and the mask format.
 
-
 mod checksum;
 mod class;
 pub mod config;

@@ -27,7 +27,6 @@
 //!   statement text) or only its shape, so a surface knows when an allow can be reused.
 //! - [`PolicyError`]: everything that can be refused, by file and line.
 
-
 mod annotations;
 mod context;
 mod engine;

@@ -24,7 +24,6 @@
 //!
 //! Everything an agent wrote (params, justification, titles) is escaped by the templates.
 
-
 mod auth;
 pub mod config;
 mod error;

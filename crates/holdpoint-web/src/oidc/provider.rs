@@ -156,7 +156,9 @@ impl Provider {
         if !status.is_success() {
             return Err(OidcError::Refused(format!(
                 "the token endpoint refused the code ({status}): {}",
-                body.get("error").and_then(serde_json::Value::as_str).unwrap_or("no reason given")
+                body.get("error")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("no reason given")
             )));
         }
         let id_token = body
