@@ -3,6 +3,7 @@
 #   bash bench/run.sh                         # everything
 #   HOLDPOINT_BASELINE=REV bash bench/run.sh  # also an earlier revision's gateway, side by side
 #   HOLDPOINT_BASELINE_BIN=PATH bash bench/run.sh   # ... or an already built `holdpoint`
+#   HOLDPOINT_BENCH_SKIP_CEDAR=1 ...          # without the Cedar micro-benchmark
 # Prints one line per figure; see bench/README.md for what each means.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,8 +23,10 @@ if [ -z "$BASELINE_BIN" ] && [ -n "${HOLDPOINT_BASELINE:-}" ]; then
   BASELINE_BIN=target/baseline/release/holdpoint
 fi
 
-echo "== Cedar evaluation per decision (holdpoint vs bare Cedar)"
-cargo bench -p holdpoint-policy --bench evaluate 2>/dev/null | grep -v '^$'
+if [ -z "${HOLDPOINT_BENCH_SKIP_CEDAR:-}" ]; then
+  echo "== Cedar evaluation per decision (holdpoint vs bare Cedar)"
+  cargo bench -p holdpoint-policy --bench evaluate 2>/dev/null | grep -v '^$'
+fi
 
 PORT=${HOLDPOINT_BENCH_PORT:-18470}
 URL="http://127.0.0.1:$PORT"
@@ -68,7 +71,7 @@ throughput() {
 if [ -n "$BASELINE_BIN" ]; then
   echo "== allowed actions: the baseline gateway ($BASELINE_BIN), then this one, same client"
   for round in 1 2; do
-    start "$BASELINE_BIN"
+    start "$BASELINE_BIN" "$LIMITS"
     echo "-- baseline, round $round"
     throughput submit 32
     stop; rm -rf "$DATA"
