@@ -4,7 +4,7 @@
 //! start with its name. A value that looks like a credential rather than a variable's
 //! name is refused without being repeated.
 
-use crate::{ProxyConfig, Target};
+use crate::{ProxyConfig, ProxyConfigError, Target};
 use holdpoint_core::env::{Env, NameError, var_name};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};
@@ -64,8 +64,35 @@ pub struct HostedUpstream {
 pub enum ConfigError {
     #[error("[[mcp]] `{0}` is named twice")]
     Twice(String),
-    #[error("[[mcp]] `{name}`: {problem}")]
-    Section { name: String, problem: String },
+    #[error("[[mcp]] `{0}`: `command` is empty")]
+    EmptyCommand(String),
+    #[error("[[mcp]] `{0}`: `headers` are for a `url` upstream")]
+    HeadersWithCommand(String),
+    #[error("[[mcp]] `{0}`: `env` is for a `command` upstream; use `headers`")]
+    EnvWithUrl(String),
+    #[error("[[mcp]] `{name}`: `url`: {error}")]
+    Url {
+        name: String,
+        error: url::ParseError,
+    },
+    #[error("[[mcp]] `{0}`: give exactly one of `command` and `url`")]
+    NotOneTarget(String),
+    #[error("[[mcp]] `{name}`: `{field}`: {problem}")]
+    Duration {
+        name: String,
+        field: &'static str,
+        /// From [`holdpoint_core::duration::parse_duration`].
+        problem: String,
+    },
+    #[error("[[mcp]] `{0}`: `idle_timeout` must be more than 0")]
+    ZeroIdleTimeout(String),
+    #[error("[[mcp]] `{name}`: {error}")]
+    Proxy {
+        name: String,
+        error: ProxyConfigError,
+    },
+    #[error("[[mcp]] `{0}`: `max_sessions` must be at least 1")]
+    NoSessions(String),
     #[error("[[mcp]] `{name}`: {key}: {error}")]
     NotAName {
         name: String,
@@ -77,13 +104,6 @@ pub enum ConfigError {
 }
 
 impl McpSection {
-    fn problem(&self, problem: impl Into<String>) -> ConfigError {
-        ConfigError::Section {
-            name: self.name.clone(),
-            problem: problem.into(),
-        }
-    }
-
     /// What can be checked without the environment: run when the config is loaded.
     pub fn check(&self) -> Result<(), ConfigError> {
         let not_a_name = |key: String| {
@@ -115,9 +135,9 @@ impl McpSection {
             (Some(command), None) => {
                 let (program, args) = command
                     .split_first()
-                    .ok_or_else(|| self.problem("`command` is empty"))?;
+                    .ok_or_else(|| ConfigError::EmptyCommand(self.name.clone()))?;
                 if !self.headers.is_empty() {
-                    return Err(self.problem("`headers` are for a `url` upstream"));
+                    return Err(ConfigError::HeadersWithCommand(self.name.clone()));
                 }
                 let mut vars = Vec::new();
                 for base in crate::upstream::BASE_ENV {
@@ -137,9 +157,12 @@ impl McpSection {
             }
             (None, Some(url)) => {
                 if !self.env.is_empty() {
-                    return Err(self.problem("`env` is for a `command` upstream; use `headers`"));
+                    return Err(ConfigError::EnvWithUrl(self.name.clone()));
                 }
-                url::Url::parse(url).map_err(|e| self.problem(format!("`url`: {e}")))?;
+                url::Url::parse(url).map_err(|error| ConfigError::Url {
+                    name: self.name.clone(),
+                    error,
+                })?;
                 let mut headers = Vec::new();
                 for (header, name) in &self.headers {
                     headers.push((header.clone(), var(name)?));
@@ -149,16 +172,21 @@ impl McpSection {
                     headers,
                 }
             }
-            _ => return Err(self.problem("give exactly one of `command` and `url`")),
+            _ => return Err(ConfigError::NotOneTarget(self.name.clone())),
         };
-        let duration = |field: &str, text: &str| {
-            holdpoint_core::duration::parse_duration(text)
-                .map_err(|e| self.problem(format!("`{field}`: {e}")))
+        let duration = |field: &'static str, text: &str| {
+            holdpoint_core::duration::parse_duration(text).map_err(|problem| {
+                ConfigError::Duration {
+                    name: self.name.clone(),
+                    field,
+                    problem,
+                }
+            })
         };
         let hold_wait = duration("hold_wait", &self.hold_wait)?;
         let idle_timeout = duration("idle_timeout", &self.idle_timeout)?;
         if idle_timeout.is_zero() {
-            return Err(self.problem("`idle_timeout` must be more than 0"));
+            return Err(ConfigError::ZeroIdleTimeout(self.name.clone()));
         }
         let proxy = ProxyConfig {
             name: self.name.clone(),
@@ -166,9 +194,12 @@ impl McpSection {
             hold_wait,
             target,
         };
-        proxy.check().map_err(|e| self.problem(e))?;
+        proxy.check().map_err(|error| ConfigError::Proxy {
+            name: self.name.clone(),
+            error,
+        })?;
         if self.max_sessions == 0 {
-            return Err(self.problem("`max_sessions` must be at least 1"));
+            return Err(ConfigError::NoSessions(self.name.clone()));
         }
         Ok(HostedUpstream {
             proxy,

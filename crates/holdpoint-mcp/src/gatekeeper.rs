@@ -5,6 +5,7 @@
 use crate::action::ToolCall;
 use async_trait::async_trait;
 use holdpoint_core::Status;
+use holdpoint_gate::GateError;
 use std::time::Duration;
 
 /// The gate's answer about one action, as the proxy needs it.
@@ -29,15 +30,43 @@ pub enum Outlook {
     Deny(String),
 }
 
+/// Why the gate could not answer about a call: the call is then not made.
+#[derive(Debug, thiserror::Error)]
+pub enum GatekeeperError {
+    /// The gate in this process refused or failed.
+    #[error(transparent)]
+    Gate(#[from] GateError),
+    /// The gateway's HTTP API refused the token.
+    #[error("holdpoint refused HOLDPOINT_TOKEN: {0}")]
+    TokenRefused(String),
+    /// The gateway's HTTP API answered with an error.
+    #[error("holdpoint answered HTTP {status}: {message}")]
+    Refused { status: u16, message: String },
+    /// The gateway's HTTP API could not be asked, or gave an answer it should not: the
+    /// error and its causes.
+    #[error("{0}")]
+    Unreachable(String),
+    /// The gateway answered `tools/list`'s question for another number of tools.
+    #[error("holdpoint answered for a different number of tools")]
+    ToolCount,
+    #[error("unknown outcome `{0}`")]
+    UnknownOutcome(String),
+}
+
 #[async_trait]
 pub trait Gatekeeper: Send + Sync + 'static {
     /// Submits the call as an action; a held one is answered at once, still pending.
-    async fn submit(&self, call: &ToolCall) -> Result<Ruling, String>;
+    async fn submit(&self, call: &ToolCall) -> Result<Ruling, GatekeeperError>;
     /// The action `id`, after waiting up to `wait` for a pending one to be decided. An
     /// approval is taken here, exactly once: `proceed` is then true and the call goes on.
-    async fn wait(&self, call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String>;
+    async fn wait(
+        &self,
+        call: &ToolCall,
+        id: &str,
+        wait: Duration,
+    ) -> Result<Ruling, GatekeeperError>;
     /// Withdraws the pending action `id`.
-    async fn cancel(&self, id: &str) -> Result<(), String>;
+    async fn cancel(&self, id: &str) -> Result<(), GatekeeperError>;
     /// What policy says about each call, holding nothing.
-    async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, String>;
+    async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, GatekeeperError>;
 }

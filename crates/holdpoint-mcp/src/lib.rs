@@ -20,7 +20,6 @@
 //! - `config.rs`: the `[[mcp]]` sections of `holdpoint.toml`, the upstreams the gateway
 //!   hosts, with their credentials read from the variables they name.
 
-
 pub use holdpoint_core::tool_call as action;
 mod calls;
 pub mod config;
@@ -35,9 +34,9 @@ pub mod upstream;
 
 pub use action::{ToolCall, tool_call};
 pub use calls::PROGRESS_EVERY;
-pub use gatekeeper::{Gatekeeper, Outlook, Ruling};
+pub use gatekeeper::{Gatekeeper, GatekeeperError, Outlook, Ruling};
 pub use local::{LocalGate, SURFACE, ruling_of, surface_context};
-pub use proxy::{Keepers, MAX_HOLD_WAIT, Proxy, ProxyConfig};
-pub use redact::Redactor;
-pub use sessions::Sessions;
-pub use upstream::Target;
+pub use proxy::{Keepers, MAX_HOLD_WAIT, Proxy, ProxyConfig, ProxyConfigError};
+pub use redact::{RedactError, Redactor};
+pub use sessions::{Sessions, SessionsError};
+pub use upstream::{ConnectError, Target};

@@ -1,7 +1,7 @@
 //! [`LocalGate`]: the [`Gatekeeper`] of a proxy that runs inside the gateway.
 
 use crate::action::ToolCall;
-use crate::gatekeeper::{Gatekeeper, Outlook, Ruling};
+use crate::gatekeeper::{Gatekeeper, GatekeeperError, Outlook, Ruling};
 use async_trait::async_trait;
 use holdpoint_core::{ActionId, ActionRecord, Identity, Outcome};
 use holdpoint_gate::{Answer, Gate, SurfaceContext};
@@ -50,37 +50,39 @@ pub fn ruling_of(gate: &Gate, record: &ActionRecord, proceed: bool) -> Ruling {
 
 #[async_trait]
 impl Gatekeeper for LocalGate {
-    async fn submit(&self, call: &ToolCall) -> Result<Ruling, String> {
+    async fn submit(&self, call: &ToolCall) -> Result<Ruling, GatekeeperError> {
         let record = self
             .gate
             .submit(&self.caller, call.request.clone(), surface_context(call))
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         Ok(self.ruling(&Answer::plain(record)))
     }
 
-    async fn wait(&self, _call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String> {
+    async fn wait(
+        &self,
+        _call: &ToolCall,
+        id: &str,
+        wait: Duration,
+    ) -> Result<Ruling, GatekeeperError> {
         // The gate's one wait step: an approval is taken here, by the proxy's own
         // resubmission (bound to the digest, once), or by this read when the hold was
         // first opened by a surface whose client executes it.
         let ruling = self
             .gate
             .follow(&self.caller, &ActionId(id.to_string()), wait, true)
-            .await
-            .map_err(|e| e.to_string())?;
+            .await?;
         let proceed = matches!(ruling, holdpoint_gate::Ruling::Proceed(_));
         Ok(ruling_of(&self.gate, ruling.record(), proceed))
     }
 
-    async fn cancel(&self, id: &str) -> Result<(), String> {
+    async fn cancel(&self, id: &str) -> Result<(), GatekeeperError> {
         self.gate
             .cancel(&self.caller, &ActionId(id.to_string()), SURFACE)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+            .await?;
+        Ok(())
     }
 
-    async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, String> {
+    async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, GatekeeperError> {
         Ok(calls
             .iter()
             .map(|call| {

@@ -40,13 +40,22 @@ pub struct ProxyConfig {
     pub target: Target,
 }
 
+/// What is wrong with a [`ProxyConfig`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProxyConfigError {
+    #[error("bad MCP server name `{0}`: use letters, digits, `-` or `_` (at most 64)")]
+    BadName(String),
+    #[error("`hold_wait` is at most 1h")]
+    HoldWaitTooLong,
+}
+
 /// The longest a held call may wait: MCP clients time a tool call out long before.
 pub const MAX_HOLD_WAIT: Duration = Duration::from_secs(3600);
 
 impl ProxyConfig {
     /// Refuses a name that is not one resource segment (it is also a URL path segment)
     /// and a `hold_wait` over [`MAX_HOLD_WAIT`].
-    pub fn check(&self) -> Result<(), String> {
+    pub fn check(&self) -> Result<(), ProxyConfigError> {
         let name = &self.name;
         if name.is_empty()
             || name.len() > 64
@@ -54,12 +63,10 @@ impl ProxyConfig {
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
         {
-            return Err(format!(
-                "bad MCP server name `{name}`: use letters, digits, `-` or `_` (at most 64)"
-            ));
+            return Err(ProxyConfigError::BadName(name.clone()));
         }
         if self.hold_wait > MAX_HOLD_WAIT {
-            return Err("`hold_wait` is at most 1h".into());
+            return Err(ProxyConfigError::HoldWaitTooLong);
         }
         Ok(())
     }
@@ -154,7 +161,7 @@ impl Proxy {
         {
             let slot = sessions
                 .open(owner)
-                .map_err(|e| McpError::invalid_request(e, None))?;
+                .map_err(|e| McpError::invalid_request(e.to_string(), None))?;
             let _ = self.slot.set(slot);
         }
         let ClientRequest::InitializeRequest(init) = request else {
@@ -173,7 +180,7 @@ impl Proxy {
             .upstream
             .get_or_try_init(|| upstream::connect(&self.config.target, relay))
             .await
-            .map_err(|e| McpError::internal_error(e, None))?;
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         let info: InitializeResult = connection
             .peer_info()
             .map(|info| (*info).clone())
@@ -183,7 +190,7 @@ impl Proxy {
         let info = self
             .redactor
             .message(info)
-            .map_err(|e| McpError::internal_error(e, None))?;
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         Ok(ServerResult::InitializeResult(info))
     }
 
@@ -327,7 +334,7 @@ impl Proxy {
         .map_err(|e| self.redact_error(e))?;
         self.redactor
             .message(answer)
-            .map_err(|e| McpError::internal_error(e, None))
+            .map_err(|e| McpError::internal_error(e.to_string(), None))
     }
 
     fn redact_error(&self, mut error: McpError) -> McpError {

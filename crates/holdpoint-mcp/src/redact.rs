@@ -10,6 +10,16 @@ use serde_json::Value;
 /// everywhere would garble answers and protect nothing.
 pub const MIN_SECRET_LEN: usize = 8;
 
+/// Why a message could not be searched for credentials: it is then not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum RedactError {
+    /// The message has no JSON form.
+    #[error("{0}")]
+    Serialize(serde_json::Error),
+    #[error("a message with a credential in it could not be redacted: {0}")]
+    Rebuild(serde_json::Error),
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Redactor {
     /// (name, value), longest value first so a secret containing another is found whole.
@@ -43,16 +53,15 @@ impl Redactor {
 
     /// `message` with every secret in its JSON form replaced. A message that carries no
     /// secret is returned as it was; one that cannot be rebuilt is refused.
-    pub fn message<T: Serialize + DeserializeOwned>(&self, message: T) -> Result<T, String> {
+    pub fn message<T: Serialize + DeserializeOwned>(&self, message: T) -> Result<T, RedactError> {
         if self.is_empty() {
             return Ok(message);
         }
-        let mut json = serde_json::to_value(&message).map_err(|e| e.to_string())?;
+        let mut json = serde_json::to_value(&message).map_err(RedactError::Serialize)?;
         if !self.value(&mut json) {
             return Ok(message);
         }
-        serde_json::from_value(json)
-            .map_err(|e| format!("a message with a credential in it could not be redacted: {e}"))
+        serde_json::from_value(json).map_err(RedactError::Rebuild)
     }
 
     /// Replaces secrets in place (keys too); true when something changed.

@@ -7,6 +7,16 @@ use holdpoint_core::Principal;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+/// Why no more sessions may open.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionsError {
+    #[error(
+        "{principal} already has {limit} MCP sessions open on this server, the most allowed; \
+         close one (or let it idle out) first"
+    )]
+    Full { principal: Principal, limit: usize },
+}
+
 #[derive(Debug)]
 pub struct Sessions {
     limit: usize,
@@ -29,15 +39,14 @@ impl Sessions {
     }
 
     /// A place for one more session of `principal`, or why not.
-    pub fn open(self: &Arc<Self>, principal: &Principal) -> Result<SessionSlot, String> {
+    pub fn open(self: &Arc<Self>, principal: &Principal) -> Result<SessionSlot, SessionsError> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let count = open.entry(principal.clone()).or_insert(0);
         if *count >= self.limit {
-            return Err(format!(
-                "{principal} already has {} MCP sessions open on this server, the most allowed; \
-                 close one (or let it idle out) first",
-                self.limit
-            ));
+            return Err(SessionsError::Full {
+                principal: principal.clone(),
+                limit: self.limit,
+            });
         }
         *count += 1;
         Ok(SessionSlot {
@@ -72,7 +81,11 @@ mod tests {
         let other = Principal::new(PrincipalKind::Agent, "other");
         let a = sessions.open(&bot).unwrap();
         let _b = sessions.open(&bot).unwrap();
-        assert!(sessions.open(&bot).unwrap_err().contains("already has 2"));
+        assert_eq!(
+            sessions.open(&bot).unwrap_err().to_string(),
+            "agent:bot already has 2 MCP sessions open on this server, the most allowed; \
+             close one (or let it idle out) first"
+        );
         let _c = sessions.open(&other).unwrap();
         drop(a);
         assert!(sessions.open(&bot).is_ok());

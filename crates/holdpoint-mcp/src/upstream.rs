@@ -6,7 +6,10 @@ use crate::redact::Redactor;
 use crate::relay::{ProgressMap, forward};
 use crate::tools::ToolCache;
 use rmcp::model::{ClientInfo, ClientResult, ServerNotification, ServerRequest};
-use rmcp::service::{NotificationContext, RequestContext, RoleClient, RoleServer, RunningService};
+use rmcp::service::{
+    ClientInitializeError, NotificationContext, RequestContext, RoleClient, RoleServer,
+    RunningService,
+};
 use rmcp::transport::TokioChildProcess;
 use rmcp::transport::streamable_http_client::{
     StreamableHttpClientTransport, StreamableHttpClientTransportConfig,
@@ -71,8 +74,35 @@ pub struct Relay {
 
 pub type Connection = RunningService<RoleClient, Relay>;
 
+/// Why the upstream could not be started or reached.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    #[error("the MCP server `{name}` did not start: cannot start `{program}`: {error}")]
+    Spawn {
+        name: String,
+        program: String,
+        error: std::io::Error,
+    },
+    #[error("the MCP server `{name}` did not start: bad header name `{header}`")]
+    HeaderName { name: String, header: String },
+    /// The value is a credential: it is not repeated.
+    #[error("the MCP server `{name}` did not start: a header value is not valid in HTTP")]
+    HeaderValue { name: String },
+    #[error("the MCP server `{name}` did not start: {error}")]
+    Handshake {
+        name: String,
+        /// Boxed: rmcp's error is large, and this one is rare.
+        error: Box<ClientInitializeError>,
+    },
+    #[error(
+        "the MCP server `{name}` did not answer `initialize` within {}s",
+        HANDSHAKE_TIMEOUT.as_secs()
+    )]
+    Timeout { name: String },
+}
+
 /// Starts (or reaches) the upstream and completes its handshake.
-pub async fn connect(target: &Target, relay: Relay) -> Result<Connection, String> {
+pub async fn connect(target: &Target, relay: Relay) -> Result<Connection, ConnectError> {
     let name = relay.name.clone();
     let running = async {
         match target {
@@ -93,36 +123,49 @@ pub async fn connect(target: &Target, relay: Relay) -> Result<Connection, String
                 let (transport, stderr) = TokioChildProcess::builder(command)
                     .stderr(std::process::Stdio::piped())
                     .spawn()
-                    .map_err(|e| format!("cannot start `{program}`: {e}"))?;
+                    .map_err(|error| ConnectError::Spawn {
+                        name: name.clone(),
+                        program: program.clone(),
+                        error,
+                    })?;
                 if let Some(stderr) = stderr {
                     tokio::spawn(pass_stderr(stderr, relay.redactor.clone()));
                 }
-                relay.serve(transport).await.map_err(|e| e.to_string())
+                relay
+                    .serve(transport)
+                    .await
+                    .map_err(|error| ConnectError::Handshake {
+                        name: name.clone(),
+                        error: Box::new(error),
+                    })
             }
             Target::Remote { url, headers } => {
                 let mut config = StreamableHttpClientTransportConfig::with_uri(url.as_str());
-                for (name, value) in headers {
-                    let name = name
-                        .parse()
-                        .map_err(|_| format!("bad header name `{name}`"))?;
+                for (header, value) in headers {
+                    let header_name = header.parse().map_err(|_| ConnectError::HeaderName {
+                        name: name.clone(),
+                        header: header.clone(),
+                    })?;
                     let value = value
                         .parse()
-                        .map_err(|_| "a header value is not valid in HTTP".to_string())?;
-                    config.custom_headers.insert(name, value);
+                        .map_err(|_| ConnectError::HeaderValue { name: name.clone() })?;
+                    config.custom_headers.insert(header_name, value);
                 }
                 let transport =
                     StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
-                relay.serve(transport).await.map_err(|e| e.to_string())
+                relay
+                    .serve(transport)
+                    .await
+                    .map_err(|error| ConnectError::Handshake {
+                        name: name.clone(),
+                        error: Box::new(error),
+                    })
             }
         }
     };
     match tokio::time::timeout(HANDSHAKE_TIMEOUT, running).await {
-        Ok(Ok(connection)) => Ok(connection),
-        Ok(Err(e)) => Err(format!("the MCP server `{name}` did not start: {e}")),
-        Err(_) => Err(format!(
-            "the MCP server `{name}` did not answer `initialize` within {}s",
-            HANDSHAKE_TIMEOUT.as_secs()
-        )),
+        Ok(connected) => connected,
+        Err(_) => Err(ConnectError::Timeout { name }),
     }
 }
 
@@ -149,7 +192,7 @@ impl Service<RoleClient> for Relay {
         let request = self
             .redactor
             .message(request)
-            .map_err(|e| McpError::internal_error(e, None))?;
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         forward(
             &self.agent,
             request,
@@ -186,7 +229,7 @@ impl Service<RoleClient> for Relay {
         let notification = self
             .redactor
             .message(notification)
-            .map_err(|e| McpError::internal_error(e, None))?;
+            .map_err(|e| McpError::internal_error(e.to_string(), None))?;
         // A closed agent session ends the upstream session too; nothing to add here.
         let _ = self.agent.send_notification(notification).await;
         Ok(())

@@ -7,7 +7,7 @@
 
 use async_trait::async_trait;
 use holdpoint_core::outbox::{Delivery, OutboxItem};
-use holdpoint_core::{Change, Clock, Op, Store};
+use holdpoint_core::{Change, Clock, Op, Store, StoreError};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +26,14 @@ pub struct DeliveryError {
     pub reason: String,
     /// When the channel said to try again (`Retry-After`), if it did.
     pub retry_after: Option<Duration>,
+}
+
+/// Why a pass of the worker could not run; it tries again shortly.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    /// The due items could not be read from the store.
+    #[error(transparent)]
+    Outbox(#[from] StoreError),
 }
 
 /// A reviewer channel the worker delivers to.
@@ -105,13 +113,9 @@ impl Worker {
     }
 
     /// One pass over the due items; true when there may be more due at once.
-    pub async fn pass(&self) -> Result<bool, String> {
+    pub async fn pass(&self) -> Result<bool, WorkerError> {
         let now = self.clock.now();
-        let due = self
-            .store
-            .due_deliveries(now, BATCH)
-            .await
-            .map_err(|e| e.to_string())?;
+        let due = self.store.due_deliveries(now, BATCH).await?;
         let full = due.len() == BATCH as usize;
         // Sent side by side (a channel hears of one hold in order: the store hands out only
         // the first undelivered item of each), and recorded in one change.

@@ -12,8 +12,7 @@
 //!   channel crate implements: retries with backoff, `Retry-After`, resumed after a
 //!   restart.
 
-
 mod deliver;
 
-pub use deliver::{Channel, DeliveryError, MAX_BACKOFF, Worker, backoff, retry_after};
+pub use deliver::{Channel, DeliveryError, MAX_BACKOFF, Worker, WorkerError, backoff, retry_after};
 pub use holdpoint_core::review_request::{ReviewLine, ReviewRequest};

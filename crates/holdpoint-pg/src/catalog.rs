@@ -12,6 +12,20 @@ use std::time::{Duration, Instant};
 /// How long an answer is trusted.
 const TTL: Duration = Duration::from_secs(60);
 
+/// Why the catalog could not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CatalogError {
+    #[error("the upstream URL is not usable: {0}")]
+    Url(sqlx::Error),
+    #[error("the catalog could not be asked about {name}: {error}")]
+    Function { name: String, error: sqlx::Error },
+    #[error("the catalog could not be asked about result columns: {0}")]
+    Columns(sqlx::Error),
+    /// A thread panicked while holding the cache.
+    #[error("catalog cache poisoned")]
+    Poisoned,
+}
+
 /// A table column: `(table, column)`.
 pub type ColumnName = (String, String);
 
@@ -49,12 +63,12 @@ impl<K: std::hash::Hash + Eq, V: Clone> Cache<K, V> {
 
 impl Catalog {
     /// A catalog for the database at `url`; connects on first use.
-    pub fn new(url: &str) -> Result<Catalog, String> {
+    pub fn new(url: &str) -> Result<Catalog, CatalogError> {
         let pool = PgPoolOptions::new()
             .max_connections(2)
             .acquire_timeout(Duration::from_secs(5))
             .connect_lazy(url)
-            .map_err(|e| format!("the upstream URL is not usable: {e}"))?;
+            .map_err(CatalogError::Url)?;
         Ok(Catalog {
             pool,
             functions: Mutex::new(Cache::new()),
@@ -73,7 +87,7 @@ impl Catalog {
     }
 
     /// What the catalog says about every function named like `call`.
-    pub async fn function(&self, call: &FunctionCall) -> Result<FunctionInfo, String> {
+    pub async fn function(&self, call: &FunctionCall) -> Result<FunctionInfo, CatalogError> {
         let key = (call.schema.clone(), call.name.clone());
         if let Some(info) = self.functions.lock().ok().and_then(|c| c.get(&key)) {
             return Ok(info);
@@ -88,7 +102,10 @@ impl Catalog {
         .bind(&call.schema)
         .fetch_all(&self.pool)
         .await
-        .map_err(|e| format!("the catalog could not be asked about {}: {e}", call.name))?;
+        .map_err(|error| CatalogError::Function {
+            name: call.name.clone(),
+            error,
+        })?;
         let info = FunctionInfo {
             exists: !rows.is_empty(),
             read_only: rows.iter().all(|(volatility, _, kind, _)| {
@@ -112,9 +129,12 @@ impl Catalog {
 
     /// The table column behind each `(table oid, column number)`; `None` where the
     /// catalog has none.
-    pub async fn columns(&self, keys: &[(u32, i16)]) -> Result<Vec<Option<ColumnName>>, String> {
+    pub async fn columns(
+        &self,
+        keys: &[(u32, i16)],
+    ) -> Result<Vec<Option<ColumnName>>, CatalogError> {
         let missing: Vec<(u32, i16)> = {
-            let cache = self.columns.lock().map_err(|_| "catalog cache poisoned")?;
+            let cache = self.columns.lock().map_err(|_| CatalogError::Poisoned)?;
             keys.iter()
                 .filter(|k| cache.get(k).is_none())
                 .copied()
@@ -133,15 +153,15 @@ impl Catalog {
             .bind(&nums)
             .fetch_all(&self.pool)
             .await
-            .map_err(|e| format!("the catalog could not be asked about result columns: {e}"))?;
-            let mut cache = self.columns.lock().map_err(|_| "catalog cache poisoned")?;
+            .map_err(CatalogError::Columns)?;
+            let mut cache = self.columns.lock().map_err(|_| CatalogError::Poisoned)?;
             for (oid, num, table, column) in rows {
                 if let Ok(oid) = u32::try_from(oid) {
                     cache.put((oid, num), (table, column));
                 }
             }
         }
-        let cache = self.columns.lock().map_err(|_| "catalog cache poisoned")?;
+        let cache = self.columns.lock().map_err(|_| CatalogError::Poisoned)?;
         Ok(keys.iter().map(|k| cache.get(k)).collect())
     }
 }

@@ -4,7 +4,7 @@
 //! start with its name. A value that looks like the URL itself is refused without
 //! being repeated.
 
-use crate::ListenerConfig;
+use crate::{ListenerConfig, TlsError, UpstreamUrlError};
 use holdpoint_core::env::{Env, NameError, var_name};
 use serde::Deserialize;
 use std::path::PathBuf;
@@ -41,16 +41,16 @@ pub enum ConfigError {
     NotAName { name: String, error: NameError },
     #[error("[[postgres]] `{name}`: the environment variable `{var}` is not set")]
     Unset { name: String, var: String },
-    #[error("[[postgres]] `{name}`: `{var}`: {problem}")]
+    #[error("[[postgres]] `{name}`: `{var}`: {error}")]
     BadUpstream {
         name: String,
         var: String,
-        problem: String,
+        error: UpstreamUrlError,
     },
     #[error("[[postgres]] `{0}`: tls_cert and tls_key go together")]
     TlsPair(String),
-    #[error("[[postgres]] `{name}`: {problem}")]
-    Tls { name: String, problem: String },
+    #[error("[[postgres]] `{name}`: {error}")]
+    Tls { name: String, error: TlsError },
 }
 
 impl PostgresSection {
@@ -83,19 +83,19 @@ impl PostgresSection {
                 name: self.name.clone(),
                 var: self.upstream_env.clone(),
             })?;
-        crate::UpstreamTarget::from_url(&upstream_url).map_err(|problem| {
+        crate::UpstreamTarget::from_url(&upstream_url).map_err(|error| {
             ConfigError::BadUpstream {
                 name: self.name.clone(),
                 var: self.upstream_env.clone(),
-                problem,
+                error,
             }
         })?;
         let tls =
             match (&self.tls_cert, &self.tls_key) {
                 (Some(cert), Some(key)) => Some(crate::tls_acceptor(cert, key).map_err(
-                    |problem| ConfigError::Tls {
+                    |error| ConfigError::Tls {
                         name: self.name.clone(),
-                        problem,
+                        error,
                     },
                 )?),
                 _ => None,

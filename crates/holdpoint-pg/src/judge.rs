@@ -47,7 +47,7 @@ pub async fn resolve(
             match catalog.function(&call).await {
                 Ok(info) => st.kinds.insert(info.kind()),
                 Err(e) => {
-                    st.notes.push(e);
+                    st.notes.push(e.to_string());
                     st.kinds.insert(Kind::Unknown)
                 }
             };

@@ -27,7 +27,6 @@
 //! - `results.rs`: masking result columns; `summary.rs`: allowed statements summarised
 //!   in the audit log; `cancel.rs`: cancel requests; `wire.rs`: message framing.
 
-
 mod cancel;
 mod catalog;
 pub mod classify;
@@ -52,11 +51,13 @@ mod tls;
 mod upstream;
 mod wire;
 
+pub use catalog::CatalogError;
 pub use classify::{Statement, classify};
 pub use functions::{FunctionCall, FunctionInfo};
 pub use judge::SURFACE;
 pub use kind::Kind;
-pub use listener::{Listener, ListenerConfig};
+pub use listener::{Listener, ListenerConfig, ListenerError};
+pub use results::MaskRulesError;
 pub use running::{Running, Sockets, StartError, start};
-pub use tls::acceptor as tls_acceptor;
-pub use upstream::UpstreamTarget;
+pub use tls::{TlsError, acceptor as tls_acceptor};
+pub use upstream::{UpstreamTarget, UpstreamUrlError};

@@ -3,10 +3,10 @@
 //! listener goes on.
 
 use crate::cancel::Cancels;
-use crate::catalog::Catalog;
-use crate::results::MaskRules;
+use crate::catalog::{Catalog, CatalogError};
+use crate::results::{MaskRules, MaskRulesError};
 use crate::startup::{self, Hello};
-use crate::upstream::{self, UpstreamTarget};
+use crate::upstream::{self, UpstreamTarget, UpstreamUrlError};
 use holdpoint_gate::Gate;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -25,6 +25,20 @@ pub struct ListenerConfig {
     pub tls: Option<TlsAcceptor>,
     pub mask_columns: Vec<String>,
     pub mask_results: bool,
+}
+
+/// Why a listener cannot be set up from its settings.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenerError {
+    #[error("[[postgres]] `{name}`: {error}")]
+    Upstream {
+        name: String,
+        error: UpstreamUrlError,
+    },
+    #[error("[[postgres]] `{name}`: {error}")]
+    Catalog { name: String, error: CatalogError },
+    #[error("[[postgres]] `{name}`: {error}")]
+    Mask { name: String, error: MaskRulesError },
 }
 
 /// What every session of one listener shares.
@@ -47,11 +61,25 @@ pub struct Listener {
 const DRAIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Listener {
-    pub fn new(config: ListenerConfig, gate: Arc<Gate>) -> Result<Arc<Listener>, String> {
-        let ctx = |e: String| format!("[[postgres]] `{}`: {e}", config.name);
-        let target = UpstreamTarget::from_url(&config.upstream_url).map_err(ctx)?;
-        let catalog = Catalog::new(&config.upstream_url).map_err(ctx)?;
-        let rules = MaskRules::new(&config.mask_columns, config.mask_results).map_err(ctx)?;
+    pub fn new(config: ListenerConfig, gate: Arc<Gate>) -> Result<Arc<Listener>, ListenerError> {
+        let name = || config.name.clone();
+        let target = UpstreamTarget::from_url(&config.upstream_url).map_err(|error| {
+            ListenerError::Upstream {
+                name: name(),
+                error,
+            }
+        })?;
+        let catalog =
+            Catalog::new(&config.upstream_url).map_err(|error| ListenerError::Catalog {
+                name: name(),
+                error,
+            })?;
+        let rules = MaskRules::new(&config.mask_columns, config.mask_results).map_err(|error| {
+            ListenerError::Mask {
+                name: name(),
+                error,
+            }
+        })?;
         Ok(Arc::new(Listener {
             name: config.name,
             environment: config.environment,

@@ -16,6 +16,13 @@ use holdpoint_core::mask::Masker;
 use std::collections::{HashMap, HashSet};
 use std::io;
 
+/// Why `mask_columns` is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MaskRulesError {
+    #[error("mask_columns entry `{0}` is not `table.column`")]
+    NotTableColumn(String),
+}
+
 /// The listener's masking rules.
 #[derive(Debug, Clone, Default)]
 pub struct MaskRules {
@@ -27,7 +34,7 @@ pub struct MaskRules {
 
 impl MaskRules {
     /// From `table.column` and `*.column` entries.
-    pub fn new(columns: &[String], detect: bool) -> Result<MaskRules, String> {
+    pub fn new(columns: &[String], detect: bool) -> Result<MaskRules, MaskRulesError> {
         let mut rules = MaskRules {
             detect,
             ..MaskRules::default()
@@ -36,7 +43,7 @@ impl MaskRules {
             let (table, column) = entry
                 .rsplit_once('.')
                 .filter(|(t, c)| !t.is_empty() && !c.is_empty())
-                .ok_or_else(|| format!("mask_columns entry `{entry}` is not `table.column`"))?;
+                .ok_or_else(|| MaskRulesError::NotTableColumn(entry.clone()))?;
             let (table, column) = (table.to_ascii_lowercase(), column.to_ascii_lowercase());
             if table == "*" {
                 rules.any_table.insert(column);

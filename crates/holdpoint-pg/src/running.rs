@@ -4,7 +4,7 @@
 //! at a high rate, and keeping them off the work-stealing pool spares a cross-thread
 //! wake-up per message.
 
-use crate::{Listener, ListenerConfig};
+use crate::{Listener, ListenerConfig, ListenerError};
 use holdpoint_gate::Gate;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +21,8 @@ pub enum StartError {
         #[source]
         error: std::io::Error,
     },
-    #[error("{0}")]
-    Setup(String),
+    #[error(transparent)]
+    Setup(#[from] ListenerError),
     #[error("cannot start a PostgreSQL listener")]
     Thread(#[source] std::io::Error),
 }
@@ -81,10 +81,7 @@ pub fn start(
     let mut ready = Vec::new();
     for config in configs {
         let socket = sockets.take(&config)?;
-        ready.push((
-            Listener::new(config, gate.clone()).map_err(StartError::Setup)?,
-            socket,
-        ));
+        ready.push((Listener::new(config, gate.clone())?, socket));
     }
     let mut running = Running {
         stop: watch::channel(false).0,

@@ -31,15 +31,24 @@ impl std::fmt::Debug for UpstreamTarget {
     }
 }
 
+/// Why an upstream URL is refused. The URL itself is never repeated: it holds the
+/// password.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UpstreamUrlError {
+    #[error("not a URL: {0}")]
+    NotAUrl(url::ParseError),
+    #[error("the scheme must be postgres://, not {0}://")]
+    Scheme(String),
+    #[error("the URL names no user")]
+    NoUser,
+}
+
 impl UpstreamTarget {
     /// From a `postgres://user:password@host:port/database` URL.
-    pub fn from_url(text: &str) -> Result<UpstreamTarget, String> {
-        let url = url::Url::parse(text).map_err(|e| format!("not a URL: {e}"))?;
+    pub fn from_url(text: &str) -> Result<UpstreamTarget, UpstreamUrlError> {
+        let url = url::Url::parse(text).map_err(UpstreamUrlError::NotAUrl)?;
         if !matches!(url.scheme(), "postgres" | "postgresql") {
-            return Err(format!(
-                "the scheme must be postgres://, not {}://",
-                url.scheme()
-            ));
+            return Err(UpstreamUrlError::Scheme(url.scheme().to_string()));
         }
         let decode = |s: &str| {
             url::form_urlencoded::parse(format!("x={s}").as_bytes())
@@ -49,7 +58,7 @@ impl UpstreamTarget {
         };
         let user = decode(url.username());
         if user.is_empty() {
-            return Err("the URL names no user".into());
+            return Err(UpstreamUrlError::NoUser);
         }
         Ok(UpstreamTarget {
             host: url.host_str().unwrap_or("127.0.0.1").to_string(),

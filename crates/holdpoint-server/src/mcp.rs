@@ -260,7 +260,10 @@ pub async fn tool_outlooks(
         gate: state.gate.clone(),
         caller: identity.clone(),
     };
-    let outlooks = keeper.outlook(&calls).await.map_err(ApiError::invalid)?;
+    let outlooks = keeper
+        .outlook(&calls)
+        .await
+        .map_err(|e| ApiError::invalid(e.to_string()))?;
     let tools = body
         .tools
         .into_iter()

@@ -3,9 +3,18 @@
 //! Slack answers HTTP 200 with `{"ok": false, "error": …}` for most failures and 429 with
 //! `Retry-After` when rate limited; both become a [`DeliveryError`] the worker retries.
 
+use crate::json::{at, str_at};
 use holdpoint_notify::DeliveryError;
 use serde_json::{Value, json};
 use std::time::Duration;
+
+/// Why the Web API client cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum SlackApiError {
+    /// The HTTP client could not be built (its TLS backend failed to start).
+    #[error("{0}")]
+    Client(reqwest::Error),
+}
 
 #[derive(Clone)]
 pub struct SlackApi {
@@ -15,11 +24,11 @@ pub struct SlackApi {
 }
 
 impl SlackApi {
-    pub fn new(base: &str, token: &str) -> Result<SlackApi, String> {
+    pub fn new(base: &str, token: &str) -> Result<SlackApi, SlackApiError> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(SlackApiError::Client)?;
         Ok(SlackApi {
             base: base.trim_end_matches('/').to_string(),
             token: token.to_string(),
@@ -61,9 +70,7 @@ impl SlackApi {
             .await
             .map_err(|e| failed(format!("cannot reach Slack for users.info: {e}"), None))?;
         let info = answer("users.info", response).await?;
-        Ok(info["user"]["profile"]["email"]
-            .as_str()
-            .map(str::to_string))
+        Ok(str_at(&info, "/user/profile/email").map(str::to_string))
     }
 
     /// Posts an ephemeral answer to an interaction's `response_url`.
@@ -98,8 +105,8 @@ async fn answer(method: &str, response: reqwest::Response) -> Result<Value, Deli
         .json()
         .await
         .map_err(|e| failed(format!("Slack's answer to {method} is not JSON: {e}"), None))?;
-    if body["ok"] != true {
-        let error = body["error"].as_str().unwrap_or("unknown_error");
+    if at(&body, "/ok") != true {
+        let error = str_at(&body, "/error").unwrap_or("unknown_error");
         return Err(failed(
             format!("Slack refused {method}: {error}"),
             retry_after,

@@ -3,6 +3,7 @@
 //! `>` are escaped (no mention, link or `<!channel>` can be smuggled in), control and
 //! bidi characters are made inert, and long fields are cut.
 
+use crate::json::{at, str_at};
 use holdpoint_core::text::inert;
 use serde_json::{Value, json};
 
@@ -33,77 +34,80 @@ fn cut(text: &str, max: usize) -> String {
 }
 
 fn field(request: &Value, key: &str) -> String {
-    escape(request[key].as_str().unwrap_or_default())
+    escape(request.get(key).and_then(Value::as_str).unwrap_or_default())
 }
 
 /// The message for `payload`: its fallback text and its blocks. Buttons only while the
 /// hold is pending.
 pub fn message(payload: &Value) -> (String, Value) {
-    let request = &payload["request"];
-    let id = request["action_id"].as_str().unwrap_or_default();
-    let status = payload["status"].as_str().unwrap_or("pending");
+    let request = at(payload, "/request");
+    let id = str_at(request, "/action_id").unwrap_or_default();
+    let status = str_at(payload, "/status").unwrap_or("pending");
     let title = field(request, "title");
     let requester = format!(
         "{} `{}`",
-        request["requester"]["kind"].as_str().unwrap_or("agent"),
-        escape(request["requester"]["name"].as_str().unwrap_or_default())
+        str_at(request, "/requester/kind").unwrap_or("agent"),
+        escape(str_at(request, "/requester/name").unwrap_or_default())
     );
-    let owner = request["owner"]
-        .as_str()
+    let owner = str_at(request, "/owner")
         .map(|o| format!(" (owner `{}`)", escape(o)))
         .unwrap_or_default();
-    let params = cut(&escape(&request["params"].to_string()), MAX_PARAMS);
-    let requirements: Vec<String> = request["requirements"]
+    let params = cut(&escape(&at(request, "/params").to_string()), MAX_PARAMS);
+    let requirements: Vec<String> = at(request, "/requirements")
         .as_array()
         .map(|reqs| {
             reqs.iter()
                 .map(|r| {
-                    let groups: Vec<String> = r["approvers"]
+                    let groups: Vec<String> = at(r, "/approvers")
                         .as_array()
                         .map(|g| g.iter().filter_map(Value::as_str).map(escape).collect())
                         .unwrap_or_default();
                     format!(
                         "{} of {}",
-                        r["quorum"].as_u64().unwrap_or(1),
+                        at(r, "/quorum").as_u64().unwrap_or(1),
                         groups.join(", ")
                     )
                 })
                 .collect()
         })
         .unwrap_or_default();
-    let reviews: Vec<&Value> = request["reviews"]
+    let reviews: Vec<&Value> = at(request, "/reviews")
         .as_array()
         .map(|r| r.iter().collect())
         .unwrap_or_default();
     let approvals = reviews
         .iter()
-        .filter(|r| r["decision"] == "approve")
+        .filter(|r| str_at(r, "/decision") == Some("approve"))
         .count();
-    let needed: u64 = request["requirements"]
+    let needed: u64 = at(request, "/requirements")
         .as_array()
-        .map(|reqs| reqs.iter().map(|r| r["quorum"].as_u64().unwrap_or(1)).sum())
+        .map(|reqs| {
+            reqs.iter()
+                .map(|r| at(r, "/quorum").as_u64().unwrap_or(1))
+                .sum()
+        })
         .unwrap_or(1);
     let review_lines: Vec<String> = reviews
         .iter()
         .map(|r| {
-            let comment = r["comment"].as_str().filter(|c| !c.is_empty());
+            let comment = str_at(r, "/comment").filter(|c| !c.is_empty());
             format!(
                 "• `{}` {} in {} at {}{}",
-                escape(r["reviewer"]["name"].as_str().unwrap_or_default()),
-                if r["decision"] == "approve" {
+                escape(str_at(r, "/reviewer/name").unwrap_or_default()),
+                if str_at(r, "/decision") == Some("approve") {
                     "approved"
                 } else {
                     "rejected"
                 },
-                escape(r["channel"].as_str().unwrap_or_default()),
-                escape(r["at"].as_str().unwrap_or_default()),
+                escape(str_at(r, "/channel").unwrap_or_default()),
+                escape(str_at(r, "/at").unwrap_or_default()),
                 comment
                     .map(|c| format!(": {}", escape(c)))
                     .unwrap_or_default()
             )
         })
         .collect();
-    let outcome = match (status, payload["consumed"].as_bool().unwrap_or(false)) {
+    let outcome = match (status, at(payload, "/consumed").as_bool().unwrap_or(false)) {
         ("pending", _) => format!("*Waiting for approval* ({approvals} of {needed} approvals)"),
         ("approved", true) => "*Approved*, and used".to_string(),
         ("approved", false) => "*Approved*".to_string(),
@@ -116,8 +120,7 @@ pub fn message(payload: &Value) -> (String, Value) {
         "*Requested by* {requester}{owner}\n*Action* `{}` on `{}`{}\n*Why* {}",
         field(request, "kind"),
         field(request, "resource"),
-        request["environment"]
-            .as_str()
+        str_at(request, "/environment")
             .filter(|e| !e.is_empty())
             .map(|e| format!(" in `{}`", escape(e)))
             .unwrap_or_default(),
@@ -129,15 +132,15 @@ pub fn message(payload: &Value) -> (String, Value) {
     if !requirements.is_empty() {
         details.push_str(&format!("\n*Needs* {}", requirements.join("; ")));
     }
-    if let Some(expires) = request["expires_at"].as_str() {
+    if let Some(expires) = str_at(request, "/expires_at") {
         details.push_str(&format!("\n*Expires* {}", escape(expires)));
     }
     let mut blocks = vec![
-        json!({"type": "header", "text": {"type": "plain_text", "text": cut(&inert(request["title"].as_str().unwrap_or("Held action")), 150)}}),
+        json!({"type": "header", "text": {"type": "plain_text", "text": cut(&inert(str_at(request, "/title").unwrap_or("Held action")), 150)}}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": details}}),
         json!({"type": "section", "text": {"type": "mrkdwn", "text": format!("*Params* (masked)\n```{params}```")}}),
     ];
-    if let Some(link) = request["link"].as_str() {
+    if let Some(link) = str_at(request, "/link") {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("<{}|{}>", escape(link), escape(id))}]}));
     } else {
         blocks.push(json!({"type": "context", "elements": [{"type": "mrkdwn", "text": format!("`{}`", escape(id))}]}));

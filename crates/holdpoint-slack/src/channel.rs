@@ -5,6 +5,7 @@
 
 use crate::api::SlackApi;
 use crate::blocks;
+use crate::json::{at, str_at};
 use async_trait::async_trait;
 use holdpoint_core::Store;
 use holdpoint_core::outbox::{OutboxEvent, OutboxItem};
@@ -35,22 +36,18 @@ impl SlackChannel {
     /// The outcome, in the message's thread, for the agent's owner.
     async fn tell_owner(&self, payload: &Value, reference: &Value) -> Result<(), DeliveryError> {
         // Once, for the decision: not again when an approval is used.
-        let Some(owner) = payload["request"]["owner"].as_str() else {
+        let Some(owner) = str_at(payload, "/request/owner") else {
             return Ok(());
         };
-        if payload["consumed"] == true {
+        if at(payload, "/consumed") == true {
             return Ok(());
         }
         let who = match self.directory.user(owner).and_then(|u| u.slack_id.clone()) {
             Some(id) => format!("<@{}>", blocks::escape(&id)),
             None => format!("`{}`", blocks::escape(owner)),
         };
-        let status = payload["status"].as_str().unwrap_or("decided");
-        let agent = blocks::escape(
-            payload["request"]["requester"]["name"]
-                .as_str()
-                .unwrap_or_default(),
-        );
+        let status = str_at(payload, "/status").unwrap_or("decided");
+        let agent = blocks::escape(str_at(payload, "/request/requester/name").unwrap_or_default());
         let text = format!(
             "{who}: the hold of your agent `{agent}` is {}.",
             blocks::escape(status)
@@ -58,7 +55,7 @@ impl SlackChannel {
         self.api
             .call(
                 "chat.postMessage",
-                &json!({"channel": reference["channel"], "thread_ts": reference["ts"], "text": text}),
+                &json!({"channel": at(reference, "/channel"), "thread_ts": at(reference, "/ts"), "text": text}),
             )
             .await?;
         Ok(())
@@ -81,9 +78,8 @@ impl Channel for SlackChannel {
         match (item.event, posted) {
             (OutboxEvent::HoldCreated, None) => {
                 // The policy's `@slack_channel`, else the configured one.
-                let channel = item.payload["request"]["slack_channel"]
-                    .as_str()
-                    .unwrap_or(&self.channel);
+                let channel =
+                    str_at(&item.payload, "/request/slack_channel").unwrap_or(&self.channel);
                 let answer = self
                     .api
                     .call(
@@ -92,7 +88,8 @@ impl Channel for SlackChannel {
                     )
                     .await?;
                 // Remembered by the worker with this attempt.
-                let reference = json!({"channel": answer["channel"], "ts": answer["ts"]});
+                let reference =
+                    json!({"channel": at(&answer, "/channel"), "ts": at(&answer, "/ts")});
                 Ok(Some(reference.to_string()))
             }
             // Posted already (a retry after the answer was lost): bring it up to date.
@@ -102,7 +99,7 @@ impl Channel for SlackChannel {
                 self.api
                     .call(
                         "chat.update",
-                        &json!({"channel": reference["channel"], "ts": reference["ts"],
+                        &json!({"channel": at(&reference, "/channel"), "ts": at(&reference, "/ts"),
                                 "text": text, "blocks": blocks}),
                     )
                     .await?;

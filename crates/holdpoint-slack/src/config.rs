@@ -7,6 +7,7 @@
 //! that is not a plausible variable name, or that starts like a Slack token (`xoxb-`,
 //! `xapp-`, …), is refused at load without being repeated, so it never reaches a log.
 
+use crate::api::SlackApiError;
 use holdpoint_core::env::{Env, NameError, var_name};
 use serde::Deserialize;
 
@@ -82,11 +83,13 @@ pub enum ConfigError {
     #[error("[slack]: the environment variable `{0}` is not set")]
     Unset(String),
     #[error("[slack] api_url: {0}")]
-    ApiUrl(String),
+    ApiUrl(url::ParseError),
+    #[error("[slack] api_url: must be http or https")]
+    ApiScheme,
     #[error("[slack] channel is empty")]
     NoChannel,
     #[error("[slack]: {0}")]
-    Api(String),
+    Api(#[from] SlackApiError),
 }
 
 /// One secret's key: its name now, its old name, and the variable read when neither is set.
@@ -150,9 +153,9 @@ impl SlackSection {
     /// What can be checked without the environment, run when the config is loaded; the
     /// warnings to log once (an old key in use).
     pub fn check(&self) -> Result<Vec<String>, ConfigError> {
-        let url = url::Url::parse(&self.api_url).map_err(|e| ConfigError::ApiUrl(e.to_string()))?;
+        let url = url::Url::parse(&self.api_url).map_err(ConfigError::ApiUrl)?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(ConfigError::ApiUrl("must be http or https".into()));
+            return Err(ConfigError::ApiScheme);
         }
         if self.channel.is_empty() {
             return Err(ConfigError::NoChannel);

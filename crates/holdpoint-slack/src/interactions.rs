@@ -15,6 +15,7 @@
 
 use crate::api::SlackApi;
 use crate::blocks::{APPROVE, REJECT, escape};
+use crate::json::{at, str_at};
 use crate::signature;
 use axum::Json;
 use axum::body::Bytes;
@@ -23,7 +24,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use holdpoint_core::store::ActionFilter;
 use holdpoint_core::{ActionId, Decision, Status};
-use holdpoint_gate::Gate;
+use holdpoint_gate::{Gate, GateError};
+use holdpoint_notify::DeliveryError;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -106,18 +108,18 @@ pub async fn interactions(
 /// One interaction, however it came (HTTP or Socket Mode): what to answer inline, if
 /// anything. A click is acknowledged at once and reviewed after.
 pub(crate) async fn interaction(state: &SlackState, payload: Value) -> Option<Value> {
-    match payload["type"].as_str() {
+    match str_at(&payload, "/type") {
         Some("block_actions") => {
             if let Some(click) = parse_click(&payload) {
                 tokio::spawn(clicked(
                     state.clone(),
                     click,
-                    payload["trigger_id"].as_str().map(str::to_string),
+                    str_at(&payload, "/trigger_id").map(str::to_string),
                 ));
             }
             None
         }
-        Some("view_submission") if payload["view"]["callback_id"] == REJECT_MODAL => {
+        Some("view_submission") if str_at(&payload, "/view/callback_id") == Some(REJECT_MODAL) => {
             submitted(state, &payload).await
         }
         _ => None,
@@ -125,17 +127,17 @@ pub(crate) async fn interaction(state: &SlackState, payload: Value) -> Option<Va
 }
 
 fn parse_click(payload: &Value) -> Option<Click> {
-    let action = payload["actions"].as_array()?.first()?;
-    let decision = match action["action_id"].as_str()? {
+    let action = at(payload, "/actions").as_array()?.first()?;
+    let decision = match str_at(action, "/action_id")? {
         APPROVE => Decision::Approve,
         REJECT => Decision::Reject,
         _ => return None,
     };
     Some(Click {
-        user: payload["user"]["id"].as_str()?.to_string(),
+        user: str_at(payload, "/user/id")?.to_string(),
         decision,
-        action_id: action["value"].as_str()?.to_string(),
-        response_url: payload["response_url"].as_str().map(str::to_string),
+        action_id: str_at(action, "/value")?.to_string(),
+        response_url: str_at(payload, "/response_url").map(str::to_string),
     })
 }
 
@@ -166,13 +168,13 @@ async fn clicked(state: SlackState, click: Click, trigger_id: Option<String>) {
 
 /// The reject modal's submission: the review; a refusal is answered inline, on the form.
 async fn submitted(state: &SlackState, payload: &Value) -> Option<Value> {
-    let user = payload["user"]["id"].as_str().unwrap_or_default();
-    let action_id = payload["view"]["private_metadata"]
-        .as_str()
-        .unwrap_or_default();
-    let reason = payload["view"]["state"]["values"][REASON][REASON]["value"]
-        .as_str()
-        .unwrap_or_default();
+    let user = str_at(payload, "/user/id").unwrap_or_default();
+    let action_id = str_at(payload, "/view/private_metadata").unwrap_or_default();
+    let reason = str_at(
+        payload,
+        &format!("/view/state/values/{REASON}/{REASON}/value"),
+    )
+    .unwrap_or_default();
     let outcome = match reviewer(state, user).await {
         Ok(identity) => state
             .gate
@@ -186,7 +188,7 @@ async fn submitted(state: &SlackState, payload: &Value) -> Option<Value> {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        Err(why) => Err(why),
+        Err(why) => Err(why.to_string()),
     };
     outcome.err().map(|why| {
         json!({"response_action": "errors", "errors": {REASON: format!("Not recorded: {why}")}})
@@ -234,7 +236,7 @@ pub(crate) async fn command(state: &SlackState, text: &str, user: &str) -> Value
 async fn pending(state: &SlackState, user: &str) -> String {
     let identity = match reviewer(state, user).await {
         Ok(identity) => identity,
-        Err(why) => return why,
+        Err(why) => return why.to_string(),
     };
     let filter = ActionFilter {
         status: Some(Status::Pending),
@@ -281,7 +283,7 @@ async fn review(state: SlackState, click: Click) {
             .await
             .map(|_| ())
             .map_err(|e| e.to_string()),
-        Err(why) => Err(why),
+        Err(why) => Err(why.to_string()),
     };
     if let Err(why) = outcome {
         tracing::info!(user = %click.user, action = %click.action_id, reason = %why, "a Slack review was refused");
@@ -294,11 +296,22 @@ async fn review(state: SlackState, click: Click) {
     }
 }
 
+/// Why a Slack user cannot review as a holdpoint user.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ReviewerError {
+    #[error("cannot look your Slack account up ({})", .0.reason)]
+    Lookup(DeliveryError),
+    #[error("your Slack account is not mapped to a holdpoint user ([[users]] slack_id or email)")]
+    Unmapped,
+    #[error(transparent)]
+    Gate(#[from] GateError),
+}
+
 /// The holdpoint user behind a Slack user, with their groups.
 async fn reviewer(
     state: &SlackState,
     slack_user: &str,
-) -> Result<holdpoint_core::Identity, String> {
+) -> Result<holdpoint_core::Identity, ReviewerError> {
     let directory = state.gate.directory();
     let user = match directory.by_slack_id(slack_user) {
         Some(user) => user.clone(),
@@ -307,15 +320,11 @@ async fn reviewer(
                 .api
                 .email_of(slack_user)
                 .await
-                .map_err(|e| format!("cannot look your Slack account up ({})", e.reason))?;
+                .map_err(ReviewerError::Lookup)?;
             email
                 .and_then(|email| directory.by_email(&email).cloned())
-                .ok_or("your Slack account is not mapped to a holdpoint user ([[users]] slack_id or email)")?
+                .ok_or(ReviewerError::Unmapped)?
         }
     };
-    state
-        .gate
-        .directory_identity(&user)
-        .await
-        .map_err(|e| e.to_string())
+    Ok(state.gate.directory_identity(&user).await?)
 }

@@ -17,22 +17,21 @@
 //!
 //! - `config.rs`: the `[slack]` section of `holdpoint.toml`, its secrets read from the
 //!   variables it names; `setup.rs`: from those settings to the channel and interactions.
+//! - `json.rs`: Slack's JSON read by pointer, a missing key as `null`, never by indexing.
 //!
 //! A policy may name its own channel with `@slack_channel("C…")`.
-
-// Not `clippy::indexing_slicing`: this crate reads Slack's JSON with `serde_json::Value`
-// indexing, which answers `Null` for a missing key or index and never panics.
 
 mod api;
 mod blocks;
 mod channel;
 pub mod config;
 mod interactions;
+mod json;
 mod setup;
 mod signature;
 pub mod socket;
 
-pub use api::SlackApi;
+pub use api::{SlackApi, SlackApiError};
 pub use blocks::{APPROVE, REJECT, message};
 pub use channel::{CHANNEL, SlackChannel};
 pub use interactions::SlackState;

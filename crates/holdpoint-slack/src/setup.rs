@@ -40,7 +40,7 @@ impl SlackSettings {
     /// The channel and the interactions. `store` keeps each hold's message reference, so
     /// every later change updates the same message.
     pub fn build(self, gate: Arc<Gate>, store: Arc<dyn Store>) -> Result<Slack, ConfigError> {
-        let api = SlackApi::new(&self.api_url, &self.bot_token).map_err(ConfigError::Api)?;
+        let api = SlackApi::new(&self.api_url, &self.bot_token)?;
         let channel = SlackChannel {
             api: api.clone(),
             channel: self.channel.clone(),

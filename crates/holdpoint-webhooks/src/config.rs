@@ -6,7 +6,7 @@
 //! still works, with a warning at load. A value that is not a plausible variable name,
 //! or that starts like a secret (`whsec_…`), is refused at load without being repeated.
 
-use crate::Webhook;
+use crate::{Webhook, WebhookError};
 use holdpoint_core::Clock;
 use holdpoint_core::env::{Env, NameError, var_name};
 use holdpoint_notify::Channel;
@@ -35,8 +35,13 @@ pub enum ConfigError {
     BadName(String),
     #[error("[[webhooks]] `{0}`: named twice")]
     Twice(String),
-    #[error("[[webhooks]] `{name}`: `url`: {problem}")]
-    Url { name: String, problem: String },
+    #[error("[[webhooks]] `{name}`: `url`: {error}")]
+    Url {
+        name: String,
+        error: url::ParseError,
+    },
+    #[error("[[webhooks]] `{0}`: `url`: must be http or https")]
+    Scheme(String),
     #[error(
         "[[webhooks]] `{0}`: `secret_env` is missing: the name of the environment variable \
          holding the `whsec_…` secret"
@@ -52,8 +57,8 @@ pub enum ConfigError {
     },
     #[error("[[webhooks]] `{name}`: the environment variable `{var}` is not set")]
     Unset { name: String, var: String },
-    #[error("[[webhooks]] `{name}`: {problem}")]
-    Secret { name: String, problem: String },
+    #[error("[[webhooks]] `{name}`: {error}")]
+    Webhook { name: String, error: WebhookError },
 }
 
 impl WebhookSection {
@@ -83,13 +88,12 @@ impl WebhookSection {
         {
             return Err(ConfigError::BadName(name.clone()));
         }
-        let url_problem = |problem: String| ConfigError::Url {
+        let url = url::Url::parse(&self.url).map_err(|error| ConfigError::Url {
             name: name.clone(),
-            problem,
-        };
-        let url = url::Url::parse(&self.url).map_err(|e| url_problem(e.to_string()))?;
+            error,
+        })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(url_problem("must be http or https".into()));
+            return Err(ConfigError::Scheme(name.clone()));
         }
         self.var()?;
         Ok(match self.secret {
@@ -109,9 +113,9 @@ impl WebhookSection {
             name: self.name.clone(),
             var: var.to_string(),
         })?;
-        Webhook::new(&self.name, &self.url, &secret, clock).map_err(|problem| ConfigError::Secret {
+        Webhook::new(&self.name, &self.url, &secret, clock).map_err(|error| ConfigError::Webhook {
             name: self.name.clone(),
-            problem,
+            error,
         })
     }
 }

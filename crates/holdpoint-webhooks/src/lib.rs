@@ -14,11 +14,10 @@
 //! queued; `webhook-id` is the outbox item's id, the same on every retry, so a receiver
 //! can drop duplicates.
 
-
 pub mod config;
 mod sign;
 
-pub use sign::{decode_secret, sign};
+pub use sign::{MIN_SECRET_BYTES, SecretError, decode_secret, sign};
 
 use async_trait::async_trait;
 use holdpoint_core::Clock;
@@ -30,6 +29,16 @@ use std::time::Duration;
 
 /// How long one delivery may take.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a webhook channel cannot be made.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    /// The HTTP client could not be built (its TLS backend failed to start).
+    #[error("{0}")]
+    Client(reqwest::Error),
+}
 
 pub struct Webhook {
     /// `webhook:{name}`.
@@ -49,12 +58,12 @@ impl Webhook {
         url: &str,
         secret: &str,
         clock: Arc<dyn Clock>,
-    ) -> Result<Webhook, String> {
+    ) -> Result<Webhook, WebhookError> {
         let key = decode_secret(secret)?;
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .build()
-            .map_err(|e| e.to_string())?;
+            .map_err(WebhookError::Client)?;
         Ok(Webhook {
             channel: format!("webhook:{name}"),
             url: url.to_string(),

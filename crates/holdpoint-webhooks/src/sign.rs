@@ -7,14 +7,26 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
+/// Why a webhook secret is refused. The secret itself is never repeated.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SecretError {
+    #[error("a webhook secret is `whsec_` followed by base64")]
+    NotBase64,
+    #[error("a webhook secret must hold at least {MIN_SECRET_BYTES} bytes")]
+    TooShort,
+}
+
+/// The fewest bytes a secret may hold.
+pub const MIN_SECRET_BYTES: usize = 16;
+
 /// The bytes of a `whsec_…` secret (the prefix is optional); at least 16 of them.
-pub fn decode_secret(secret: &str) -> Result<Vec<u8>, String> {
+pub fn decode_secret(secret: &str) -> Result<Vec<u8>, SecretError> {
     let encoded = secret.strip_prefix("whsec_").unwrap_or(secret);
     let bytes = STANDARD
         .decode(encoded)
-        .map_err(|_| "a webhook secret is `whsec_` followed by base64".to_string())?;
-    if bytes.len() < 16 {
-        return Err("a webhook secret must hold at least 16 bytes".into());
+        .map_err(|_| SecretError::NotBase64)?;
+    if bytes.len() < MIN_SECRET_BYTES {
+        return Err(SecretError::TooShort);
     }
     Ok(bytes)
 }
@@ -62,7 +74,10 @@ mod tests {
 
     #[test]
     fn short_or_malformed_secrets_are_refused() {
-        assert!(decode_secret("whsec_c2hvcnQ=").is_err());
-        assert!(decode_secret("whsec_not base64!").is_err());
+        assert_eq!(decode_secret("whsec_c2hvcnQ="), Err(SecretError::TooShort));
+        assert_eq!(
+            decode_secret("whsec_not base64!"),
+            Err(SecretError::NotBase64)
+        );
     }
 }

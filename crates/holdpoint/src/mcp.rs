@@ -11,7 +11,9 @@ use crate::exit;
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use holdpoint_client::{ActionView, Client, ClientError};
-use holdpoint_mcp::{Gatekeeper, Keepers, Outlook, Proxy, ProxyConfig, Ruling, Target, ToolCall};
+use holdpoint_mcp::{
+    Gatekeeper, GatekeeperError, Keepers, Outlook, Proxy, ProxyConfig, Ruling, Target, ToolCall,
+};
 use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -71,17 +73,17 @@ struct ApiGate {
 }
 
 /// A failed request as the proxy reports it.
-fn described(e: ClientError) -> String {
+fn described(e: ClientError) -> GatekeeperError {
     match e {
         ClientError::Api {
             status: 401,
             message,
             ..
-        } => format!("holdpoint refused HOLDPOINT_TOKEN: {message}"),
+        } => GatekeeperError::TokenRefused(message),
         ClientError::Api {
             status, message, ..
-        } => format!("holdpoint answered HTTP {status}: {message}"),
-        other => other.chain(),
+        } => GatekeeperError::Refused { status, message },
+        other => GatekeeperError::Unreachable(other.chain()),
     }
 }
 
@@ -114,7 +116,7 @@ impl ApiGate {
 
 #[async_trait]
 impl Gatekeeper for ApiGate {
-    async fn submit(&self, call: &ToolCall) -> Result<Ruling, String> {
+    async fn submit(&self, call: &ToolCall) -> Result<Ruling, GatekeeperError> {
         let tool = mcp_field(call, "tool");
         let body = json!({
             "tool": tool,
@@ -130,7 +132,12 @@ impl Gatekeeper for ApiGate {
         Ok(Self::ruling(view))
     }
 
-    async fn wait(&self, call: &ToolCall, id: &str, wait: Duration) -> Result<Ruling, String> {
+    async fn wait(
+        &self,
+        call: &ToolCall,
+        id: &str,
+        wait: Duration,
+    ) -> Result<Ruling, GatekeeperError> {
         let view = self.client.action(id, wait).await.map_err(described)?;
         let ruling = Self::ruling(view);
         if ruling.status == holdpoint_core::Status::Approved && !ruling.proceed {
@@ -141,12 +148,12 @@ impl Gatekeeper for ApiGate {
         Ok(ruling)
     }
 
-    async fn cancel(&self, id: &str) -> Result<(), String> {
+    async fn cancel(&self, id: &str) -> Result<(), GatekeeperError> {
         self.client.cancel(id).await.map_err(described)?;
         Ok(())
     }
 
-    async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, String> {
+    async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, GatekeeperError> {
         let tools: Vec<Value> = calls
             .iter()
             .map(|c| json!({"name": mcp_field(c, "tool"), "annotations": annotations_of(c)}))
@@ -160,7 +167,7 @@ impl Gatekeeper for ApiGate {
             .await
             .map_err(described)?;
         if answer.tools.len() != calls.len() {
-            return Err("holdpoint answered for a different number of tools".into());
+            return Err(GatekeeperError::ToolCount);
         }
         answer
             .tools
@@ -169,7 +176,7 @@ impl Gatekeeper for ApiGate {
                 "allow" => Ok(Outlook::Allow),
                 "hold" => Ok(Outlook::Hold(t.reason)),
                 "deny" => Ok(Outlook::Deny(t.reason)),
-                other => Err(format!("unknown outcome `{other}`")),
+                other => Err(GatekeeperError::UnknownOutcome(other.to_string())),
             })
             .collect()
     }
