@@ -9,6 +9,7 @@
 # its audit events (fsync) before it is forwarded.
 #   bash bench/mcp.sh            # 10,000 calls each
 #   CALLS=2000 bash bench/mcp.sh
+#   HOLDPOINT_BIN=PATH bash bench/mcp.sh   # another build of the gateway (a baseline), same client
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CALLS=${CALLS:-10000}
@@ -18,7 +19,7 @@ EVERYTHING=tests/peers/node_modules/@modelcontextprotocol/server-everything/dist
 
 echo "== building (release)"
 cargo build --release -p holdpoint -p holdpoint-bench 2>&1 | tail -n 1
-H=$PWD/target/release/holdpoint
+H=${HOLDPOINT_BIN:-$PWD/target/release/holdpoint}
 B=$PWD/target/release/holdpoint-bench
 
 PORT=${HOLDPOINT_BENCH_PORT:-18470}

@@ -43,13 +43,6 @@
 //!
 //! [`Env`]: holdpoint_core::env::Env
 
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 mod app;
 mod config;
 mod data;

@@ -3,7 +3,12 @@
 //! names still work, with one warning each at load; and a value that looks like a
 //! secret is refused at load without any part of it in the message.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_app::{App, Config};
 use holdpoint_core::env::MapEnv;

@@ -4,7 +4,12 @@
 //! and a production schema change held until the admin approves it, when the waiting
 //! submit proceeds. Then `run` returns and the port is free again.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_app::{App, Config};
 use holdpoint_core::env::MapEnv;

@@ -1,7 +1,12 @@
 //! The remote ask-and-wait loop against a stand-in gateway: a held action is polled in
 //! steps until decided, and a 429 is waited out for its `Retry-After`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;

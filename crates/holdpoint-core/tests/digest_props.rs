@@ -2,7 +2,12 @@
 //! share a digest, including neighbours that differ by the smallest step a number can
 //! take.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::digest::{MAX_EXACT_INTEGER, action_digest, check_params};
 use holdpoint_core::{Principal, PrincipalKind};

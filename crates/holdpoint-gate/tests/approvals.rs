@@ -8,7 +8,12 @@
 //! Each case runs a real gate on SQLite with a manual clock. The oracle counts approvers
 //! by hand: one requirement at a time, so a count is enough.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::mask::NoMasking;
 use holdpoint_core::{

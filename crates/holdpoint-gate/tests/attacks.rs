@@ -3,7 +3,12 @@
 //! would. Each test asserts the refusal the rules demand; a test marked
 //! an ignored test (`finding: …`) is an attack that succeeds today.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::mask::NoMasking;
 use holdpoint_core::{

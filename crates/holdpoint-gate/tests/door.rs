@@ -2,7 +2,12 @@
 //! what is checked by the gate method itself, so no surface can forget it. Every test
 //! calls the gate directly, as a surface would, with a caller who must be refused.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::mask::NoMasking;
 use holdpoint_core::{ActionRequest, Actor, ManualClock, PrincipalKind, Status};

@@ -1,7 +1,12 @@
 //! Holds live in the store, not in memory: after a restart they are still pending and
 //! still expire on time (DESIGN §2.8). Time is a manual clock; nothing sleeps.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::mask::NoMasking;
 use holdpoint_core::{ActionRequest, Actor, Clock, Identity, ManualClock, PrincipalKind, Status};

@@ -2,7 +2,12 @@
 //! step, the per-person cap, sign-out, revoked tokens, vouching at an OIDC sign-in,
 //! admins' methods (and non-admins refused), and two gates on one store.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::mask::NoMasking;
 use holdpoint_core::token::hash_token;

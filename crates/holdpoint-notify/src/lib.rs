@@ -12,12 +12,6 @@
 //!   channel crate implements: retries with backoff, `Retry-After`, resumed after a
 //!   restart.
 
-#![deny(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 mod deliver;
 

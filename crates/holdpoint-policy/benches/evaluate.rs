@@ -4,7 +4,12 @@
 //! once: the floor any Cedar gateway pays. For the starter set and for 1,000 generated
 //! policies. Run: `cargo bench -p holdpoint-policy --bench evaluate`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use cedar_policy as cedar;
 use holdpoint_core::{Principal, PrincipalKind};

@@ -86,7 +86,6 @@ fn convert(value: &Value, depth: usize) -> Result<Option<Expr>, String> {
 }
 
 #[cfg(test)]
-#[allow(clippy::indexing_slicing)]
 mod tests {
     use super::*;
     use holdpoint_core::{Principal, PrincipalKind};

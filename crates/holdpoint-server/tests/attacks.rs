@@ -2,7 +2,12 @@
 //! each test asserts what the rules demand; an ignored test (`finding: …`) marks an attack
 //! that succeeds today.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -1,7 +1,12 @@
 //! Bad input gets a precise error in holdpoint's shape, changes nothing, and the gateway
 //! stays up.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -1,7 +1,12 @@
 //! Attempts to get an action past its hold with an earlier approval (issue 6, defects 1,
 //! 2, 3 and 8), each through the real server. Every one of them once succeeded.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

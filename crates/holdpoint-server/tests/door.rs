@@ -2,7 +2,12 @@
 //! submits nothing through the API, the hook or the MCP endpoints; a principal over its
 //! request rate gets the surface's 429; a non-admin reaches no admin route.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -2,7 +2,12 @@
 //! them: leaks through policy errors, admin tokens that skipped their hold, limits,
 //! durations that panicked, and the smaller gaps.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

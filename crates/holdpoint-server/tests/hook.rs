@@ -1,7 +1,12 @@
 //! `POST /hooks/claude-code`: Claude Code's PreToolUse input in, a decision out, always
 //! 200, `deny` on anything but a pass.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

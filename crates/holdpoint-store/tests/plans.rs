@@ -1,7 +1,12 @@
 //! The lookups on the submit path use their own indexes, not a scan of everything one
 //! principal ever asked for (SQLite plans without statistics).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_store::{OpenMode, SqlStore};
 use sqlx::Connection;

@@ -3,7 +3,12 @@
 //! store on the same database (a replica) seeing the same.
 
 // Test code: a failed unwrap is a failed test (clippy.toml covers only `#[test]` bodies).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod harness;
 

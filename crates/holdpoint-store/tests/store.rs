@@ -1,7 +1,12 @@
 //! The store's behaviour, each test run on SQLite and on PostgreSQL (see `harness`).
 
 // Test code: a failed unwrap is a failed test (clippy.toml covers only `#[test]` bodies).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod harness;
 

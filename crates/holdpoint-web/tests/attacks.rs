@@ -2,7 +2,12 @@
 //! with. After a restart with shorter `[web]` timeouts (say, after an incident), a
 //! session opened under the old ones must not outlive the new ones.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::mask::NoMasking;
 use holdpoint_core::{Identity, ManualClock, Principal, PrincipalKind};

@@ -2,7 +2,12 @@
 //! the signature, the nonce, the algorithm, expiry, and a nonce used twice. The provider
 //! is a local stand-in serving a discovery document and a JWKS.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::Clock as _;
 use holdpoint_core::SystemClock;

@@ -5,7 +5,12 @@
 //! sessions and vouches that outlive a restart and are shared by a second gateway on the
 //! same database.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};

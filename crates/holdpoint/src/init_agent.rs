@@ -183,7 +183,7 @@ fn is_wrapped(server: &Value) -> bool {
     server["command"]
         .as_str()
         .is_some_and(|c| c.ends_with("holdpoint"))
-        && server["args"][0] == "mcp"
+        && server.pointer("/args/0").and_then(Value::as_str) == Some("mcp")
 }
 
 /// `{command, args}` → `holdpoint mcp --name NAME -- command args…`; servers with a

@@ -115,7 +115,7 @@ impl ApiGate {
 #[async_trait]
 impl Gatekeeper for ApiGate {
     async fn submit(&self, call: &ToolCall) -> Result<Ruling, String> {
-        let tool = call.context["mcp"]["tool"].clone();
+        let tool = mcp_field(call, "tool");
         let body = json!({
             "tool": tool,
             "arguments": call.request.params,
@@ -149,7 +149,7 @@ impl Gatekeeper for ApiGate {
     async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, String> {
         let tools: Vec<Value> = calls
             .iter()
-            .map(|c| json!({"name": c.context["mcp"]["tool"], "annotations": annotations_of(c)}))
+            .map(|c| json!({"name": mcp_field(c, "tool"), "annotations": annotations_of(c)}))
             .collect();
         let answer = self
             .client
@@ -175,13 +175,21 @@ impl Gatekeeper for ApiGate {
     }
 }
 
+/// `context.mcp.{field}` of the call, or null.
+fn mcp_field(call: &ToolCall, field: &str) -> Value {
+    call.context
+        .get("mcp")
+        .and_then(|mcp| mcp.get(field))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
 /// The annotations the call was judged with, as the upstream's hints.
 fn annotations_of(call: &ToolCall) -> Value {
-    let mcp = &call.context["mcp"];
     json!({
-        "readOnlyHint": mcp["readOnlyHint"],
-        "destructiveHint": mcp["destructiveHint"],
-        "idempotentHint": mcp["idempotentHint"],
-        "openWorldHint": mcp["openWorldHint"],
+        "readOnlyHint": mcp_field(call, "readOnlyHint"),
+        "destructiveHint": mcp_field(call, "destructiveHint"),
+        "idempotentHint": mcp_field(call, "idempotentHint"),
+        "openWorldHint": mcp_field(call, "openWorldHint"),
     })
 }

@@ -1,7 +1,12 @@
 //! The `holdpoint` binary end to end: first start, CLI exit codes, a crash with a waiting
 //! agent, policy reloads, and start-up refusals.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

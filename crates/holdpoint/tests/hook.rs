@@ -1,7 +1,12 @@
 //! `holdpoint hook claude-code` as Claude Code runs it: stdin in, a decision on stdout,
 //! exit 0 whatever happens, `deny` unless the gateway allows.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

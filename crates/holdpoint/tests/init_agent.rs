@@ -2,7 +2,12 @@
 //! with no JSON written by hand. The test then does what the agent would: runs the hook
 //! command from the settings and starts the wrapped MCP server from `.mcp.json`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -1,6 +1,11 @@
 //! Masking through the binary: `[masking]` config, `audit export`, and `holdpoint mask`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

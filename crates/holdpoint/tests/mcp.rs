@@ -2,7 +2,12 @@
 //! real MCP clients (rmcp's and the official inspector's CLI), through `holdpoint mcp`
 //! (stdio) and through `/mcp/{name}` (streamable HTTP).
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

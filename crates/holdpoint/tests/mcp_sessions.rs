@@ -3,7 +3,12 @@
 //! streamable-HTTP upstream gets its credential header from the gateway's environment; an
 //! agent session's end, or its idling, ends its upstream session.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -2,7 +2,12 @@
 //! `openapi-python-client` generates a client from it, and the example agent
 //! (examples/python-agent) waits through a hold with that client.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -2,7 +2,12 @@
 //! of the data folder, an agent writing escape sequences for a reviewer's terminal, and a
 //! disk that fills up and frees again.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

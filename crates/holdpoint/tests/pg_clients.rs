@@ -4,7 +4,12 @@
 //! for SCRAM-SHA-256 (a throwaway cluster made with initdb). Fails when PostgreSQL is
 //! absent under `CI=true`; skips otherwise.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

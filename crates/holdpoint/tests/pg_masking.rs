@@ -3,7 +3,12 @@
 //! alias, an expression or a whole-row value. COPY passes through both ways, except
 //! COPY … TO where masking is on. Fails when PostgreSQL is absent under `CI=true`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -3,7 +3,12 @@
 //! open connection, what is refused with 42501 while the connection stays usable.
 //! Fails when PostgreSQL is absent under `CI=true`; skips otherwise.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -4,7 +4,12 @@
 //! UTF-8, startup options that would change how the server reads SQL, oversized
 //! messages. Fails when PostgreSQL is absent under `CI=true`; skips otherwise.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

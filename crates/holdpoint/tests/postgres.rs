@@ -2,7 +2,12 @@
 //! approved through the CLI and the audit chain verifies, from the API and from the CLI.
 //! Fails when PostgreSQL is absent under `CI=true`; skips otherwise.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

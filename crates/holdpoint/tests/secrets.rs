@@ -2,7 +2,12 @@
 //! `holdpoint.toml` stops `serve` without reaching its output, and an old key name
 //! works with one deprecation warning in the log.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

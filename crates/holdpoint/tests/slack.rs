@@ -2,7 +2,12 @@
 //! that checks the bot token and records every call. Clicks are signed as Slack signs
 //! them.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

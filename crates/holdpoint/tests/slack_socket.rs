@@ -2,7 +2,12 @@
 //! that speaks Socket Mode's envelopes, drops the socket mid-session, and asks the gateway
 //! to reconnect; a click after each reconnect still counts.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -1,7 +1,12 @@
 //! Tampering with a copy of the database: `holdpoint audit verify` names the first bad seq.
 //! Also `audit export` in both formats.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

@@ -5,7 +5,12 @@
 //! buttons. Screenshots of the inbox and an action page are saved at 1280 and 390
 //! pixels wide into `target/screenshots/`.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 #[path = "support/browser.rs"]
 mod browser;

@@ -1,7 +1,12 @@
 //! Signed webhooks through the durable outbox, end to end: a real gateway, and a local
 //! receiver that checks each Standard Webhooks signature and can be made to fail.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 

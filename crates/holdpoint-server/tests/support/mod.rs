@@ -1,7 +1,13 @@
 //! A real gateway for tests: SQLite in a temp dir, policies from text, a manual clock,
 //! the axum server on 127.0.0.1:0, and a small JSON client.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::{Actor, ManualClock, PrincipalKind};
 use holdpoint_gate::{Directory, DirectoryUser, Gate, GateParts, GateSettings, Limits, NewToken};

@@ -156,11 +156,14 @@ impl Provider {
         if !status.is_success() {
             return Err(OidcError::Refused(format!(
                 "the token endpoint refused the code ({status}): {}",
-                body["error"].as_str().unwrap_or("no reason given")
+                body.get("error")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("no reason given")
             )));
         }
-        let id_token = body["id_token"]
-            .as_str()
+        let id_token = body
+            .get("id_token")
+            .and_then(serde_json::Value::as_str)
             .ok_or_else(|| OidcError::BadAnswer("no id_token in the token response".into()))?;
         self.check(id_token, &pending.nonce).await
     }

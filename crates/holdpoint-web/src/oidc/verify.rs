@@ -63,7 +63,10 @@ pub fn verify(id_token: &str, keys: &JwkSet, expected: &Expected) -> Result<Valu
     let claims = decode::<Value>(id_token, &key, &validation)
         .map_err(|e| invalid(e.to_string()))?
         .claims;
-    let several_audiences = claims["aud"].as_array().is_some_and(|a| a.len() > 1);
+    let several_audiences = claims
+        .get("aud")
+        .and_then(Value::as_array)
+        .is_some_and(|a| a.len() > 1);
     if let Some(azp) = claims.get("azp").and_then(Value::as_str) {
         if azp != expected.client_id {
             return Err(invalid(format!("it was issued to `{azp}`")));

@@ -2,7 +2,13 @@
 //! OpenID Connect provider on loopback (discovery, keys, and a token endpoint that checks
 //! the client's secret and the PKCE verifier, and answers the ID token a test sets).
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use holdpoint_core::{Clock as _, SystemClock};
 use jsonwebtoken::jwk::JwkSet;

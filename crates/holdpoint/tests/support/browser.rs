@@ -11,7 +11,13 @@
 //! window cannot be narrower than 500 px and its size includes the frame: a browser
 //! started at 390 × 844 has `window.innerWidth == 390`, and its screenshots are 390 px wide.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use base64::Engine as _;
 use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
@@ -355,7 +361,7 @@ async fn ready(port: u16) -> bool {
         Ok(answer) => answer
             .json::<Value>()
             .await
-            .is_ok_and(|v| v["value"]["ready"] == json!(true)),
+            .is_ok_and(|v| v.pointer("/value/ready") == Some(&json!(true))),
         Err(_) => false,
     }
 }

@@ -1,6 +1,12 @@
 //! `holdpoint serve` as a child process, and the `holdpoint` CLI, for end-to-end tests.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+#![allow(
+    dead_code,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
