@@ -20,7 +20,6 @@
 //! - `config.rs`: the `[[mcp]]` sections of `holdpoint.toml`, the upstreams the gateway
 //!   hosts, with their credentials read from the variables they name.
 
-
 pub use holdpoint_core::tool_call as action;
 mod calls;
 pub mod config;

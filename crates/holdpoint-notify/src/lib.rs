@@ -12,7 +12,6 @@
 //!   channel crate implements: retries with backoff, `Retry-After`, resumed after a
 //!   restart.
 
-
 mod deliver;
 
 pub use deliver::{Channel, DeliveryError, MAX_BACKOFF, Worker, backoff, retry_after};

@@ -27,7 +27,6 @@
 //! - `results.rs`: masking result columns; `summary.rs`: allowed statements summarised
 //!   in the audit log; `cancel.rs`: cancel requests; `wire.rs`: message framing.
 
-
 mod cancel;
 mod catalog;
 pub mod classify;

@@ -14,7 +14,6 @@
 //! queued; `webhook-id` is the outbox item's id, the same on every retry, so a receiver
 //! can drop duplicates.
 
-
 pub mod config;
 mod sign;
 
