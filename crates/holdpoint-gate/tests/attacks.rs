@@ -57,7 +57,7 @@ async fn world_with(limits: Limits, users: Vec<DirectoryUser>) -> World {
     let set = PolicySet::compile(&[source], &defaults, None).unwrap();
     let url = format!("sqlite://{}", dir.path().join("hp.db").display());
     let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     let gate = Gate::new(GateParts {
         store: Arc::new(store),
         policy: Arc::new(PolicyEngine::new(set, defaults, None)),

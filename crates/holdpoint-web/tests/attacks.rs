@@ -44,7 +44,7 @@ async fn gate(dir: &std::path::Path, clock: Arc<ManualClock>) -> Arc<Gate> {
 #[tokio::test]
 async fn a_restart_with_shorter_timeouts_ends_sessions_opened_under_longer_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::new(chrono::Utc::now()));
+    let clock = Arc::new(ManualClock::starting_now());
     let carol = Identity {
         principal: Principal::new(PrincipalKind::User, "carol"),
         groups: vec!["dba".into()],
