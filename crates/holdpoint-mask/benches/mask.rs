@@ -12,6 +12,7 @@
 //! compared are measured in turns, round after round, and each figure is a median over
 //! rounds. Times are by wall clock and by this thread's CPU time (from
 //! `/proc/thread-self/schedstat`), which other processes on the machine do not inflate.
+#![allow(clippy::indexing_slicing)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use holdpoint_mask::{MaskConfig, Redactor};

@@ -1,5 +1,7 @@
 //! The `[masking]` settings.
 
+#![allow(clippy::indexing_slicing)]
+
 mod common;
 use common::KEY;
 use holdpoint_mask::{MaskConfig, MaskError, PatternConfig, Redactor};

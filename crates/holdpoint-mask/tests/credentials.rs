@@ -1,5 +1,7 @@
 //! Authorization values, URL credentials and connection-string passwords.
 
+#![allow(clippy::indexing_slicing)]
+
 mod common;
 use common::{assert_masks, assert_untouched, mask};
 

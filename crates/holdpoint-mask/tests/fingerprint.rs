@@ -1,5 +1,7 @@
 //! The mask format, keyed fingerprints, and masking twice.
 
+#![allow(clippy::indexing_slicing)]
+
 mod common;
 use common::{KEY, mask, redactor};
 use hmac::{Hmac, KeyInit, Mac};

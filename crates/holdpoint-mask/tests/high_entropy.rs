@@ -1,5 +1,7 @@
 //! Generic high-entropy strings, and the look-alikes that must stay readable.
 
+#![allow(clippy::indexing_slicing)]
+
 mod common;
 use common::{assert_masks, assert_untouched, mask};
 

@@ -1,5 +1,7 @@
 //! JSON params walked as a tree.
 
+#![allow(clippy::indexing_slicing)]
+
 mod common;
 use common::redactor;
 use serde_json::{Value, json};

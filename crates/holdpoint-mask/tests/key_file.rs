@@ -1,5 +1,7 @@
 //! The deployment key in `DATA_DIR/mask.key`.
 
+#![allow(clippy::indexing_slicing)]
+
 use holdpoint_mask::{MaskError, load_or_create_key};
 
 #[test]

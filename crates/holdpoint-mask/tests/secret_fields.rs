@@ -1,5 +1,7 @@
 //! Values named by a secret key, in text: SQL, shell command lines, headers, configs.
 
+#![allow(clippy::indexing_slicing)]
+
 mod common;
 use common::{assert_masks, assert_untouched, mask};
 

@@ -1,5 +1,7 @@
 //! Secrets with a shape of their own, each with positives and negatives.
 
+#![allow(clippy::indexing_slicing)]
+
 mod common;
 use common::{assert_masks, assert_untouched, mask, redactor};
 use serde_json::json;

@@ -273,7 +273,7 @@ pub fn capabilities(width: u32, height: u32, user_data_dir: &Path) -> Capabiliti
     });
     match caps {
         Value::Object(map) => map,
-        _ => unreachable!(),
+        other => panic!("capabilities are an object: {other}"),
     }
 }
 
