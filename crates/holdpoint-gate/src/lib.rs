@@ -25,6 +25,7 @@
 //! - `parts.rs`: an action that touches several resources under several kinds
 //!   (`context.parts`) is judged by each, and the strictest verdict wins.
 //! - `error.rs`: [`GateError`], one variant per answer a caller can get.
+//! - `testing.rs` (feature `test-util`): `TestGate`, the one gate tests build.
 
 mod admin;
 mod ask;
@@ -39,6 +40,8 @@ mod parts;
 mod review;
 mod sessions;
 mod submit;
+#[cfg(feature = "test-util")]
+pub mod testing;
 mod token_requests;
 mod tokens;
 mod vouched;

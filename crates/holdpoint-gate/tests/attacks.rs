@@ -10,19 +10,15 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::mask::NoMasking;
 use holdpoint_core::{
-    ActionRequest, Actor, Decision, Identity, ManualClock, Principal, PrincipalKind, SessionVia,
-    Status,
+    ActionRequest, Actor, Decision, Identity, Principal, PrincipalKind, SessionVia, Status,
 };
+use holdpoint_gate::testing::TestGate;
 use holdpoint_gate::{
-    Directory, DirectoryUser, Gate, GateError, GateParts, GateSettings, Limits, NewSession,
-    NewToken, Ruling, SurfaceContext,
+    DirectoryUser, Gate, GateError, GateSettings, Limits, NewSession, NewToken, Ruling,
+    SurfaceContext,
 };
-use holdpoint_policy::{HoldDefaults, PolicyEngine, PolicySet, PolicySource};
-use holdpoint_store::{OpenMode, SqlStore};
 use serde_json::{Value, json};
-use std::sync::Arc;
 use std::time::Duration;
 
 const POLICY: &str = r#"
@@ -37,43 +33,17 @@ permit(principal, action == Action::"deploy.run", resource);
 permit(principal, action in Action::"token.create", resource);
 "#;
 
-struct World {
-    gate: Arc<Gate>,
-    clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-}
+type World = TestGate;
 
 async fn world_with(limits: Limits, users: Vec<DirectoryUser>) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let defaults = HoldDefaults {
-        approvers: vec!["admins".into()],
-        expiry: Duration::from_secs(900),
-        max_duration: holdpoint_policy::MAX_DURATION,
-    };
-    let source = PolicySource {
-        file: "attacks.cedar".into(),
-        text: POLICY.into(),
-    };
-    let set = PolicySet::compile(&[source], &defaults, None).unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-    let clock = Arc::new(ManualClock::starting_now());
-    let gate = Gate::new(GateParts {
-        store: Arc::new(store),
-        policy: Arc::new(PolicyEngine::new(set, defaults, None)),
-        clock: clock.clone(),
-        masker: Arc::new(NoMasking),
-        directory: Directory::new(users),
-        settings: GateSettings {
+    TestGate::with_policies(POLICY)
+        .settings(GateSettings {
             limits,
             ..GateSettings::default()
-        },
-    });
-    World {
-        gate,
-        clock,
-        _dir: dir,
-    }
+        })
+        .users(users)
+        .build()
+        .await
 }
 
 async fn world() -> World {

@@ -9,14 +9,9 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::mask::NoMasking;
-use holdpoint_core::{ActionRequest, Actor, ManualClock, PrincipalKind, Status};
-use holdpoint_gate::{
-    Directory, Gate, GateError, GateParts, GateSettings, Limits, NewToken, Ruling, SurfaceContext,
-};
-use holdpoint_policy::{HoldDefaults, PolicyEngine, PolicySet, PolicySource};
-use holdpoint_store::{OpenMode, SqlStore};
-use std::sync::Arc;
+use holdpoint_core::{ActionRequest, PrincipalKind, Status};
+use holdpoint_gate::testing::TestGate;
+use holdpoint_gate::{GateError, GateSettings, Limits, NewToken, Ruling, SurfaceContext};
 use std::time::Duration;
 
 const POLICY: &str = r#"
@@ -26,61 +21,19 @@ permit(principal, action == Action::"db.ddl", resource);
 @id("tokens") permit(principal, action in Action::"token.create", resource);
 "#;
 
-struct World {
-    gate: Arc<Gate>,
-    clock: Arc<ManualClock>,
-    _dir: tempfile::TempDir,
-}
-
-async fn world(limits: Limits) -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let defaults = HoldDefaults {
-        approvers: vec!["admins".into()],
-        expiry: Duration::from_secs(900),
-        max_duration: holdpoint_policy::MAX_DURATION,
-    };
-    let source = PolicySource {
-        file: "door.cedar".into(),
-        text: POLICY.into(),
-    };
-    let set = PolicySet::compile(&[source], &defaults, None).unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-    let clock = Arc::new(ManualClock::starting_now());
-    let gate = Gate::new(GateParts {
-        store: Arc::new(store),
-        policy: Arc::new(PolicyEngine::new(set, defaults, None)),
-        clock: clock.clone(),
-        masker: Arc::new(NoMasking),
-        directory: Directory::default(),
-        settings: GateSettings {
+async fn world(limits: Limits) -> TestGate {
+    TestGate::with_policies(POLICY)
+        .settings(GateSettings {
             limits,
             ..GateSettings::default()
-        },
-    });
-    World {
-        gate,
-        clock,
-        _dir: dir,
-    }
+        })
+        .build()
+        .await
 }
 
 /// A token of `kind` named `name`, and its secret.
-async fn token(gate: &Gate, name: &str, kind: PrincipalKind, groups: &[&str]) -> String {
-    let (secret, _) = gate
-        .create_token(
-            &Actor::system(),
-            NewToken {
-                name: name.into(),
-                kind,
-                groups: groups.iter().map(|g| g.to_string()).collect(),
-                owner: None,
-                ttl: None,
-            },
-        )
-        .await
-        .unwrap();
-    secret
+async fn token(w: &TestGate, name: &str, kind: PrincipalKind, groups: &[&str]) -> String {
+    w.token(name, kind, groups).await.0
 }
 
 fn request(kind: &str) -> ActionRequest {
@@ -103,7 +56,7 @@ fn forbidden<T: std::fmt::Debug>(result: Result<T, GateError>, what: &str) {
 #[tokio::test]
 async fn admins_never_submit_whatever_the_door() {
     let w = world(Limits::default()).await;
-    let secret = token(&w.gate, "root", PrincipalKind::Admin, &[]).await;
+    let secret = token(&w, "root", PrincipalKind::Admin, &[]).await;
     let admin = w.gate.authenticate(&secret).await.unwrap();
     let api = SurfaceContext::named("api");
     forbidden(
@@ -152,11 +105,11 @@ async fn admins_never_submit_whatever_the_door() {
 #[tokio::test]
 async fn only_admins_reach_the_admin_methods() {
     let w = world(Limits::default()).await;
-    let admin = token(&w.gate, "root", PrincipalKind::Admin, &[]).await;
+    let admin = token(&w, "root", PrincipalKind::Admin, &[]).await;
     let admin = w.gate.authenticate(&admin).await.unwrap();
-    let user = token(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
+    let user = token(&w, "alice", PrincipalKind::User, &["dba"]).await;
     let user = w.gate.authenticate(&user).await.unwrap();
-    let agent = token(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
+    let agent = token(&w, "ci-bot", PrincipalKind::Agent, &[]).await;
     let agent = w.gate.authenticate(&agent).await.unwrap();
     for caller in [&user, &agent] {
         let who = caller.principal.to_string();
@@ -220,7 +173,7 @@ async fn every_authentication_is_a_request_counted_against_the_rate() {
         ..Limits::default()
     })
     .await;
-    let secret = token(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
+    let secret = token(&w, "ci-bot", PrincipalKind::Agent, &[]).await;
     w.gate.authenticate(&secret).await.unwrap();
     w.gate.authenticate(&secret).await.unwrap();
     match w.gate.authenticate(&secret).await {
@@ -245,9 +198,9 @@ async fn every_authentication_is_a_request_counted_against_the_rate() {
 #[tokio::test]
 async fn the_one_path_hands_an_approval_over_once() {
     let w = world(Limits::default()).await;
-    let bot = token(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
+    let bot = token(&w, "ci-bot", PrincipalKind::Agent, &[]).await;
     let bot = w.gate.authenticate(&bot).await.unwrap();
-    let dba = token(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
+    let dba = token(&w, "alice", PrincipalKind::User, &["dba"]).await;
     let dba = w.gate.authenticate(&dba).await.unwrap();
     // A surface that executes the action itself (a proxy): its resubmission takes it.
     let proxy = SurfaceContext {
@@ -312,7 +265,7 @@ async fn a_full_long_poll_budget_waits_out_the_limit_instead_of_spinning() {
         ..Limits::default()
     })
     .await;
-    let bot = token(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
+    let bot = token(&w, "ci-bot", PrincipalKind::Agent, &[]).await;
     let bot = w.gate.authenticate(&bot).await.unwrap();
     let mut first = w
         .gate

@@ -8,40 +8,15 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::mask::NoMasking;
-use holdpoint_core::{ActionRequest, Actor, Clock, Identity, ManualClock, PrincipalKind, Status};
-use holdpoint_gate::{Directory, Gate, GateParts, NewToken, SurfaceContext};
-use holdpoint_policy::{HoldDefaults, PolicyEngine, PolicySet, PolicySource};
-use holdpoint_store::{OpenMode, SqlStore};
-use std::sync::Arc;
+use holdpoint_core::{ActionRequest, Actor, Clock, Identity, PrincipalKind, Status};
+use holdpoint_gate::testing::TestGate;
+use holdpoint_gate::{NewToken, SurfaceContext};
 use std::time::Duration;
 
 const POLICY: &str = r#"
 @id("ddl") @hold("Schema change") @approvers("dba") @expires("10m")
 permit(principal, action == Action::"db.ddl", resource);
 "#;
-
-async fn gate_on(url: &str, clock: Arc<ManualClock>) -> Arc<Gate> {
-    let defaults = HoldDefaults {
-        approvers: vec!["admins".into()],
-        expiry: Duration::from_secs(900),
-        max_duration: holdpoint_policy::MAX_DURATION,
-    };
-    let source = PolicySource {
-        file: "test.cedar".into(),
-        text: POLICY.into(),
-    };
-    let set = PolicySet::compile(&[source], &defaults, None).unwrap();
-    let store = SqlStore::open(url, OpenMode::Serve).await.unwrap();
-    Gate::new(GateParts {
-        store: Arc::new(store),
-        policy: Arc::new(PolicyEngine::new(set, defaults, None)),
-        clock,
-        masker: Arc::new(NoMasking),
-        directory: Directory::default(),
-        settings: holdpoint_gate::GateSettings::default(),
-    })
-}
 
 fn agent() -> Identity {
     Identity {
@@ -63,11 +38,10 @@ fn ddl() -> ActionRequest {
 
 #[tokio::test]
 async fn a_hold_that_fell_due_while_down_expires_at_the_next_start_unasked() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::starting_now());
+    let t = TestGate::with_policies(POLICY).build().await;
+    let clock = t.clock.clone();
 
-    let first = gate_on(&url, clock.clone()).await;
+    let first = t.gate.clone();
     let held = first
         .submit(&agent(), ddl(), SurfaceContext::named("api"))
         .await
@@ -76,7 +50,7 @@ async fn a_hold_that_fell_due_while_down_expires_at_the_next_start_unasked() {
     drop(first); // the gateway is gone; no expiry task ever ran
 
     clock.advance(Duration::from_secs(11 * 60));
-    let second = gate_on(&url, clock.clone()).await;
+    let second = t.restart().build().await.gate;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(second.clone().run_expiry(async move {
         let _ = stopped.await;
@@ -92,17 +66,16 @@ async fn a_hold_that_fell_due_while_down_expires_at_the_next_start_unasked() {
 
 #[tokio::test]
 async fn a_hold_still_pending_after_restart_expires_on_time_and_not_before() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::starting_now());
-    let first = gate_on(&url, clock.clone()).await;
+    let t = TestGate::with_policies(POLICY).build().await;
+    let clock = t.clock.clone();
+    let first = t.gate.clone();
     let held = first
         .submit(&agent(), ddl(), SurfaceContext::named("api"))
         .await
         .unwrap();
     drop(first);
 
-    let second = gate_on(&url, clock.clone()).await;
+    let second = t.restart().build().await.gate;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(second.clone().run_expiry(async move {
         let _ = stopped.await;
@@ -148,10 +121,8 @@ async fn a_hold_still_pending_after_restart_expires_on_time_and_not_before() {
 
 #[tokio::test]
 async fn a_token_revoked_while_its_action_waits_means_no_release() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::starting_now());
-    let gate = gate_on(&url, clock).await;
+    let t = TestGate::with_policies(POLICY).build().await;
+    let gate = t.gate.clone();
     let system = Actor::system();
     let (secret, _) = gate
         .create_token(
@@ -219,16 +190,15 @@ async fn a_token_revoked_while_its_action_waits_means_no_release() {
 
 #[tokio::test]
 async fn a_vouch_survives_a_restart_and_the_approval_it_backs_releases_the_hold() {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::starting_now());
+    let t = TestGate::with_policies(POLICY).build().await;
+    let clock = t.clock.clone();
     // Alice has no token: only the identity provider says she is in `dba`.
     let alice = Identity {
         principal: holdpoint_core::Principal::new(PrincipalKind::User, "alice"),
         groups: vec!["dba".into()],
         owner: None,
     };
-    let first = gate_on(&url, clock.clone()).await;
+    let first = t.gate.clone();
     let (secret, _) = first
         .create_token(
             &Actor::system(),
@@ -252,7 +222,7 @@ async fn a_vouch_survives_a_restart_and_the_approval_it_backs_releases_the_hold(
     drop(first);
 
     // After the restart the vouch is still there: her approval counts at release.
-    let second = gate_on(&url, clock.clone()).await;
+    let second = t.restart().build().await.gate;
     assert_eq!(
         second.live_identity(&alice.principal).await.unwrap(),
         Some(alice.clone())
