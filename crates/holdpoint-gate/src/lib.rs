@@ -1,9 +1,18 @@
 //! # holdpoint-gate: where an action's fate is decided
 //!
-//! Every surface (HTTP API, MCP, PostgreSQL, hooks, CLI) hands actions to one [`Gate`].
-//! A tour:
-//! - [`submit`](Gate::submit) (`submit.rs`): validate, digest, evaluate policy, then allow,
-//!   deny, pass on an earlier grant, or hold. The record and its audit events commit together.
+//! Every surface (HTTP API, MCP, PostgreSQL, hooks, CLI) and channel hands actions to one
+//! [`Gate`], the only door: the store is reached through its methods alone, and each
+//! method checks its caller itself (admins never submit, every authentication counts
+//! against the request rate, admin-only reads refuse everyone else). A tour:
+//! - [`submit`](Gate::submit) and [`check`](Gate::check) (`submit.rs`): validate, digest,
+//!   evaluate policy, then allow, deny, pass on an earlier grant, or hold. The record and
+//!   its audit events commit together. Also [`explain`](Gate::explain).
+//! - `ask.rs`: the one ask-and-wait path every surface takes ([`Gate::ask`], [`Asking`],
+//!   [`Gate::follow`], [`Gate::decide`]): an approval taken exactly once, a full long-poll
+//!   budget waited out, refusals described; and [`AllowMemo`] for allows a surface
+//!   remembers under one policy set.
+//! - `admin.rs`: the audit log, its verification, deliveries and the token list, for
+//!   admins only.
 //! - `grant.rs`: when an earlier approval passes a new submission (only if its reviews
 //!   meet what policy asks for now), and [`deliver`](Gate::deliver), which hands an
 //!   approval to its requester exactly once.
