@@ -60,25 +60,8 @@ impl Session {
             self.count_allowed(sql, shape, head).await;
             return Verdict::Forward;
         }
-        // Every statement the gate judges is one request of the session's principal:
-        // the gate counts it against their rate and sees a revoked or expired token at
-        // once. (A shape the gate allowed before, above, costs the gate nothing and is
-        // not counted; the session's periodic token check still sees a revocation.)
-        match gate.authenticate(&self.token).await {
-            Ok(who) => self.who = who,
-            Err(GateError::TooMany {
-                message,
-                retry_after,
-            }) => {
-                return Verdict::Refuse(
-                    "53400",
-                    format!(
-                        "holdpoint: {message}; the statement was not run (retry after {} ms)",
-                        retry_after.as_millis().max(1)
-                    ),
-                );
-            }
-            Err(e) => return Verdict::Refuse("28000", cannot_check(&e)),
+        if let Err(refusal) = self.admit().await {
+            return refusal;
         }
         let statements = if shape
             .statements
@@ -126,6 +109,31 @@ impl Session {
         }
         let notes = masker.mask_text(&judge::notes(&statements));
         self.ask(request, ctx, &notes).await
+    }
+
+    /// Every statement the gate judges is one request of the session's principal: the
+    /// gate counts it against their rate (53400 over it, the connection kept) and sees a
+    /// revoked or expired token at once. (A shape the gate allowed before costs the gate
+    /// nothing and is not counted; the session's periodic token check still sees a
+    /// revocation.)
+    async fn admit(&mut self) -> Result<(), Verdict> {
+        match self.l.gate.authenticate(&self.token).await {
+            Ok(who) => {
+                self.who = who;
+                Ok(())
+            }
+            Err(GateError::TooMany {
+                message,
+                retry_after,
+            }) => Err(Verdict::Refuse(
+                "53400",
+                format!(
+                    "holdpoint: {message}; the statement was not run (retry after {} ms)",
+                    retry_after.as_millis().max(1)
+                ),
+            )),
+            Err(e) => Err(Verdict::Refuse("28000", cannot_check(&e))),
+        }
     }
 
     /// Submits a statement the gate did not simply allow, on the gate's one
