@@ -1,5 +1,6 @@
 //! One test gate for every crate's tests (`test-util`): a real gate on a SQLite file in a
-//! temporary folder, policies from text, a manual clock and no masking unless asked.
+//! temporary folder, policies from text (written to a policy folder there, so a test can
+//! change and reload them), a manual clock and no masking unless asked.
 //! Tests build it instead of wiring store, policy and clock by hand.
 //!
 //! ```text
@@ -16,7 +17,7 @@
 use crate::{Directory, DirectoryUser, Gate, GateParts, GateSettings, NewToken};
 use holdpoint_core::mask::{Masker, NoMasking};
 use holdpoint_core::{Actor, Identity, ManualClock, PrincipalKind};
-use holdpoint_policy::{HoldDefaults, PolicyEngine, PolicySet, PolicySource};
+use holdpoint_policy::{HoldDefaults, PolicyEngine};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -28,6 +29,7 @@ pub struct TestGate {
     /// The store's URL (`sqlite://…`), for a second gate on the same store.
     pub url: String,
     policies: String,
+    defaults: HoldDefaults,
     settings: GateSettings,
     users: Vec<DirectoryUser>,
     /// Kept so the folder (and the database in it) lives as long as the gate.
@@ -37,12 +39,16 @@ pub struct TestGate {
 /// How a [`TestGate`] is made; [`TestGate::with_policies`] starts one.
 pub struct TestGateBuilder {
     policies: String,
+    defaults: HoldDefaults,
     settings: GateSettings,
     users: Vec<DirectoryUser>,
     masker: Arc<dyn Masker>,
     clock: Option<Arc<ManualClock>>,
     dir: Option<Arc<tempfile::TempDir>>,
 }
+
+/// The policy file a test gate starts with, in [`TestGate::policy_dir`].
+pub const POLICY_FILE: &str = "test.cedar";
 
 /// The hold defaults tests use: `admins` approve, holds wait 15 minutes.
 pub fn test_defaults() -> HoldDefaults {
@@ -58,6 +64,7 @@ impl TestGate {
     pub fn with_policies(policies: &str) -> TestGateBuilder {
         TestGateBuilder {
             policies: policies.to_string(),
+            defaults: test_defaults(),
             settings: GateSettings::default(),
             users: Vec::new(),
             masker: Arc::new(NoMasking),
@@ -66,17 +73,24 @@ impl TestGate {
         }
     }
 
-    /// Another gate on the same store, policies, settings, directory and clock: a
+    /// Another gate on the same store, policy folder, settings, directory and clock: a
     /// restart, or a second replica.
     pub fn restart(&self) -> TestGateBuilder {
         TestGateBuilder {
             policies: self.policies.clone(),
+            defaults: self.defaults.clone(),
             settings: self.settings.clone(),
             users: self.users.clone(),
             masker: Arc::new(NoMasking),
             clock: Some(self.clock.clone()),
             dir: Some(self.dir.clone()),
         }
+    }
+
+    /// The folder the policies are loaded from: rewrite [`POLICY_FILE`] there and call
+    /// `policy.reload()` to change them.
+    pub fn policy_dir(&self) -> std::path::PathBuf {
+        self.dir.path().join("policies")
     }
 
     /// A token created directly (no policy), and the identity it authenticates as
@@ -113,6 +127,12 @@ impl TestGate {
 }
 
 impl TestGateBuilder {
+    /// The hold defaults (`[approvals]`); [`test_defaults`] unless set.
+    pub fn hold_defaults(mut self, defaults: HoldDefaults) -> Self {
+        self.defaults = defaults;
+        self
+    }
+
     pub fn settings(mut self, settings: GateSettings) -> Self {
         self.settings = settings;
         self
@@ -135,11 +155,16 @@ impl TestGateBuilder {
             Some(dir) => dir,
             None => Arc::new(tempfile::tempdir().unwrap_or_else(|e| panic!("tempdir: {e}"))),
         };
-        let source = PolicySource {
-            file: "test.cedar".into(),
-            text: self.policies.clone(),
-        };
-        let set = PolicySet::compile(&[source], &test_defaults(), None)
+        // The policies live in a folder, as in a gateway, so a test may rewrite them and
+        // reload; a restart finds the folder as the test left it.
+        let policy_dir = dir.path().join("policies");
+        let file = policy_dir.join(POLICY_FILE);
+        if !file.exists() {
+            std::fs::create_dir_all(&policy_dir)
+                .and_then(|()| std::fs::write(&file, &self.policies))
+                .unwrap_or_else(|e| panic!("test policies: {e}"));
+        }
+        let set = holdpoint_policy::load_dir(&policy_dir, &self.defaults)
             .unwrap_or_else(|e| panic!("test policies: {e}"));
         let url = format!("sqlite://{}", dir.path().join("hp.db").display());
         let store = holdpoint_store::SqlStore::open(&url, holdpoint_store::OpenMode::Serve)
@@ -148,7 +173,11 @@ impl TestGateBuilder {
         let clock = self
             .clock
             .unwrap_or_else(|| Arc::new(ManualClock::starting_now()));
-        let policy = Arc::new(PolicyEngine::new(set, test_defaults(), None));
+        let policy = Arc::new(PolicyEngine::new(
+            set,
+            self.defaults.clone(),
+            Some(policy_dir),
+        ));
         let gate = Gate::new(GateParts {
             store: Arc::new(store),
             policy: policy.clone(),
@@ -163,6 +192,7 @@ impl TestGateBuilder {
             policy,
             url,
             policies: self.policies,
+            defaults: self.defaults,
             settings: self.settings,
             users: self.users,
             dir,

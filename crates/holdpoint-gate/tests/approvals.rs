@@ -15,17 +15,15 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::mask::NoMasking;
 use holdpoint_core::{
-    ActionId, ActionRecord, ActionRequest, Actor, Decision, Identity, ManualClock, Principal,
-    PrincipalKind, Status,
+    ActionId, ActionRecord, ActionRequest, Actor, Decision, Identity, Principal, PrincipalKind,
+    Status,
 };
-use holdpoint_gate::{Directory, Gate, GateParts, GateSettings, NewToken, SurfaceContext};
-use holdpoint_policy::{HoldDefaults, PolicyEngine};
-use holdpoint_store::{OpenMode, SqlStore};
+use holdpoint_gate::testing::TestGate;
+use holdpoint_gate::{Gate, GateSettings, NewToken, SurfaceContext};
+use holdpoint_policy::HoldDefaults;
 use proptest::prelude::*;
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 const GROUPS: [&str; 2] = ["dba", "sre"];
@@ -114,10 +112,7 @@ impl Rule {
 }
 
 struct World {
-    gate: Arc<Gate>,
-    policy: Arc<PolicyEngine>,
-    clock: Arc<ManualClock>,
-    dir: tempfile::TempDir,
+    t: TestGate,
     agent: Identity,
     users: Vec<Identity>,
     rule: Rule,
@@ -127,42 +122,26 @@ struct World {
 }
 
 async fn world() -> World {
-    let dir = tempfile::tempdir().unwrap();
-    let policies = dir.path().join("policies");
-    std::fs::create_dir_all(&policies).unwrap();
     let rule = Rule::from(1, 1);
-    std::fs::write(policies.join("p.cedar"), rule.cedar()).unwrap();
-    let defaults = HoldDefaults {
-        approvers: vec!["admins".into()],
-        expiry: Duration::from_secs(3600),
-        max_duration: holdpoint_policy::MAX_DURATION,
-    };
-    let set = holdpoint_policy::load_dir(&policies, &defaults).unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-    let clock = Arc::new(ManualClock::starting_now());
-    let policy = Arc::new(PolicyEngine::new(set, defaults, Some(policies)));
-    let gate = Gate::new(GateParts {
-        store: Arc::new(store),
-        policy: policy.clone(),
-        clock: clock.clone(),
-        masker: Arc::new(NoMasking),
-        directory: Directory::default(),
-        settings: GateSettings {
+    let t = TestGate::with_policies(&rule.cedar())
+        .hold_defaults(HoldDefaults {
+            approvers: vec!["admins".into()],
+            expiry: Duration::from_secs(3600),
+            max_duration: holdpoint_policy::MAX_DURATION,
+        })
+        .settings(GateSettings {
             approval_ttl: Duration::from_secs(30 * 60),
             ..GateSettings::default()
-        },
-    });
-    let agent = make(&gate, "bot", PrincipalKind::Agent, &[]).await;
+        })
+        .build()
+        .await;
+    let agent = make(&t.gate, "bot", PrincipalKind::Agent, &[]).await;
     let mut users = Vec::new();
     for (name, groups) in USERS {
-        users.push(make(&gate, name, PrincipalKind::User, groups).await);
+        users.push(make(&t.gate, name, PrincipalKind::User, groups).await);
     }
     World {
-        gate,
-        policy,
-        clock,
-        dir,
+        t,
         agent,
         users,
         rule,
@@ -211,13 +190,14 @@ impl World {
             Step::Submit { params } => {
                 let ctx = SurfaceContext::named("api");
                 let record = self
+                    .t
                     .gate
                     .submit(&self.agent, delete(params), ctx)
                     .await
                     .unwrap();
                 if let Some(by) = &record.granted_by {
                     prop_assert_eq!(record.status, Status::Allowed);
-                    let approval = self.gate.get(&self.users[2], by).await.unwrap();
+                    let approval = self.t.gate.get(&self.users[2], by).await.unwrap();
                     prop_assert!(
                         self.rule.met_by(&approval),
                         "passed on {} with fewer approvers than {:?}",
@@ -242,7 +222,7 @@ impl World {
                     Decision::Reject
                 };
                 let user = self.users[user].clone();
-                if let Ok(record) = self.gate.review(&user, &id, decision, "", "api").await
+                if let Ok(record) = self.t.gate.review(&user, &id, decision, "", "api").await
                     && record.status == Status::Approved
                 {
                     prop_assert!(self.rule.met_by(&record), "released under {:?}", self.rule);
@@ -250,15 +230,19 @@ impl World {
             }
             Step::Policy { groups, quorum } => {
                 self.rule = Rule::from(groups, quorum);
-                let file = self.dir.path().join("policies").join("p.cedar");
+                let file = self
+                    .t
+                    .policy_dir()
+                    .join(holdpoint_gate::testing::POLICY_FILE);
                 std::fs::write(file, self.rule.cedar()).unwrap();
-                self.policy.reload().unwrap();
+                self.t.policy.reload().unwrap();
             }
             Step::Read { action } => {
                 let Some(id) = self.pick(action) else {
                     return Ok(());
                 };
                 let answer = self
+                    .t
                     .gate
                     .wait(&self.agent, &id, Duration::ZERO)
                     .await
@@ -267,7 +251,7 @@ impl World {
                     self.used(&id)?;
                 }
             }
-            Step::Advance { minutes } => self.clock.advance(Duration::from_secs(minutes * 60)),
+            Step::Advance { minutes } => self.t.clock.advance(Duration::from_secs(minutes * 60)),
         }
         Ok(())
     }

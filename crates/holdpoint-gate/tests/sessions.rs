@@ -9,61 +9,23 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::mask::NoMasking;
 use holdpoint_core::token::hash_token;
-use holdpoint_core::{
-    Actor, Clock, EventType, Identity, ManualClock, Principal, PrincipalKind, SessionVia,
-};
-use holdpoint_gate::{
-    Directory, Gate, GateError, GateParts, MAX_SESSIONS_PER_PRINCIPAL, NewSession, NewToken,
-};
-use holdpoint_policy::{HoldDefaults, PolicyEngine, PolicySet, PolicySource};
-use holdpoint_store::{OpenMode, SqlStore};
-use std::sync::Arc;
+use holdpoint_core::{Actor, Clock, EventType, Identity, Principal, PrincipalKind, SessionVia};
+use holdpoint_gate::testing::TestGate;
+use holdpoint_gate::{Gate, GateError, MAX_SESSIONS_PER_PRINCIPAL, NewSession, NewToken};
 use std::time::Duration;
 
 const IDLE: Duration = Duration::from_secs(600);
 const ABSOLUTE: Duration = Duration::from_secs(3600);
 
-async fn gate_on(url: &str, clock: Arc<ManualClock>) -> Arc<Gate> {
-    let defaults = HoldDefaults {
-        approvers: vec!["admins".into()],
-        expiry: Duration::from_secs(900),
-        max_duration: holdpoint_policy::MAX_DURATION,
-    };
-    let source = PolicySource {
-        file: "test.cedar".into(),
-        text: "@id(\"reads\") permit(principal, action == Action::\"db.read\", resource);".into(),
-    };
-    let set = PolicySet::compile(&[source], &defaults, None).unwrap();
-    let store = SqlStore::open(url, OpenMode::Serve).await.unwrap();
-    Gate::new(GateParts {
-        store: Arc::new(store),
-        policy: Arc::new(PolicyEngine::new(set, defaults, None)),
-        clock,
-        masker: Arc::new(NoMasking),
-        directory: Directory::default(),
-        settings: holdpoint_gate::GateSettings::default(),
-    })
-}
-
-struct Setup {
-    gate: Arc<Gate>,
-    clock: Arc<ManualClock>,
-    url: String,
-    _dir: tempfile::TempDir,
-}
+type Setup = TestGate;
 
 async fn setup() -> Setup {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-    let clock = Arc::new(ManualClock::starting_now());
-    Setup {
-        gate: gate_on(&url, clock.clone()).await,
-        clock,
-        url,
-        _dir: dir,
-    }
+    TestGate::with_policies(
+        "@id(\"reads\") permit(principal, action == Action::\"db.read\", resource);",
+    )
+    .build()
+    .await
 }
 
 fn person(kind: PrincipalKind, name: &str) -> Identity {
@@ -402,7 +364,7 @@ async fn only_admins_list_and_end_sessions_and_ending_withdraws_the_vouch() {
 #[tokio::test]
 async fn a_session_ended_on_one_gate_is_refused_by_another_on_the_same_store() {
     let s = setup().await;
-    let replica = gate_on(&s.url, s.clock.clone()).await;
+    let replica = s.restart().build().await.gate;
     s.gate.open_session(oidc("k1", "alice")).await.unwrap();
     assert!(
         replica
