@@ -26,7 +26,8 @@ pub struct TestGate {
     pub gate: Arc<Gate>,
     pub clock: Arc<ManualClock>,
     pub policy: Arc<PolicyEngine>,
-    /// The store's URL (`sqlite://…`), for a second gate on the same store.
+    /// The store itself (to close it, say) and its URL (`sqlite://…`).
+    pub store: holdpoint_store::SqlStore,
     pub url: String,
     policies: String,
     defaults: HoldDefaults,
@@ -48,7 +49,7 @@ pub struct TestGateBuilder {
 }
 
 /// The policy file a test gate starts with, in [`TestGate::policy_dir`].
-pub const POLICY_FILE: &str = "test.cedar";
+pub const POLICY_FILE: &str = "policies.cedar";
 
 /// The hold defaults tests use: `admins` approve, holds wait 15 minutes.
 pub fn test_defaults() -> HoldDefaults {
@@ -179,7 +180,7 @@ impl TestGateBuilder {
             Some(policy_dir),
         ));
         let gate = Gate::new(GateParts {
-            store: Arc::new(store),
+            store: Arc::new(store.clone()),
             policy: policy.clone(),
             clock: clock.clone(),
             masker: self.masker,
@@ -190,6 +191,7 @@ impl TestGateBuilder {
             gate,
             clock,
             policy,
+            store,
             url,
             policies: self.policies,
             defaults: self.defaults,

@@ -10,10 +10,11 @@
 )]
 
 use holdpoint_core::{Actor, ManualClock, PrincipalKind};
-use holdpoint_gate::{Directory, DirectoryUser, Gate, GateParts, GateSettings, Limits, NewToken};
-use holdpoint_policy::{HoldDefaults, PolicyEngine};
+use holdpoint_gate::testing::TestGate;
+use holdpoint_gate::{DirectoryUser, Gate, GateSettings, Limits, NewToken};
+use holdpoint_policy::HoldDefaults;
 use holdpoint_server::ServerLimits;
-use holdpoint_store::{OpenMode, SqlStore};
+use holdpoint_store::SqlStore;
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -29,7 +30,8 @@ pub struct Harness {
     pub store: SqlStore,
     pub http: reqwest::Client,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    /// Keeps the gate's folder (store and policies) for the harness's life.
+    _t: TestGate,
 }
 
 impl Drop for Harness {
@@ -82,23 +84,19 @@ impl Harness {
         settings: GateSettings,
         limits: ServerLimits,
     ) -> Harness {
-        let dir = tempfile::tempdir().unwrap();
-        let policy_dir = dir.path().join("policies");
-        std::fs::create_dir_all(&policy_dir).unwrap();
-        std::fs::write(policy_dir.join("policies.cedar"), policies).unwrap();
-        let set = holdpoint_policy::load_dir(&policy_dir, &defaults()).unwrap();
-        let engine = Arc::new(PolicyEngine::new(set, defaults(), Some(policy_dir.clone())));
-        let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-        let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-        let clock = Arc::new(ManualClock::starting_now());
-        let gate = Gate::new(GateParts {
-            store: Arc::new(store.clone()),
-            policy: engine,
-            clock: clock.clone(),
-            masker: Arc::new(redactor()),
-            directory: Directory::new(users),
-            settings,
-        });
+        let t = TestGate::with_policies(policies)
+            .hold_defaults(defaults())
+            .users(users)
+            .settings(settings)
+            .masker(Arc::new(redactor()))
+            .build()
+            .await;
+        let (gate, clock, store, policy_dir) = (
+            t.gate.clone(),
+            t.clock.clone(),
+            t.store.clone(),
+            t.policy_dir(),
+        );
         let (admin, _) = gate
             .create_token(
                 &Actor::system(),
@@ -134,7 +132,7 @@ impl Harness {
             store,
             http: reqwest::Client::new(),
             stop: Some(stop),
-            _dir: dir,
+            _t: t,
         }
     }
 
