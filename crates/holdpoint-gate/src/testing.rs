@@ -33,6 +33,7 @@ pub struct TestGate {
     defaults: HoldDefaults,
     settings: GateSettings,
     users: Vec<DirectoryUser>,
+    masker: Arc<dyn Masker>,
     /// Kept so the folder (and the database in it) lives as long as the gate.
     dir: Arc<tempfile::TempDir>,
 }
@@ -74,15 +75,15 @@ impl TestGate {
         }
     }
 
-    /// Another gate on the same store, policy folder, settings, directory and clock: a
-    /// restart, or a second replica.
+    /// Another gate on the same store, policy folder, settings, directory, masker and
+    /// clock: a restart, or a second replica.
     pub fn restart(&self) -> TestGateBuilder {
         TestGateBuilder {
             policies: self.policies.clone(),
             defaults: self.defaults.clone(),
             settings: self.settings.clone(),
             users: self.users.clone(),
-            masker: Arc::new(NoMasking),
+            masker: self.masker.clone(),
             clock: Some(self.clock.clone()),
             dir: Some(self.dir.clone()),
         }
@@ -183,7 +184,7 @@ impl TestGateBuilder {
             store: Arc::new(store.clone()),
             policy: policy.clone(),
             clock: clock.clone(),
-            masker: self.masker,
+            masker: self.masker.clone(),
             directory: Directory::new(self.users.clone()),
             settings: self.settings.clone(),
         });
@@ -197,6 +198,7 @@ impl TestGateBuilder {
             defaults: self.defaults,
             settings: self.settings,
             users: self.users,
+            masker: self.masker,
             dir,
         }
     }

@@ -17,9 +17,8 @@ use axum::http::{Request, StatusCode, header};
 use holdpoint_core::{
     ActionId, ActionRecord, ActionRequest, Actor, Identity, ManualClock, PrincipalKind, Status,
 };
-use holdpoint_gate::{Directory, Gate, GateParts, GateSettings, Limits, NewToken, SurfaceContext};
-use holdpoint_policy::{HoldDefaults, PolicyEngine};
-use holdpoint_store::{OpenMode, SqlStore};
+use holdpoint_gate::testing::TestGate;
+use holdpoint_gate::{Gate, GateSettings, Limits, NewToken, SurfaceContext};
 use http_body_util::BodyExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,7 +38,8 @@ struct Web {
     gate: Arc<Gate>,
     clock: Arc<ManualClock>,
     router: axum::Router,
-    dir: Arc<tempfile::TempDir>,
+    /// The gate's folder and what a restart or a replica is built from.
+    t: TestGate,
 }
 
 fn token(name: &str, kind: PrincipalKind, groups: &[&str]) -> NewToken {
@@ -58,43 +58,12 @@ impl Web {
     }
 
     async fn start_with(oidc: Option<holdpoint_web::OidcConfig>) -> Web {
-        let dir = tempfile::tempdir().unwrap();
-        let policy_dir = dir.path().join("policies");
-        std::fs::create_dir_all(&policy_dir).unwrap();
-        std::fs::write(policy_dir.join("p.cedar"), POLICIES).unwrap();
-        let clock = Arc::new(ManualClock::starting_now());
-        Web::over(Arc::new(dir), clock, oidc).await
-    }
-
-    /// Another gateway on the same database, policies and clock: after `drop`ping the
-    /// first, a restart; alongside it, a replica.
-    async fn replica(&self, oidc: Option<holdpoint_web::OidcConfig>) -> Web {
-        Web::over(self.dir.clone(), self.clock.clone(), oidc).await
-    }
-
-    async fn over(
-        dir: Arc<tempfile::TempDir>,
-        clock: Arc<ManualClock>,
-        oidc: Option<holdpoint_web::OidcConfig>,
-    ) -> Web {
-        let defaults = HoldDefaults {
-            approvers: vec!["admins".into()],
-            expiry: Duration::from_secs(900),
-            max_duration: holdpoint_policy::MAX_DURATION,
-        };
-        let set = holdpoint_policy::load_dir(&dir.path().join("policies"), &defaults).unwrap();
-        let url = format!("sqlite://{}", dir.path().join("hp.db").display());
-        let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-        let gate = Gate::new(GateParts {
-            store: Arc::new(store),
-            policy: Arc::new(PolicyEngine::new(set, defaults, None)),
-            clock: clock.clone(),
-            masker: Arc::new(
+        let t = TestGate::with_policies(POLICIES)
+            .masker(Arc::new(
                 holdpoint_mask::Redactor::new(&[7u8; 32], &holdpoint_mask::MaskConfig::default())
                     .unwrap(),
-            ),
-            directory: Directory::new(Vec::new()),
-            settings: GateSettings {
+            ))
+            .settings(GateSettings {
                 limits: Limits {
                     requests_per_second: 0,
                     request_burst: 0,
@@ -102,18 +71,29 @@ impl Web {
                     long_polls: 1000,
                 },
                 ..GateSettings::default()
-            },
-        });
+            })
+            .build()
+            .await;
+        Web::over(t, oidc)
+    }
+
+    /// Another gateway on the same database, policies and clock: after `drop`ping the
+    /// first, a restart; alongside it, a replica.
+    async fn replica(&self, oidc: Option<holdpoint_web::OidcConfig>) -> Web {
+        Web::over(self.t.restart().build().await, oidc)
+    }
+
+    fn over(t: TestGate, oidc: Option<holdpoint_web::OidcConfig>) -> Web {
         let mut config = holdpoint_web::WebConfig::new("http://127.0.0.1:8470");
         config.idle_timeout = Duration::from_secs(600);
         config.absolute_timeout = Duration::from_secs(3600);
         config.oidc = oidc;
-        let state = holdpoint_web::WebState::new(gate.clone(), config).unwrap();
+        let state = holdpoint_web::WebState::new(t.gate.clone(), config).unwrap();
         Web {
             router: holdpoint_web::router(state),
-            gate,
-            clock,
-            dir,
+            gate: t.gate.clone(),
+            clock: t.clock.clone(),
+            t,
         }
     }
 
