@@ -9,42 +9,17 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::mask::NoMasking;
-use holdpoint_core::{Identity, ManualClock, Principal, PrincipalKind};
-use holdpoint_gate::{Directory, Gate, GateParts, GateSettings};
-use holdpoint_policy::{HoldDefaults, PolicyEngine, PolicySet, PolicySource};
-use holdpoint_store::{OpenMode, SqlStore};
+use holdpoint_core::{Identity, Principal, PrincipalKind};
+use holdpoint_gate::testing::TestGate;
 use holdpoint_web::{Sessions, Via};
-use std::sync::Arc;
 use std::time::Duration;
-
-async fn gate(dir: &std::path::Path, clock: Arc<ManualClock>) -> Arc<Gate> {
-    let defaults = HoldDefaults {
-        approvers: vec!["admins".into()],
-        expiry: Duration::from_secs(900),
-        max_duration: holdpoint_policy::MAX_DURATION,
-    };
-    let source = PolicySource {
-        file: "p.cedar".into(),
-        text: r#"permit(principal, action == Action::"db.read", resource);"#.into(),
-    };
-    let set = PolicySet::compile(&[source], &defaults, None).unwrap();
-    let url = format!("sqlite://{}", dir.join("hp.db").display());
-    let store = SqlStore::open(&url, OpenMode::Serve).await.unwrap();
-    Gate::new(GateParts {
-        store: Arc::new(store),
-        policy: Arc::new(PolicyEngine::new(set, defaults, None)),
-        clock,
-        masker: Arc::new(NoMasking),
-        directory: Directory::default(),
-        settings: GateSettings::default(),
-    })
-}
 
 #[tokio::test]
 async fn a_restart_with_shorter_timeouts_ends_sessions_opened_under_longer_ones() {
-    let dir = tempfile::tempdir().unwrap();
-    let clock = Arc::new(ManualClock::starting_now());
+    let t = TestGate::with_policies(r#"permit(principal, action == Action::"db.read", resource);"#)
+        .build()
+        .await;
+    let clock = t.clock.clone();
     let carol = Identity {
         principal: Principal::new(PrincipalKind::User, "carol"),
         groups: vec!["dba".into()],
@@ -52,7 +27,7 @@ async fn a_restart_with_shorter_timeouts_ends_sessions_opened_under_longer_ones(
     };
     let id = {
         let before = Sessions::new(
-            gate(dir.path(), clock.clone()).await,
+            t.gate.clone(),
             Duration::from_secs(8 * 3600),
             Duration::from_secs(7 * 24 * 3600),
         );
@@ -60,7 +35,7 @@ async fn a_restart_with_shorter_timeouts_ends_sessions_opened_under_longer_ones(
     };
     // The operator restarts with a 15-minute idle and a 1-hour absolute timeout.
     let after = Sessions::new(
-        gate(dir.path(), clock.clone()).await,
+        t.restart().build().await.gate,
         Duration::from_secs(15 * 60),
         Duration::from_secs(3600),
     );
