@@ -15,8 +15,7 @@ use holdpoint_core::{
 };
 use holdpoint_gate::testing::TestGate;
 use holdpoint_gate::{
-    DirectoryUser, Gate, GateError, GateSettings, Limits, NewSession, NewToken, Ruling,
-    SurfaceContext,
+    DirectoryUser, GateError, GateSettings, Limits, NewSession, NewToken, Ruling, SurfaceContext,
 };
 use serde_json::{Value, json};
 use std::time::Duration;
@@ -48,28 +47,6 @@ async fn world_with(limits: Limits, users: Vec<DirectoryUser>) -> World {
 
 async fn world() -> World {
     world_with(Limits::default(), Vec::new()).await
-}
-
-async fn secret(gate: &Gate, name: &str, kind: PrincipalKind, groups: &[&str]) -> String {
-    let (secret, _) = gate
-        .create_token(
-            &Actor::system(),
-            NewToken {
-                name: name.into(),
-                kind,
-                groups: groups.iter().map(|g| g.to_string()).collect(),
-                owner: None,
-                ttl: None,
-            },
-        )
-        .await
-        .unwrap();
-    secret
-}
-
-async fn who(gate: &Gate, name: &str, kind: PrincipalKind, groups: &[&str]) -> Identity {
-    let s = secret(gate, name, kind, groups).await;
-    gate.authenticate(&s).await.unwrap()
 }
 
 fn ddl(resource: &str, sql: &str) -> ActionRequest {
@@ -107,8 +84,8 @@ const SHORT: Duration = Duration::from_millis(50);
 #[tokio::test]
 async fn a_hold_opened_elsewhere_does_not_lend_its_weaker_terms_to_a_proxy_statement() {
     let w = world().await;
-    let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
-    let dba = who(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
+    let bot = w.token("ci-bot", PrincipalKind::Agent, &[]).await.1;
+    let dba = w.token("alice", PrincipalKind::User, &["dba"]).await.1;
     let sql = "ALTER TABLE aaa ADD c int; ALTER TABLE payments ADD d int";
     let request = ddl("postgres/prod/aaa", sql);
     let ctx = proxy(parts(
@@ -149,8 +126,8 @@ async fn a_hold_opened_elsewhere_does_not_lend_its_weaker_terms_to_a_proxy_state
 #[tokio::test]
 async fn two_connections_resubmitting_one_approval_run_it_once() {
     let w = world().await;
-    let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
-    let dba = who(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
+    let bot = w.token("ci-bot", PrincipalKind::Agent, &[]).await.1;
+    let dba = w.token("alice", PrincipalKind::User, &["dba"]).await.1;
     let request = ddl("postgres/prod/t", "ALTER TABLE t ADD c int");
     let mut one = w
         .gate
@@ -199,8 +176,8 @@ async fn two_connections_resubmitting_one_approval_run_it_once() {
 async fn the_api_read_and_a_proxy_resubmission_never_both_take_one_approval() {
     for api_first in [true, false] {
         let w = world().await;
-        let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
-        let dba = who(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
+        let bot = w.token("ci-bot", PrincipalKind::Agent, &[]).await.1;
+        let dba = w.token("alice", PrincipalKind::User, &["dba"]).await.1;
         let request = ddl("postgres/prod/t", "ALTER TABLE t ADD c int");
         let (first, second) = if api_first {
             (SurfaceContext::named("api"), proxy(None))
@@ -235,8 +212,8 @@ async fn the_api_read_and_a_proxy_resubmission_never_both_take_one_approval() {
 #[tokio::test]
 async fn a_grant_window_never_lets_an_executing_surface_run_other_params() {
     let w = world().await;
-    let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
-    let sre = who(&w.gate, "sam", PrincipalKind::User, &["sre"]).await;
+    let bot = w.token("ci-bot", PrincipalKind::Agent, &[]).await.1;
+    let sre = w.token("sam", PrincipalKind::User, &["sre"]).await.1;
     let deploy = |v: &str| ActionRequest {
         kind: "deploy.run".into(),
         resource: "k8s/prod/web".into(),
@@ -287,8 +264,8 @@ async fn a_grant_window_never_lets_an_executing_surface_run_other_params() {
 async fn a_withdrawn_hold_approved_at_the_same_moment_is_not_run() {
     for approve_first in [true, false] {
         let w = world().await;
-        let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
-        let dba = who(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
+        let bot = w.token("ci-bot", PrincipalKind::Agent, &[]).await.1;
+        let dba = w.token("alice", PrincipalKind::User, &["dba"]).await.1;
         let mut asking = w
             .gate
             .ask(
@@ -328,9 +305,9 @@ async fn a_withdrawn_hold_approved_at_the_same_moment_is_not_run() {
 #[tokio::test]
 async fn an_admin_cannot_take_someone_elses_approval_on_the_one_path() {
     let w = world().await;
-    let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
-    let dba = who(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
-    let admin = who(&w.gate, "root", PrincipalKind::Admin, &[]).await;
+    let bot = w.token("ci-bot", PrincipalKind::Agent, &[]).await.1;
+    let dba = w.token("alice", PrincipalKind::User, &["dba"]).await.1;
+    let admin = w.token("root", PrincipalKind::Admin, &[]).await.1;
     let held = w
         .gate
         .submit(
@@ -383,7 +360,7 @@ async fn an_admin_cannot_take_someone_elses_approval_on_the_one_path() {
 #[tokio::test]
 async fn a_user_never_approves_their_own_request() {
     let w = world().await;
-    let alice = who(&w.gate, "alice", PrincipalKind::User, &["dba"]).await;
+    let alice = w.token("alice", PrincipalKind::User, &["dba"]).await.1;
     let held = w
         .gate
         .submit(
@@ -477,7 +454,7 @@ async fn a_rate_is_not_escaped_by_case_or_by_switching_to_a_web_session() {
         Vec::new(),
     )
     .await;
-    let s = secret(&w.gate, "Bob", PrincipalKind::User, &["dba"]).await;
+    let s = w.token("Bob", PrincipalKind::User, &["dba"]).await.0;
     // 1: the sign-in (counts), 2: an API request.
     let session = w
         .gate
@@ -570,7 +547,7 @@ async fn a_zero_burst_with_a_rate_still_limits() {
         Vec::new(),
     )
     .await;
-    let s = secret(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
+    let s = w.token("ci-bot", PrincipalKind::Agent, &[]).await.0;
     assert!(w.gate.authenticate(&s).await.is_ok());
     assert!(matches!(
         w.gate.authenticate(&s).await,
@@ -586,8 +563,8 @@ async fn a_zero_burst_with_a_rate_still_limits() {
 #[tokio::test]
 async fn an_ended_oidc_session_does_not_count_at_release() {
     let w = world().await;
-    let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
-    let admin = who(&w.gate, "root", PrincipalKind::Admin, &[]).await;
+    let bot = w.token("ci-bot", PrincipalKind::Agent, &[]).await.1;
+    let admin = w.token("root", PrincipalKind::Admin, &[]).await.1;
     let carol = Identity {
         principal: Principal::new(PrincipalKind::User, "carol"),
         groups: vec!["dba".into()],
@@ -654,7 +631,7 @@ async fn an_ended_oidc_session_does_not_count_at_release() {
 #[tokio::test]
 async fn a_huge_wait_does_not_panic_the_gate() {
     let w = world().await;
-    let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
+    let bot = w.token("ci-bot", PrincipalKind::Agent, &[]).await.1;
     let gate = w.gate.clone();
     let task = tokio::spawn(async move {
         gate.decide(
@@ -704,7 +681,7 @@ async fn odd_names_are_refused() {
         assert!(matches!(r, Err(GateError::Invalid(_))), "{name:?}: {r:?}");
     }
     // Too many parts is refused, never evaluated part by part.
-    let bot = who(&w.gate, "ci-bot", PrincipalKind::Agent, &[]).await;
+    let bot = w.token("ci-bot", PrincipalKind::Agent, &[]).await.1;
     let many: Vec<Value> = (0..=holdpoint_gate::MAX_PARTS)
         .map(|i| json!({"kind": "db.read", "resource": format!("postgres/prod/t{i}")}))
         .collect();
