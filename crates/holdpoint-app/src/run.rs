@@ -62,7 +62,8 @@ async fn serve(
     // Everything that can fail, before anything runs.
     let mounted = sections::mount(slack, webhooks, web, &gate, &shared, &public_url)?;
     let stop_mcp = tokio_util::sync::CancellationToken::new();
-    let mut router = holdpoint_server::router_with_mcp(gate.clone(), &mcp, stop_mcp.clone());
+    let (documented, hosted) = sections::surface_routes(&gate, &mcp, &stop_mcp);
+    let mut router = holdpoint_server::router_with(gate.clone(), documented, hosted);
     for routes in mounted.routes {
         router = router.merge(routes);
     }

@@ -10,12 +10,14 @@ use crate::run::stopped;
 use holdpoint_core::env::Env;
 use holdpoint_core::{Clock, Store};
 use holdpoint_gate::Gate;
+use holdpoint_mcp::config::HostedUpstream;
 use holdpoint_notify::Channel;
-use holdpoint_server::McpUpstream;
+use holdpoint_server::AppState;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::sync::watch;
+use utoipa_axum::router::OpenApiRouter;
 
 /// Checks every section as far as it can be without the environment; the warnings to
 /// log once.
@@ -42,7 +44,7 @@ pub(crate) struct Resolved {
     pub webhooks: Vec<Arc<dyn Channel>>,
     pub web: Option<holdpoint_web::config::WebSettings>,
     pub postgres: Vec<holdpoint_pg::ListenerConfig>,
-    pub mcp: Vec<McpUpstream>,
+    pub mcp: Vec<HostedUpstream>,
 }
 
 pub(crate) fn resolve(
@@ -50,16 +52,8 @@ pub(crate) fn resolve(
     env: &dyn Env,
     clock: Arc<dyn Clock>,
 ) -> Result<Resolved, ConfigError> {
-    let hosted = holdpoint_mcp::config::upstreams(&config.mcp, env)?;
     Ok(Resolved {
-        mcp: hosted
-            .into_iter()
-            .map(|u| McpUpstream {
-                proxy: u.proxy,
-                idle_timeout: u.idle_timeout,
-                max_sessions: u.max_sessions,
-            })
-            .collect(),
+        mcp: holdpoint_mcp::config::upstreams(&config.mcp, env)?,
         webhooks: holdpoint_webhooks::config::channels(&config.webhooks, env, clock)?,
         postgres: (config.postgres.iter())
             .map(|section| section.resolve(env))
@@ -93,6 +87,18 @@ pub(crate) struct Mounted {
     pub routes: Vec<axum::Router>,
     /// Run until the gateway stops, and waited for.
     pub tasks: Vec<Task>,
+}
+
+/// The surfaces that speak HTTP on the gateway's server: the routes that join the API's
+/// OpenAPI document, and the MCP upstreams it hosts (ended when `stop` is cancelled).
+pub(crate) fn surface_routes(
+    gate: &Arc<Gate>,
+    mcp: &[HostedUpstream],
+    stop: &tokio_util::sync::CancellationToken,
+) -> (OpenApiRouter<AppState>, axum::Router<AppState>) {
+    let documented = holdpoint_mcp::http::api_routes().merge(holdpoint_hook::http::routes());
+    let hosted = holdpoint_mcp::http::hosted_routes(gate, mcp, stop);
+    (documented, hosted)
 }
 
 /// Builds the channels and routes; `public_url` is where browsers reach the gateway.

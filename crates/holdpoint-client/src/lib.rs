@@ -2,8 +2,9 @@
 //!
 //! One [`Client`] for every remote caller of a gateway: the CLI's `token`, `submit`,
 //! `pending`, `approve` and `reject`, `init --agent`, the stdio MCP proxy (`holdpoint
-//! mcp`) and the Claude Code hook (`holdpoint hook`). The wire types are the server's
-//! own ([`holdpoint_server::ActionView`] and friends), so both sides read one shape.
+//! mcp`) and the Claude Code hook (`holdpoint hook`). The wire types are the ones the
+//! server writes ([`holdpoint_api::ActionView`] and friends, in the shared API crate), so
+//! both sides read one shape.
 //! A tour:
 //! - `client.rs`: [`Client`], a base URL and a bearer token; each request, its answer
 //!   read as JSON, and an error answer as [`ClientError::Api`].
@@ -27,6 +28,6 @@ mod wait;
 pub use actions::Submission;
 pub use client::Client;
 pub use error::ClientError;
-pub use holdpoint_server::{ActionList, ActionView, CreatedToken, McpOutlooks, TokenList};
+pub use holdpoint_api::{ActionList, ActionView, CreatedToken, McpOutlooks, TokenList};
 pub use tokens::{NewToken, TokenCreation};
 pub use wait::POLL;

@@ -1,12 +1,16 @@
 //! # holdpoint-hook: Claude Code's PreToolUse hook as a surface
 //!
 //! Claude Code runs a hook before each tool call and reads a permission decision from
-//! it. This crate is the surface's pure part; the gateway (`POST /hooks/claude-code`) and
-//! the CLI (`holdpoint hook claude-code`) do the I/O. A tour:
+//! it. The gateway answers it at `POST /hooks/claude-code`; the CLI
+//! (`holdpoint hook claude-code`) forwards Claude Code's input there. A tour:
 //! - [`action_of`]: the PreToolUse input (JSON) → the action and the context only the
 //!   hook knows (`command`, `argv`, `url`), following the table in docs/agents.md;
 //! - [`allow`] and [`deny`]: the `hookSpecificOutput` Claude Code reads. Every failure
 //!   becomes a `deny` with its cause: the hook fails closed.
+//! - `http.rs`: the endpoint, mounted by the app on the gateway's server; it asks the
+//!   gate's one ask-and-wait path ([`holdpoint_gate::Gate::decide`]).
+
+pub mod http;
 
 use holdpoint_core::ActionRequest;
 use holdpoint_core::action::{kind_segment, resource_segment as segment};

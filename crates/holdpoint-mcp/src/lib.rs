@@ -16,6 +16,9 @@
 //! - `gatekeeper.rs` and `local.rs`: how the proxy asks the gate, in process or remotely.
 //! - `redact.rs`: the upstream's credentials never reach the agent.
 //! - `tools.rs`: the upstream's tool annotations, remembered from `tools/list`.
+//! - `http.rs`: the surface over HTTP, mounted by the app on the gateway's server:
+//!   `/mcp/{name}` for each hosted upstream, and `/v1/mcp/{server}/calls` and `/tools`,
+//!   what the stdio proxy asks the gateway.
 //! - `sessions.rs`: how many gateway-hosted sessions each principal may hold open.
 //! - `config.rs`: the `[[mcp]]` sections of `holdpoint.toml`, the upstreams the gateway
 //!   hosts, with their credentials read from the variables they name.
@@ -24,6 +27,7 @@ pub use holdpoint_core::tool_call as action;
 mod calls;
 pub mod config;
 mod gatekeeper;
+pub mod http;
 mod local;
 mod proxy;
 mod redact;

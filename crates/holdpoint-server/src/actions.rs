@@ -1,20 +1,17 @@
 //! `/v1/actions`: submit, read (with long-poll), list, review, cancel.
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Caller};
-use crate::view::ActionView;
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use holdpoint_api::{ActionList, ActionView, parse_wait};
+use holdpoint_api::{ApiError, ErrorBody};
+use holdpoint_api::{ApiJson, Caller};
 use holdpoint_core::store::ActionFilter;
 use holdpoint_core::{ActionId, ActionRequest, Decision, Status};
 use holdpoint_gate::SurfaceContext;
-use serde::{Deserialize, Serialize};
-use std::time::Duration;
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-/// The longest a single request may wait for a decision.
-pub const MAX_WAIT: Duration = Duration::from_secs(600);
 const DEFAULT_LIMIT: u32 = 50;
 const MAX_LIMIT: u32 = 500;
 
@@ -57,22 +54,6 @@ pub struct ListQuery {
     pub limit: Option<u32>,
     /// The `next` cursor of the previous page.
     pub after: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct ActionList {
-    pub actions: Vec<ActionView>,
-    pub next: Option<String>,
-}
-
-/// Parses a `wait` value, capped at [`MAX_WAIT`].
-pub fn parse_wait(text: Option<&str>) -> Result<Duration, ApiError> {
-    match text {
-        None => Ok(Duration::ZERO),
-        Some(t) => holdpoint_core::duration::parse_duration(t)
-            .map(|d| d.min(MAX_WAIT))
-            .map_err(|e| ApiError::invalid(format!("wait: {e}"))),
-    }
 }
 
 /// The channel recorded for reviews and cancellations through this API. It is not taken

@@ -1,15 +1,15 @@
 //! Admin routes: tokens and the audit log.
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Caller};
-use crate::view::ActionView;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use holdpoint_api::{ActionView, CreatedToken, TokenList};
+use holdpoint_api::{ApiError, ErrorBody};
+use holdpoint_api::{ApiJson, Caller};
 use holdpoint_core::audit::ChainReport;
-use holdpoint_core::{AuditEvent, PrincipalKind, TokenRecord};
+use holdpoint_core::{AuditEvent, PrincipalKind};
 use holdpoint_gate::{NewToken, TokenOutcome};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -26,22 +26,6 @@ pub struct CreateTokenBody {
     /// e.g. `30d`; none means the token lives until revoked.
     #[serde(default)]
     pub ttl: Option<String>,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct CreatedToken {
-    /// Shown once; only its hash is stored.
-    pub token: String,
-    /// The `token.create.*` action that allowed it.
-    #[serde(default)]
-    pub action: String,
-    #[serde(flatten)]
-    pub record: TokenRecord,
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct TokenList {
-    pub tokens: Vec<TokenRecord>,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

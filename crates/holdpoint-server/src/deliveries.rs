@@ -2,10 +2,10 @@
 //! keeps failing stays visible (admins only).
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::Caller;
 use axum::Json;
 use axum::extract::{Query, State};
+use holdpoint_api::Caller;
+use holdpoint_api::{ApiError, ErrorBody};
 use holdpoint_core::outbox::Delivery;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -1,10 +1,10 @@
 //! `POST /v1/policy/explain`: the verdict for an action, holding nothing and writing nothing.
 
 use crate::AppState;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Caller};
 use axum::Json;
 use axum::extract::State;
+use holdpoint_api::{ApiError, ErrorBody};
+use holdpoint_api::{ApiJson, Caller};
 use holdpoint_core::{ActionRequest, Principal, Requirement, Verdict};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

@@ -5,42 +5,34 @@
 //! completes. A tour:
 //! - `actions.rs`: `/v1/actions` — submit, long-poll, list, review, cancel.
 //! - `explain.rs`: `/v1/policy/explain`.
-//! - `hook.rs`: `/hooks/claude-code`, Claude Code's PreToolUse hook over HTTP.
-//! - `mcp.rs`: `/mcp/{name}` (each `[[mcp]]` upstream over streamable HTTP) and
-//!   `/v1/mcp/{server}/…`, what the stdio proxy `holdpoint mcp` asks.
 //! - `admin.rs`: `/v1/tokens` and `/v1/audit`.
 //! - `deliveries.rs`: `/v1/deliveries`, the outbox and how its deliveries stand.
 //! - `ops.rs`: `/healthz`, `/readyz`, `/metrics`, `/openapi.json`.
-//! - `extract.rs`: the bearer-token caller (counted against its request rate) and JSON
-//!   bodies with holdpoint's errors.
 //! - `listen.rs`: [`serve`], the accept loop: connection cap and header read timeout.
-//! - `error.rs`: [`ApiError`], the one place errors become responses.
-//! - `view.rs`: what an action looks like on the wire (masked).
+//!
+//! Errors, the bearer-token caller and the wire types come from `holdpoint-api`. The
+//! surfaces that speak HTTP themselves (MCP's `/mcp/{name}` and `/v1/mcp/…`, the Claude
+//! Code hook's `/hooks/claude-code`) own their routes in their own crates; the app hands
+//! them to [`router_with`], so this crate depends on no surface.
 
 mod actions;
 mod admin;
 mod deliveries;
-mod error;
 mod explain;
-mod extract;
-mod hook;
 mod listen;
-mod mcp;
 mod ops;
-mod view;
 
-pub use actions::{ActionList, MAX_WAIT};
-pub use admin::{AuditPage, CreatedToken, TokenList};
+pub use admin::AuditPage;
 pub use deliveries::DeliveryList;
-pub use error::ApiError;
 pub use explain::{Explanation, parse_principal};
+pub use holdpoint_api::{
+    ActionList, ActionView, ApiError, BODY_LIMIT, CreatedToken, MAX_WAIT, TokenList,
+};
 pub use listen::{ServerLimits, serve};
-pub use mcp::{McpOutlook, McpOutlooks, McpUpstream};
 pub use ops::metrics_handle;
-pub use view::ActionView;
 
 use axum::Router;
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{DefaultBodyLimit, FromRef};
 use axum::routing::get;
 use holdpoint_gate::Gate;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -49,8 +41,6 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// The largest accepted request body.
-pub const BODY_LIMIT: usize = 1024 * 1024;
 /// The longest a client may take to send a request body (a slow body holds a connection).
 pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
@@ -61,6 +51,12 @@ pub struct AppState {
     openapi: Arc<utoipa::openapi::OpenApi>,
 }
 
+impl FromRef<AppState> for Arc<Gate> {
+    fn from_ref(state: &AppState) -> Self {
+        state.gate.clone()
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(info(
     title = "holdpoint",
@@ -68,17 +64,19 @@ pub struct AppState {
 ))]
 struct ApiDoc;
 
-/// Builds the service.
+/// Builds the service with no surface routes of its own (tests of the API itself).
 pub fn router(gate: Arc<Gate>) -> Router {
-    router_with_mcp(gate, &[], tokio_util::sync::CancellationToken::new())
+    router_with(gate, OpenApiRouter::new(), Router::new())
 }
 
-/// Builds the service, with `/mcp/{name}` for each upstream. Cancelling `stop` ends every
-/// MCP session (and its upstream), so open event streams do not hold a shutdown up.
-pub fn router_with_mcp(
+/// Builds the service with the surfaces' routes: `documented` ones join the API and its
+/// OpenAPI document; `hosted` ones (protocols of their own, such as MCP's streamable HTTP)
+/// are served beside it. Both get the body limit and timeout; unknown routes answer
+/// holdpoint's 404.
+pub fn router_with(
     gate: Arc<Gate>,
-    upstreams: &[McpUpstream],
-    stop: tokio_util::sync::CancellationToken,
+    documented: OpenApiRouter<AppState>,
+    hosted: Router<AppState>,
 ) -> Router {
     let (api, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(actions::submit, actions::list_actions))
@@ -94,27 +92,17 @@ pub fn router_with_mcp(
         .routes(routes!(ops::healthz))
         .routes(routes!(ops::readyz))
         .routes(routes!(ops::metrics))
-        .routes(routes!(mcp::submit_call))
-        .routes(routes!(mcp::tool_outlooks))
-        .routes(routes!(hook::claude_code))
+        .merge(documented)
         .split_for_parts();
     let state = AppState {
         gate,
         metrics: metrics_handle(),
         openapi: Arc::new(openapi),
     };
-    let mut mcp_routes = mcp::mount(Router::new(), &state, upstreams, &stop);
-    if !upstreams.is_empty() {
-        let owners = Arc::new(mcp::SessionOwners::default());
-        mcp_routes = mcp_routes.route_layer(axum::middleware::from_fn_with_state(
-            (state.clone(), owners),
-            mcp::authenticate,
-        ));
-    }
-    let mcp_routes = mcp_routes.layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT));
-    api.merge(mcp_routes)
+    let hosted = hosted.layer(tower_http::limit::RequestBodyLimitLayer::new(BODY_LIMIT));
+    api.merge(hosted)
         .route("/openapi.json", get(ops::openapi))
-        .fallback(error::not_found)
+        .fallback(holdpoint_api::not_found)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             BODY_TIMEOUT,

@@ -1,11 +1,11 @@
 //! Operations: liveness, readiness, Prometheus metrics, the OpenAPI document.
 
 use crate::AppState;
-use crate::error::ApiError;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use holdpoint_api::ApiError;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::sync::OnceLock;
 

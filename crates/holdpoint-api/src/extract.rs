@@ -1,26 +1,28 @@
 //! Extractors: the authenticated caller, and JSON bodies whose every rejection is an
 //! [`ApiError`] in holdpoint's shape.
 
-use crate::AppState;
 use crate::error::ApiError;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use holdpoint_core::Identity;
+use holdpoint_gate::Gate;
 use serde::de::DeserializeOwned;
+use std::sync::Arc;
 
 /// The identity behind the request's bearer token. What it may do is the gate's to
 /// say: every gate method checks the caller itself.
 pub struct Caller(pub Identity);
 
-impl FromRequestParts<AppState> for Caller {
+impl<S> FromRequestParts<S> for Caller
+where
+    Arc<Gate>: FromRef<S>,
+    S: Send + Sync,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let header = parts
             .headers
             .get(axum::http::header::AUTHORIZATION)
@@ -41,7 +43,8 @@ impl FromRequestParts<AppState> for Caller {
                 )
             })?;
         // Counts this request against the principal's rate (429 over it).
-        let identity = state.gate.authenticate(token).await?;
+        let gate = Arc::<Gate>::from_ref(state);
+        let identity = gate.authenticate(token).await?;
         Ok(Caller(identity))
     }
 }

@@ -1,4 +1,4 @@
-//! The MCP surface over HTTP.
+//! The MCP surface over HTTP, mounted by the app on the gateway's server.
 //! - `/mcp/{name}`: each `[[mcp]]` upstream, served over streamable HTTP to agents that
 //!   authenticate with their bearer token. Each agent session gets its own upstream
 //!   session, closed when the agent's ends or idles out.
@@ -6,47 +6,55 @@
 //!   (the stdio proxy, which runs beside the agent) asks the gateway for each call and
 //!   each tool list.
 
-use crate::AppState;
-use crate::error::{ApiError, ErrorBody};
-use crate::extract::{ApiJson, Caller};
-use crate::view::ActionView;
+use crate::config::HostedUpstream;
+use crate::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, Sessions};
 use axum::Json;
 use axum::Router;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRef, Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use holdpoint_api::{ActionView, ApiError, ApiJson, Caller, ErrorBody, McpOutlook, McpOutlooks};
 use holdpoint_core::Principal;
-use holdpoint_gate::Answer;
-use holdpoint_mcp::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, ProxyConfig, Sessions};
+use holdpoint_gate::{Answer, Gate};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-/// How the gateway serves `[[mcp]]` upstreams.
-#[derive(Debug, Clone)]
-pub struct McpUpstream {
-    pub proxy: ProxyConfig,
-    /// An agent session with no request for this long is closed, with its upstream.
-    pub idle_timeout: Duration,
-    /// The most sessions one principal may hold open on this upstream.
-    pub max_sessions: usize,
+/// `POST /v1/mcp/{server}/calls` and `/tools`, for the API's OpenAPI document.
+pub fn api_routes<S>() -> OpenApiRouter<S>
+where
+    Arc<Gate>: FromRef<S>,
+    S: Clone + Send + Sync + 'static,
+{
+    OpenApiRouter::new()
+        .routes(routes!(submit_call))
+        .routes(routes!(tool_outlooks))
 }
 
-/// Adds `/mcp/{name}` for each upstream.
-pub(crate) fn mount(
-    mut router: Router<AppState>,
-    state: &AppState,
-    upstreams: &[McpUpstream],
+/// `/mcp/{name}` for each upstream, each request authenticated by its bearer token.
+/// Cancelling `stop` ends every MCP session (and its upstream), so open event streams do
+/// not hold a shutdown up.
+pub fn hosted_routes<S>(
+    gate: &Arc<Gate>,
+    upstreams: &[HostedUpstream],
     stop: &tokio_util::sync::CancellationToken,
-) -> Router<AppState> {
+) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    let mut router = Router::new();
+    if upstreams.is_empty() {
+        return router;
+    }
     for upstream in upstreams {
         let config = Arc::new(upstream.proxy.clone());
-        let gate = state.gate.clone();
+        let gate = gate.clone();
         let per_principal = Sessions::new(upstream.max_sessions);
         let mut sessions = LocalSessionManager::default();
         sessions.session_config.keep_alive = Some(upstream.idle_timeout);
@@ -67,13 +75,17 @@ pub(crate) fn mount(
         );
         router = router.route_service(&format!("/mcp/{}", upstream.proxy.name), service);
     }
-    router
+    let owners = Arc::new(SessionOwners::default());
+    router.route_layer(axum::middleware::from_fn_with_state(
+        (gate.clone(), owners),
+        authenticate,
+    ))
 }
 
 /// Which principal opened each MCP session: a session id is honoured only for it, so a
 /// leaked id lets no one else read the session's stream, post to it or close it.
 #[derive(Debug, Default)]
-pub(crate) struct SessionOwners(Mutex<HashMap<String, Principal>>);
+struct SessionOwners(Mutex<HashMap<String, Principal>>);
 
 /// Ids remembered at most; past it the oldest are forgotten wholesale (their sessions
 /// then answer 404 and their clients start new ones).
@@ -90,14 +102,14 @@ impl SessionOwners {
 /// Authenticates `/mcp/…` requests: only agents and users, each counted against its rate;
 /// a session id only from the principal that opened it. The identity rides along in the
 /// request for the proxy.
-pub(crate) async fn authenticate(
-    State((state, owners)): State<(AppState, Arc<SessionOwners>)>,
+async fn authenticate(
+    State((gate, owners)): State<(Arc<Gate>, Arc<SessionOwners>)>,
     request: Request,
     next: Next,
 ) -> Response {
     let (mut parts, body) = request.into_parts();
-    let caller = match <Caller as axum::extract::FromRequestParts<AppState>>::from_request_parts(
-        &mut parts, &state,
+    let caller = match <Caller as axum::extract::FromRequestParts<Arc<Gate>>>::from_request_parts(
+        &mut parts, &gate,
     )
     .await
     {
@@ -173,20 +185,6 @@ pub struct McpTool {
     pub annotations: Option<Value>,
 }
 
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct McpOutlooks {
-    pub tools: Vec<McpOutlook>,
-}
-
-/// What policy says of one tool for the caller.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct McpOutlook {
-    pub name: String,
-    /// `allow`, `hold` or `deny`.
-    pub outcome: String,
-    pub reason: String,
-}
-
 /// The most tools one `POST /v1/mcp/{server}/tools` may ask about.
 const MAX_TOOLS: usize = 1000;
 
@@ -197,30 +195,29 @@ const MAX_TOOLS: usize = 1000;
               (status = 403, description = "Admin tokens submit nothing", body = ErrorBody),
               (status = 422, description = "Not a valid action", body = ErrorBody)))]
 pub async fn submit_call(
-    State(state): State<AppState>,
+    State(gate): State<Arc<Gate>>,
     caller: Caller,
     Path(server): Path<String>,
     ApiJson(body): ApiJson<McpCallBody>,
 ) -> Result<Json<ActionView>, ApiError> {
     let identity = holdpoint_gate::may_submit(&caller.0).map(|()| &caller.0)?;
-    let call = holdpoint_mcp::tool_call(
+    let call = crate::tool_call(
         &server,
         &body.tool,
         body.arguments.unwrap_or_default(),
         body.annotations.as_ref(),
         &body.environment,
     );
-    let record = state
-        .gate
+    let record = gate
         .submit(
             identity,
             call.request.clone(),
-            holdpoint_mcp::surface_context(&call),
+            crate::surface_context(&call),
         )
         .await?;
     Ok(Json(ActionView::answer(
         &Answer::plain(record),
-        state.gate.masker().as_ref(),
+        gate.masker().as_ref(),
     )))
 }
 
@@ -231,7 +228,7 @@ pub async fn submit_call(
               (status = 403, description = "Admin tokens submit nothing", body = ErrorBody),
               (status = 422, description = "Too many tools", body = ErrorBody)))]
 pub async fn tool_outlooks(
-    State(state): State<AppState>,
+    State(gate): State<Arc<Gate>>,
     caller: Caller,
     Path(server): Path<String>,
     ApiJson(body): ApiJson<McpToolsBody>,
@@ -247,7 +244,7 @@ pub async fn tool_outlooks(
         .tools
         .iter()
         .map(|t| {
-            holdpoint_mcp::tool_call(
+            crate::tool_call(
                 &server,
                 &t.name,
                 Map::new(),
@@ -257,7 +254,7 @@ pub async fn tool_outlooks(
         })
         .collect();
     let keeper = LocalGate {
-        gate: state.gate.clone(),
+        gate,
         caller: identity.clone(),
     };
     let outlooks = keeper
