@@ -8,6 +8,7 @@
 #               parsed by pg_query, judged by Cedar, summarised in the audit log
 #   bash bench/pg.sh                 # 30 s per figure
 #   DURATION=10 SCALE=8 bash bench/pg.sh
+#   HOLDPOINT_BIN=/path/to/holdpoint bash bench/pg.sh   # a given build, not this tree's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}
@@ -16,9 +17,13 @@ CLIENTS=${CLIENTS:-8}
 DB=hp_bench_pg
 command -v pgbouncer > /dev/null || { apt-get update -qq && apt-get install -y -qq pgbouncer > /dev/null; }
 
-echo "== building (release)"
-cargo build --release -p holdpoint 2>&1 | tail -n 1
-H=$PWD/target/release/holdpoint
+if [ -n "${HOLDPOINT_BIN:-}" ]; then
+  H=$HOLDPOINT_BIN # a binary built elsewhere (another commit, to compare)
+else
+  echo "== building (release)"
+  cargo build --release -p holdpoint 2>&1 | tail -n 1
+  H=$PWD/target/release/holdpoint
+fi
 
 WORK=$(mktemp -d)
 chmod 755 "$WORK"
