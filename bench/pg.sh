@@ -74,17 +74,26 @@ TOML
 BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" HOLDPOINT_LOG=warn \
   "$H" serve --config "$WORK/holdpoint.toml" --data "$WORK/data" > "$WORK/serve.log" 2>&1 &
 PIDS+=($!)
+HPID=$!
+# The gateway's CPU time (user + system) so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$HPID/stat"; }
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18480/healthz > /dev/null && break; sleep 0.1; done
 TOKEN=$(HOLDPOINT_URL=http://127.0.0.1:18480 HOLDPOINT_TOKEN=$(cat "$WORK/data/admin.token") "$H" token create --name bench --kind agent 2>/dev/null)
 
 run() { # label, port, user, password, pgbench args...
   local label=$1 port=$2 user=$3 password=$4; shift 4
-  local out
+  local out before
+  before=$(cpu_ticks)
   out=$(PGPASSWORD=$password PGSSLMODE=disable pgbench -n -c "$CLIENTS" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" -U "$user" "$@" "$DB" 2>&1) || { echo "$label $*: pgbench failed"; echo "$out" | tail -n 5; return 1; }
   local tps lat
   tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
   lat=$(echo "$out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
-  printf "%-12s %-26s %10s tps %8s ms\n" "$label" "$*" "$tps" "$lat"
+  local cpu=""
+  if [ "$label" = holdpoint ]; then # the gateway's CPU per transaction, however busy the machine
+    cpu=$(awk -v t="$(( $(cpu_ticks) - before ))" -v hz="$(getconf CLK_TCK)" -v tps="$tps" -v d="$DURATION" \
+      'BEGIN { printf "  gateway CPU %.1f us/transaction", t / hz * 1e6 / (tps * d) }')
+  fi
+  printf "%-12s %-26s %10s tps %8s ms%s\n" "$label" "$*" "$tps" "$lat" "$cpu"
   echo "$tps" > "$WORK/tps.$label.$(echo "$*" | tr -c 'a-zA-Z0-9' _)"
 }
 

@@ -4,20 +4,45 @@
 //! params and context, and the strictest verdict wins: any deny denies; otherwise any
 //! hold holds, with the requirements of every holding part; otherwise it is allowed.
 //!
+//! A part may carry a `context` of its own (the shell surface gives each command its
+//! program and flags): its fields are laid over the action's context for that part's
+//! evaluation only.
+//!
 //! The parts live in the stored context, so every later evaluation of the record (the
 //! release re-check, an earlier grant) judges all of them again.
 
 use holdpoint_core::{Evaluation, HoldTerms, Outcome};
 use serde_json::{Map, Value};
 
-/// The context key that lists an action's further parts: `[{"kind", "resource"}, …]`.
+/// The context key that lists an action's further parts:
+/// `[{"kind", "resource", "context"?}, …]`.
 pub const PARTS_KEY: &str = "parts";
 
 /// The most parts one action may have; more is refused rather than evaluated.
 pub const MAX_PARTS: usize = 256;
 
-/// The `(kind, resource)` pairs listed in `extra`, or an error for a malformed list.
-pub fn parts_of(extra: Option<&Map<String, Value>>) -> Result<Vec<(String, String)>, String> {
+/// One part of an action.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub kind: String,
+    pub resource: String,
+    /// Fields laid over the action's context when this part is judged.
+    pub context: Option<Map<String, Value>>,
+}
+
+impl Part {
+    /// The action's context as this part is judged with it.
+    pub fn context_over(&self, extra: Option<&Map<String, Value>>) -> Option<Map<String, Value>> {
+        let own = self.context.as_ref()?;
+        let mut merged = extra.cloned().unwrap_or_default();
+        merged.remove(PARTS_KEY);
+        merged.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Some(merged)
+    }
+}
+
+/// The parts listed in `extra`, or an error for a malformed list.
+pub fn parts_of(extra: Option<&Map<String, Value>>) -> Result<Vec<Part>, String> {
     let Some(list) = extra.and_then(|e| e.get(PARTS_KEY)) else {
         return Ok(Vec::new());
     };
@@ -34,8 +59,21 @@ pub fn parts_of(extra: Option<&Map<String, Value>>) -> Result<Vec<(String, Strin
         .iter()
         .map(|item| {
             let field = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_string);
+            let context = match item.get("context") {
+                None => None,
+                Some(Value::Object(own)) => Some(own.clone()),
+                Some(_) => {
+                    return Err(format!(
+                        "a context of context.{PARTS_KEY} must be an object"
+                    ));
+                }
+            };
             match (field("kind"), field("resource")) {
-                (Some(kind), Some(resource)) => Ok((kind, resource)),
+                (Some(kind), Some(resource)) => Ok(Part {
+                    kind,
+                    resource,
+                    context,
+                }),
                 _ => Err(format!(
                     "each of context.{PARTS_KEY} needs a `kind` and a `resource`"
                 )),
@@ -150,12 +188,34 @@ mod tests {
         let ok = json!({"parts": [{"kind": "db.read", "resource": "postgres/p/a"}]});
         assert_eq!(
             parts_of(ok.as_object()),
-            Ok(vec![("db.read".into(), "postgres/p/a".into())])
+            Ok(vec![Part {
+                kind: "db.read".into(),
+                resource: "postgres/p/a".into(),
+                context: None
+            }])
         );
         let bad = json!({"parts": [{"kind": "db.read"}]});
         assert!(parts_of(bad.as_object()).is_err());
         let bad = json!({"parts": "db.read"});
         assert!(parts_of(bad.as_object()).is_err());
         assert_eq!(parts_of(None), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_part_s_own_context_is_laid_over_the_action_s() {
+        let extra = json!({"command": "rm -rf x", "cwd": "/a",
+            "parts": [{"kind": "shell.exec", "resource": "shell/a",
+                       "context": {"program": "rm", "cwd": "/b"}},
+                      {"kind": "shell.path", "resource": "shell/a"}]});
+        let extra = extra.as_object().cloned();
+        let parts = parts_of(extra.as_ref()).unwrap();
+        let merged = parts[0].context_over(extra.as_ref()).unwrap();
+        assert_eq!(merged["program"], "rm");
+        assert_eq!(merged["cwd"], "/b", "the part's own field wins");
+        assert_eq!(merged["command"], "rm -rf x");
+        assert!(!merged.contains_key(PARTS_KEY));
+        assert!(parts[1].context_over(extra.as_ref()).is_none());
+        let bad = json!({"parts": [{"kind": "k", "resource": "r", "context": "x"}]});
+        assert!(parts_of(bad.as_object()).is_err());
     }
 }

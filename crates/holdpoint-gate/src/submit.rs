@@ -130,10 +130,12 @@ impl Gate {
             Ok(parts) if parts.is_empty() => self.policy.evaluate(&input),
             Ok(parts) => {
                 let mut all = vec![self.policy.evaluate(&input)];
-                for (kind, resource) in &parts {
+                for part in &parts {
+                    let merged = part.context_over(ctx.extra.as_ref());
                     all.push(self.policy.evaluate(&PolicyInput {
-                        kind,
-                        resource,
+                        kind: &part.kind,
+                        resource: &part.resource,
+                        extra: merged.as_ref().or(ctx.extra.as_ref()),
                         ..input
                     }));
                 }

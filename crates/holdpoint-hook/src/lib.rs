@@ -11,9 +11,11 @@
 //!   gate's one ask-and-wait path ([`holdpoint_gate::Gate::decide`]).
 
 pub mod http;
+pub mod shell;
 
 use holdpoint_core::ActionRequest;
 use holdpoint_core::action::{kind_segment, resource_segment as segment};
+use holdpoint_gate::PARTS_KEY;
 use serde_json::{Map, Value, json};
 
 /// The surface name recorded on actions from the hook.
@@ -67,8 +69,6 @@ pub enum HookError {
     /// A field the tool needs is absent (the message names it).
     #[error("{0}")]
     Missing(&'static str),
-    #[error("the command cannot be split as a shell would (unbalanced quotes)")]
-    UnsplittableCommand,
     #[error("the url has no host")]
     UrlWithoutHost,
     #[error("an MCP tool name is `mcp__{{server}}__{{tool}}`")]
@@ -95,10 +95,17 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
         "Bash" => {
             let command =
                 text("command").ok_or(HookError::Missing("a Bash call without `command`"))?;
-            let argv = shlex::split(command).ok_or(HookError::UnsplittableCommand)?;
+            // `argv` as shlex splits it, for people's own rules (empty when it cannot);
+            // the parts are what the shell will run.
+            let argv = shlex::split(command).unwrap_or_default();
+            let resource = format!("shell{}", path(cwd, ""));
             context.insert("command".into(), json!(command));
             context.insert("argv".into(), json!(argv));
-            ("shell.exec".to_string(), format!("shell{}", path(cwd, "")))
+            let reading = shell::read(command, cwd);
+            if !reading.parts.is_empty() {
+                context.insert(PARTS_KEY.into(), shell_parts(&reading, &resource));
+            }
+            ("shell.exec".to_string(), resource)
         }
         "Write" | "Edit" | "MultiEdit" | "NotebookEdit" => {
             let file = text("file_path")
@@ -222,6 +229,34 @@ fn normalize(cwd: &str, file: &str) -> String {
 /// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading
 /// `/`: `.` and empty segments dropped, `..` resolved, other characters kept where a
 /// resource allows them and replaced by `_` elsewhere. The root is `""`.
+/// Each command, path and unreadable piece of a shell line as a part of the action:
+/// `shell.exec` with `program`, `subcommand`, `flags`, `args` and `dynamic`;
+/// `shell.exec` with `path`, `access` and `program` (so rules written for `shell.exec`
+/// cover it); `shell.unknown` with `reason`.
+fn shell_parts(reading: &shell::Reading, resource: &str) -> Value {
+    let parts: Vec<Value> = (reading.parts.iter())
+        .map(|part| {
+            let (kind, context) = match part {
+                shell::Part::Command(c) => {
+                    let mut context = json!({"program": c.program, "flags": c.flags,
+                        "args": c.args, "dynamic": c.dynamic});
+                    if let (Some(sub), Some(map)) = (&c.subcommand, context.as_object_mut()) {
+                        map.insert("subcommand".into(), json!(sub));
+                    }
+                    ("shell.exec", context)
+                }
+                shell::Part::Path(p) => (
+                    "shell.exec",
+                    json!({"path": p.path, "access": p.access.as_str(), "program": p.program}),
+                ),
+                shell::Part::Unknown(reason) => ("shell.unknown", json!({"reason": reason})),
+            };
+            json!({"kind": kind, "resource": resource, "context": context})
+        })
+        .collect();
+    Value::Array(parts)
+}
+
 fn path(cwd: &str, file: &str) -> String {
     normalize(cwd, file)
         .split('/')
@@ -274,6 +309,21 @@ mod tests {
             json!(["git", "push", "--force", "origin main"])
         );
         assert_eq!(bash.request.justification, "push");
+        let parts = bash.context["parts"].as_array().unwrap();
+        assert_eq!(parts[0]["kind"], "shell.exec");
+        assert_eq!(parts[0]["resource"], "shell/home/dev/app");
+        assert_eq!(parts[0]["context"]["program"], "git");
+        assert_eq!(parts[0]["context"]["subcommand"], "push");
+        assert!((parts[0]["context"]["flags"].as_array().unwrap()).contains(&json!("--force")));
+        let unreadable = hook("Bash", json!({"command": "echo 'unbalanced"}));
+        assert_eq!(unreadable.context["parts"][0]["kind"], "shell.unknown");
+        assert_eq!(unreadable.context["argv"], json!([]));
+        let secret = hook("Bash", json!({"command": "tar czf k.tgz ~/.ssh"}));
+        let paths: Vec<&Value> = (secret.context["parts"].as_array().unwrap().iter())
+            .filter(|p| p["context"]["path"].is_string())
+            .map(|p| &p["context"]["path"])
+            .collect();
+        assert!(paths.contains(&&json!("~/.ssh")), "{paths:?}");
 
         let write = hook("Write", json!({"file_path": "src/../../secrets/x y.txt"}));
         assert_eq!(
@@ -340,7 +390,6 @@ mod tests {
             json!([]),
             json!({"tool_input": {}}),
             json!({"tool_name": "Bash", "tool_input": {}}),
-            json!({"tool_name": "Bash", "tool_input": {"command": "echo 'unbalanced"}}),
             json!({"tool_name": "Write", "tool_input": "x"}),
             json!({"tool_name": "mcp__nodelimiter", "tool_input": {}}),
         ] {

@@ -1,0 +1,106 @@
+//! # Reading a shell command as bash will run it
+//!
+//! The Bash tool's command is read with a shell parser (`brush-parser`), as the
+//! PostgreSQL proxy reads SQL with PostgreSQL's own: text patterns over the command
+//! line are not what the shell runs. [`read`] finds every simple command, in lists,
+//! pipelines, subshells, groups, loops, functions, command and process substitutions,
+//! and the strings `bash -c`, `sh -c` and `eval` run (parsed again), and every path a
+//! command names or redirects to. A tour:
+//! - `words.rs`: one word after quote removal, or a word known only at run time.
+//! - `walk.rs`: the parse tree, down to each simple command and redirection.
+//! - `commands.rs`: one simple command: the program (after wrappers such as `sudo`,
+//!   `env`, `xargs`, `find -exec`), what shells and interpreters are made to run, git's
+//!   global options and subcommand.
+//! - `flags.rs`: flags as the program reads them: `-rf` is `-r -f`, `-f` of `rm` is also
+//!   `--force`, `--forc` of `git push` is `--force`, a `+ref` pushed is `--force`.
+//!
+//! What cannot be read, or whose program is known only at run time, is a
+//! [`Part::Unknown`]: the surface judges it as `shell.unknown`.
+
+mod commands;
+mod flags;
+mod walk;
+mod words;
+
+/// Commands nested deeper than this (`bash -c "bash -c …"`) are not read further.
+pub const MAX_DEPTH: usize = 8;
+/// A command line with more parts than this is one unknown part instead.
+pub const MAX_PARTS: usize = 200;
+
+/// Everything one command line runs and touches.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reading {
+    pub parts: Vec<Part>,
+}
+
+/// One thing the command line does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Part {
+    /// A program run with its arguments.
+    Command(Command),
+    /// A path a command names or redirects to.
+    Path(PathUse),
+    /// Something the reading cannot vouch for, and why.
+    Unknown(String),
+}
+
+/// A simple command as it will run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Command {
+    /// The program's name, without its directory (`/bin/rm` is `rm`).
+    pub program: String,
+    /// git's subcommand (after its global options); for other programs the first
+    /// argument that is not a flag.
+    pub subcommand: Option<String>,
+    /// Flags, normalized (see `flags.rs`).
+    pub flags: Vec<String>,
+    /// The other arguments, after quote removal (run-time words as written).
+    pub args: Vec<String>,
+    /// An argument is known only at run time (a variable, a glob, input from `xargs`).
+    pub dynamic: bool,
+}
+
+/// A path named by a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PathUse {
+    /// Absolute (made so against the working directory), or under `~`.
+    pub path: String,
+    pub access: Access,
+    pub program: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// A redirection from it.
+    Read,
+    /// A redirection to it.
+    Write,
+    /// An argument: the program may read or write it.
+    Named,
+}
+
+impl Access {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Access::Read => "read",
+            Access::Write => "write",
+            Access::Named => "named",
+        }
+    }
+}
+
+/// Reads `command` as bash would, run in `cwd`.
+pub fn read(command: &str, cwd: &str) -> Reading {
+    let mut walker = walk::Walker::new(cwd);
+    walker.program(command, 0);
+    let mut parts = walker.into_parts();
+    if parts.len() > MAX_PARTS {
+        parts = vec![Part::Unknown(format!(
+            "a command line of more than {MAX_PARTS} commands and paths"
+        ))];
+    }
+    Reading { parts }
+}
+
+#[cfg(test)]
+mod tests;
