@@ -1,0 +1,105 @@
+//! More questions for the catalog, over the same pool and cache.
+//!
+//! - Column notation: `t.name` (or `(expr).name`) is a call of `name(t)` when no column
+//!   of that name exists and a function of that name takes one argument of a row type
+//!   (a composite, a domain, or a pseudo-type such as `record` or `anyelement`; further
+//!   arguments with defaults). [`Catalog::notation`] says what every such function is,
+//!   or that there is none (`exists` false): then the reference is a column.
+//! - Settings: `pg_settings.context` of a configuration parameter.
+
+use super::{Catalog, CatalogError};
+use crate::functions::FunctionInfo;
+use std::collections::BTreeMap;
+
+/// The cache key's schema for column-notation answers: no schema is named with a NUL,
+/// so these never meet an ordinary call's answer.
+const NOTATION: &str = "\0column notation";
+
+impl Catalog {
+    /// For each of `names`, what the catalog says of the functions a column-notation
+    /// reference of that name could call.
+    pub async fn notation(
+        &self,
+        names: &[String],
+    ) -> Result<Vec<(String, FunctionInfo)>, CatalogError> {
+        let key = |name: &str| (Some(NOTATION.to_string()), name.to_string());
+        let mut found = BTreeMap::new();
+        let mut missing = Vec::new();
+        {
+            let cache = self.functions.lock().map_err(|_| CatalogError::Poisoned)?;
+            for name in names {
+                match cache.get(&key(name)) {
+                    Some(info) => {
+                        found.insert(name.clone(), info);
+                    }
+                    None => missing.push(name.clone()),
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let rows: Vec<(String, String, bool, String, String)> = sqlx::query_as(
+                "SELECT p.proname::text, p.provolatile::text, p.prosecdef, p.prokind::text, \
+                        coalesce(array_to_string(p.proconfig, chr(10)), '') \
+                 FROM pg_catalog.pg_proc p \
+                 WHERE p.proname = ANY($1::text[]) AND p.pronargs >= 1 \
+                   AND p.pronargs - p.pronargdefaults <= 1 \
+                   AND EXISTS (SELECT 1 FROM pg_catalog.pg_type t \
+                               WHERE t.oid IN (p.proargtypes[0], p.provariadic) \
+                                 AND t.typtype IN ('c', 'd', 'p'))",
+            )
+            .bind(&missing)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(|error| CatalogError::Function {
+                name: format!("column notation ({})", missing.join(", ")),
+                error,
+            })?;
+            let mut cache = self.functions.lock().map_err(|_| CatalogError::Poisoned)?;
+            for name in missing {
+                let of: Vec<_> = rows
+                    .iter()
+                    .filter(|(n, ..)| *n == name)
+                    .map(|(_, v, d, k, c)| (v.clone(), *d, k.clone(), c.clone()))
+                    .collect();
+                let info = info(&of);
+                cache.put(key(&name), info);
+                found.insert(name, info);
+            }
+        }
+        Ok(found.into_iter().collect())
+    }
+
+    /// `pg_settings.context` of the setting `name`; `None` when no such setting is
+    /// registered (a placeholder of the user's own, or a name the server refuses).
+    pub async fn setting_context(&self, name: &str) -> Result<Option<String>, CatalogError> {
+        let row: Option<(String,)> = sqlx::query_as(
+            "SELECT context::text FROM pg_catalog.pg_settings WHERE lower(name) = lower($1)",
+        )
+        .bind(name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(|error| CatalogError::Function {
+            name: format!("the setting {name}"),
+            error,
+        })?;
+        Ok(row.map(|(context,)| context))
+    }
+}
+
+/// What the rows `(provolatile, prosecdef, prokind, proconfig)` of some functions say,
+/// read as `Catalog::function` reads them.
+fn info(rows: &[(String, bool, String, String)]) -> FunctionInfo {
+    FunctionInfo {
+        exists: !rows.is_empty(),
+        read_only: rows.iter().all(|(volatility, _, kind, _)| {
+            matches!(volatility.as_str(), "i" | "s") && matches!(kind.as_str(), "f" | "a" | "w")
+        }),
+        security_definer: rows.iter().any(|(_, definer, _, config)| {
+            *definer
+                || config.lines().any(|c| {
+                    let c = c.to_ascii_lowercase();
+                    c.starts_with("role=") || c.starts_with("session_authorization=")
+                })
+        }),
+    }
+}
