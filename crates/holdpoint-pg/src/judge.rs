@@ -31,19 +31,21 @@ pub async fn resolve(
     let mut out = Vec::with_capacity(statements.len());
     for mut st in expand(statements, prepared, server) {
         for call in std::mem::take(&mut st.calls) {
-            match catalog.function(&call).await {
-                Ok(info) => st.kinds.insert(info.kind()),
-                Err(e) => {
-                    st.notes.push(e.to_string());
-                    st.kinds.insert(Kind::Unknown)
-                }
-            };
+            let kind = call_kind(catalog, &call, &mut st.notes).await;
+            st.kinds.insert(kind);
         }
         let names: Vec<String> = std::mem::take(&mut st.notation).into_iter().collect();
         if !names.is_empty() {
             match catalog.notation(&names).await {
                 Ok(found) => {
                     for (name, info) in found.into_iter().filter(|(_, i)| i.exists) {
+                        let call = FunctionCall {
+                            schema: None,
+                            name: name.clone(),
+                            first: None,
+                        };
+                        let support = aggregate_kind(catalog, &call, &mut st.notes).await;
+                        st.kinds.extend(support);
                         st.functions.insert(name);
                         st.kinds.insert(info.kind());
                     }
@@ -66,6 +68,38 @@ pub async fn resolve(
         out.push(st);
     }
     out
+}
+
+/// The kind of a call, from the catalog: the function's own, and for an aggregate,
+/// its support functions' too. Unknown when the catalog cannot answer.
+async fn call_kind(catalog: &Catalog, call: &FunctionCall, notes: &mut Vec<String>) -> Kind {
+    let own = match catalog.function(call).await {
+        Ok(info) => info.kind(),
+        Err(e) => {
+            notes.push(e.to_string());
+            return Kind::Unknown;
+        }
+    };
+    match aggregate_kind(catalog, call, notes).await {
+        Some(support) => own.max(support),
+        None => own,
+    }
+}
+
+/// The kind of what an aggregate named like `call` runs; `None` when no aggregate has
+/// the name.
+async fn aggregate_kind(
+    catalog: &Catalog,
+    call: &FunctionCall,
+    notes: &mut Vec<String>,
+) -> Option<Kind> {
+    match catalog.aggregate_support(call).await {
+        Ok(info) => info.exists.then(|| info.kind()),
+        Err(e) => {
+            notes.push(e.to_string());
+            Some(Kind::Unknown)
+        }
+    }
 }
 
 /// What needs no catalog: each `EXECUTE name` carries everything `name` was prepared

@@ -1,19 +1,25 @@
 //! More questions for the catalog, over the same pool and cache.
 //!
 //! - Column notation: `t.name` (or `(expr).name`) is a call of `name(t)` when no column
-//!   of that name exists and a function of that name takes one argument of a row type
-//!   (a composite, a domain, or a pseudo-type such as `record` or `anyelement`; further
-//!   arguments with defaults). [`Catalog::notation`] says what every such function is,
+//!   of that name exists and a function of that name takes one argument that a row can
+//!   be passed as (a composite type, a domain over one, `record`, `anyelement`,
+//!   `"any"` and the other polymorphic types that take a non-array; further arguments
+//!   with defaults). The row's own type is not checked: a column named like such a
+//!   function is judged as the call too (stricter, never laxer). [`Catalog::notation`] says what every such function is,
 //!   or that there is none (`exists` false): then the reference is a column.
+//! - Aggregates: `pg_proc` calls every aggregate IMMUTABLE; what it runs is its
+//!   support functions, asked of `pg_aggregate`.
 //! - Settings: `pg_settings.context` of a configuration parameter.
 
 use super::{Catalog, CatalogError};
-use crate::functions::FunctionInfo;
+use crate::functions::{FunctionCall, FunctionInfo};
 use std::collections::BTreeMap;
 
 /// The cache key's schema for column-notation answers: no schema is named with a NUL,
 /// so these never meet an ordinary call's answer.
 const NOTATION: &str = "\0column notation";
+/// The cache key's schema prefix for aggregates' support functions.
+const AGGREGATE: &str = "\0aggregate ";
 
 impl Catalog {
     /// For each of `names`, what the catalog says of the functions a column-notation
@@ -44,8 +50,11 @@ impl Catalog {
                  WHERE p.proname = ANY($1::text[]) AND p.pronargs >= 1 \
                    AND p.pronargs - p.pronargdefaults <= 1 \
                    AND EXISTS (SELECT 1 FROM pg_catalog.pg_type t \
+                               LEFT JOIN pg_catalog.pg_type b ON b.oid = t.typbasetype \
                                WHERE t.oid IN (p.proargtypes[0], p.provariadic) \
-                                 AND t.typtype IN ('c', 'd', 'p'))",
+                                 AND (t.typtype = 'c' OR b.typtype = 'c' \
+                                      OR t.typname IN ('record', 'anyelement', 'anynonarray', \
+                                          'anycompatible', 'anycompatiblenonarray', 'any')))",
             )
             .bind(&missing)
             .fetch_all(&self.pool)
@@ -67,6 +76,50 @@ impl Catalog {
             }
         }
         Ok(found.into_iter().collect())
+    }
+
+    /// What the catalog says of the functions an aggregate named like `call` runs (its
+    /// transition, final, combine and (de)serialisation functions): an aggregate is
+    /// IMMUTABLE in `pg_proc` whatever they are. `exists` is false when no aggregate has
+    /// the name.
+    pub async fn aggregate_support(
+        &self,
+        call: &FunctionCall,
+    ) -> Result<FunctionInfo, CatalogError> {
+        let key = (
+            Some(format!(
+                "{AGGREGATE}{}",
+                call.schema.as_deref().unwrap_or_default()
+            )),
+            call.name.clone(),
+        );
+        if let Some(info) = self.functions.lock().ok().and_then(|c| c.get(&key)) {
+            return Ok(info);
+        }
+        let rows: Vec<(String, bool, String, String)> = sqlx::query_as(
+            "SELECT f.provolatile::text, f.prosecdef, f.prokind::text, \
+                    coalesce(array_to_string(f.proconfig, chr(10)), '') \
+             FROM pg_catalog.pg_proc p \
+             JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+             JOIN pg_catalog.pg_aggregate a ON a.aggfnoid = p.oid \
+             JOIN pg_catalog.pg_proc f ON f.oid IN (a.aggtransfn::oid, a.aggfinalfn::oid, \
+                 a.aggcombinefn::oid, a.aggserialfn::oid, a.aggdeserialfn::oid, \
+                 a.aggmtransfn::oid, a.aggminvtransfn::oid, a.aggmfinalfn::oid) \
+             WHERE p.proname = $1 AND ($2::text IS NULL OR n.nspname = $2)",
+        )
+        .bind(&call.name)
+        .bind(&call.schema)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|error| CatalogError::Function {
+            name: format!("the aggregate {}", call.name),
+            error,
+        })?;
+        let info = info(&rows);
+        if let Ok(mut cache) = self.functions.lock() {
+            cache.put(key, info);
+        }
+        Ok(info)
     }
 
     /// `pg_settings.context` of the setting `name`; `None` when no such setting is
