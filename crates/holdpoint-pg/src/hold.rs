@@ -65,7 +65,7 @@ impl Session {
         let statements = if settled {
             shape.statements.clone()
         } else {
-            judge::resolve(
+            crate::resolve::resolve(
                 shape.statements.clone(),
                 &self.sql_prepared,
                 &self.l.catalog,

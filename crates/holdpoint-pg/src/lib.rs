@@ -22,7 +22,9 @@
 //!   (`catalog/more.rs`: functions called in column notation, settings' contexts);
 //!   `settings.rs`: what changing a setting is; `grammar.rs`: syntax the server, older
 //!   than the parser, reads as function calls.
-//! - `judge.rs`: a message as one action with a part per kind and table; `hold.rs`:
+//! - `resolve.rs`: what the session and the catalog tell of a message's statements
+//!   (prepared statements at EXECUTE, the server's grammar, calls, settings);
+//!   `judge.rs`: a message as one action with a part per kind and table; `hold.rs`:
 //!   allowed at once (an allowed shape reused while no policy reads values), or
 //!   submitted, and a hold waited for on the open connection; `params.rs`: bound values
 //!   as reviewers see them; `tls.rs`: the listener's certificate.
@@ -45,6 +47,7 @@ mod listener;
 mod params;
 mod pump;
 mod refusal;
+mod resolve;
 pub mod results;
 mod running;
 mod session;
