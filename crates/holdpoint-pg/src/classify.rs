@@ -74,14 +74,17 @@ impl Statement {
         self.kinds.iter().next_back().copied().unwrap_or(Kind::Read)
     }
 
-    /// Whether judging it needs the catalog, the prepared statements or the server's
-    /// version.
-    pub fn needs_resolving(&self) -> bool {
+    /// Whether judging it for a server of major version `server` needs the catalog or
+    /// the prepared statements (or syntax the server reads otherwise).
+    pub fn needs_resolving(&self, server: Option<u32>) -> bool {
         !self.calls.is_empty()
             || self.executes.is_some()
             || !self.notation.is_empty()
             || !self.settings.is_empty()
-            || !self.grammar.is_empty()
+            || self
+                .grammar
+                .iter()
+                .any(|(since, _)| server.is_none_or(|v| v < *since))
     }
 
     /// Adds everything `other` does to this statement.

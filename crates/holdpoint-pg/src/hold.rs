@@ -52,7 +52,10 @@ impl Session {
         // Judged from the shape alone: nothing to ask the catalog or the prepared
         // statements, and a server whose grammar the parser's covers.
         let settled = crate::grammar::supported(self.server_major)
-            && !shape.statements.iter().any(Statement::needs_resolving);
+            && !shape
+                .statements
+                .iter()
+                .any(|s| s.needs_resolving(self.server_major));
         // A shape allowed before, under this policy set, which reads no values: allowed.
         let reusable = shape.cacheable && !policy.reads_values() && settled;
         if reusable && self.memo.allowed(shape.id, &policy) {
