@@ -9,7 +9,9 @@
 //!   logging, auditing, statistics, planner safety nets. `db.admin`, from the fixed list
 //!   here for PostgreSQL's own, every name of an auditing or security extension's prefix
 //!   (`pgaudit.log`), and for any other name not known to be an ordinary user setting,
-//!   from `pg_settings.context` in the catalog at judging time ([`needs_catalog`]).
+//!   from `pg_settings.context` in the catalog at judging time ([`needs_catalog`]); an
+//!   unregistered `prefix.name` of an extension the server has is `db.admin` too (the
+//!   library may register it later with any context).
 //! - Transaction characteristics: `db.transaction`. The rest: `db.read`.
 
 use crate::kind::Kind;
@@ -91,6 +93,11 @@ const GUARDING_PREFIXES: &[&str] = &[
     "cron",
     "pglogical",
     "supautils",
+    // Procedural languages' start-up code, run as whoever loads the language.
+    "plperl",
+    "plv8",
+    "pltcl",
+    "pltclu",
 ];
 
 /// Ordinary settings (context `user`) clients and drivers set all the time: judged
@@ -108,6 +115,11 @@ const ORDINARY: &[&str] = &[
     "intervalstyle",
     "jit",
     "lock_timeout",
+    "plpgsql.check_asserts",
+    "plpgsql.extra_errors",
+    "plpgsql.extra_warnings",
+    "plpgsql.print_strict_params",
+    "plpgsql.variable_conflict",
     "maintenance_work_mem",
     "random_page_cost",
     "row_security",
@@ -207,15 +219,23 @@ mod tests {
             assert_eq!(setting_kind(name, None, &mut notes), Kind::Admin, "{name}");
             assert!(!needs_catalog(name), "{name}");
         }
-        for name in ["search_path", "enable_seqscan", "role", "", "names"] {
+        for name in [
+            "search_path",
+            "enable_seqscan",
+            "role",
+            "",
+            "names",
+            "plpgsql.extra_warnings",
+        ] {
             assert!(!needs_catalog(name), "{name}");
         }
-        for name in ["myapp.user_id", "geqo", "plpgsql.extra_warnings"] {
+        for name in ["myapp.user_id", "geqo", "pg_trgm.similarity_threshold"] {
             assert_eq!(setting_kind(name, None, &mut notes), Kind::Read, "{name}");
             assert!(needs_catalog(name), "{name}");
         }
         assert_eq!(context_kind(Some("superuser")), Some(Kind::Admin));
         assert_eq!(context_kind(Some("sighup")), Some(Kind::Admin));
+        assert_eq!(context_kind(Some("extension")), Some(Kind::Admin));
         assert_eq!(context_kind(Some("user")), None);
         assert_eq!(context_kind(None), None);
     }

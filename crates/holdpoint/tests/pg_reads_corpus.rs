@@ -314,6 +314,10 @@ async fn superuser_settings_are_admin() {
         // Not on holdpoint's list: pg_settings.context says postmaster and sighup.
         "SET shared_buffers = '1MB'".into(),
         "SELECT set_config('log_checkpoints', 'off', false)".into(),
+        // Not registered, but of an extension the server has: its library may register
+        // it with any context, and keep the value.
+        "SET tablefunc.anything = 'x'".into(),
+        "SET plv8.start_proc = 'x'".into(),
         format!("ALTER DATABASE {db} SET log_statement = 'all'"),
     ] {
         refused_both_ways(&p, &mut c, &sql);

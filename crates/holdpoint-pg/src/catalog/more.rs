@@ -9,7 +9,8 @@
 //!   or that there is none (`exists` false): then the reference is a column.
 //! - Aggregates: `pg_proc` calls every aggregate IMMUTABLE; what it runs is its
 //!   support functions, asked of `pg_aggregate`.
-//! - Settings: `pg_settings.context` of a configuration parameter.
+//! - Settings: `pg_settings.context` of a configuration parameter, or whether an
+//!   unregistered `prefix.name` belongs to an extension the server has.
 
 use super::{Catalog, CatalogError};
 use crate::functions::{FunctionCall, FunctionInfo};
@@ -122,11 +123,19 @@ impl Catalog {
         Ok(info)
     }
 
-    /// `pg_settings.context` of the setting `name`; `None` when no such setting is
-    /// registered (a placeholder of the user's own, or a name the server refuses).
+    /// `pg_settings.context` of the setting `name`; `extension` for an unregistered
+    /// `prefix.name` whose prefix is an extension the server has (its library, once
+    /// loaded, may register the name with any context, and keep the value set before);
+    /// `None` when no such setting is registered (a placeholder of the user's own, or a
+    /// name the server refuses).
     pub async fn setting_context(&self, name: &str) -> Result<Option<String>, CatalogError> {
-        let row: Option<(String,)> = sqlx::query_as(
-            "SELECT context::text FROM pg_catalog.pg_settings WHERE lower(name) = lower($1)",
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT coalesce( \
+                 (SELECT context::text FROM pg_catalog.pg_settings \
+                  WHERE lower(name) = lower($1)), \
+                 (SELECT 'extension' FROM pg_catalog.pg_available_extensions \
+                  WHERE strpos($1, '.') > 0 AND name = split_part(lower($1), '.', 1) \
+                  LIMIT 1))",
         )
         .bind(name)
         .fetch_optional(&self.pool)
@@ -135,7 +144,7 @@ impl Catalog {
             name: format!("the setting {name}"),
             error,
         })?;
-        Ok(row.map(|(context,)| context))
+        Ok(row.and_then(|(context,)| context))
     }
 }
 
