@@ -165,3 +165,6 @@ impl Catalog {
         Ok(keys.iter().map(|k| cache.get(k)).collect())
     }
 }
+
+/// Functions called in column notation, and settings' contexts.
+mod more;

@@ -8,6 +8,7 @@
 
 use crate::functions::{self, FunctionCall};
 use crate::kind::Kind;
+use crate::{grammar, settings};
 use serde_json::{Map, Value};
 use std::collections::BTreeSet;
 
@@ -42,6 +43,14 @@ pub struct Statement {
     /// Its kinds depend on a literal's value (a file name, a setting, EXPLAIN's options,
     /// `set_config`'s name): it may not share a shape with other literals.
     pub reads_literals: bool,
+    /// Names in column notation (`t.name`, `(expr).name`): a call of `name(t)` when no
+    /// column has that name and a function of it takes the row (asked of the catalog).
+    pub notation: BTreeSet<String>,
+    /// Settings changed whose kind only `pg_settings.context` can tell.
+    pub settings: BTreeSet<String>,
+    /// Syntax of a grammar newer than some servers: the major version that introduced
+    /// it and the function an older server calls for it (`grammar.rs`).
+    pub grammar: BTreeSet<(u32, String)>,
     /// Why a part is unknown, for the reason shown.
     pub notes: Vec<String>,
 }
@@ -65,6 +74,19 @@ impl Statement {
         self.kinds.iter().next_back().copied().unwrap_or(Kind::Read)
     }
 
+    /// Whether judging it for a server of major version `server` needs the catalog or
+    /// the prepared statements (or syntax the server reads otherwise).
+    pub fn needs_resolving(&self, server: Option<u32>) -> bool {
+        !self.calls.is_empty()
+            || self.executes.is_some()
+            || !self.notation.is_empty()
+            || !self.settings.is_empty()
+            || self
+                .grammar
+                .iter()
+                .any(|(since, _)| server.is_none_or(|v| v < *since))
+    }
+
     /// Adds everything `other` does to this statement.
     pub(crate) fn absorb(&mut self, other: Statement) {
         self.reads_literals |= other.reads_literals;
@@ -84,6 +106,9 @@ impl Statement {
         self.unbounded |= other.unbounded;
         self.columns.extend(other.columns);
         self.star |= other.star;
+        self.notation.extend(other.notation);
+        self.settings.extend(other.settings);
+        self.grammar.extend(other.grammar);
         self.notes.extend(other.notes);
     }
 }
@@ -129,6 +154,12 @@ fn statement(name: &str, body: &Value) -> Statement {
             st.tables = inner.tables;
             st.kinds.insert(Kind::Read);
             st.reads_literals = true;
+            // EXPLAIN EXECUTE evaluates the parameters it is given, even without ANALYZE.
+            if let Some(("ExecuteStmt", execute)) = body.get("query").and_then(node_of) {
+                let mut params = Statement::default();
+                walk(execute.get("params").unwrap_or(&Value::Null), &mut params);
+                st.absorb(params);
+            }
             return st;
         }
         "ExplainStmt" => {
@@ -163,7 +194,8 @@ fn statement(name: &str, body: &Value) -> Statement {
         }
         _ => {}
     }
-    st.kinds.extend(base_kinds(name, body, &mut st.notes));
+    let kinds = base_kinds(name, body, &mut st);
+    st.kinds.extend(kinds);
     if name == "DropStmt" {
         st.tables.extend(dropped_tables(body));
     }
@@ -175,7 +207,7 @@ fn statement(name: &str, body: &Value) -> Statement {
 }
 
 /// The kinds a statement type carries by itself.
-fn base_kinds(name: &str, body: &Value, notes: &mut Vec<String>) -> Vec<Kind> {
+fn base_kinds(name: &str, body: &Value, st: &mut Statement) -> Vec<Kind> {
     use Kind::*;
     match name {
         "SelectStmt" | "VariableShowStmt" | "ListenStmt" | "UnlistenStmt" | "FetchStmt"
@@ -184,14 +216,19 @@ fn base_kinds(name: &str, body: &Value, notes: &mut Vec<String>) -> Vec<Kind> {
         }
         "InsertStmt" | "UpdateStmt" | "DeleteStmt" | "MergeStmt" | "NotifyStmt" | "LockStmt"
         | "RefreshMatViewStmt" | "CallStmt" => vec![Write],
+        "TransactionStmt" if two_phase(body) => vec![Admin],
         "TransactionStmt" | "ConstraintsSetStmt" => vec![Transaction],
         "CopyStmt" => copy_kinds(body),
         "VariableSetStmt" => {
-            let args = body.get("args");
-            vec![setting_kind(
-                &text(body, "name"),
-                first_string(args).as_deref(),
-                notes,
+            let setting = text(body, "name");
+            if settings::needs_catalog(&setting) {
+                st.settings.insert(setting.to_ascii_lowercase());
+            }
+            let value = first_string(body.get("args"));
+            vec![settings::setting_kind(
+                &setting,
+                value.as_deref(),
+                &mut st.notes,
             )]
         }
         "DoStmt" => vec![Write, Ddl, Admin, Privilege],
@@ -268,7 +305,7 @@ fn base_kinds(name: &str, body: &Value, notes: &mut Vec<String>) -> Vec<Kind> {
             vec![Ddl]
         }
         other => {
-            notes.push(format!(
+            st.notes.push(format!(
                 "holdpoint does not know the statement type {other}"
             ));
             vec![Unknown]
@@ -287,37 +324,19 @@ fn copy_kinds(body: &Value) -> Vec<Kind> {
     kinds
 }
 
-/// The kind of setting the configuration parameter `name` (SET, RESET, `set_config`).
-pub(crate) fn setting_kind(name: &str, value: Option<&str>, notes: &mut Vec<String>) -> Kind {
-    match name.to_ascii_lowercase().as_str() {
-        "role" | "session_authorization" => Kind::Privilege,
-        // These change how the server reads SQL, so what holdpoint parsed would no
-        // longer be what runs.
-        "standard_conforming_strings" | "backslash_quote" => {
-            notes.push(format!(
-                "setting {name} would change how the server reads SQL"
-            ));
-            Kind::Unknown
-        }
-        "client_encoding" | "names"
-            if !value.is_some_and(|v| {
-                matches!(
-                    v.to_ascii_lowercase().replace(['-', '_'], "").as_str(),
-                    "utf8" | "unicode"
-                )
-            }) =>
-        {
-            notes.push("only UTF8 is allowed as client_encoding".into());
-            Kind::Unknown
-        }
-        "session_replication_role"
-        | "allow_system_table_modifications"
-        | "ignore_system_indexes"
-        | "zero_damaged_pages"
-        | "ignore_checksum_failure" => Kind::Admin,
-        "transaction" | "session characteristics" => Kind::Transaction,
-        _ => Kind::Read,
-    }
+/// PREPARE TRANSACTION, COMMIT PREPARED, ROLLBACK PREPARED: two-phase commit, which
+/// leaves or ends a transaction outside any session.
+fn two_phase(body: &Value) -> bool {
+    use pg_query::protobuf::TransactionStmtKind as T;
+    let kind = body
+        .get("kind")
+        .and_then(Value::as_i64)
+        .and_then(|k| i32::try_from(k).ok())
+        .and_then(|k| T::try_from(k).ok());
+    matches!(
+        kind,
+        Some(T::TransStmtPrepare | T::TransStmtCommitPrepared | T::TransStmtRollbackPrepared)
+    )
 }
 
 fn explain_analyzes(body: &Value) -> bool {
@@ -403,7 +422,13 @@ fn walk(value: &Value, st: &mut Statement) {
             if map.contains_key("funcname") && map.contains_key("funcformat") {
                 let call = functions::call(strings(map.get("funcname")), map.get("args"));
                 st.functions.insert(call.qualified());
-                st.reads_literals |= call.name.eq_ignore_ascii_case("set_config");
+                if call.name.eq_ignore_ascii_case("set_config") {
+                    st.reads_literals = true;
+                    if let Some(name) = call.first.as_deref().filter(|n| settings::needs_catalog(n))
+                    {
+                        st.settings.insert(name.to_ascii_lowercase());
+                    }
+                }
                 match call.fixed_kind(&mut st.notes) {
                     Some(kind) => {
                         st.kinds.insert(kind);
@@ -423,6 +448,9 @@ fn walk(value: &Value, st: &mut Statement) {
 
 /// What a nested node adds by its type.
 fn node(key: &str, body: &Value, st: &mut Statement) {
+    if let Some((since, name)) = grammar::construct(key, body) {
+        st.grammar.insert((since, name.to_string()));
+    }
     match key {
         // EXECUTE inside another statement (EXPLAIN ANALYZE EXECUTE, CREATE TABLE … AS
         // EXECUTE): judged as what it prepared, like a top-level one.
@@ -436,6 +464,12 @@ fn node(key: &str, body: &Value, st: &mut Statement) {
             st.opaque_results = true;
         }
         "FetchStmt" => st.opaque_results = true,
+        // ALTER SYSTEM / ROLE / DATABASE … SET: the setting, in a field of its own.
+        "setstmt" if body.is_object() => {
+            let kinds = base_kinds("VariableSetStmt", body, st);
+            st.kinds.extend(kinds);
+            st.reads_literals = true;
+        }
         "DeclareCursorStmt" | "ClosePortalStmt" | "TransactionStmt" | "DiscardStmt" => {
             st.ends_portals = true;
         }
@@ -443,7 +477,7 @@ fn node(key: &str, body: &Value, st: &mut Statement) {
         // `SET role = …`) carries its own kinds.
         "SelectStmt" | "InsertStmt" | "UpdateStmt" | "DeleteStmt" | "MergeStmt" | "ReturnStmt" => {}
         other if other.ends_with("Stmt") => {
-            let kinds = base_kinds(other, body, &mut st.notes);
+            let kinds = base_kinds(other, body, st);
             st.kinds.extend(kinds);
             if other == "VariableSetStmt" {
                 st.reads_literals = true;
@@ -480,15 +514,22 @@ fn node(key: &str, body: &Value, st: &mut Statement) {
                 Some(last) if last.get("AStar").is_some() => st.star = true,
                 Some(last) => {
                     if let Some(name) = last.get("String").map(|s| text(s, "sval")) {
-                        // A lone name may be a whole-row reference to a table alias.
+                        // A lone name may be a whole-row reference to a table alias;
+                        // `t.name` may be a call of `name(t)`.
                         if fields.len() == 1 {
                             st.star = true;
+                        } else {
+                            st.notation.insert(name.clone());
                         }
                         st.columns.insert(name);
                     }
                 }
                 None => {}
             }
+        }
+        // `(expr).name`: a field of a row, or a call of `name(expr)`.
+        "AIndirection" => {
+            st.notation.extend(strings(body.get("indirection")));
         }
         _ => {}
     }

@@ -145,6 +145,7 @@ pub async fn session(
         upstream.stream,
         registration.requested.clone(),
         token,
+        &upstream.announced,
     );
     let (statements, ended) = session.run().await;
     audit(

@@ -5,8 +5,9 @@
 //! none is SECURITY DEFINER ([`FunctionInfo`], looked up by `catalog.rs`). Otherwise it
 //! is at least `db.write`, and `db.privilege` for a SECURITY DEFINER one.
 
-use crate::classify::{first_string, setting_kind};
+use crate::classify::first_string;
 use crate::kind::Kind;
+use crate::settings::setting_kind;
 use serde_json::Value;
 
 /// One call, as written.

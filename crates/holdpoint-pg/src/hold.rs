@@ -49,13 +49,15 @@ impl Session {
             .map(Statement::head)
             .max()
             .unwrap_or(Kind::Read);
-        // A shape allowed before, under this policy set, which reads no values: allowed.
-        let reusable = shape.cacheable
-            && !policy.reads_values()
-            && shape
+        // Judged from the shape alone: nothing to ask the catalog or the prepared
+        // statements, and a server whose grammar the parser's covers.
+        let settled = crate::grammar::supported(self.server_major)
+            && !shape
                 .statements
                 .iter()
-                .all(|s| s.calls.is_empty() && s.executes.is_none());
+                .any(|s| s.needs_resolving(self.server_major));
+        // A shape allowed before, under this policy set, which reads no values: allowed.
+        let reusable = shape.cacheable && !policy.reads_values() && settled;
         if reusable && self.memo.allowed(shape.id, &policy) {
             self.count_allowed(sql, shape, head).await;
             return Verdict::Forward;
@@ -63,17 +65,14 @@ impl Session {
         if let Err(refusal) = self.admit().await {
             return refusal;
         }
-        let statements = if shape
-            .statements
-            .iter()
-            .all(|s| s.calls.is_empty() && s.executes.is_none())
-        {
+        let statements = if settled {
             shape.statements.clone()
         } else {
-            judge::resolve(
+            crate::resolve::resolve(
                 shape.statements.clone(),
                 &self.sql_prepared,
                 &self.l.catalog,
+                self.server_major,
             )
             .await
         };

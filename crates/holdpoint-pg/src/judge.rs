@@ -3,7 +3,6 @@
 //! names none); the action is headed by the most privileged part, and the gate judges
 //! every part, strictest verdict first.
 
-use crate::catalog::Catalog;
 use crate::classify::Statement;
 use crate::kind::Kind;
 use holdpoint_core::ActionRequest;
@@ -11,51 +10,10 @@ use holdpoint_core::action::resource_segment;
 use holdpoint_core::mask::Masker;
 use holdpoint_gate::{PARTS_KEY, SurfaceContext};
 use serde_json::{Map, Value, json};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 
 /// The surface name on actions from the proxy.
 pub const SURFACE: &str = "postgres";
-
-/// Replaces `EXECUTE name` by what `name` was prepared as, and asks the catalog about
-/// every function call whose kind it decides. A catalog that cannot answer makes the
-/// call unknown (fail closed).
-pub async fn resolve(
-    statements: Vec<Statement>,
-    prepared: &HashMap<String, Statement>,
-    catalog: &Catalog,
-) -> Vec<Statement> {
-    let mut out = Vec::with_capacity(statements.len());
-    for mut st in statements {
-        if let Some(name) = &st.executes {
-            match prepared.get(name) {
-                Some(inner) => {
-                    st.kinds.extend(inner.kinds.iter().copied());
-                    st.tables.extend(inner.tables.iter().cloned());
-                    st.functions.extend(inner.functions.iter().cloned());
-                    st.unbounded |= inner.unbounded;
-                    st.notes.extend(inner.notes.iter().cloned());
-                }
-                None => {
-                    st.kinds.insert(Kind::Unknown);
-                    st.notes.push(format!(
-                        "no prepared statement `{name}` is known to holdpoint"
-                    ));
-                }
-            }
-        }
-        for call in std::mem::take(&mut st.calls) {
-            match catalog.function(&call).await {
-                Ok(info) => st.kinds.insert(info.kind()),
-                Err(e) => {
-                    st.notes.push(e.to_string());
-                    st.kinds.insert(Kind::Unknown)
-                }
-            };
-        }
-        out.push(st);
-    }
-    out
-}
 
 /// The action for a message of `statements`, with `sql` its text and `parameters` the
 /// bound values (extended protocol).

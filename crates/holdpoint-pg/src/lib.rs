@@ -18,8 +18,13 @@
 //! - `classify.rs`: [`classify`] reads SQL with PostgreSQL's own parser (`pg_query`) and
 //!   walks the whole tree: kinds ([`Kind`]), tables, functions, unbounded writes;
 //!   `shapes.rs`: statements that differ only in literals share one classification;
-//!   `functions.rs` and `catalog.rs`: whether a function is read-only, from the catalog.
-//! - `judge.rs`: a message as one action with a part per kind and table; `hold.rs`:
+//!   `functions.rs` and `catalog.rs`: whether a function is read-only, from the catalog
+//!   (`catalog/more.rs`: functions called in column notation, settings' contexts);
+//!   `settings.rs`: what changing a setting is; `grammar.rs`: syntax the server, older
+//!   than the parser, reads as function calls.
+//! - `resolve.rs`: what the session and the catalog tell of a message's statements
+//!   (prepared statements at EXECUTE, the server's grammar, calls, settings);
+//!   `judge.rs`: a message as one action with a part per kind and table; `hold.rs`:
 //!   allowed at once (an allowed shape reused while no policy reads values), or
 //!   submitted, and a hold waited for on the open connection; `params.rs`: bound values
 //!   as reviewers see them; `tls.rs`: the listener's certificate.
@@ -34,6 +39,7 @@ pub mod config;
 mod connect;
 mod extended;
 pub mod functions;
+pub mod grammar;
 mod hold;
 mod judge;
 mod kind;
@@ -41,9 +47,11 @@ mod listener;
 mod params;
 mod pump;
 mod refusal;
+mod resolve;
 pub mod results;
 mod running;
 mod session;
+mod settings;
 mod shapes;
 mod startup;
 mod summary;

@@ -87,6 +87,9 @@ pub struct Session {
     pub(crate) withdrawn: Option<(&'static str, String)>,
     /// The token the client logged in with, checked again every second.
     pub(crate) token: String,
+    /// The server's major version, from its `server_version` at login: syntax its
+    /// grammar reads otherwise than the parser's is judged as it reads it.
+    pub(crate) server_major: Option<u32>,
 }
 
 impl Session {
@@ -97,6 +100,7 @@ impl Session {
         server: TcpStream,
         cancel: watch::Receiver<u64>,
         token: String,
+        announced: &[u8],
     ) -> Session {
         let (client_r, client_w) = tokio::io::split(client);
         let (up_r, up_w) = server.into_split();
@@ -124,6 +128,7 @@ impl Session {
             memo: holdpoint_gate::AllowMemo::default(),
             withdrawn: None,
             token,
+            server_major: crate::grammar::announced_major(announced),
         }
     }
 
