@@ -24,8 +24,12 @@
 //!   submitted, and a hold waited for on the open connection; `params.rs`: bound values
 //!   as reviewers see them; `tls.rs`: the listener's certificate.
 //! - `refusal.rs`: a refusal raised by the server itself, in its own order.
-//! - `results.rs`: masking result columns; `summary.rs`: allowed statements summarised
-//!   in the audit log; `cancel.rs`: cancel requests; `wire.rs`: message framing.
+//! - `results.rs`: masking result columns; `lineage.rs`: a masked table's inheritance
+//!   family and the statistics catalogs; `withhold.rs`: the server's errors, notices
+//!   and notifications on a masked listener; `settings.rs`: server settings that change
+//!   how SQL is read, refused at login and during the session; `summary.rs`: allowed
+//!   statements summarised in the audit log; `cancel.rs`: cancel requests; `wire.rs`:
+//!   message framing.
 
 mod cancel;
 mod catalog;
@@ -37,6 +41,7 @@ pub mod functions;
 mod hold;
 mod judge;
 mod kind;
+mod lineage;
 mod listener;
 mod params;
 mod pump;
@@ -44,12 +49,14 @@ mod refusal;
 pub mod results;
 mod running;
 mod session;
+mod settings;
 mod shapes;
 mod startup;
 mod summary;
 mod tls;
 mod upstream;
 mod wire;
+mod withhold;
 
 pub use catalog::CatalogError;
 pub use classify::{Statement, classify};

@@ -3,11 +3,18 @@
 //! drops the answers to its own injected messages, masks the rows of each result, and
 //! puts back what a refused Parse, Bind or Close had replaced (the server skips
 //! everything after an error until Sync, and so does this queue).
+//!
+//! On a listener with masking, an Execute whose columns were never described is
+//! preceded by a Describe of holdpoint's own (its answer dropped), so every result's
+//! columns are traced; errors, notices and notifications go through `withhold.rs`.
 
 use crate::listener::Listener;
-use crate::results::{self, RowMask};
+use crate::results::{self, RowMask, Source};
 use crate::session::{Ended, Portal, Prepared, Session};
+use crate::shapes::Shape;
 use crate::wire::{self, Frame, MAX_SERVER_MESSAGE};
+use std::collections::BTreeSet;
+use std::io;
 use std::sync::{Arc, OnceLock};
 
 /// What to put back if the server refuses a message.
@@ -33,12 +40,28 @@ pub enum Expect {
     Execute(Option<Results>),
     /// ParseComplete (`1`) or BindComplete (`2`) of holdpoint's own message: dropped.
     Injected(u8),
+    /// holdpoint's own Describe of a portal about to run: its answer (RowDescription
+    /// or NoData) is kept for masking, and dropped.
+    InjectedDescribe(Arc<OnceLock<Vec<results::Field>>>),
     Sync,
     /// A simple query: its result sets, each masked by the plan its RowDescription made.
     Query {
         tainted: bool,
         mask: Option<RowMask>,
+        /// What it was classified as (`None`: holdpoint's own message).
+        shape: Option<Arc<Shape>>,
+        /// Replaced by holdpoint's refusal: the error is holdpoint's.
+        refused: bool,
     },
+}
+
+/// Every table the statements of `shape` read.
+fn tables(shape: Option<&Shape>) -> BTreeSet<String> {
+    shape
+        .into_iter()
+        .flat_map(|s| s.statements.iter())
+        .flat_map(|st| st.tables.iter().cloned())
+        .collect()
 }
 
 impl Session {
@@ -78,9 +101,17 @@ impl Session {
                     Some(Expect::DescribeStatement(_) | Expect::DescribePortal(_))
                 );
                 let query = match self.expect.front() {
-                    Some(Expect::Query { tainted, .. }) if masking => Some(*tainted),
+                    Some(Expect::Query { tainted, shape, .. }) if masking => {
+                        Some((*tainted, tables(shape.as_deref())))
+                    }
                     _ => None,
                 };
+                if let Some(Expect::InjectedDescribe(_)) = self.expect.front() {
+                    if let Some(Expect::InjectedDescribe(f)) = self.expect.pop_front() {
+                        let _ = f.set(results::row_description(&frame.body).unwrap_or_default());
+                    }
+                    return Ok(());
+                }
                 if describing {
                     let fields = results::row_description(&frame.body).unwrap_or_default();
                     match self.expect.pop_front() {
@@ -92,16 +123,21 @@ impl Session {
                         }
                         _ => {}
                     }
-                } else if let Some(tainted) = query {
+                } else if let Some((tainted, tables)) = query {
                     let fields = results::row_description(&frame.body).unwrap_or_default();
                     let formats: Vec<i16> = fields.iter().map(|f| f.format).collect();
-                    let plan = plan(&self.l.clone(), &fields, &formats, tainted).await;
+                    let plan = plan(&self.l.clone(), &fields, &formats, tainted, &tables).await;
                     if let Some(Expect::Query { mask, .. }) = self.expect.front_mut() {
                         *mask = Some(plan);
                     }
                 }
             }
             b'n' => {
+                if let Some(Expect::InjectedDescribe(f)) = self.expect.front() {
+                    let _ = f.set(Vec::new());
+                    self.expect.pop_front();
+                    return Ok(());
+                }
                 if matches!(
                     self.expect.front(),
                     Some(Expect::DescribeStatement(_) | Expect::DescribePortal(_))
@@ -123,12 +159,28 @@ impl Session {
                 _ => {}
             },
             b'E' | b'N' if masking => {
+                // holdpoint's own refusal, raised by the server in its place.
+                let ours = matches!(
+                    self.expect.front(),
+                    Some(Expect::Execute(None) | Expect::Query { refused: true, .. })
+                );
                 if frame.tag == b'E' {
                     self.on_error();
                 }
-                let body = results::mask_notice(&frame.body, self.l.gate.masker().as_ref());
+                let masker = self.l.gate.masker().clone();
+                let body = crate::withhold::notice(&frame.body, masker.as_ref(), &self.sent, ours);
                 wire::put_frame(&mut self.to_client, frame.tag, &body);
                 return Ok(());
+            }
+            b'A' if masking => {
+                let masker = self.l.gate.masker().clone();
+                let withhold = self.l.rules.masks_columns();
+                if let Some(body) =
+                    crate::withhold::notification(&frame.body, masker.as_ref(), withhold)
+                {
+                    wire::put_frame(&mut self.to_client, b'A', &body);
+                    return Ok(());
+                }
             }
             b'E' => self.on_error(),
             b'Z' => loop {
@@ -197,12 +249,7 @@ impl Session {
         let (Ok(name), Ok(value)) = (r.cstr(), r.cstr()) else {
             return Ok(());
         };
-        let unsafe_now = match name {
-            "client_encoding" => !value.eq_ignore_ascii_case("UTF8"),
-            "standard_conforming_strings" => value != "on",
-            _ => false,
-        };
-        if unsafe_now {
+        if crate::settings::unsafe_setting(name, value) {
             self.fatal(
                 "42501",
                 &format!("holdpoint: the server's {name} became {value}; the session is closed"),
@@ -223,13 +270,19 @@ impl Session {
                     .get()
                     .or_else(|| portal.prepared.fields.get())
                     .cloned();
-                Some((fields, portal.formats.clone(), portal.prepared.tainted))
+                let tables = tables(Some(&portal.prepared.shape));
+                Some((
+                    fields,
+                    portal.formats.clone(),
+                    portal.prepared.tainted,
+                    tables,
+                ))
             }
             _ => None,
         };
-        if let Some((fields, formats, tainted)) = planned {
+        if let Some((fields, formats, tainted, tables)) = planned {
             let plan = match fields {
-                Some(fields) => plan(&self.l.clone(), &fields, &formats, tainted).await,
+                Some(fields) => plan(&self.l.clone(), &fields, &formats, tainted, &tables).await,
                 None => RowMask::unknown_columns(&self.l.rules, &formats, tainted),
             };
             if let Some(Expect::Execute(Some(results))) = self.expect.front_mut() {
@@ -255,35 +308,84 @@ impl Session {
     }
 }
 
-/// The masking plan for `fields`, asking the catalog which table column each is.
-async fn plan(l: &Listener, fields: &[results::Field], formats: &[i16], tainted: bool) -> RowMask {
-    let keys: Vec<(u32, i16)> = fields
-        .iter()
-        .filter(|f| f.table != 0)
-        .map(|f| (f.table, f.attnum))
-        .collect();
-    let sources = if keys.is_empty() {
-        Ok(vec![None; fields.len()])
-    } else {
-        l.catalog.columns(&keys).await.map(|found| {
-            let mut found = found.into_iter();
-            fields
-                .iter()
-                .map(|f| {
-                    if f.table != 0 {
-                        found.next().flatten()
-                    } else {
-                        None
-                    }
-                })
-                .collect()
-        })
-    };
-    match sources {
+/// The masking plan for `fields`, asking the catalog which table column each is and
+/// which relations share its rows; computed columns are masked when the statement
+/// (`tainted`) or a table it reads (`tables`) may carry a masked column.
+async fn plan(
+    l: &Listener,
+    fields: &[results::Field],
+    formats: &[i16],
+    tainted: bool,
+    tables: &BTreeSet<String>,
+) -> RowMask {
+    let computed = fields.iter().any(|f| f.table == 0);
+    let tainted = tainted
+        || (computed
+            && l.lineage
+                .reads_masked(&l.rules, tables)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "masking computed columns: the catalog could not be asked");
+                    true
+                }));
+    match sources(l, fields).await {
         Ok(sources) => RowMask::plan(&l.rules, fields, formats, Some(&sources), tainted),
         Err(e) => {
             tracing::warn!(error = %e, "masking every column: the catalog could not be asked");
             RowMask::plan(&l.rules, fields, formats, None, tainted)
         }
+    }
+}
+
+/// The table column behind each of `fields` (`None` for a computed one, or one the
+/// catalog does not know), with its table's inheritance family.
+async fn sources(l: &Listener, fields: &[results::Field]) -> Result<Vec<Option<Source>>, String> {
+    let traced: Vec<&results::Field> = fields.iter().filter(|f| f.table != 0).collect();
+    if traced.is_empty() {
+        return Ok(vec![None; fields.len()]);
+    }
+    let keys: Vec<(u32, i16)> = traced.iter().map(|f| (f.table, f.attnum)).collect();
+    let oids: Vec<u32> = traced.iter().map(|f| f.table).collect();
+    let names = l.catalog.columns(&keys).await.map_err(|e| e.to_string())?;
+    let families = l.lineage.families(&oids).await.map_err(|e| e.to_string())?;
+    let mut found = names.into_iter().zip(families);
+    Ok(fields
+        .iter()
+        .map(|f| {
+            if f.table == 0 {
+                return None;
+            }
+            let (name, family) = found.next()?;
+            name.map(|(table, column)| Source {
+                table,
+                column,
+                family: family.relations,
+            })
+        })
+        .collect())
+}
+
+impl Session {
+    /// On a listener with masking, an Execute of a portal whose columns are not known
+    /// yet is preceded by a Describe of that portal: its answer, dropped, tells where
+    /// each column comes from. (Without it, a client that never describes would get
+    /// rows holdpoint could only mask blindly.)
+    pub(crate) fn describe_for_masking(&mut self, execute: &Frame) -> io::Result<()> {
+        if self.l.rules.is_empty() {
+            return Ok(());
+        }
+        let name = wire::Reader::new(&execute.body).cstr()?.to_string();
+        let Some(fields) = self.portals.get(&name).map(|p| p.fields.clone()) else {
+            return Ok(());
+        };
+        if fields.get().is_some() {
+            return Ok(());
+        }
+        let mut body = bytes::BytesMut::new();
+        body.extend_from_slice(b"P");
+        wire::put_cstr(&mut body, &name);
+        wire::put_frame(&mut self.to_server, b'D', &body);
+        self.expect.push_back(Expect::InjectedDescribe(fields));
+        Ok(())
     }
 }

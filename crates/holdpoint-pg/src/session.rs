@@ -87,6 +87,8 @@ pub struct Session {
     pub(crate) withdrawn: Option<(&'static str, String)>,
     /// The token the client logged in with, checked again every second.
     pub(crate) token: String,
+    /// The SQL the client sent, to tell the server's messages that quote only it.
+    pub(crate) sent: crate::withhold::Sent,
 }
 
 impl Session {
@@ -124,6 +126,7 @@ impl Session {
             memo: holdpoint_gate::AllowMemo::default(),
             withdrawn: None,
             token,
+            sent: crate::withhold::Sent::default(),
         }
     }
 
@@ -231,6 +234,7 @@ impl Session {
         }
         match frame.tag {
             b'Q' => {
+                self.sent.note(sql_bytes(&frame.body));
                 let (sql, shape) = self.l.shapes.of_bytes(sql_bytes(&frame.body));
                 self.statements_seen += 1;
                 self.remember_sql_prepares(&shape.statements);
@@ -238,22 +242,34 @@ impl Session {
                     .statements
                     .iter()
                     .any(|s| self.l.rules.taints_computed(s));
-                match self.judge(&sql, &shape, None).await {
+                let refused = match self.judge(&sql, &shape, None).await {
                     crate::hold::Verdict::Forward => {
                         wire::put_frame(&mut self.to_server, b'Q', &frame.body);
+                        false
                     }
                     crate::hold::Verdict::Refuse(code, message) => {
                         crate::refusal::query(&mut self.to_server, code, &message);
+                        true
                     }
-                }
+                };
                 self.expect.push_back(Expect::Query {
                     tainted,
                     mask: None,
+                    shape: Some(shape),
+                    refused,
                 });
             }
-            b'P' => self.parse(&frame)?,
+            b'P' => {
+                let mut r = Reader::new(&frame.body);
+                let _name = r.cstr()?;
+                self.sent.note(sql_bytes(r.rest()));
+                self.parse(&frame)?
+            }
             b'B' => self.bind(&frame).await?,
-            b'E' => self.execute(&frame).await?,
+            b'E' => {
+                self.describe_for_masking(&frame)?;
+                self.execute(&frame).await?
+            }
             b'D' => {
                 let mut r = Reader::new(&frame.body);
                 let what = r.u8()?;
@@ -293,6 +309,8 @@ impl Session {
                 self.expect.push_back(Expect::Query {
                     tainted: false,
                     mask: None,
+                    shape: None,
+                    refused: true,
                 });
             }
             b'X' => {
