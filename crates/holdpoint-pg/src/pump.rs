@@ -44,6 +44,8 @@ pub enum Expect {
     /// or NoData) is kept for masking, and dropped.
     InjectedDescribe(Arc<OnceLock<Vec<results::Field>>>),
     Sync,
+    /// holdpoint's own Sync (after closing a refusal): its ReadyForQuery is dropped.
+    InjectedSync,
     /// A simple query: its result sets, each masked by the plan its RowDescription made.
     Query {
         tainted: bool,
@@ -186,6 +188,7 @@ impl Session {
             b'Z' => loop {
                 match self.expect.pop_front() {
                     Some(Expect::Sync | Expect::Query { .. }) | None => break,
+                    Some(Expect::InjectedSync) => return Ok(()),
                     other => self.out_of_step(other),
                 }
             },
@@ -201,7 +204,10 @@ impl Session {
     fn on_error(&mut self) {
         let mut skipped = Vec::new();
         while let Some(front) = self.expect.front() {
-            if matches!(front, Expect::Sync | Expect::Query { .. }) {
+            if matches!(
+                front,
+                Expect::Sync | Expect::InjectedSync | Expect::Query { .. }
+            ) {
                 break;
             }
             if let Some(e) = self.expect.pop_front() {

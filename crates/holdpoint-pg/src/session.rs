@@ -77,6 +77,8 @@ pub struct Session {
     pub(crate) summary: Summary,
     pub(crate) statements_seen: u64,
     pub(crate) refusals: u64,
+    /// The last refusal whose prepared statement was closed after its Sync.
+    pub(crate) refusals_closed: u64,
     pub(crate) cancel: watch::Receiver<u64>,
     /// The client left while a statement was held.
     pub(crate) client_gone: bool,
@@ -121,6 +123,7 @@ impl Session {
             summary: Summary::default(),
             statements_seen: 0,
             refusals: 0,
+            refusals_closed: 0,
             cancel,
             client_gone: false,
             memo: holdpoint_gate::AllowMemo::default(),
@@ -296,6 +299,14 @@ impl Session {
                 self.discarding = false;
                 self.expect.push_back(Expect::Sync);
                 wire::put_frame(&mut self.to_server, b'S', &frame.body);
+                // A refusal in this batch (the batch ends at it) left its statement:
+                // closed now, after the client's Sync, its answers dropped.
+                if self.refusals > self.refusals_closed {
+                    self.refusals_closed = self.refusals;
+                    crate::refusal::close(&mut self.to_server, self.refusals);
+                    self.expect.push_back(Expect::Injected(b'3'));
+                    self.expect.push_back(Expect::InjectedSync);
+                }
             }
             b'F' => {
                 // A fast-path function call names a function by oid, past any SQL to judge.

@@ -325,6 +325,8 @@ async fn planner_statistics_are_refused_where_columns_are_masked() {
         "SELECT relname FROM pg_class WHERE relname = 'customers'",
     );
     assert_eq!(first_values(&msgs), vec![Some("customers".to_string())]);
+    // The refusals in the extended protocol left no statement behind.
+    assert_usable(&mut raw);
 }
 
 /// The M (message) fields of the errors and notices among `msgs`.
