@@ -29,7 +29,7 @@
 //!   and notifications on a masked listener; `settings.rs`: server settings that change
 //!   how SQL is read, refused at login and during the session; `summary.rs`: allowed
 //!   statements summarised in the audit log; `cancel.rs`: cancel requests; `wire.rs`:
-//!   message framing.
+//!   message framing; `targets.rs`: result columns that name no column (`count(*)`).
 
 mod cancel;
 mod catalog;
@@ -53,6 +53,7 @@ mod settings;
 mod shapes;
 mod startup;
 mod summary;
+mod targets;
 mod tls;
 mod upstream;
 mod wire;

@@ -54,6 +54,8 @@ pub enum Expect {
         shape: Option<Arc<Shape>>,
         /// Replaced by holdpoint's refusal: the error is holdpoint's.
         refused: bool,
+        /// Its text, when it is one statement on a listener with masking.
+        sql: Option<String>,
     },
 }
 
@@ -103,9 +105,12 @@ impl Session {
                     Some(Expect::DescribeStatement(_) | Expect::DescribePortal(_))
                 );
                 let query = match self.expect.front() {
-                    Some(Expect::Query { tainted, shape, .. }) if masking => {
-                        Some((*tainted, tables(shape.as_deref())))
-                    }
+                    Some(Expect::Query {
+                        tainted,
+                        shape,
+                        sql,
+                        ..
+                    }) if masking => Some((*tainted, tables(shape.as_deref()), sql.clone())),
                     _ => None,
                 };
                 if let Some(Expect::InjectedDescribe(_)) = self.expect.front() {
@@ -125,10 +130,15 @@ impl Session {
                         }
                         _ => {}
                     }
-                } else if let Some((tainted, tables)) = query {
+                } else if let Some((tainted, tables, sql)) = query {
                     let fields = results::row_description(&frame.body).unwrap_or_default();
                     let formats: Vec<i16> = fields.iter().map(|f| f.format).collect();
-                    let plan = plan(&self.l.clone(), &fields, &formats, tainted, &tables).await;
+                    let origin = Origin {
+                        tainted,
+                        tables,
+                        sql,
+                    };
+                    let plan = plan(&self.l.clone(), &fields, &formats, &origin).await;
                     if let Some(Expect::Query { mask, .. }) = self.expect.front_mut() {
                         *mask = Some(plan);
                     }
@@ -276,20 +286,22 @@ impl Session {
                     .get()
                     .or_else(|| portal.prepared.fields.get())
                     .cloned();
-                let tables = tables(Some(&portal.prepared.shape));
-                Some((
-                    fields,
-                    portal.formats.clone(),
-                    portal.prepared.tainted,
-                    tables,
-                ))
+                // The text is what the server runs only when the name holds one
+                // statement (not also one a SQL-level PREPARE made).
+                let one = portal.prepared.shape.statements.len() == 1;
+                let origin = Origin {
+                    tainted: portal.prepared.tainted,
+                    tables: tables(Some(&portal.prepared.shape)),
+                    sql: one.then(|| portal.prepared.sql.clone()),
+                };
+                Some((fields, portal.formats.clone(), origin))
             }
             _ => None,
         };
-        if let Some((fields, formats, tainted, tables)) = planned {
+        if let Some((fields, formats, origin)) = planned {
             let plan = match fields {
-                Some(fields) => plan(&self.l.clone(), &fields, &formats, tainted, &tables).await,
-                None => RowMask::unknown_columns(&self.l.rules, &formats, tainted),
+                Some(fields) => plan(&self.l.clone(), &fields, &formats, &origin).await,
+                None => RowMask::unknown_columns(&self.l.rules, &formats, origin.tainted),
             };
             if let Some(Expect::Execute(Some(results))) = self.expect.front_mut() {
                 results.mask = Some(plan);
@@ -314,31 +326,47 @@ impl Session {
     }
 }
 
+/// Where a result's rows come from.
+struct Origin {
+    /// The statement may carry a masked column in a computed one (by the names it
+    /// mentions, or rows from elsewhere).
+    tainted: bool,
+    /// The tables it reads.
+    tables: BTreeSet<String>,
+    /// Its text, when it is one statement.
+    sql: Option<String>,
+}
+
 /// The masking plan for `fields`, asking the catalog which table column each is and
-/// which relations share its rows; computed columns are masked when the statement
-/// (`tainted`) or a table it reads (`tables`) may carry a masked column.
+/// which relations share its rows. Computed columns are masked when the statement or a
+/// table it reads may carry a masked column, unless its own target names no column
+/// (`targets.rs`).
 async fn plan(
     l: &Listener,
     fields: &[results::Field],
     formats: &[i16],
-    tainted: bool,
-    tables: &BTreeSet<String>,
+    origin: &Origin,
 ) -> RowMask {
     let computed = fields.iter().any(|f| f.table == 0);
-    let tainted = tainted
+    let tainted = origin.tainted
         || (computed
             && l.lineage
-                .reads_masked(&l.rules, tables)
+                .reads_masked(&l.rules, &origin.tables)
                 .await
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "masking computed columns: the catalog could not be asked");
                     true
                 }));
+    let clean = match &origin.sql {
+        Some(sql) if tainted && computed => crate::targets::clean(sql, fields.len()),
+        _ => None,
+    };
+    let masked = |i: usize| tainted && !clean.as_ref().and_then(|c| c.get(i)).is_some_and(|c| *c);
     match sources(l, fields).await {
-        Ok(sources) => RowMask::plan(&l.rules, fields, formats, Some(&sources), tainted),
+        Ok(sources) => RowMask::plan(&l.rules, fields, formats, Some(&sources), masked),
         Err(e) => {
             tracing::warn!(error = %e, "masking every column: the catalog could not be asked");
-            RowMask::plan(&l.rules, fields, formats, None, tainted)
+            RowMask::plan(&l.rules, fields, formats, None, masked)
         }
     }
 }

@@ -194,7 +194,7 @@ impl RowMask {
         fields: &[Field],
         formats: &[i16],
         sources: Option<&[Option<Source>]>,
-        computed_tainted: bool,
+        computed_tainted: impl Fn(usize) -> bool,
     ) -> RowMask {
         let columns = fields
             .iter()
@@ -208,7 +208,7 @@ impl RowMask {
                 let source = sources.map(|s| s.get(i).cloned().flatten());
                 let masked = match (field.table, &source) {
                     (_, None) => true,
-                    (0, _) => computed_tainted,
+                    (0, _) => computed_tainted(i),
                     (_, Some(Some(s))) => {
                         rules.column(std::iter::once(&s.table).chain(&s.family), &s.column)
                     }

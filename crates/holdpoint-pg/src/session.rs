@@ -255,11 +255,13 @@ impl Session {
                         true
                     }
                 };
+                let one = !self.l.rules.is_empty() && shape.statements.len() == 1;
                 self.expect.push_back(Expect::Query {
                     tainted,
                     mask: None,
                     shape: Some(shape),
                     refused,
+                    sql: one.then_some(sql),
                 });
             }
             b'P' => {
@@ -322,6 +324,7 @@ impl Session {
                     mask: None,
                     shape: None,
                     refused: true,
+                    sql: None,
                 });
             }
             b'X' => {

@@ -209,6 +209,9 @@ async fn alias_lists_subqueries_and_ctes_do_not_unmask_a_column() {
             "SELECT encode(x.e::bytea, 'base64') FROM customers x(i, e)",
             "SELECT x.e::bytea FROM customers x(i, e)",
             "SELECT 1 UNION ALL SELECT length(email) FROM customers",
+            "SELECT count(*), string_agg(x.e, ',') FROM customers AS x(i, e)",
+            "SELECT 1, (SELECT max(email) FROM customers)",
+            "SELECT count(*) OVER (), e FROM customers AS x(i, e)",
             "SELECT lower(e) FROM customers AS x(i, e) UNION SELECT 'a'",
         ],
     );
@@ -218,6 +221,22 @@ async fn alias_lists_subqueries_and_ctes_do_not_unmask_a_column() {
     assert_eq!(first_values(&msgs), vec![Some("1".to_string())]);
     let msgs = simple(&mut raw, "SELECT note FROM customers AS x(i, e)");
     assert_eq!(first_values(&msgs), vec![Some("vip".to_string())]);
+    // A computed column that names no column is not masked: a count arrives.
+    for sql in [
+        "SELECT count(*) FROM customers AS x(i, e)",
+        "SELECT count(*), max(lower(x.e)) FROM customers AS x(i, e)",
+    ] {
+        for msgs in [simple(&mut raw, sql), extended(&mut raw, sql, &[])] {
+            assert_eq!(first_values(&msgs), vec![Some("1".to_string())], "{sql}");
+            assert_clean(&msgs, sql);
+        }
+    }
+    // Where positions are uncertain (a set operation), every computed column is masked.
+    let msgs = simple(
+        &mut raw,
+        "SELECT count(*) FROM customers UNION ALL SELECT 2",
+    );
+    assert_eq!(first_values(&msgs), vec![None, None]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
