@@ -202,7 +202,13 @@ impl Session {
                     other => self.out_of_step(other),
                 }
             },
-            b'S' => self.check_parameter(&frame.body).await?,
+            b'S' => {
+                self.check_parameter(&frame.body).await?;
+                if masking && let Some(body) = crate::withhold::parameter(&frame.body, &self.sent) {
+                    wire::put_frame(&mut self.to_client, b'S', &body);
+                    return Ok(());
+                }
+            }
             _ => {}
         }
         wire::put_frame(&mut self.to_client, frame.tag, &frame.body);

@@ -17,6 +17,10 @@
 //! A notification's payload cannot be traced to any column: where columns are masked
 //! it is withheld (`[masked:notification]`); where only the detectors run, it goes
 //! through them. Its channel is one the agent listens on, and stays.
+//!
+//! A setting the server reports during the session (ParameterStatus) can carry a value
+//! too: `set_config('application_name', email, false)`. Settings whose values come
+//! from a fixed vocabulary pass; any other passes only with a value the agent sent.
 
 use crate::wire::Reader;
 use bytes::{BufMut, BytesMut};
@@ -274,6 +278,41 @@ pub fn notification(body: &[u8], masker: &dyn Masker, withhold: bool) -> Option<
     Some(out)
 }
 
+/// Reported settings whose values cannot carry text of the agent's choosing.
+const FIXED_VOCABULARY: &[&str] = &[
+    "client_encoding",
+    "datestyle",
+    "default_transaction_read_only",
+    "in_hot_standby",
+    "integer_datetimes",
+    "intervalstyle",
+    "is_superuser",
+    "scram_iterations",
+    "server_encoding",
+    "server_version",
+    "session_authorization",
+    "standard_conforming_strings",
+];
+
+/// A ParameterStatus body as the agent may see it during a session on a masked
+/// listener; `None`: relay as is.
+pub fn parameter(body: &[u8], sent: &Sent) -> Option<BytesMut> {
+    let mut r = Reader::new(body);
+    let (Ok(name), Ok(value)) = (r.cstr(), r.cstr()) else {
+        return None;
+    };
+    if value.is_empty()
+        || FIXED_VOCABULARY.contains(&name.to_ascii_lowercase().as_str())
+        || sent.has(value)
+    {
+        return None;
+    }
+    let mut out = BytesMut::new();
+    crate::wire::put_cstr(&mut out, name);
+    crate::wire::put_cstr(&mut out, "[masked:setting]");
+    Some(out)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::indexing_slicing, clippy::unwrap_used)]
@@ -360,6 +399,21 @@ mod tests {
         // holdpoint's own refusal passes whole.
         let body = error("42501", &[(b'M', "holdpoint: denied")]);
         assert_eq!(notice(&body, &NoDetectors, &s, true), body);
+    }
+
+    #[test]
+    fn settings_carry_only_what_the_agent_sent() {
+        let s = sent("SET application_name = 'mine'; SET datestyle = 'sql'");
+        let status = |name: &str, value: &str| {
+            let mut b = BytesMut::new();
+            crate::wire::put_cstr(&mut b, name);
+            crate::wire::put_cstr(&mut b, value);
+            b
+        };
+        assert!(parameter(&status("application_name", "mine"), &s).is_none());
+        assert!(parameter(&status("DateStyle", "SQL, MDY"), &s).is_none());
+        let out = parameter(&status("application_name", "ann@example.com"), &s).unwrap();
+        assert!(!String::from_utf8_lossy(&out).contains("ann@"));
     }
 
     #[test]

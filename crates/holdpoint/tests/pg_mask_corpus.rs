@@ -643,3 +643,34 @@ async fn an_unsafe_client_encoding_never_reaches_a_session() {
     assert_usable(&mut raw);
     assert_eq!(p.db.run("SELECT count(*) FROM customers").trim(), "1");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_the_server_reports_do_not_carry_values() {
+    let Some(p) = proxy("corpusguc") else { return };
+    let mut raw = connect(&p);
+    for sql in [
+        "SELECT set_config('application_name', email, false) FROM customers",
+        "SELECT set_config('application_name', encode(ssn::bytea, 'hex'), false) FROM customers",
+    ] {
+        for how in ["simple", "extended"] {
+            // Another value first, so that each run reports a change.
+            simple(&mut raw, "SET application_name = 'before'");
+            let msgs = match how {
+                "simple" => simple(&mut raw, sql),
+                _ => extended(&mut raw, sql, &[]),
+            };
+            let what = format!("{sql} ({how})");
+            assert!(
+                codes(&msgs).is_empty(),
+                "{what}: {}",
+                text(&all_bytes(&msgs))
+            );
+            assert!(msgs.iter().any(|(t, _)| *t == b'S'), "{what}: reported");
+            assert_clean(&msgs, &what);
+        }
+    }
+    // A value the agent chose itself is reported as it is.
+    let msgs = simple(&mut raw, "SET application_name = 'corpus-agent'");
+    assert!(text(&all_bytes(&msgs)).contains("corpus-agent"));
+    assert_usable(&mut raw);
+}
