@@ -344,7 +344,18 @@ async fn planner_statistics_are_refused_where_columns_are_masked() {
         "SELECT relname FROM pg_class WHERE relname = 'customers'",
     );
     assert_eq!(first_values(&msgs), vec![Some("customers".to_string())]);
-    // The refusals in the extended protocol left no statement behind.
+    // The refusals in the extended protocol left no statement behind, in a transaction
+    // block too (which the refusal aborts, as a failed statement would).
+    assert!(codes(&simple(&mut raw, "BEGIN")).is_empty());
+    let msgs = extended(&mut raw, "SELECT * FROM pg_stats", &[]);
+    assert_eq!(codes(&msgs), vec!["42501".to_string()]);
+    assert_eq!(
+        msgs.last().map(|(t, b)| (*t, b.clone())),
+        Some((b'Z', b"E".to_vec()))
+    );
+    let msgs = simple(&mut raw, "SELECT 1");
+    assert_eq!(codes(&msgs), vec!["25P02".to_string()]);
+    assert!(codes(&simple(&mut raw, "ROLLBACK")).is_empty());
     assert_usable(&mut raw);
 }
 
