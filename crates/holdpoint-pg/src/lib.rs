@@ -14,7 +14,8 @@
 //!   `extended.rs`: Parse classified, Bind tied to its statement, Execute judged with
 //!   the bound values.
 //! - `pump.rs`: the server's answers, matched in order to what was sent, so refused
-//!   Parses are put back and each result's rows are masked.
+//!   Parses are put back and each result's rows are masked; `origins.rs`: where each
+//!   result column comes from, asked of the server when no one described it.
 //! - `classify.rs`: [`classify`] reads SQL with PostgreSQL's own parser (`pg_query`) and
 //!   walks the whole tree: kinds ([`Kind`]), tables, functions, unbounded writes;
 //!   `shapes.rs`: statements that differ only in literals share one classification;
@@ -43,6 +44,7 @@ mod judge;
 mod kind;
 mod lineage;
 mod listener;
+mod origins;
 mod params;
 mod pump;
 mod refusal;
