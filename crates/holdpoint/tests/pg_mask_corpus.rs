@@ -685,3 +685,49 @@ async fn settings_the_server_reports_do_not_carry_values() {
     assert!(text(&all_bytes(&msgs)).contains("corpus-agent"));
     assert_usable(&mut raw);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driver_that_describes_its_statements_gets_the_same_masks() {
+    let Some(p) = proxy("corpusdriver") else {
+        return;
+    };
+    let client = p.client().await;
+    for sql in [
+        "SELECT lower(x.e) FROM customers AS x(i, e)",
+        "SELECT t.row_to_json::text FROM customers t",
+        "SELECT t::text FROM customers t",
+        "SELECT email FROM p_2027_a",
+        "SELECT encode(email::bytea, 'base64') FROM kid",
+        "SELECT s.e FROM (SELECT ssn AS e FROM customers) s",
+    ] {
+        // Results in binary, as tokio-postgres asks for them; prepared once, or each time.
+        for once in [false, true] {
+            let rows = if !once {
+                client.query(sql, &[]).await.unwrap()
+            } else {
+                let stmt = client.prepare(sql).await.unwrap();
+                client.query(&stmt, &[]).await.unwrap()
+            };
+            assert!(!rows.is_empty(), "{sql}");
+            for row in rows {
+                let value: Option<String> = row.get(0);
+                let shown = value.unwrap_or_default();
+                assert!(leak_in(shown.as_bytes()).is_none(), "{sql}: {shown}");
+            }
+        }
+        let err = client
+            .simple_query(&format!("SELECT ({sql})::regclass"))
+            .await
+            .err();
+        if let Some(db) = err.as_ref().and_then(|e| e.as_db_error()) {
+            let shown = format!(
+                "{} {:?} {:?} {:?}",
+                db.message(),
+                db.detail(),
+                db.hint(),
+                db.where_()
+            );
+            assert!(leak_in(shown.as_bytes()).is_none(), "{sql}: {shown}");
+        }
+    }
+}
