@@ -5,8 +5,9 @@
 //! read. Each case runs through raw protocol messages (simple Query, and Parse / Bind /
 //! Execute / Sync without Describe, in text and binary) against the real PostgreSQL and
 //! checks every byte the client received for each secret, plain, hex and base64; then
-//! that the connection is still usable and holds no prepared statement. Fails when
-//! PostgreSQL is absent under `CI=true`.
+//! that the connection is still usable and holds no prepared statement. A driver that
+//! describes its statements (tokio-postgres) is checked too. Fails when PostgreSQL is
+//! absent under `CI=true`.
 
 #![allow(
     clippy::unwrap_used,
