@@ -654,6 +654,25 @@ async fn an_unsafe_client_encoding_never_reaches_a_session() {
     }
     assert_usable(&mut raw);
     assert_eq!(p.db.run("SELECT count(*) FROM customers").trim(), "1");
+
+    // Where policy lets such a statement run, the server's report of the new value
+    // ends the session before another message is read with it.
+    let db = corpus_db("scsallowed").unwrap();
+    let p = Proxy::start(
+        db,
+        "staging",
+        MASKS,
+        Some("permit (principal, action, resource);"),
+    );
+    let mut raw = connect(&p);
+    let msgs = simple(&mut raw, "SET standard_conforming_strings = off");
+    let shown = text(&all_bytes(&msgs));
+    assert!(
+        shown.contains("FATAL") && shown.contains("standard_conforming_strings"),
+        "{shown}"
+    );
+    assert!(raw.next().is_none(), "the session is closed");
+    assert_eq!(p.db.run("SELECT count(*) FROM customers").trim(), "1");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
