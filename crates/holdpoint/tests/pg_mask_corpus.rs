@@ -232,6 +232,18 @@ async fn alias_lists_subqueries_and_ctes_do_not_unmask_a_column() {
             assert_clean(&msgs, sql);
         }
     }
+    // A plan shows no values, and arrives as is.
+    let msgs = simple(
+        &mut raw,
+        "EXPLAIN SELECT lower(x.e) FROM customers AS x(i, e)",
+    );
+    assert!(
+        first_values(&msgs)[0]
+            .as_deref()
+            .unwrap_or_default()
+            .contains("Seq Scan")
+    );
+    assert_clean(&msgs, "EXPLAIN");
     // Where positions are uncertain (a set operation), every computed column is masked.
     let msgs = simple(
         &mut raw,
