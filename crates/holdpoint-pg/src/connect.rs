@@ -1,6 +1,7 @@
 //! From a client's startup message to a running session: refuse what must be refused
 //! (replication, a password sent in clear off loopback, a wrong token, an encoding
-//! other than UTF8), log in upstream, and greet the client as the server would, with
+//! other than UTF8, a server that reads SQL differently: `settings.rs`), log in
+//! upstream, and greet the client as the server would, with
 //! holdpoint's own cancel key.
 
 use crate::judge::SURFACE;
@@ -110,6 +111,17 @@ pub async fn session(
             return startup::refuse(&mut stream, "08006", &format!("holdpoint: {e}")).await;
         }
     };
+    // A server, database or role setting that changes how SQL is read refuses the
+    // session before it starts.
+    if let Some((name, value)) = crate::reading::first_unsafe(&upstream.announced) {
+        tracing::warn!(listener = %listener.name, setting = %name, value = %value, "refused a session: the server reads SQL differently");
+        return startup::refuse(
+            &mut stream,
+            crate::reading::REFUSED,
+            &crate::reading::refusal(&name, &value),
+        )
+        .await;
+    }
     let registration = listener.cancels.register(upstream.addr, upstream.key);
 
     let mut hello = BytesMut::new();

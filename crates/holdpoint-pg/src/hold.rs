@@ -78,11 +78,25 @@ impl Session {
         };
         if statements.iter().any(|s| s.kinds.contains(&Kind::Ddl)) {
             self.l.catalog.invalidate();
+            self.l.lineage.invalidate();
         }
         if statements.iter().any(|s| s.copies_out) && !self.l.rules.is_empty() {
             return Verdict::Refuse(
                 "42501",
                 "holdpoint: result masking is on for this database, and COPY ... TO would send rows unmasked; use SELECT".into(),
+            );
+        }
+        if !self.l.rules.is_empty()
+            && let Some(catalog) = statements
+                .iter()
+                .flat_map(|s| s.tables.iter())
+                .find_map(|t| crate::lineage::statistics(t))
+        {
+            return Verdict::Refuse(
+                "42501",
+                format!(
+                    "holdpoint: result masking is on for this database, and {catalog} holds sample values of table columns (most common values, histogram bounds); reading planner statistics is refused here"
+                ),
             );
         }
         let masker = gate.masker().clone();

@@ -14,7 +14,8 @@
 //!   `extended.rs`: Parse classified, Bind tied to its statement, Execute judged with
 //!   the bound values.
 //! - `pump.rs`: the server's answers, matched in order to what was sent, so refused
-//!   Parses are put back and each result's rows are masked.
+//!   Parses are put back and each result's rows are masked; `origins.rs`: where each
+//!   result column comes from, asked of the server when no one described it.
 //! - `classify.rs`: [`classify`] reads SQL with PostgreSQL's own parser (`pg_query`) and
 //!   walks the whole tree: kinds ([`Kind`]), tables, functions, unbounded writes;
 //!   `shapes.rs`: statements that differ only in literals share one classification;
@@ -29,8 +30,12 @@
 //!   submitted, and a hold waited for on the open connection; `params.rs`: bound values
 //!   as reviewers see them; `tls.rs`: the listener's certificate.
 //! - `refusal.rs`: a refusal raised by the server itself, in its own order.
-//! - `results.rs`: masking result columns; `summary.rs`: allowed statements summarised
-//!   in the audit log; `cancel.rs`: cancel requests; `wire.rs`: message framing.
+//! - `results.rs`: masking result columns; `lineage.rs`: a masked table's inheritance
+//!   family and the statistics catalogs; `withhold.rs`: the server's errors, notices
+//!   and notifications on a masked listener; `reading.rs`: server settings that change
+//!   how SQL is read, refused at login and during the session; `summary.rs`: allowed
+//!   statements summarised in the audit log; `cancel.rs`: cancel requests; `wire.rs`:
+//!   message framing; `targets.rs`: result columns that name no column (`count(*)`).
 
 mod cancel;
 mod catalog;
@@ -43,9 +48,12 @@ pub mod grammar;
 mod hold;
 mod judge;
 mod kind;
+mod lineage;
 mod listener;
+mod origins;
 mod params;
 mod pump;
+mod reading;
 mod refusal;
 mod resolve;
 pub mod results;
@@ -55,9 +63,11 @@ mod settings;
 mod shapes;
 mod startup;
 mod summary;
+mod targets;
 mod tls;
 mod upstream;
 mod wire;
+mod withhold;
 
 pub use catalog::CatalogError;
 pub use classify::{Statement, classify};

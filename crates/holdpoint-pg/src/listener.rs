@@ -48,6 +48,8 @@ pub struct Listener {
     pub target: UpstreamTarget,
     pub gate: Arc<Gate>,
     pub catalog: Catalog,
+    /// Masked tables' inheritance families.
+    pub lineage: crate::lineage::Lineage,
     pub rules: MaskRules,
     pub tls: Option<TlsAcceptor>,
     pub cancels: Cancels,
@@ -74,6 +76,12 @@ impl Listener {
                 name: name(),
                 error,
             })?;
+        let lineage = crate::lineage::Lineage::new(&config.upstream_url).map_err(|error| {
+            ListenerError::Catalog {
+                name: name(),
+                error: CatalogError::Url(error),
+            }
+        })?;
         let rules = MaskRules::new(&config.mask_columns, config.mask_results).map_err(|error| {
             ListenerError::Mask {
                 name: name(),
@@ -86,6 +94,7 @@ impl Listener {
             target,
             gate,
             catalog,
+            lineage,
             rules,
             tls: config.tls,
             cancels: Cancels::default(),

@@ -3,10 +3,15 @@
 //! drops the answers to its own injected messages, masks the rows of each result, and
 //! puts back what a refused Parse, Bind or Close had replaced (the server skips
 //! everything after an error until Sync, and so does this queue).
+//!
+//! On a listener with masking, an Execute whose columns were never described is
+//! preceded by a Describe of holdpoint's own (its answer dropped), so every result's
+//! columns are traced; errors, notices and notifications go through `withhold.rs`.
 
-use crate::listener::Listener;
+use crate::origins::{Origin, plan, tables};
 use crate::results::{self, RowMask};
 use crate::session::{Ended, Portal, Prepared, Session};
+use crate::shapes::Shape;
 use crate::wire::{self, Frame, MAX_SERVER_MESSAGE};
 use std::sync::{Arc, OnceLock};
 
@@ -33,11 +38,22 @@ pub enum Expect {
     Execute(Option<Results>),
     /// ParseComplete (`1`) or BindComplete (`2`) of holdpoint's own message: dropped.
     Injected(u8),
+    /// holdpoint's own Describe of a portal about to run: its answer (RowDescription
+    /// or NoData) is kept for masking, and dropped.
+    InjectedDescribe(Arc<OnceLock<Vec<results::Field>>>),
     Sync,
+    /// holdpoint's own Sync (after closing a refusal): its ReadyForQuery is dropped.
+    InjectedSync,
     /// A simple query: its result sets, each masked by the plan its RowDescription made.
     Query {
         tainted: bool,
         mask: Option<RowMask>,
+        /// What it was classified as (`None`: holdpoint's own message).
+        shape: Option<Arc<Shape>>,
+        /// Replaced by holdpoint's refusal: the error is holdpoint's.
+        refused: bool,
+        /// Its text, when it is one statement on a listener with masking.
+        sql: Option<String>,
     },
 }
 
@@ -78,9 +94,20 @@ impl Session {
                     Some(Expect::DescribeStatement(_) | Expect::DescribePortal(_))
                 );
                 let query = match self.expect.front() {
-                    Some(Expect::Query { tainted, .. }) if masking => Some(*tainted),
+                    Some(Expect::Query {
+                        tainted,
+                        shape,
+                        sql,
+                        ..
+                    }) if masking => Some((*tainted, tables(shape.as_deref()), sql.clone())),
                     _ => None,
                 };
+                if let Some(Expect::InjectedDescribe(_)) = self.expect.front() {
+                    if let Some(Expect::InjectedDescribe(f)) = self.expect.pop_front() {
+                        let _ = f.set(results::row_description(&frame.body).unwrap_or_default());
+                    }
+                    return Ok(());
+                }
                 if describing {
                     let fields = results::row_description(&frame.body).unwrap_or_default();
                     match self.expect.pop_front() {
@@ -92,16 +119,26 @@ impl Session {
                         }
                         _ => {}
                     }
-                } else if let Some(tainted) = query {
+                } else if let Some((tainted, tables, sql)) = query {
                     let fields = results::row_description(&frame.body).unwrap_or_default();
                     let formats: Vec<i16> = fields.iter().map(|f| f.format).collect();
-                    let plan = plan(&self.l.clone(), &fields, &formats, tainted).await;
+                    let origin = Origin {
+                        tainted,
+                        tables,
+                        sql,
+                    };
+                    let plan = plan(&self.l.clone(), &fields, &formats, &origin).await;
                     if let Some(Expect::Query { mask, .. }) = self.expect.front_mut() {
                         *mask = Some(plan);
                     }
                 }
             }
             b'n' => {
+                if let Some(Expect::InjectedDescribe(f)) = self.expect.front() {
+                    let _ = f.set(Vec::new());
+                    self.expect.pop_front();
+                    return Ok(());
+                }
                 if matches!(
                     self.expect.front(),
                     Some(Expect::DescribeStatement(_) | Expect::DescribePortal(_))
@@ -123,21 +160,44 @@ impl Session {
                 _ => {}
             },
             b'E' | b'N' if masking => {
+                // holdpoint's own refusal, raised by the server in its place.
+                let ours = matches!(
+                    self.expect.front(),
+                    Some(Expect::Execute(None) | Expect::Query { refused: true, .. })
+                );
                 if frame.tag == b'E' {
                     self.on_error();
                 }
-                let body = results::mask_notice(&frame.body, self.l.gate.masker().as_ref());
+                let masker = self.l.gate.masker().clone();
+                let body = crate::withhold::notice(&frame.body, masker.as_ref(), &self.sent, ours);
                 wire::put_frame(&mut self.to_client, frame.tag, &body);
                 return Ok(());
+            }
+            b'A' if masking => {
+                let masker = self.l.gate.masker().clone();
+                let withhold = self.l.rules.masks_columns();
+                if let Some(body) =
+                    crate::withhold::notification(&frame.body, masker.as_ref(), withhold)
+                {
+                    wire::put_frame(&mut self.to_client, b'A', &body);
+                    return Ok(());
+                }
             }
             b'E' => self.on_error(),
             b'Z' => loop {
                 match self.expect.pop_front() {
                     Some(Expect::Sync | Expect::Query { .. }) | None => break,
+                    Some(Expect::InjectedSync) => return Ok(()),
                     other => self.out_of_step(other),
                 }
             },
-            b'S' => self.check_parameter(&frame.body).await?,
+            b'S' => {
+                self.check_parameter(&frame.body).await?;
+                if masking && let Some(body) = crate::withhold::parameter(&frame.body, &self.sent) {
+                    wire::put_frame(&mut self.to_client, b'S', &body);
+                    return Ok(());
+                }
+            }
             _ => {}
         }
         wire::put_frame(&mut self.to_client, frame.tag, &frame.body);
@@ -149,7 +209,10 @@ impl Session {
     fn on_error(&mut self) {
         let mut skipped = Vec::new();
         while let Some(front) = self.expect.front() {
-            if matches!(front, Expect::Sync | Expect::Query { .. }) {
+            if matches!(
+                front,
+                Expect::Sync | Expect::InjectedSync | Expect::Query { .. }
+            ) {
                 break;
             }
             if let Some(e) = self.expect.pop_front() {
@@ -197,12 +260,7 @@ impl Session {
         let (Ok(name), Ok(value)) = (r.cstr(), r.cstr()) else {
             return Ok(());
         };
-        let unsafe_now = match name {
-            "client_encoding" => !value.eq_ignore_ascii_case("UTF8"),
-            "standard_conforming_strings" => value != "on",
-            _ => false,
-        };
-        if unsafe_now {
+        if crate::reading::unsafe_setting(name, value) {
             self.fatal(
                 "42501",
                 &format!("holdpoint: the server's {name} became {value}; the session is closed"),
@@ -223,14 +281,22 @@ impl Session {
                     .get()
                     .or_else(|| portal.prepared.fields.get())
                     .cloned();
-                Some((fields, portal.formats.clone(), portal.prepared.tainted))
+                // The text is what the server runs only when the name holds one
+                // statement (not also one a SQL-level PREPARE made).
+                let one = portal.prepared.shape.statements.len() == 1;
+                let origin = Origin {
+                    tainted: portal.prepared.tainted,
+                    tables: tables(Some(&portal.prepared.shape)),
+                    sql: one.then(|| portal.prepared.sql.clone()),
+                };
+                Some((fields, portal.formats.clone(), origin))
             }
             _ => None,
         };
-        if let Some((fields, formats, tainted)) = planned {
+        if let Some((fields, formats, origin)) = planned {
             let plan = match fields {
-                Some(fields) => plan(&self.l.clone(), &fields, &formats, tainted).await,
-                None => RowMask::unknown_columns(&self.l.rules, &formats, tainted),
+                Some(fields) => plan(&self.l.clone(), &fields, &formats, &origin).await,
+                None => RowMask::unknown_columns(&self.l.rules, &formats, origin.tainted),
             };
             if let Some(Expect::Execute(Some(results))) = self.expect.front_mut() {
                 results.mask = Some(plan);
@@ -252,38 +318,5 @@ impl Session {
         }
         mask.apply(body, self.l.gate.masker().as_ref())
             .map_err(|_| "bad DataRow")
-    }
-}
-
-/// The masking plan for `fields`, asking the catalog which table column each is.
-async fn plan(l: &Listener, fields: &[results::Field], formats: &[i16], tainted: bool) -> RowMask {
-    let keys: Vec<(u32, i16)> = fields
-        .iter()
-        .filter(|f| f.table != 0)
-        .map(|f| (f.table, f.attnum))
-        .collect();
-    let sources = if keys.is_empty() {
-        Ok(vec![None; fields.len()])
-    } else {
-        l.catalog.columns(&keys).await.map(|found| {
-            let mut found = found.into_iter();
-            fields
-                .iter()
-                .map(|f| {
-                    if f.table != 0 {
-                        found.next().flatten()
-                    } else {
-                        None
-                    }
-                })
-                .collect()
-        })
-    };
-    match sources {
-        Ok(sources) => RowMask::plan(&l.rules, fields, formats, Some(&sources), tainted),
-        Err(e) => {
-            tracing::warn!(error = %e, "masking every column: the catalog could not be asked");
-            RowMask::plan(&l.rules, fields, formats, None, tainted)
-        }
     }
 }

@@ -42,7 +42,7 @@ pub fn query(out: &mut BytesMut, code: &str, message: &str) {
 
 /// Parse, Bind and Execute of the refusal, under names of its own (extended protocol).
 /// The server answers ParseComplete and BindComplete, which the pump drops, then the
-/// error; it then skips to the client's Sync.
+/// error; it then skips to the client's Sync, after which [`close`] drops the statement.
 pub fn extended(out: &mut BytesMut, n: u64, code: &str, message: &str) {
     let name = format!("holdpoint_refusal_{n}");
     let mut parse = BytesMut::new();
@@ -61,6 +61,18 @@ pub fn extended(out: &mut BytesMut, n: u64, code: &str, message: &str) {
     put_cstr(&mut execute, &name);
     execute.put_i32(0);
     put_frame(out, b'E', &execute);
+}
+
+/// Close of the statement of refusal `n`, and a Sync of holdpoint's own: sent after
+/// the client's Sync (before it the server skips everything after the error), so no
+/// refusal is left prepared on the server. Closing a name that does not exist (a
+/// fast-path refusal made none) is no error.
+pub fn close(out: &mut BytesMut, n: u64) {
+    let mut close = BytesMut::new();
+    close.put_u8(b'S');
+    put_cstr(&mut close, &format!("holdpoint_refusal_{n}"));
+    put_frame(out, b'C', &close);
+    put_frame(out, b'S', &[]);
 }
 
 #[cfg(test)]

@@ -3,17 +3,19 @@
 //! DataRow, in text and binary formats, before the agent sees it.
 //!
 //! A result column is traced to its table column through the catalog (RowDescription
-//! gives the table's oid and the column's number), so an alias does not hide it. A
-//! computed column (no table behind it) is masked when its statement mentions a masked
-//! column, or reads whole rows (`*`, `row_to_json(c)`) of a table with one. A masked
-//! text value becomes `[masked:column]`; a masked value of any other type becomes NULL.
+//! gives the table's oid and the column's number), so an alias does not hide it, and a
+//! mask on a table covers its whole inheritance family (`lineage.rs`). A computed column
+//! (no table behind it: an expression, a whole-row value, a column renamed by an alias
+//! list) is masked whenever its statement reads a table that has a masked column, or
+//! mentions a masked column's name. A masked text value becomes `[masked:column]`; a
+//! masked value of any other type becomes NULL.
 
-use crate::catalog::ColumnName;
 use crate::classify::Statement;
+use crate::lineage::Family;
 use crate::wire::{Reader, invalid};
 use bytes::{BufMut, BytesMut};
 use holdpoint_core::mask::Masker;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io;
 
 /// Why `mask_columns` is refused.
@@ -56,18 +58,40 @@ impl MaskRules {
         Ok(rules)
     }
 
+    /// Some columns are masked by name (not only by the detectors).
+    pub fn masks_columns(&self) -> bool {
+        !self.by_table.is_empty() || !self.any_table.is_empty()
+    }
+
     /// Nothing to mask: rows pass untouched.
     pub fn is_empty(&self) -> bool {
         self.by_table.is_empty() && self.any_table.is_empty() && !self.detect
     }
 
-    fn column(&self, table: &str, column: &str) -> bool {
+    /// Masks columns of the table named `table` (not counting `*.column` entries).
+    pub fn masks_table(&self, table: &str) -> bool {
+        self.by_table.contains_key(&table.to_ascii_lowercase())
+    }
+
+    /// True when `column` of any of `tables` is masked.
+    fn column<'a>(&self, mut tables: impl Iterator<Item = &'a String>, column: &str) -> bool {
         let column = column.to_ascii_lowercase();
         self.any_table.contains(&column)
-            || self
-                .by_table
-                .get(&table.to_ascii_lowercase())
-                .is_some_and(|c| c.contains(&column))
+            || tables.any(|table| {
+                self.by_table
+                    .get(&table.to_ascii_lowercase())
+                    .is_some_and(|c| c.contains(&column))
+            })
+    }
+
+    /// True when a relation of `family` has a masked column: a member is a masked
+    /// table, or it has a column masked in every table.
+    pub fn masks_family(&self, family: &Family) -> bool {
+        family.relations.iter().any(|r| self.masks_table(r))
+            || family
+                .columns
+                .iter()
+                .any(|c| self.any_table.contains(&c.to_ascii_lowercase()))
     }
 
     /// True when computed columns of `statement`'s results may carry a masked column.
@@ -85,6 +109,14 @@ impl MaskRules {
             || (statement.star
                 && (!self.any_table.is_empty() || statement.tables.iter().any(masked_table)))
     }
+}
+
+/// The table column behind a result column, and the relations that share its rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Source {
+    pub table: String,
+    pub column: String,
+    pub family: BTreeSet<String>,
 }
 
 /// One column of a RowDescription.
@@ -161,8 +193,8 @@ impl RowMask {
         rules: &MaskRules,
         fields: &[Field],
         formats: &[i16],
-        sources: Option<&[Option<ColumnName>]>,
-        computed_tainted: bool,
+        sources: Option<&[Option<Source>]>,
+        computed_tainted: impl Fn(usize) -> bool,
     ) -> RowMask {
         let columns = fields
             .iter()
@@ -176,8 +208,10 @@ impl RowMask {
                 let source = sources.map(|s| s.get(i).cloned().flatten());
                 let masked = match (field.table, &source) {
                     (_, None) => true,
-                    (0, _) => computed_tainted,
-                    (_, Some(Some((table, column)))) => rules.column(table, column),
+                    (0, _) => computed_tainted(i),
+                    (_, Some(Some(s))) => {
+                        rules.column(std::iter::once(&s.table).chain(&s.family), &s.column)
+                    }
                     // A table column the catalog does not know: fail closed.
                     (_, Some(None)) => true,
                 } || rules.any_table.contains(&field.name.to_ascii_lowercase());
@@ -189,7 +223,7 @@ impl RowMask {
                     Treat::Keep
                 };
                 let name = match source.flatten() {
-                    Some((_, column)) => column,
+                    Some(s) => s.column,
                     None => field.name.clone(),
                 };
                 (treat, value_type(field.type_oid), binary, name)
@@ -324,39 +358,4 @@ fn detect(ty: ValueType, binary: bool, raw: &[u8], masker: &dyn Masker) -> Optio
             })
         }
     }
-}
-
-/// An ErrorResponse or NoticeResponse body with what could quote row data masked. The
-/// server quotes values in its messages (`invalid input syntax for type integer:
-/// "ann@example.com"`, a duplicate key's DETAIL): on a listener with masking, every text
-/// field goes through the detectors, and a data or integrity error (SQLSTATE classes 22
-/// and 23) keeps its code but loses its message, detail and hint.
-pub fn mask_notice(body: &[u8], masker: &dyn Masker) -> Vec<u8> {
-    let fields: Vec<(u8, String)> = body
-        .split(|b| *b == 0)
-        .filter_map(|f| f.split_first())
-        .map(|(t, v)| (*t, String::from_utf8_lossy(v).into_owned()))
-        .collect();
-    let code = fields
-        .iter()
-        .find(|(t, _)| *t == b'C')
-        .map(|(_, v)| v.clone())
-        .unwrap_or_default();
-    let quotes_data = code.starts_with("22") || code.starts_with("23");
-    let mut out = Vec::with_capacity(body.len());
-    for (t, value) in fields {
-        let value = match t {
-            b'M' if quotes_data => format!(
-                "the server refused a value (SQLSTATE {code}); its message is hidden because results are masked here"
-            ),
-            b'D' | b'H' | b'W' | b'q' if quotes_data => continue,
-            b'M' | b'D' | b'H' | b'W' | b'q' => masker.mask_text(&value),
-            _ => value,
-        };
-        out.push(t);
-        out.extend(value.bytes().filter(|b| *b != 0));
-        out.push(0);
-    }
-    out.push(0);
-    out
 }

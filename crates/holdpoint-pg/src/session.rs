@@ -77,6 +77,8 @@ pub struct Session {
     pub(crate) summary: Summary,
     pub(crate) statements_seen: u64,
     pub(crate) refusals: u64,
+    /// The last refusal whose prepared statement was closed after its Sync.
+    pub(crate) refusals_closed: u64,
     pub(crate) cancel: watch::Receiver<u64>,
     /// The client left while a statement was held.
     pub(crate) client_gone: bool,
@@ -90,6 +92,8 @@ pub struct Session {
     /// The server's major version, from its `server_version` at login: syntax its
     /// grammar reads otherwise than the parser's is judged as it reads it.
     pub(crate) server_major: Option<u32>,
+    /// The SQL the client sent, to tell the server's messages that quote only it.
+    pub(crate) sent: crate::withhold::Sent,
 }
 
 impl Session {
@@ -123,12 +127,14 @@ impl Session {
             summary: Summary::default(),
             statements_seen: 0,
             refusals: 0,
+            refusals_closed: 0,
             cancel,
             client_gone: false,
             memo: holdpoint_gate::AllowMemo::default(),
             withdrawn: None,
             token,
             server_major: crate::grammar::announced_major(announced),
+            sent: crate::withhold::Sent::default(),
         }
     }
 
@@ -236,6 +242,7 @@ impl Session {
         }
         match frame.tag {
             b'Q' => {
+                self.sent.note(sql_bytes(&frame.body));
                 let (sql, shape) = self.l.shapes.of_bytes(sql_bytes(&frame.body));
                 self.statements_seen += 1;
                 self.remember_sql_prepares(&shape.statements);
@@ -243,22 +250,36 @@ impl Session {
                     .statements
                     .iter()
                     .any(|s| self.l.rules.taints_computed(s));
-                match self.judge(&sql, &shape, None).await {
+                let refused = match self.judge(&sql, &shape, None).await {
                     crate::hold::Verdict::Forward => {
                         wire::put_frame(&mut self.to_server, b'Q', &frame.body);
+                        false
                     }
                     crate::hold::Verdict::Refuse(code, message) => {
                         crate::refusal::query(&mut self.to_server, code, &message);
+                        true
                     }
-                }
+                };
+                let one = !self.l.rules.is_empty() && shape.statements.len() == 1;
                 self.expect.push_back(Expect::Query {
                     tainted,
                     mask: None,
+                    shape: Some(shape),
+                    refused,
+                    sql: one.then_some(sql),
                 });
             }
-            b'P' => self.parse(&frame)?,
+            b'P' => {
+                let mut r = Reader::new(&frame.body);
+                let _name = r.cstr()?;
+                self.sent.note(sql_bytes(r.rest()));
+                self.parse(&frame)?
+            }
             b'B' => self.bind(&frame).await?,
-            b'E' => self.execute(&frame).await?,
+            b'E' => {
+                self.describe_for_masking(&frame)?;
+                self.execute(&frame).await?
+            }
             b'D' => {
                 let mut r = Reader::new(&frame.body);
                 let what = r.u8()?;
@@ -285,6 +306,14 @@ impl Session {
                 self.discarding = false;
                 self.expect.push_back(Expect::Sync);
                 wire::put_frame(&mut self.to_server, b'S', &frame.body);
+                // A refusal in this batch (the batch ends at it) left its statement:
+                // closed now, after the client's Sync, its answers dropped.
+                if self.refusals > self.refusals_closed {
+                    self.refusals_closed = self.refusals;
+                    crate::refusal::close(&mut self.to_server, self.refusals);
+                    self.expect.push_back(Expect::Injected(b'3'));
+                    self.expect.push_back(Expect::InjectedSync);
+                }
             }
             b'F' => {
                 // A fast-path function call names a function by oid, past any SQL to judge.
@@ -298,6 +327,9 @@ impl Session {
                 self.expect.push_back(Expect::Query {
                     tainted: false,
                     mask: None,
+                    shape: None,
+                    refused: true,
+                    sql: None,
                 });
             }
             b'X' => {
