@@ -7,6 +7,9 @@
 //!   hook knows (`command`, `argv`, `url`), following the table in docs/agents.md;
 //! - [`allow`] and [`deny`]: the `hookSpecificOutput` Claude Code reads. Every failure
 //!   becomes a `deny` with its cause: the hook fails closed.
+//! - `shell/`: a Bash command read by a shell parser into the commands it runs, the
+//!   paths they touch and what cannot be read ([`shell::read`]); each becomes a part of
+//!   the action (`context.parts`).
 //! - `http.rs`: the endpoint, mounted by the app on the gateway's server; it asks the
 //!   gate's one ask-and-wait path ([`holdpoint_gate::Gate::decide`]).
 
