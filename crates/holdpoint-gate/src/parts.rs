@@ -34,8 +34,12 @@ impl Part {
     /// The action's context as this part is judged with it.
     pub fn context_over(&self, extra: Option<&Map<String, Value>>) -> Option<Map<String, Value>> {
         let own = self.context.as_ref()?;
-        let mut merged = extra.cloned().unwrap_or_default();
-        merged.remove(PARTS_KEY);
+        // The list of parts itself is left out, so each part costs the action's own
+        // fields, not every other part again.
+        let mut merged: Map<String, Value> = (extra.into_iter().flatten())
+            .filter(|(key, _)| key.as_str() != PARTS_KEY)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         merged.extend(own.iter().map(|(k, v)| (k.clone(), v.clone())));
         Some(merged)
     }

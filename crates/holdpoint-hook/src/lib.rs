@@ -206,7 +206,7 @@ fn file_context(context: &mut Map<String, Value>, cwd: &str, file: &str) {
 }
 
 /// `file` joined to `cwd` unless absolute, with `.`, `..` and empty segments resolved.
-fn normalize(cwd: &str, file: &str) -> String {
+pub(crate) fn normalize(cwd: &str, file: &str) -> String {
     let joined = if file.starts_with('/') {
         file.to_string()
     } else {
@@ -229,9 +229,6 @@ fn normalize(cwd: &str, file: &str) -> String {
     }
 }
 
-/// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading
-/// `/`: `.` and empty segments dropped, `..` resolved, other characters kept where a
-/// resource allows them and replaced by `_` elsewhere. The root is `""`.
 /// Each command, path and unreadable piece of a shell line as a part of the action:
 /// `shell.exec` with `program`, `subcommand`, `flags`, `args` and `dynamic`;
 /// `shell.exec` with `path`, `access` and `program` (so rules written for `shell.exec`
@@ -260,6 +257,9 @@ fn shell_parts(reading: &shell::Reading, resource: &str) -> Value {
     Value::Array(parts)
 }
 
+/// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading
+/// `/`: `.` and empty segments dropped, `..` resolved, other characters kept where a
+/// resource allows them and replaced by `_` elsewhere. The root is `""`.
 fn path(cwd: &str, file: &str) -> String {
     normalize(cwd, file)
         .split('/')

@@ -166,6 +166,8 @@ fn paths_are_named_and_made_absolute() {
     assert!(paths("tar czf k.tgz ~/.ssh").contains(&"~/.ssh".to_string()));
     assert!(paths("cat .env").contains(&"/home/dev/app/.env".to_string()));
     assert!(paths("cat ../other/.env").contains(&"/home/dev/other/.env".to_string()));
+    assert!(paths("cat ~/x/../.ssh/id").contains(&"~/.ssh/id".to_string()));
+    assert!(paths("cat ~root/.ssh/id").contains(&"~root/.ssh/id".to_string()));
     assert!(paths("echo hi > /etc/cron.d/x").contains(&"/etc/cron.d/x".to_string()));
     assert!(paths("cp x --target-directory=/etc").contains(&"/etc".to_string()));
     assert!(paths("cat ~/.ssh/id_*").contains(&"~/.ssh/id_*".to_string()));

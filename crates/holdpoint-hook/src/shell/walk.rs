@@ -329,26 +329,15 @@ impl Walker {
     }
 }
 
-/// `text` made absolute against `cwd` and with `.` and `..` resolved as text; a path
-/// under `~` stays so.
+/// `text` made absolute against `cwd`, with `.` and `..` resolved as the file tools'
+/// paths are; a path under `~` (or `~user`) stays so.
 pub fn absolute(cwd: &str, text: &str) -> String {
-    let joined = if text.starts_with('/') || text.starts_with('~') {
-        text.to_string()
-    } else {
-        format!("{}/{text}", cwd.trim_end_matches('/'))
-    };
-    let mut out: Vec<&str> = Vec::new();
-    for (i, segment) in joined.split('/').enumerate() {
-        match segment {
-            "" | "." if i > 0 => {}
-            ".." => {
-                if out.len() > 1 {
-                    out.pop();
-                }
-            }
-            other => out.push(other),
+    match text.strip_prefix('~') {
+        Some(rest) => {
+            let (user, below) = rest.split_once('/').unwrap_or((rest, ""));
+            let below = crate::normalize("/", below);
+            format!("~{user}{}", if below == "/" { "" } else { &below })
         }
+        None => crate::normalize(cwd, text),
     }
-    let path = out.join("/");
-    if path.is_empty() { "/".into() } else { path }
 }
