@@ -27,6 +27,8 @@ pub struct App {
     pub(crate) sections: Resolved,
     pub(crate) first_admin_token: Option<PathBuf>,
     pub(crate) watcher: Option<PolicyWatcher>,
+    /// The data folder as an absolute path: the hook refuses agents any access to it.
+    pub(crate) data: PathBuf,
 }
 
 impl App {
@@ -89,6 +91,7 @@ impl App {
             sections,
             first_admin_token,
             watcher,
+            data: std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf()),
         })
     }
 

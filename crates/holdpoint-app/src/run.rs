@@ -45,6 +45,7 @@ async fn serve(
         gate,
         server_limits,
         sections,
+        data,
         ..
     } = app;
     let Resolved {
@@ -62,7 +63,7 @@ async fn serve(
     // Everything that can fail, before anything runs.
     let mounted = sections::mount(slack, webhooks, web, &gate, &shared, &public_url)?;
     let stop_mcp = tokio_util::sync::CancellationToken::new();
-    let (documented, hosted) = sections::surface_routes(&gate, &mcp, &stop_mcp);
+    let (documented, hosted) = sections::surface_routes(&gate, &mcp, &stop_mcp, &data);
     let mut router = holdpoint_server::router_with(gate.clone(), documented, hosted);
     for routes in mounted.routes {
         router = router.merge(routes);

@@ -91,14 +91,29 @@ pub(crate) struct Mounted {
 
 /// The surfaces that speak HTTP on the gateway's server: the routes that join the API's
 /// OpenAPI document, and the MCP upstreams it hosts (ended when `stop` is cancelled).
+/// The hook keeps agents out of `data`, the gateway's own folder.
 pub(crate) fn surface_routes(
     gate: &Arc<Gate>,
     mcp: &[HostedUpstream],
     stop: &tokio_util::sync::CancellationToken,
+    data: &std::path::Path,
 ) -> (OpenApiRouter<AppState>, axum::Router<AppState>) {
-    let documented = holdpoint_mcp::http::api_routes().merge(holdpoint_hook::http::routes());
+    let own = holdpoint_hook::http::OwnFiles(own_folders(data));
+    let documented = holdpoint_mcp::http::api_routes().merge(holdpoint_hook::http::routes(own));
     let hosted = holdpoint_mcp::http::hosted_routes(gate, mcp, stop);
     (documented, hosted)
+}
+
+/// `data` as written and, where it differs, as its real path (a symlink followed).
+fn own_folders(data: &std::path::Path) -> Vec<String> {
+    let mut folders = vec![data.to_string_lossy().into_owned()];
+    if let Ok(real) = data.canonicalize() {
+        let real = real.to_string_lossy().into_owned();
+        if !folders.contains(&real) {
+            folders.push(real);
+        }
+    }
+    folders
 }
 
 /// Builds the channels and routes; `public_url` is where browsers reach the gateway.

@@ -106,6 +106,24 @@ async fn the_spine_runs_in_process_and_stops_cleanly() {
     assert_eq!(grant["status"], "denied", "{grant}");
     assert_eq!(grant["proceed"], false);
 
+    // The gateway's own data folder is out of the hook's reach, whatever it is called.
+    for file in [data.join("masking.key"), data.join("x/../any")] {
+        let (status, out) = call(
+            &http,
+            reqwest::Method::POST,
+            format!("{base}/hooks/claude-code?wait=0s"),
+            &agent,
+            Some(json!({"cwd": "/", "tool_name": "Read",
+                "tool_input": {"file_path": file.to_string_lossy()}})),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let decision = &out["hookSpecificOutput"];
+        assert_eq!(decision["permissionDecision"], "deny", "{out}");
+        let reason = decision["permissionDecisionReason"].as_str().unwrap();
+        assert!(reason.contains("holdpoint's own data"), "{reason}");
+    }
+
     // A schema change in production waits for an admin ...
     let waiting = tokio::spawn(submit(json!({
         "kind": "db.ddl", "resource": "postgres/prod/customers", "environment": "prod",

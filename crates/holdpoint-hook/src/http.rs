@@ -1,12 +1,15 @@
 //! `POST /hooks/claude-code`: Claude Code's PreToolUse hook, over HTTP, mounted by the
 //! app on the gateway's server. The body is the hook input; the answer is always 200
-//! with an explicit decision, `deny` on any error (a bad token, malformed input, a store
-//! that cannot write): the hook fails closed.
+//! with an explicit decision, `deny` on any error (a bad token, malformed input, a body
+//! over [`MAX_HOOK_INPUT`], a store that cannot write): the hook fails closed. (Claude
+//! Code treats any other status as a hook that failed, and without `onFailure: "block"`
+//! lets the call run.)
 
 use crate::{HookError, SURFACE, action_of, allow, deny};
-use axum::Json;
-use axum::body::Bytes;
-use axum::extract::{FromRef, Query, State};
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, FromRef, Query, State};
+use axum::{Extension, Json};
+use futures::StreamExt;
 use holdpoint_api::{ApiError, Caller, parse_wait};
 use holdpoint_gate::{Gate, GateError, Ruling, SurfaceContext};
 use serde::Deserialize;
@@ -20,13 +23,29 @@ use utoipa_axum::routes;
 /// Claude Code's hook timeout.
 pub const DEFAULT_HOOK_WAIT: Duration = Duration::from_secs(50);
 
-/// `POST /hooks/claude-code`, for the API's router and OpenAPI document.
-pub fn routes<S>() -> OpenApiRouter<S>
+/// The largest hook input read; a larger one is denied (with a 200).
+pub const MAX_HOOK_INPUT: usize = 1024 * 1024;
+/// How much of a larger body is read and dropped before the denial is sent, so that the
+/// client is not cut off while it still sends (and sees an error instead of the deny).
+const MAX_DRAINED: usize = 64 * 1024 * 1024;
+
+/// The gateway's own files: a path inside one of these folders is marked
+/// `holdpoint_file` (the starter policies refuse agents any access to it).
+#[derive(Debug, Clone, Default)]
+pub struct OwnFiles(pub Vec<String>);
+
+/// `POST /hooks/claude-code`, for the API's router and OpenAPI document, marking paths
+/// inside `own` (the gateway's data folder).
+pub fn routes<S>(own: OwnFiles) -> OpenApiRouter<S>
 where
     Arc<Gate>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
 {
-    OpenApiRouter::new().routes(routes!(claude_code))
+    OpenApiRouter::new()
+        .routes(routes!(claude_code))
+        // The body is read here, within its own limit, so that a large one is a deny.
+        .layer(DefaultBodyLimit::disable())
+        .layer(Extension(own))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -43,6 +62,10 @@ enum Refusal {
     Request(ApiError),
     #[error("malformed hook input: {0}")]
     Malformed(serde_json::Error),
+    #[error("the hook input is larger than {} KiB", MAX_HOOK_INPUT / 1024)]
+    TooLarge,
+    #[error("the hook input could not be read: {0}")]
+    Unreadable(axum::Error),
     #[error(transparent)]
     Input(#[from] HookError),
     #[error(transparent)]
@@ -56,28 +79,60 @@ enum Refusal {
 pub async fn claude_code(
     State(gate): State<Arc<Gate>>,
     caller: Result<Caller, ApiError>,
-    Query(query): Query<HookQuery>,
-    body: Bytes,
+    query: Result<Query<HookQuery>, axum::extract::rejection::QueryRejection>,
+    own: Option<Extension<OwnFiles>>,
+    body: Body,
 ) -> Json<Value> {
-    Json(match decide(&gate, caller, query, &body).await {
+    let own = own.map(|Extension(own)| own).unwrap_or_default();
+    let body = read_body(body).await;
+    let query = query
+        .map(|Query(q)| q)
+        .map_err(|e| Refusal::Request(ApiError::malformed(e.body_text())));
+    Json(match decide(&gate, caller, query, body, &own).await {
         Ok(decision) => decision,
         Err(refusal) => deny(&format!("holdpoint: {refusal}")),
     })
 }
 
+/// The body, up to [`MAX_HOOK_INPUT`]; a larger one is read on (up to [`MAX_DRAINED`])
+/// and dropped.
+async fn read_body(body: Body) -> Result<Vec<u8>, Refusal> {
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    let mut seen = 0usize;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(Refusal::Unreadable)?;
+        seen = seen.saturating_add(chunk.len());
+        if seen > MAX_DRAINED {
+            break;
+        }
+        if seen <= MAX_HOOK_INPUT {
+            kept.extend_from_slice(&chunk);
+        }
+    }
+    if seen > MAX_HOOK_INPUT {
+        return Err(Refusal::TooLarge);
+    }
+    Ok(kept)
+}
+
 async fn decide(
     gate: &Gate,
     caller: Result<Caller, ApiError>,
-    query: HookQuery,
-    body: &[u8],
+    query: Result<HookQuery, Refusal>,
+    body: Result<Vec<u8>, Refusal>,
+    own: &OwnFiles,
 ) -> Result<Value, Refusal> {
     let caller = caller.map_err(Refusal::Request)?;
+    let query = query?;
+    let body = body?;
     let wait = match query.wait.as_deref() {
         None => DEFAULT_HOOK_WAIT,
         Some(text) => parse_wait(Some(text)).map_err(Refusal::Request)?,
     };
-    let input: Value = serde_json::from_slice(body).map_err(Refusal::Malformed)?;
-    let action = action_of(&input)?;
+    let input: Value = serde_json::from_slice(&body).map_err(Refusal::Malformed)?;
+    let mut action = action_of(&input)?;
+    mark_own_files(&mut action.context, own);
     let ctx = SurfaceContext {
         surface: SURFACE.into(),
         extra: Some(action.context),
@@ -101,4 +156,29 @@ async fn decide(
         }
         Ruling::Refused { reason, .. } => deny(&reason),
     })
+}
+
+/// Sets `holdpoint_file` on the context (and on each part's) whose `path` lies inside one
+/// of the gateway's own folders.
+fn mark_own_files(context: &mut serde_json::Map<String, Value>, own: &OwnFiles) {
+    let inside = |path: Option<&Value>| {
+        let Some(path) = path.and_then(Value::as_str) else {
+            return false;
+        };
+        own.0.iter().any(|dir| {
+            let dir = dir.trim_end_matches('/');
+            path == dir || path.starts_with(&format!("{dir}/"))
+        })
+    };
+    if inside(context.get("path")) {
+        context.insert("holdpoint_file".into(), Value::Bool(true));
+    }
+    let parts = context.get_mut(holdpoint_gate::PARTS_KEY);
+    for part in parts.and_then(Value::as_array_mut).into_iter().flatten() {
+        if let Some(part_context) = part.get_mut("context").and_then(Value::as_object_mut)
+            && inside(part_context.get("path"))
+        {
+            part_context.insert("holdpoint_file".into(), Value::Bool(true));
+        }
+    }
 }

@@ -4,17 +4,32 @@
 //! it. The gateway answers it at `POST /hooks/claude-code`; the CLI
 //! (`holdpoint hook claude-code`) forwards Claude Code's input there. A tour:
 //! - [`action_of`]: the PreToolUse input (JSON) → the action and the context only the
-//!   hook knows (`command`, `argv`, `url`), following the table in docs/agents.md;
+//!   hook knows (`command`, `argv`, `url`, `path`, `parts`), following the table in
+//!   docs/agents.md;
+//! - `tools.rs`: which tool is which kind of action (only named planning tools pass as
+//!   `claude.*`; an unknown tool is `tool.*`), and which inputs only explain the call
+//!   (Bash's `description`: the justification, not the digested params);
+//! - `files.rs`: a file tool's `path`, `in_project`, the patterns Glob and Grep match,
+//!   and the real path (each a further part);
+//! - `real_paths.rs`: symlinks resolved on the agent's machine by `holdpoint hook
+//!   claude-code`, as the kernel would, into the hook input;
 //! - [`allow`] and [`deny`]: the `hookSpecificOutput` Claude Code reads. Every failure
 //!   becomes a `deny` with its cause: the hook fails closed.
 //! - `shell/`: a Bash command read by a shell parser into the commands it runs, the
 //!   paths they touch and what cannot be read ([`shell::read`]); each becomes a part of
 //!   the action (`context.parts`).
 //! - `http.rs`: the endpoint, mounted by the app on the gateway's server; it asks the
-//!   gate's one ask-and-wait path ([`holdpoint_gate::Gate::decide`]).
+//!   gate's one ask-and-wait path ([`holdpoint_gate::Gate::decide`]), answers 200 to
+//!   everything (an oversized body is a deny), and marks paths in the gateway's own data
+//!   folder (`holdpoint_file`).
 
+mod files;
 pub mod http;
+pub mod real_paths;
 pub mod shell;
+pub mod tools;
+
+use files::RealPaths;
 
 use holdpoint_core::ActionRequest;
 use holdpoint_core::action::{kind_segment, resource_segment as segment};
@@ -78,24 +93,36 @@ pub enum HookError {
     McpToolName,
 }
 
-/// Maps Claude Code's PreToolUse input to an action. The params are the tool input as
-/// given; the resource is derived from it (a path made relative to the root, a host).
+/// Maps Claude Code's PreToolUse input to an action (the table in docs/agents.md). The
+/// params are the tool input without the inputs that only explain it
+/// ([`tools::EXPLAINING_INPUTS`], which join the justification); the resource is derived
+/// from it (a path made relative to the root, a host).
 pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
     let hook = input.as_object().ok_or(HookError::NotAnObject)?;
     let tool = hook
         .get("tool_name")
         .and_then(Value::as_str)
         .ok_or(HookError::NoToolName)?;
-    let tool_input = match hook.get("tool_input") {
+    let mut tool_input = match hook.get("tool_input") {
         Some(Value::Object(map)) => map.clone(),
         None | Some(Value::Null) => Map::new(),
         Some(_) => return Err(HookError::ToolInputNotAnObject),
     };
     let cwd = hook.get("cwd").and_then(Value::as_str).unwrap_or("/");
+    let real = RealPaths(
+        hook.get(real_paths::REAL_PATHS_FIELD)
+            .and_then(Value::as_object),
+    );
+    let mut explained: Vec<String> = Vec::new();
+    for key in tools::EXPLAINING_INPUTS {
+        if let Some(Value::String(text)) = tool_input.remove(*key) {
+            explained.push(text);
+        }
+    }
     let text = |key: &str| tool_input.get(key).and_then(Value::as_str);
     let mut context = Map::new();
-    let (kind, resource) = match tool {
-        "Bash" => {
+    let (kind, resource) = match tools::kind_of(tool) {
+        tools::ToolKind::Shell => {
             let command =
                 text("command").ok_or(HookError::Missing("a Bash call without `command`"))?;
             // `argv` as shlex splits it, for people's own rules (empty when it cannot);
@@ -105,24 +132,40 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             context.insert("command".into(), json!(command));
             context.insert("argv".into(), json!(argv));
             let reading = shell::read(command, cwd);
-            if !reading.parts.is_empty() {
-                context.insert(PARTS_KEY.into(), shell_parts(&reading, &resource));
+            let mut parts = shell_parts(&reading, &resource);
+            parts.extend(real.shell_parts(&reading, &resource));
+            if !parts.is_empty() {
+                context.insert(PARTS_KEY.into(), Value::Array(parts));
             }
             ("shell.exec".to_string(), resource)
         }
-        "Write" | "Edit" | "MultiEdit" | "NotebookEdit" => {
+        tools::ToolKind::UnreadCode(reason) => {
+            let resource = format!("shell{}", path(cwd, ""));
+            let code = text(tools::code_input(tool)).unwrap_or_default();
+            context.insert("command".into(), json!(code));
+            context.insert("argv".into(), json!([]));
+            context.insert("language".into(), json!(tool));
+            let unknown = json!({"kind": "shell.unknown", "resource": resource,
+                "context": {"reason": reason}});
+            context.insert(PARTS_KEY.into(), json!([unknown]));
+            ("shell.exec".to_string(), resource)
+        }
+        tools::ToolKind::FileWrite => {
             let file = text("file_path")
                 .or_else(|| text("notebook_path"))
                 .ok_or(HookError::Missing("a write without `file_path`"))?;
-            file_context(&mut context, cwd, file);
+            files::context_for(&mut context, "fs.write", cwd, file, &[], &real);
             ("fs.write".to_string(), format!("fs{}", path(cwd, file)))
         }
-        "Read" | "Glob" | "Grep" => {
-            let file = text("file_path").or_else(|| text("path")).unwrap_or("");
-            file_context(&mut context, cwd, file);
+        tools::ToolKind::FileRead => {
+            let file = (text("file_path").or_else(|| text("notebook_path")))
+                .or_else(|| text("path"))
+                .unwrap_or("");
+            let patterns = files::patterns(tool, &tool_input);
+            files::context_for(&mut context, "fs.read", cwd, file, &patterns, &real);
             ("fs.read".to_string(), format!("fs{}", path(cwd, file)))
         }
-        "WebFetch" | "WebSearch" => {
+        tools::ToolKind::Web => {
             let host = match text("url") {
                 Some(url) => {
                     context.insert("url".into(), json!(url));
@@ -135,8 +178,8 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             };
             ("web.fetch".to_string(), format!("web/{}", segment(&host)))
         }
-        mcp if mcp.starts_with("mcp__") => {
-            let rest = mcp.trim_start_matches("mcp__");
+        tools::ToolKind::Mcp => {
+            let rest = tool.trim_start_matches("mcp__");
             let (server, name) = rest.split_once("__").ok_or(HookError::McpToolName)?;
             // The same action as the MCP proxy's; the hook does not see the tool's
             // annotations, so they take the cautious defaults.
@@ -144,13 +187,20 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             context.extend(call.context);
             (call.request.kind, call.request.resource)
         }
-        other => (
-            format!("claude.{}", kind_segment(other)),
+        tools::ToolKind::Planning => (
+            format!("claude.{}", kind_segment(tool)),
             format!("claude{}", path(cwd, "")),
         ),
+        tools::ToolKind::Unknown => {
+            context.insert("tool".into(), json!(tool));
+            (
+                format!("tool.{}", kind_segment(tool)),
+                format!("claude{}", path(cwd, "")),
+            )
+        }
     };
     let prompt = hook.get(PROMPT_FIELD).and_then(Value::as_str);
-    let justification = justification(text("description").unwrap_or_default(), prompt);
+    let justification = justification(&explained.join(". "), prompt);
     Ok(HookAction {
         request: ActionRequest {
             kind,
@@ -194,17 +244,6 @@ fn cut(text: &str, max: usize) -> String {
     format!("{}…", text.get(..end).unwrap_or_default())
 }
 
-/// For file tools: `path`, the absolute path as text (`..` resolved), and `in_project`,
-/// true when it lies inside `cwd`, the folder the agent works in.
-fn file_context(context: &mut Map<String, Value>, cwd: &str, file: &str) {
-    let absolute = normalize(cwd, file);
-    let root = normalize(cwd, "");
-    let inside =
-        absolute == root || absolute.starts_with(&format!("{}/", root.trim_end_matches('/')));
-    context.insert("path".into(), json!(absolute));
-    context.insert("in_project".into(), json!(inside));
-}
-
 /// `file` joined to `cwd` unless absolute, with `.`, `..` and empty segments resolved.
 pub(crate) fn normalize(cwd: &str, file: &str) -> String {
     let joined = if file.starts_with('/') {
@@ -233,7 +272,7 @@ pub(crate) fn normalize(cwd: &str, file: &str) -> String {
 /// `shell.exec` with `program`, `subcommand`, `flags`, `args` and `dynamic`;
 /// `shell.exec` with `path`, `access` and `program` (so rules written for `shell.exec`
 /// cover it); `shell.unknown` with `reason`.
-fn shell_parts(reading: &shell::Reading, resource: &str) -> Value {
+fn shell_parts(reading: &shell::Reading, resource: &str) -> Vec<Value> {
     let parts: Vec<Value> = (reading.parts.iter())
         .map(|part| {
             let (kind, context) = match part {
@@ -254,7 +293,7 @@ fn shell_parts(reading: &shell::Reading, resource: &str) -> Value {
             json!({"kind": kind, "resource": resource, "context": context})
         })
         .collect();
-    Value::Array(parts)
+    parts
 }
 
 /// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading
@@ -312,6 +351,11 @@ mod tests {
             json!(["git", "push", "--force", "origin main"])
         );
         assert_eq!(bash.request.justification, "push");
+        // What the agent says the command does explains it; it is not the action.
+        assert_eq!(
+            bash.request.params,
+            json!({"command": "git push --force 'origin main'"})
+        );
         let parts = bash.context["parts"].as_array().unwrap();
         assert_eq!(parts[0]["kind"], "shell.exec");
         assert_eq!(parts[0]["resource"], "shell/home/dev/app");
@@ -358,6 +402,70 @@ mod tests {
         for action in [bash, write, read, web, mcp, other] {
             assert!(action.request.validate().is_ok(), "{:?}", action.request);
         }
+    }
+
+    #[test]
+    fn tools_that_run_code_read_files_or_are_unknown_map_to_what_they_do() {
+        for (tool, input, kind) in [
+            ("PowerShell", json!({"command": "rm x"}), "shell.exec"),
+            ("REPL", json!({"code": "1+1"}), "shell.exec"),
+            ("LS", json!({"path": "/etc"}), "fs.read"),
+            (
+                "NotebookRead",
+                json!({"notebook_path": "a.ipynb"}),
+                "fs.read",
+            ),
+            (
+                "SlashCommand",
+                json!({"command": "/x"}),
+                "tool.SlashCommand",
+            ),
+            ("Skill", json!({}), "tool.Skill"),
+            ("ReadMcpResourceTool", json!({}), "tool.ReadMcpResourceTool"),
+            ("Brand-New Tool", json!({}), "tool.Brand-New_Tool"),
+            ("TodoWrite", json!({}), "claude.TodoWrite"),
+        ] {
+            let action = hook(tool, input);
+            assert_eq!(action.request.kind, kind, "{tool}");
+            assert!(action.request.validate().is_ok(), "{:?}", action.request);
+        }
+        let ps = hook("PowerShell", json!({"command": "Get-ChildItem"}));
+        assert_eq!(ps.context["parts"][0]["kind"], "shell.unknown");
+        assert_eq!(ps.context["command"], "Get-ChildItem");
+        let ls = hook("LS", json!({"path": "/etc"}));
+        assert_eq!(ls.context["path"], "/etc");
+        let glob = hook("Glob", json!({"pattern": "**/.env", "path": "src"}));
+        assert_eq!(
+            glob.context["parts"][0]["context"]["path"],
+            "/home/dev/app/src/**/.env"
+        );
+        let grep = hook("Grep", json!({"pattern": "k", "glob": "*.pem"}));
+        assert_eq!(
+            grep.context["parts"][0]["context"]["path"],
+            "/home/dev/app/**/*.pem"
+        );
+    }
+
+    #[test]
+    fn a_real_path_from_the_agent_s_machine_is_a_further_part() {
+        let input = json!({"cwd": "/p", "tool_name": "Read",
+            "tool_input": {"file_path": "link/id_rsa"},
+            real_paths::REAL_PATHS_FIELD: {"/p/link/id_rsa": "/home/u/.ssh/id_rsa"}});
+        let action = action_of(&input).unwrap();
+        assert_eq!(action.context["path"], "/p/link/id_rsa");
+        assert_eq!(action.context["real_path"], "/home/u/.ssh/id_rsa");
+        let part = &action.context["parts"][0];
+        assert_eq!(part["kind"], "fs.read");
+        assert_eq!(part["resource"], "fs/home/u/.ssh/id_rsa");
+        assert_eq!(part["context"]["in_project"], false);
+        let bash = action_of(&json!({"cwd": "/p", "tool_name": "Bash",
+            "tool_input": {"command": "cat ./link/id_rsa"},
+            real_paths::REAL_PATHS_FIELD: {"/p/link/id_rsa": "/home/u/.ssh/id_rsa"}}))
+        .unwrap();
+        let paths: Vec<&Value> = (bash.context["parts"].as_array().unwrap().iter())
+            .filter_map(|p| p["context"].get("path"))
+            .collect();
+        assert!(paths.contains(&&json!("/home/u/.ssh/id_rsa")), "{paths:?}");
     }
 
     #[test]

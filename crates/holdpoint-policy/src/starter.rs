@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// File name and text of each starter file, in load order.
-const FILES: [(&str, &str); 5] = [
+const FILES: [(&str, &str); 6] = [
     ("00-reads.cedar", include_str!("starter/00-reads.cedar")),
     (
         "10-database.cedar",
@@ -20,6 +20,10 @@ const FILES: [(&str, &str); 5] = [
     ),
     ("30-tokens.cedar", include_str!("starter/30-tokens.cedar")),
     ("40-agents.cedar", include_str!("starter/40-agents.cedar")),
+    (
+        "45-agent-guard.cedar",
+        include_str!("starter/45-agent-guard.cedar"),
+    ),
 ];
 
 /// The embedded starter policies.

@@ -120,3 +120,71 @@ async fn anything_wrong_is_a_deny_with_its_cause() {
         assert!(reason.starts_with("holdpoint: "), "{reason}");
     }
 }
+
+#[tokio::test]
+async fn an_oversized_body_is_a_200_deny_not_a_413() {
+    let h = Harness::start(POLICIES).await;
+    let agent = h.token("claude", "agent", &[], None).await;
+    // A held command with a description over 1 MiB: Claude Code treats a 413 as a hook
+    // that failed, and without `onFailure: "block"` runs the command.
+    for size in [1024 * 1024 + 100, 9 * 1024 * 1024] {
+        let body = call(
+            "Bash",
+            json!({"command": "rm -rf build", "description": "x".repeat(size)}),
+        );
+        let out = hook(&h, &agent, &body).await;
+        let (verdict, reason) = decision(&out);
+        assert_eq!(verdict, "deny", "{size}");
+        assert!(reason.contains("larger than 1024 KiB"), "{reason}");
+    }
+    // A bad query string is a deny too.
+    let response = h
+        .http
+        .post(format!("{}/hooks/claude-code?wait=soon", h.base))
+        .bearer_auth(&agent)
+        .body(call("Read", json!({"file_path": "x"})))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let out: Value = response.json().await.unwrap();
+    assert_eq!(decision(&out).0, "deny", "{out}");
+    let read = hook(&h, &agent, &call("Read", json!({"file_path": "README.md"}))).await;
+    assert_eq!(decision(&read).0, "allow", "still up: {read}");
+}
+
+#[tokio::test]
+async fn a_reworded_description_is_the_same_action_and_reaches_the_reviewer() {
+    let h = Harness::start(POLICIES).await;
+    let agent = h.token("claude", "agent", &[], None).await;
+    let alice = h.token("alice", "user", &["dba"], None).await;
+    let first = hook(
+        &h,
+        &agent,
+        &call(
+            "Bash",
+            json!({"command": "make deploy", "description": "deploy it"}),
+        ),
+    )
+    .await;
+    let reason = decision(&first).1.to_string();
+    let id = reason
+        .split_whitespace()
+        .find(|w| w.starts_with("act_"))
+        .unwrap();
+    let (status, body) = h.review(&alice, id, "approve").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["justification"], "deploy it");
+    assert!(body["params"].get("description").is_none(), "{body}");
+    // The model rewords what it says the command does; the command is the same.
+    let again = hook(
+        &h,
+        &agent,
+        &call(
+            "Bash",
+            json!({"command": "make deploy", "description": "ship the release"}),
+        ),
+    )
+    .await;
+    assert_eq!(decision(&again).0, "allow", "{again}");
+}

@@ -3,7 +3,8 @@
 //! and prints the decision.
 //! Whatever goes wrong (no token, the gateway down, malformed input), it prints a `deny`
 //! with the cause and exits 0, so Claude Code never treats a failure as a pass. It adds
-//! the user's latest prompt from the transcript the input points to, for reviewers.
+//! the user's latest prompt from the transcript the input points to, for reviewers, and
+//! where each path the call names really leads (`holdpoint_hook::real_paths`).
 
 use crate::cli::Remote;
 use crate::exit;
@@ -72,6 +73,9 @@ async fn ask(remote: &Remote, wait: Duration) -> Result<Value, String> {
     {
         fields.insert(holdpoint_hook::PROMPT_FIELD.into(), Value::String(prompt));
     }
+    // Symlinks are followed here, beside the agent: the gateway judges the real paths too.
+    let home = holdpoint_core::env::Env::var(&holdpoint_core::env::ProcessEnv, "HOME");
+    holdpoint_hook::real_paths::add_real_paths(&mut input, home.as_deref());
     let client = Client::new(&remote.url, &token).map_err(|e| e.chain())?;
     client
         .claude_code_hook(&input, wait)
