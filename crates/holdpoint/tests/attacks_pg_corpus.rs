@@ -58,7 +58,10 @@ fn attack_db(tag: &str) -> Option<Db> {
          CREATE FUNCTION hp_evil.gen_random_uuid() RETURNS uuid LANGUAGE sql VOLATILE \
            AS 'INSERT INTO public.t VALUES (668) RETURNING ''00000000-0000-0000-0000-000000000000''::uuid'; \
          CREATE FUNCTION hp_evil.lower(text) RETURNS text LANGUAGE sql VOLATILE \
-           AS 'INSERT INTO public.t VALUES (669) RETURNING $1'",
+           AS 'INSERT INTO public.t VALUES (669) RETURNING $1'; \
+         CREATE FUNCTION hp_evil.plus(int, int) RETURNS int LANGUAGE sql VOLATILE \
+           AS 'INSERT INTO public.t VALUES (670) RETURNING $1 - $2'; \
+         CREATE OPERATOR hp_evil.+ (LEFTARG = int, RIGHTARG = int, FUNCTION = hp_evil.plus)",
     );
     Some(db)
 }
@@ -349,17 +352,76 @@ async fn copy_from_stdin_is_refused_before_any_data_is_asked_for() {
     assert_eq!(upstream_state(&p.db), before);
 }
 
-/// A function of the search path shadows one of the VOLATILE functions holdpoint
-/// knows to change nothing (`random`, `clock_timestamp`, `gen_random_uuid`): once the
-/// agent puts the schema first (an ordinary SET, a read; or a startup parameter), an
-/// unqualified call runs the shadow.
+/// The search path decides which schema's `+`, casts and functions a statement runs.
+/// PostgreSQL searches pg_catalog first unless the path names it later: an agent that
+/// puts a schema before it (an ordinary SET, a read; or a startup parameter) runs that
+/// schema's operator `hp_evil.+`, which holdpoint does not look up, or its `random()`,
+/// a shadow of a VOLATILE function holdpoint knows to change nothing. Such a path is
+/// refused; a path that leaves pg_catalog implicit passes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_search_path_shadow_of_a_harmless_function_is_judged_by_the_catalog() {
-    let Some(p) = proxy("atkshadow") else { return };
+async fn a_search_path_before_pg_catalog_is_refused() {
+    let Some(p) = proxy("atkpath") else { return };
     let before = upstream_state(&p.db);
     let mut raw = connect(&p);
-    let msgs = simple(&mut raw, "SET search_path = hp_evil, pg_catalog, public");
+    for sql in [
+        "SET search_path = hp_evil, pg_catalog, public",
+        "SET search_path TO 'hp_evil', \"pg_catalog\"",
+        "SET search_path = 'hp_evil, pg_catalog'",
+        "SET SESSION search_path = public, PG_CATALOG",
+        "BEGIN; SET LOCAL search_path = hp_evil, pg_catalog; SELECT 1 + 1; COMMIT",
+        "SELECT set_config('search_path', 'hp_evil, pg_catalog', false)",
+    ] {
+        for msgs in [simple(&mut raw, sql), extended(&mut raw, sql, &[])] {
+            assert!(
+                !codes(&msgs).is_empty(),
+                "{sql}: {}",
+                text(&all_bytes(&msgs))
+            );
+            simple(&mut raw, "ROLLBACK");
+            assert_eq!(
+                first_values(&simple(&mut raw, "SELECT 1 + 1")),
+                vec![Some("2".to_string())],
+                "{sql}: the shadow operator ran"
+            );
+            assert_eq!(upstream_state(&p.db), before, "{sql}");
+        }
+    }
+    // pg_catalog left implicit: searched first, the built-in `+` and `random` run.
+    let msgs = simple(&mut raw, "SET search_path = hp_evil, public");
     assert!(codes(&msgs).is_empty(), "{}", text(&all_bytes(&msgs)));
+    assert_eq!(
+        first_values(&simple(&mut raw, "SELECT 1 + 1")),
+        vec![Some("2".to_string())]
+    );
+    assert_eq!(upstream_state(&p.db), before);
+    // A startup parameter that would do it is refused before the token is asked for.
+    let refused = Raw::connect(
+        &p.addr,
+        "bot",
+        &p.token,
+        &p.db.name,
+        &[("search_path", "hp_evil, pg_catalog, public")],
+    );
+    assert!(refused.err().unwrap().contains("22023"));
+}
+
+/// A careless operator gives the database a search path with a schema before
+/// pg_catalog (`ALTER DATABASE … SET search_path`). A function there shadows one of
+/// the VOLATILE functions holdpoint knows to change nothing (`random`,
+/// `clock_timestamp`, `gen_random_uuid`): an unqualified call is judged by the
+/// catalog (every function of that name), not as pg_catalog's harmless one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shadow_of_a_harmless_function_is_judged_by_the_catalog() {
+    let Some(db) = attack_db("atkshadow") else {
+        return;
+    };
+    db.run(&format!(
+        "ALTER DATABASE {} SET search_path = hp_evil, pg_catalog, public",
+        db.name
+    ));
+    let p = Proxy::start(db, "prod", MASKS, Some(READ_ONLY));
+    let before = upstream_state(&p.db);
+    let mut raw = connect(&p);
     for sql in [
         "SELECT random()",
         "SELECT clock_timestamp()",
@@ -376,25 +438,7 @@ async fn a_search_path_shadow_of_a_harmless_function_is_judged_by_the_catalog() 
             assert_eq!(upstream_state(&p.db), before, "{sql} ran the shadow");
         }
     }
-    // The same through a startup parameter.
-    let mut raw = Raw::connect(
-        &p.addr,
-        "bot",
-        &p.token,
-        &p.db.name,
-        &[("search_path", "hp_evil, pg_catalog, public")],
-    )
-    .unwrap();
-    let msgs = simple(&mut raw, "SELECT random()");
-    assert_eq!(codes(&msgs), vec!["42501".to_string()]);
-    assert_eq!(upstream_state(&p.db), before);
-    // Unqualified, the name is judged by every function of that name (the shadow is
-    // one, whatever the search path); qualified with pg_catalog, it stays a read.
-    let mut raw = connect(&p);
-    assert_eq!(
-        codes(&simple(&mut raw, "SELECT random() >= 0")),
-        vec!["42501".to_string()]
-    );
+    // Qualified with pg_catalog, they stay reads.
     for sql in [
         "SELECT pg_catalog.random() >= 0",
         "SELECT pg_catalog.clock_timestamp() IS NOT NULL",
@@ -405,6 +449,25 @@ async fn a_search_path_shadow_of_a_harmless_function_is_judged_by_the_catalog() 
             "{sql}"
         );
     }
+}
+
+/// The operator's own search path is trusted: an operator of a schema it put before
+/// pg_catalog runs unjudged (holdpoint does not look operators up).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "finding: an operator shadowing a built-in one through the operator's own search_path runs unjudged"]
+async fn an_operator_shadow_on_the_operators_search_path_is_judged() {
+    let Some(db) = attack_db("atkopshadow") else {
+        return;
+    };
+    db.run(&format!(
+        "ALTER DATABASE {} SET search_path = hp_evil, pg_catalog, public",
+        db.name
+    ));
+    let p = Proxy::start(db, "prod", MASKS, Some(READ_ONLY));
+    let before = upstream_state(&p.db);
+    let mut raw = connect(&p);
+    simple(&mut raw, "SELECT 1 + 1");
+    assert_eq!(upstream_state(&p.db), before, "the shadow + ran");
 }
 
 /// Bound values cannot name a setting or role: `set_config($1, $2, …)` is judged
