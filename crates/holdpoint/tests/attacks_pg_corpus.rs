@@ -947,6 +947,55 @@ async fn a_predicate_on_a_masked_column_is_no_oracle() {
     assert!(leaks.is_empty(), "oracles:\n{}", leaks.join("\n"));
 }
 
+/// The operator narrows what agents' sessions may do with a role set on the database
+/// (`ALTER DATABASE … SET role`), holdpoint logging in as a more powerful user. The
+/// agent tries every way back to the login user: SET ROLE NONE, RESET ROLE, session
+/// authorization reset, DISCARD ALL (which resets the session authorization), RESET
+/// ALL. Each is refused or leaves the role as the operator set it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resets_do_not_undo_the_role_the_operator_set() {
+    let Some(db) = attack_db("atkreset") else {
+        return;
+    };
+    db.run(&format!(
+        "ALTER DATABASE {} SET role = 'pg_read_all_data'",
+        db.name
+    ));
+    let p = Proxy::start(db, "prod", MASKS, Some(READ_ONLY));
+    let mut raw = connect(&p);
+    let role = "SELECT current_user::text";
+    assert_eq!(
+        first_values(&simple(&mut raw, role)),
+        vec![Some("pg_read_all_data".to_string())]
+    );
+    for sql in [
+        "SET ROLE NONE",
+        "RESET ROLE",
+        "SET ROLE postgres",
+        "RESET SESSION AUTHORIZATION",
+        "SET SESSION AUTHORIZATION DEFAULT",
+        "DISCARD ALL",
+        "RESET ALL",
+        "BEGIN; SET LOCAL ROLE NONE; SELECT current_user; COMMIT",
+        "SELECT set_config('role', 'none', false)",
+        "SELECT set_config('role', NULL, false)",
+    ] {
+        for how in ["simple", "extended"] {
+            let msgs = match how {
+                "simple" => simple(&mut raw, sql),
+                _ => extended(&mut raw, sql, &[]),
+            };
+            simple(&mut raw, "ROLLBACK");
+            assert_eq!(
+                first_values(&simple(&mut raw, role)),
+                vec![Some("pg_read_all_data".to_string())],
+                "{sql} ({how}): {}",
+                text(&all_bytes(&msgs))
+            );
+        }
+    }
+}
+
 /// A careless operator: an upstream that dies mid-session gives a clear error, and the
 /// gate stays up for the next session; mask config that names no column is refused at
 /// start.
