@@ -719,6 +719,83 @@ async fn a_suspended_portal_resumed_stays_masked() {
     }
 }
 
+/// Describe tricks: the columns described for one statement must not stand for
+/// another's rows. A statement described and then replaced under its name, the unnamed
+/// statement replaced after its Describe, a portal of a second statement executed
+/// after the first was described, a named portal resumed after a Sync inside a
+/// transaction block.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_description_of_one_statement_does_not_unmask_another() {
+    let Some(p) = proxy("atkdescribe") else {
+        return;
+    };
+    let mut raw = connect(&p);
+    let harmless = "SELECT id, note FROM customers";
+    let secret = "SELECT id, email FROM customers";
+    let run = |raw: &mut Raw, out: &BytesMut, what: &str| {
+        raw.send(out);
+        let msgs = raw.until_ready();
+        assert_clean(&msgs, what);
+        msgs
+    };
+    // Describe s1, then Bind a portal of s2.
+    let mut out = BytesMut::new();
+    frontend::parse("s1", harmless, std::iter::empty(), &mut out).unwrap();
+    frontend::parse("s2", secret, std::iter::empty(), &mut out).unwrap();
+    frontend::describe(b'S', "s1", &mut out).unwrap();
+    bind(&mut out, "", "s2", &[]);
+    frontend::execute("", 0, &mut out).unwrap();
+    frontend::sync(&mut out);
+    run(&mut raw, &out, "a portal of s2 after s1's Describe");
+    // s1 described, closed and parsed again as the secret, executed undescribed.
+    out.clear();
+    frontend::close(b'S', "s1", &mut out).unwrap();
+    frontend::parse("s1", secret, std::iter::empty(), &mut out).unwrap();
+    bind(&mut out, "", "s1", &[]);
+    frontend::execute("", 0, &mut out).unwrap();
+    frontend::sync(&mut out);
+    run(&mut raw, &out, "s1 replaced after its Describe");
+    // The unnamed statement described, then replaced in the same batch.
+    out.clear();
+    frontend::parse("", harmless, std::iter::empty(), &mut out).unwrap();
+    frontend::describe(b'S', "", &mut out).unwrap();
+    frontend::parse("", secret, std::iter::empty(), &mut out).unwrap();
+    bind(&mut out, "", "", &[]);
+    frontend::execute("", 0, &mut out).unwrap();
+    frontend::sync(&mut out);
+    run(&mut raw, &out, "the unnamed statement replaced");
+    // A portal described, then a portal of the same name bound to the secret.
+    out.clear();
+    frontend::parse("", harmless, std::iter::empty(), &mut out).unwrap();
+    bind(&mut out, "pp", "", &[]);
+    frontend::describe(b'P', "pp", &mut out).unwrap();
+    frontend::close(b'P', "pp", &mut out).unwrap();
+    bind(&mut out, "pp", "s2", &[1]);
+    frontend::execute("pp", 0, &mut out).unwrap();
+    frontend::sync(&mut out);
+    run(&mut raw, &out, "a portal rebound under its name");
+    // Inside a transaction block a named portal survives Sync: resumed after it.
+    assert!(codes(&simple(&mut raw, "BEGIN")).is_empty());
+    out.clear();
+    bind(&mut out, "held", "s2", &[]);
+    frontend::describe(b'P', "held", &mut out).unwrap();
+    frontend::execute("held", 1, &mut out).unwrap();
+    frontend::sync(&mut out);
+    let first = run(&mut raw, &out, "a named portal's first row");
+    assert_eq!(rows(&first).len(), 1);
+    out.clear();
+    frontend::execute("held", 1, &mut out).unwrap();
+    frontend::sync(&mut out);
+    let second = run(&mut raw, &out, "a named portal resumed after Sync");
+    assert!(codes(&second).is_empty(), "{}", text(&all_bytes(&second)));
+    assert_eq!(rows(&second).len(), 1);
+    // And fetched through SQL, as a cursor of the same name.
+    let msgs = simple(&mut raw, "FETCH ALL FROM held");
+    assert_clean(&msgs, "FETCH from a protocol portal");
+    simple(&mut raw, "ROLLBACK");
+    assert_usable(&mut raw, "after the Describe tricks");
+}
+
 /// Masked values asked for in every form a read can take: transformed, aggregated,
 /// nested, whole rows, set operations, window functions, cursors. No secret may
 /// appear in any byte, and no value may equal what the same query returns directly.
