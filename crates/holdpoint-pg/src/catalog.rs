@@ -92,9 +92,9 @@ impl Catalog {
         if let Some(info) = self.functions.lock().ok().and_then(|c| c.get(&key)) {
             return Ok(info);
         }
-        let rows: Vec<(String, bool, String, String)> = sqlx::query_as(
+        let rows: Vec<(String, bool, String, String, String)> = sqlx::query_as(
             "SELECT p.provolatile::text, p.prosecdef, p.prokind::text, \
-                    coalesce(array_to_string(p.proconfig, chr(10)), '') \
+                    coalesce(array_to_string(p.proconfig, chr(10)), ''), n.nspname::text \
              FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
              WHERE p.proname = $1 AND ($2::text IS NULL OR n.nspname = $2)",
         )
@@ -108,12 +108,16 @@ impl Catalog {
         })?;
         let info = FunctionInfo {
             exists: !rows.is_empty(),
-            read_only: rows.iter().all(|(volatility, _, kind, _)| {
-                matches!(volatility.as_str(), "i" | "s") && matches!(kind.as_str(), "f" | "a" | "w")
+            // pg_catalog's own `random`, `clock_timestamp`, … change nothing; a
+            // function of the same name elsewhere (on the search path) is judged.
+            read_only: rows.iter().all(|(volatility, _, kind, _, schema)| {
+                (matches!(volatility.as_str(), "i" | "s")
+                    || crate::functions::harmless_in_pg_catalog(schema, &call.name))
+                    && matches!(kind.as_str(), "f" | "a" | "w")
             }),
             // SECURITY DEFINER, or `SET role` / `SET session_authorization` on the
             // function: either way it runs as someone else.
-            security_definer: rows.iter().any(|(_, definer, _, config)| {
+            security_definer: rows.iter().any(|(_, definer, _, config, _)| {
                 *definer
                     || config.lines().any(|c| {
                         let c = c.to_ascii_lowercase();

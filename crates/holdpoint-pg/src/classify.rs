@@ -224,7 +224,12 @@ fn base_kinds(name: &str, body: &Value, st: &mut Statement) -> Vec<Kind> {
             if settings::needs_catalog(&setting) {
                 st.settings.insert(setting.to_ascii_lowercase());
             }
-            let value = first_string(body.get("args"));
+            // A search path is a list: every schema counts, in order.
+            let value = if setting.eq_ignore_ascii_case("search_path") {
+                Some(all_strings(body.get("args")).join(","))
+            } else {
+                first_string(body.get("args"))
+            };
             vec![settings::setting_kind(
                 &setting,
                 value.as_deref(),
@@ -575,6 +580,19 @@ pub(crate) fn first_string(args: Option<&Value>) -> Option<String> {
     let first = args.and_then(Value::as_array)?.first()?;
     let constant = first.get("node")?.get("AConst")?;
     constant.get("val")?.get("Sval").map(|s| text(s, "sval"))
+}
+
+/// Every string constant among `args`, in order.
+fn all_strings(args: Option<&Value>) -> Vec<String> {
+    args.and_then(Value::as_array)
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|a| a.get("node")?.get("AConst")?.get("val")?.get("Sval"))
+                .map(|s| text(s, "sval"))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 fn text(value: &Value, key: &str) -> String {

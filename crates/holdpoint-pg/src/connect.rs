@@ -76,6 +76,17 @@ pub async fn session(
         )
         .await;
     }
+    if params
+        .get("search_path")
+        .is_some_and(|p| crate::settings::shadows_pg_catalog(p))
+    {
+        return startup::refuse(
+            &mut stream,
+            "22023",
+            "holdpoint refuses a search_path that names a schema before pg_catalog",
+        )
+        .await;
+    }
     let token = match startup::password(&mut stream).await {
         Ok(token) => token,
         Err(_) => return,

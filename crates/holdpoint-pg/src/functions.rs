@@ -130,6 +130,17 @@ const RUN_SQL_TEXT: &[&str] = &[
     "database_to_xml",
     "database_to_xmlschema",
     "database_to_xml_and_xmlschema",
+    // Core text search: the statistics of a query's tsvectors, a rewrite by a query.
+    "ts_stat",
+    "ts_rewrite",
+    // tablefunc (STABLE by the catalog, and reading whatever its query text names).
+    "crosstab",
+    "crosstab2",
+    "crosstab3",
+    "crosstab4",
+    "connectby",
+    // xml2.
+    "xpath_table",
 ];
 
 /// VOLATILE by the catalog, yet they change nothing.
@@ -142,6 +153,11 @@ const HARMLESS: &[&str] = &[
     "uuidv4",
     "uuidv7",
 ];
+
+/// True for pg_catalog's `name`, VOLATILE by the catalog yet changing nothing.
+pub fn harmless_in_pg_catalog(schema: &str, name: &str) -> bool {
+    schema == "pg_catalog" && HARMLESS.contains(&name.to_ascii_lowercase().as_str())
+}
 
 impl FunctionCall {
     /// `schema.name` or `name`.
@@ -176,7 +192,10 @@ impl FunctionCall {
             notes.push(format!("{} runs SQL given as text", self.name));
             return Some(Kind::Unknown);
         }
-        if self.is(HARMLESS) && self.schema.as_deref().is_none_or(|s| s == "pg_catalog") {
+        // Named without a schema, the call may reach a function of the same name
+        // earlier in the search path (which the agent sets): the catalog tells, and
+        // counts only pg_catalog's own as harmless.
+        if self.is(HARMLESS) && self.schema.as_deref() == Some("pg_catalog") {
             return Some(Kind::Read);
         }
         None

@@ -25,6 +25,25 @@ pub enum MaskRulesError {
     NotTableColumn(String),
 }
 
+/// `table` and `column` of an entry could name a column: neither empty, the column not
+/// `*`, no blank, control character, comma or quote in either, no empty schema or
+/// table part. (An entry such as `"customers.email "` or `"customers.*"` would
+/// otherwise load and mask nothing.)
+fn names_a_column(table: &str, column: &str) -> bool {
+    let clean = |s: &str| {
+        !s.is_empty()
+            && !s
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || matches!(c, ',' | '"' | '\''))
+    };
+    clean(table)
+        && clean(column)
+        && column != "*"
+        && !column.contains('*')
+        && table.split('.').all(|part| !part.is_empty())
+        && (table == "*" || !table.contains('*'))
+}
+
 /// The listener's masking rules.
 #[derive(Debug, Clone, Default)]
 pub struct MaskRules {
@@ -44,7 +63,7 @@ impl MaskRules {
         for entry in columns {
             let (table, column) = entry
                 .rsplit_once('.')
-                .filter(|(t, c)| !t.is_empty() && !c.is_empty())
+                .filter(|(t, c)| names_a_column(t, c))
                 .ok_or_else(|| MaskRulesError::NotTableColumn(entry.clone()))?;
             let (table, column) = (table.to_ascii_lowercase(), column.to_ascii_lowercase());
             if table == "*" {
@@ -356,6 +375,43 @@ fn detect(ty: ValueType, binary: bool, raw: &[u8], masker: &dyn Masker) -> Optio
                 ValueType::Text => Some(masked.into_bytes()),
                 _ => None,
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn entries_that_could_mask_nothing_are_refused() {
+        for good in [
+            "customers.email",
+            "*.ssn",
+            "public.customers.email",
+            "Customers.Email",
+        ] {
+            assert!(MaskRules::new(&[good.to_string()], false).is_ok(), "{good}");
+        }
+        for bad in [
+            "email",
+            "",
+            "customers.",
+            ".email",
+            "customers.*",
+            "*.*",
+            "customers.email ",
+            " customers.email",
+            "customers. email",
+            "customers.email,customers.ssn",
+            "\"customers\".email",
+            "public..email",
+            "cust*.email",
+        ] {
+            assert!(
+                MaskRules::new(&[bad.to_string()], false).is_err(),
+                "{bad:?}"
+            );
         }
     }
 }

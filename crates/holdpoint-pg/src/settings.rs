@@ -159,10 +159,35 @@ pub(crate) fn setting_kind(name: &str, value: Option<&str>, notes: &mut Vec<Stri
             notes.push("only UTF8 is allowed as client_encoding".into());
             Kind::Unknown
         }
+        "search_path" if value.is_some_and(shadows_pg_catalog) => {
+            notes.push(
+                "a search_path with a schema before pg_catalog lets that schema's operators, \
+                 types and functions stand in for the built-in ones"
+                    .into(),
+            );
+            Kind::Unknown
+        }
         "transaction" | "session characteristics" => Kind::Transaction,
         other if SUPERUSER.contains(&other) || guarded(other) => Kind::Admin,
         _ => Kind::Read,
     }
+}
+
+/// True when the search path `value` (schemas separated by commas, as SET or a startup
+/// parameter gives it) names a schema before `pg_catalog`. PostgreSQL searches
+/// pg_catalog first unless the path names it; named later, a schema before it can
+/// shadow `+`, `=`, casts and built-in functions with objects of its own, which
+/// holdpoint does not look up (operators) or looks up by name only.
+pub(crate) fn shadows_pg_catalog(value: &str) -> bool {
+    let schemas: Vec<String> = value
+        .split(',')
+        .map(|s| s.trim().trim_matches('"').to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect();
+    schemas
+        .iter()
+        .position(|s| s == "pg_catalog")
+        .is_some_and(|at| at > 0)
 }
 
 /// Whether a setting of an extension that audits or guards.
@@ -206,6 +231,31 @@ pub(crate) fn context_kind(context: Option<&str>) -> Option<Kind> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_search_path_with_a_schema_before_pg_catalog_is_unknown() {
+        for path in [
+            "evil,pg_catalog",
+            "evil, \"pg_catalog\"",
+            " public , PG_CATALOG",
+        ] {
+            assert!(shadows_pg_catalog(path), "{path}");
+            let mut notes = Vec::new();
+            assert_eq!(
+                setting_kind("search_path", Some(path), &mut notes),
+                Kind::Unknown
+            );
+        }
+        for path in [
+            "",
+            "public",
+            "pg_catalog, evil",
+            "evil, public",
+            "\"$user\", public",
+        ] {
+            assert!(!shadows_pg_catalog(path), "{path}");
+        }
+    }
 
     #[test]
     fn superuser_settings_are_admin_and_the_rest_ask_the_catalog() {

@@ -117,9 +117,11 @@ impl<'a> Reader<'a> {
         Ok(taken)
     }
 
-    /// A count, as PostgreSQL sends them (Int16, never negative).
+    /// A count (Int16 on the wire), read as PostgreSQL reads it: unsigned, so a Bind
+    /// may carry up to 65,535 values (`pq_getmsgint(msg, 2)`).
     pub fn count(&mut self) -> io::Result<usize> {
-        usize::try_from(self.i16()?).map_err(|_| invalid("a negative count"))
+        let raw = self.i16()?;
+        Ok(usize::from(u16::from_be_bytes(raw.to_be_bytes())))
     }
 
     pub fn rest(&self) -> &'a [u8] {
