@@ -18,6 +18,7 @@
 //! [`Part::Unknown`]: the surface judges it as `shell.unknown`.
 
 mod commands;
+mod depth;
 mod flags;
 mod walk;
 mod words;

@@ -188,6 +188,38 @@ fn deep_nesting_and_huge_lines_are_unknown_not_a_crash() {
     assert!(unknown(&many));
 }
 
+#[test]
+fn nesting_past_the_limit_is_unknown_without_reaching_the_parser() {
+    for (open, close) in [
+        ("$(", ")"),
+        ("(", ")"),
+        ("{ ", "; }"),
+        ("echo \"$(", ")\""),
+        ("if true; then ", "; fi"),
+        ("${X:-", "}"),
+    ] {
+        let line = format!("{}ls{}", open.repeat(10_000), close.repeat(10_000));
+        assert!(unknown(&line), "{open:?} nested 10,000 times");
+        let unclosed = open.repeat(10_000);
+        assert!(unknown(&unclosed), "{open:?} nested 10,000 times, unclosed");
+    }
+    // At the limit the parser reads it, on a test thread's small stack.
+    let at_limit = depth::MAX_NESTING;
+    for (open, close, depth) in [
+        ("$(", ")", MAX_DEPTH),
+        ("( ", " )", at_limit),
+        ("{ ", "; }", at_limit),
+        ("if true; then ", "; fi", at_limit),
+        ("echo \"$(", ")\"", MAX_DEPTH),
+    ] {
+        let line = format!("{}rm -rf x{}", open.repeat(depth), close.repeat(depth));
+        assert!(
+            runs(&line, "rm", "--recursive"),
+            "{open:?} nested {depth} times"
+        );
+    }
+}
+
 fn shlex_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }

@@ -48,6 +48,9 @@ impl Walker {
         if depth > MAX_DEPTH {
             return self.unknown("commands nested too deeply to read");
         }
+        if super::depth::too_deep(text) {
+            return self.unknown("brackets or substitutions nested too deeply to read");
+        }
         let options = self.options.clone();
         // The parser is not ours: a panic in it is a command that cannot be read.
         let parsed = std::panic::catch_unwind(move || {
