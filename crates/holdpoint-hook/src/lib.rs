@@ -231,7 +231,8 @@ pub(crate) fn normalize(cwd: &str, file: &str) -> String {
 
 /// Each command, path and unreadable piece of a shell line as a part of the action:
 /// `shell.exec` with `program`, `subcommand`, `flags`, `args` and `dynamic`;
-/// `shell.exec` with `path`, `access` and `program` (so rules written for `shell.exec`
+/// `shell.exec` with `path`, `access`, `program`, `in_project`, `glob` (and `pattern`
+/// for a glob or a word known only at run time) (so rules written for `shell.exec`
 /// cover it); `shell.unknown` with `reason`.
 fn shell_parts(reading: &shell::Reading, resource: &str) -> Value {
     let parts: Vec<Value> = (reading.parts.iter())
@@ -245,10 +246,15 @@ fn shell_parts(reading: &shell::Reading, resource: &str) -> Value {
                     }
                     ("shell.exec", context)
                 }
-                shell::Part::Path(p) => (
-                    "shell.exec",
-                    json!({"path": p.path, "access": p.access.as_str(), "program": p.program}),
-                ),
+                shell::Part::Path(p) => {
+                    let mut context = json!({"path": p.path, "access": p.access.as_str(),
+                        "program": p.program, "in_project": p.in_project,
+                        "glob": p.pattern.is_some()});
+                    if let (Some(pattern), Some(map)) = (&p.pattern, context.as_object_mut()) {
+                        map.insert("pattern".into(), json!(pattern));
+                    }
+                    ("shell.exec", context)
+                }
                 shell::Part::Unknown(reason) => ("shell.unknown", json!({"reason": reason})),
             };
             json!({"kind": kind, "resource": resource, "context": context})

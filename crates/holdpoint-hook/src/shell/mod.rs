@@ -19,9 +19,13 @@
 
 mod commands;
 mod depth;
+mod env;
 mod flags;
+mod git;
+mod shells;
 mod walk;
 mod words;
+mod wrappers;
 
 /// Commands nested deeper than this (`bash -c "bash -c …"`) are not read further.
 pub const MAX_DEPTH: usize = 8;
@@ -60,21 +64,26 @@ pub struct Command {
     /// An argument is known only at run time (a variable, a glob, input from `xargs`).
     pub dynamic: bool,
 }
-
 /// A path named by a command.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PathUse {
-    /// Absolute (made so against the working directory), or under `~`.
+    /// Absolute (made so against the working directory), or under `~`. For a glob or a
+    /// word known only at run time, the directory its literal start names.
     pub path: String,
     pub access: Access,
     pub program: String,
+    /// For a glob or a word known only at run time: the pattern it could match, made
+    /// absolute (`~/.ss*/id_rsa`, `/app/.e*`; a piece known only at run time is `*`).
+    pub pattern: Option<String>,
+    /// The path (or pattern) lies inside the working directory.
+    pub in_project: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
     /// A redirection from it.
     Read,
-    /// A redirection to it.
+    /// A redirection to it, or a file a program is told to write (`-o`, `of=`).
     Write,
     /// An argument: the program may read or write it.
     Named,
@@ -91,10 +100,16 @@ impl Access {
 }
 
 /// Reads `command` as bash would, run in `cwd`.
+///
+/// It is walked twice: the first walk learns what the line's variables could hold
+/// (`F=.env; cat $F`, wherever the assignment stands), the second reads it with that.
 pub fn read(command: &str, cwd: &str) -> Reading {
-    let mut walker = walk::Walker::new(cwd);
+    let mut learning = walk::Walker::new(cwd, words::Vars::new(cwd));
+    learning.program(command, 0);
+    let (_, vars) = learning.into_parts();
+    let mut walker = walk::Walker::new(cwd, vars);
     walker.program(command, 0);
-    let mut parts = walker.into_parts();
+    let (mut parts, _) = walker.into_parts();
     if parts.len() > MAX_PARTS {
         parts = vec![Part::Unknown(format!(
             "a command line of more than {MAX_PARTS} commands and paths"
