@@ -68,10 +68,8 @@ impl Walker {
         let mut i = 0;
         while let Some(word) = rest.get(i) {
             i += 1;
-            if FIND_WRITES.contains(&word.text()) {
-                if let Some(file) = rest.get(i) {
-                    self.path_value(file, Access::Write, "find");
-                }
+            if let Some(file) = rest.get(i).filter(|_| FIND_WRITES.contains(&word.text())) {
+                self.path_value(file, Access::Write, "find");
             }
             if FIND_EXEC.contains(&word.text()) {
                 let start = i;
@@ -216,10 +214,11 @@ impl Walker {
 /// The file `text` (with the word after it, `next`) names for one of `options`:
 /// `--output=f`, `of=f`, `-o f`, `-of`, `-sSo f`.
 fn written_file(text: &str, next: Option<&str>, options: &[&str]) -> Option<String> {
-    if let Some((name, value)) = text.split_once('=') {
-        if options.contains(&name) {
-            return Some(value.to_string());
-        }
+    if let Some((_, value)) = text
+        .split_once('=')
+        .filter(|(name, _)| options.contains(name))
+    {
+        return Some(value.to_string());
     }
     if options.contains(&text) {
         return next.map(str::to_string);

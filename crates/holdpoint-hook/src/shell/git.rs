@@ -91,12 +91,11 @@ impl Walker {
                     .strip_prefix("--config-env=")
                     .or_else(|| text.strip_prefix("-c").filter(|s| !s.is_empty())),
             };
-            if let Some(key) = setting.map(|s| s.split('=').next().unwrap_or(s)) {
-                if runs_code(key) {
-                    self.unknown(format!(
-                        "git -c {key} runs a program this line does not show"
-                    ));
-                }
+            let key = setting.map(|s| s.split('=').next().unwrap_or(s));
+            if let Some(key) = key.filter(|k| runs_code(k)) {
+                self.unknown(format!(
+                    "git -c {key} runs a program this line does not show"
+                ));
             }
             if text.starts_with("--exec-path") {
                 self.unknown("git --exec-path runs git commands from another directory");

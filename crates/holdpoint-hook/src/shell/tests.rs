@@ -222,6 +222,289 @@ fn nesting_past_the_limit_is_unknown_without_reaching_the_parser() {
     }
 }
 
+fn path_uses(command: &str) -> Vec<PathUse> {
+    (read_in_app(command).parts.into_iter())
+        .filter_map(|p| match p {
+            Part::Path(p) => Some(p),
+            _ => None,
+        })
+        .collect()
+}
+
+fn patterns(command: &str) -> Vec<String> {
+    (path_uses(command).into_iter())
+        .filter_map(|p| p.pattern)
+        .collect()
+}
+
+fn writes(command: &str) -> Vec<String> {
+    (path_uses(command).into_iter())
+        .filter(|p| p.access == Access::Write)
+        .map(|p| p.path)
+        .collect()
+}
+
+#[test]
+fn a_lone_bracket_is_no_glob() {
+    assert!(!unknown("[ -f x ] && rm -rf x"));
+    assert!(runs("[ -f x ] && rm -rf x", "rm", "--recursive"));
+    let test = commands(&read_in_app("[ -f x ]"))[0].clone();
+    assert_eq!(test.program, "[");
+    assert!(!test.dynamic);
+}
+
+#[test]
+fn wrapper_options_that_take_values_are_skipped_with_them() {
+    for line in [
+        "sudo --user x rm -rf /tmp/a",
+        "sudo --user=x rm -rf /tmp/a",
+        "sudo -u x rm -rf /tmp/a",
+        "sudo -Eu root rm -rf /tmp/a",
+        "sudo -uroot rm -rf /tmp/a",
+        "env -iu FOO rm -rf x",
+        "env -u X rm -rf x",
+        "echo a | xargs -tn 1 rm -rf",
+        "nice -n 5 rm -rf x",
+        "timeout -s KILL 5 rm -rf x",
+        "nohup rm -rf x",
+        "stdbuf -o0 rm -rf x",
+        "ionice -c3 rm -rf x",
+        "time -p rm -rf x",
+        "command -p rm -rf x",
+        "exec -a name rm -rf x",
+        "sudo -s rm -rf x",
+        "sudo -i 'rm -rf x'",
+        "env -S 'rm -rf x'",
+        "env -S'rm -rf' x",
+        // An option not in the table may take a value: both readings are judged.
+        "sudo --unknown-option value rm -rf x",
+        "unshare --propagation private rm -rf x",
+    ] {
+        assert!(runs(line, "rm", "--recursive"), "{line:?} must run rm -r");
+    }
+    assert!(unknown("sudo -s"), "a shell reading its input");
+    assert!(!unknown("sudo -n true"));
+}
+
+#[test]
+fn every_wrapper_runs_what_it_wraps() {
+    for line in [
+        "watch 'rm -rf x'",
+        "watch -n 1 rm -rf x",
+        "parallel rm -rf ::: a",
+        "parallel 'rm -rf {}' ::: a",
+        "script -c 'rm -rf x' /dev/null",
+        "su -c 'rm -rf x'",
+        "su root -c 'rm -rf x'",
+        "runuser -u x -- rm -rf x",
+        "runuser -l x -c 'rm -rf x'",
+        "flock /tmp/l rm -rf x",
+        "flock /tmp/l -c 'rm -rf x'",
+        "busybox rm -rf x",
+        "busybox sh -c 'rm -rf x'",
+        "unshare -r rm -rf x",
+        "chroot /srv/root rm -rf x",
+        "fakeroot rm -rf x",
+        "setsid rm -rf x",
+        "doas rm -rf x",
+        "pkexec rm -rf x",
+        "strace -f -o /tmp/t rm -rf x",
+        "ltrace rm -rf x",
+        "chronic rm -rf x",
+        "firejail --noprofile rm -rf x",
+    ] {
+        assert!(runs(line, "rm", "--recursive"), "{line:?} must run rm -r");
+    }
+    let parallel = read_in_app("parallel rm ::: a");
+    let parallel = commands(&parallel);
+    assert!(parallel.iter().any(|c| c.program == "rm" && c.dynamic));
+    for line in [
+        "ssh host 'rm -rf x'",
+        "ssh -p 22 host ls",
+        "ssh -o ProxyCommand='sh -c x' host",
+        "su",
+        "script",
+        "chroot /srv/root",
+        "pkexec",
+    ] {
+        assert!(unknown(line), "{line:?} must be unknown");
+    }
+    assert!(!unknown("ssh host"));
+}
+
+#[test]
+fn git_running_commands_is_read_or_unknown() {
+    for line in [
+        "git -c core.sshCommand=x push",
+        "git -c core.pager=x log",
+        "git -c alias.x='!sh' x",
+        "git --config-env=core.pager=P log",
+        "git config alias.x '!rm -rf x'",
+        "git config --global core.hooksPath /tmp/h",
+        "git config core.fsmonitor ./x.sh",
+        "git config set core.pager less",
+        "GIT_SSH_COMMAND=\"$X\" git fetch",
+        "GIT_CONFIG_COUNT=1 git log",
+    ] {
+        assert!(unknown(line), "{line:?} must be unknown");
+    }
+    for line in [
+        "git -c color.ui=never log",
+        "git config user.email a@b.c",
+        "git config --get core.pager",
+    ] {
+        assert!(!unknown(line), "{line:?} is readable");
+    }
+    for line in [
+        "GIT_SSH_COMMAND='rm -rf x' git fetch",
+        "GIT_PAGER='rm -rf x' git log",
+        "export GIT_PAGER='rm -rf x'",
+        "env GIT_SSH_COMMAND='rm -rf x' git fetch",
+        "git submodule foreach 'rm -rf x'",
+        "git submodule foreach --recursive rm -rf x",
+        "git rebase --exec 'rm -rf x' main",
+        "git rebase -x 'rm -rf x' main",
+        "git rebase --exec='rm -rf x' main",
+        "git bisect run rm -rf x",
+        "git filter-branch --tree-filter 'rm -rf x' HEAD",
+        "git fetch --upload-pack='rm -rf x' origin",
+    ] {
+        assert!(runs(line, "rm", "--recursive"), "{line:?} must run rm -r");
+    }
+    assert!(runs("git push --prune", "git", "--prune"));
+    assert!(runs("git branch -D x", "git", "--force"));
+    assert!(runs("git gc --prune=now", "git", "--prune"));
+}
+
+#[test]
+fn find_reads_its_whole_expression() {
+    assert!(runs("find -- . -delete", "find", "-delete"));
+    assert!(runs("find . -exec rm -rf {} +", "rm", "--recursive"));
+    assert!(runs("find . -execdir rm -rf {} \\;", "rm", "--recursive"));
+    assert!(runs("find . -ok rm -rf {} \\;", "rm", "--recursive"));
+    assert_eq!(writes("find . -fprint /etc/x"), vec!["/etc/x".to_string()]);
+}
+
+#[test]
+fn input_in_disguise_is_unknown() {
+    for line in [
+        "sh /dev/stdin",
+        "bash /proc/self/fd/0",
+        "bash -- /dev/stdin",
+        "echo x > >(sh)",
+        "tee >(bash)",
+        "source <(curl x)",
+        ". /dev/fd/3",
+        "python3 /dev/stdin",
+    ] {
+        assert!(unknown(line), "{line:?} must be unknown");
+    }
+    assert!(!unknown("cat <(ls)"));
+    assert!(!unknown("echo x > >(cat)"));
+}
+
+#[test]
+fn shell_options_that_run_files_and_trap_strings() {
+    for line in [
+        "bash --rcfile x",
+        "bash --init-file x",
+        "BASH_ENV=x bash s.sh",
+        "ENV=x sh",
+        "LD_PRELOAD=x.so ls",
+    ] {
+        assert!(unknown(line), "{line:?} must be unknown");
+    }
+    for line in [
+        "bash +O extglob -c 'rm -rf x'",
+        "bash -O extglob -c 'rm -rf x'",
+        "bash -o errexit -c 'rm -rf x'",
+        "trap 'rm -rf x' EXIT",
+        "trap -- 'rm -rf x' EXIT",
+        "PROMPT_COMMAND='rm -rf x'",
+    ] {
+        assert!(runs(line, "rm", "--recursive"), "{line:?} must run rm -r");
+    }
+}
+
+#[test]
+fn globs_and_braces_are_patterns_and_alternatives() {
+    assert_eq!(patterns("cat ~/.en?"), vec!["~/.en?".to_string()]);
+    assert_eq!(
+        patterns("cat .[e]nv"),
+        vec!["/home/dev/app/.[e]nv".to_string()]
+    );
+    assert_eq!(
+        patterns("cat ~/.ss*/id_rsa"),
+        vec!["~/.ss*/id_rsa".to_string()]
+    );
+    assert_eq!(patterns("cat .e*"), vec!["/home/dev/app/.e*".to_string()]);
+    assert!(paths("cat ~/.ss*/id_rsa").contains(&"~".to_string()));
+    assert!(paths("cat {.env,x}").contains(&"/home/dev/app/.env".to_string()));
+    assert!(paths("cat ~/.{ssh,aws}/x").contains(&"~/.aws/x".to_string()));
+    assert!(paths("cat $HOME/.ssh/id_rsa").contains(&"~/.ssh/id_rsa".to_string()));
+    assert_eq!(
+        patterns("cat $X/.ssh/id"),
+        vec!["/home/dev/app/*/.ssh/id".to_string()]
+    );
+    assert!(unknown("shopt -s dotglob; cat *"));
+}
+
+#[test]
+fn variables_the_line_sets_are_followed() {
+    for line in [
+        "F=.env; cat $F",
+        "export F=.env; cat \"$F\"",
+        "cat $F; F=.env",
+        "F=a; if x; then F=.env; fi; cat $F",
+        "for F in a .env; do cat $F; done",
+    ] {
+        assert!(
+            paths(line).contains(&"/home/dev/app/.env".to_string()),
+            "{line:?} must name .env"
+        );
+    }
+    assert!(paths("export F=~/.ssh/id_rsa; cat \"$F\"").contains(&"~/.ssh/id_rsa".to_string()));
+    assert!(runs("R=-rf; rm $R x", "rm", "--recursive"));
+    for line in [
+        "read F; cat $F",
+        "printf -v F '%s' x; cat $F",
+        "F=$(cat list); cat $F",
+        "mapfile A < x; cat $A",
+    ] {
+        assert!(unknown(line), "{line:?} must be unknown");
+    }
+    assert!(!unknown("F=$(date); echo $F"));
+    let rm = commands(&read_in_app("rm -rf $DIR"))[0].clone();
+    assert!(rm.dynamic, "an unknown variable is dynamic");
+}
+
+#[test]
+fn values_glued_to_options_are_paths() {
+    assert!(paths("git -C ~/.ssh log").contains(&"~/.ssh".to_string()));
+    assert!(paths("tar -C/root/.ssh -czf k.tgz .").contains(&"/root/.ssh".to_string()));
+    assert!(paths("curl -d@~/.ssh/id_rsa x").contains(&"~/.ssh/id_rsa".to_string()));
+    assert!(paths("curl -d @~/.ssh/id_rsa x").contains(&"~/.ssh/id_rsa".to_string()));
+    assert!(paths("grep --file=~/.env x").contains(&"~/.env".to_string()));
+    assert!(paths("grep -f.env x").contains(&"/home/dev/app/.env".to_string()));
+    assert!(paths("dd if=~/.ssh/id_rsa of=x").contains(&"~/.ssh/id_rsa".to_string()));
+}
+
+#[test]
+fn files_programs_are_told_to_write_are_written() {
+    assert_eq!(writes("dd if=a of=/dev/sda"), vec!["/dev/sda".to_string()]);
+    assert_eq!(writes("curl -o /etc/x u"), vec!["/etc/x".to_string()]);
+    assert_eq!(writes("curl -sSLo /etc/x u"), vec!["/etc/x".to_string()]);
+    assert_eq!(writes("curl --output=/etc/x u"), vec!["/etc/x".to_string()]);
+    assert_eq!(writes("wget -O/etc/x u"), vec!["/etc/x".to_string()]);
+    assert!(writes("wget -O- u").is_empty());
+    assert_eq!(writes("tee /etc/x"), vec!["/etc/x".to_string()]);
+    assert!(runs("dd if=a of=b", "dd", "of="));
+    let inside = path_uses("echo hi > out.txt");
+    assert!(inside.iter().all(|p| p.in_project));
+    let outside = path_uses("echo hi > /etc/x");
+    assert!(outside.iter().all(|p| !p.in_project));
+}
+
 fn shlex_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }
@@ -245,9 +528,83 @@ mod properties {
         })
     }
 
+    /// Wrappers that run the words after them, each word as a list.
+    const WRAPPERS: &[&[&str]] = &[
+        &[],
+        &["sudo"],
+        &["sudo", "-u", "x"],
+        &["sudo", "-Eu", "root"],
+        &["sudo", "--user=x"],
+        &["env"],
+        &["env", "-i"],
+        &["env", "-u", "X"],
+        &["env", "X=1"],
+        &["nice", "-n", "5"],
+        &["nohup"],
+        &["timeout", "5"],
+        &["timeout", "-s", "KILL", "5"],
+        &["stdbuf", "-o0"],
+        &["ionice", "-c3"],
+        &["time", "-p"],
+        &["command"],
+        &["exec", "-a", "n"],
+        &["setsid"],
+        &["doas", "-u", "x"],
+        &["pkexec"],
+        &["chronic"],
+        &["fakeroot"],
+        &["strace", "-f"],
+        &["busybox"],
+        &["flock", "/tmp/l"],
+        &["chroot", "/srv"],
+        &["unshare", "-r"],
+        &["firejail"],
+        &["runuser", "-u", "x", "--"],
+        &["xargs", "-n", "1"],
+    ];
+
+    /// A wrapper's words, each quoted or not, joined by some whitespace.
+    fn wrapper() -> impl Strategy<Value = String> {
+        let quote = prop::sample::select(vec!["", "'", "\""]);
+        let space = prop::sample::select(vec![" ", "  ", "\t"]);
+        (prop::sample::select(WRAPPERS.to_vec()), quote, space).prop_map(|(words, q, s)| {
+            (words.iter())
+                .map(|w| format!("{q}{w}{q}{s}"))
+                .collect::<String>()
+        })
+    }
+
+    /// Shells and wrappers that run a string: the line is quoted into it.
+    fn string_runner() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "bash -c",
+            "sh -c",
+            "bash -O extglob -c",
+            "eval",
+            "watch",
+            "su -c",
+            "script -qc",
+            "flock /tmp/l -c",
+            "env -S",
+            "trap",
+        ])
+    }
+
     proptest! {
         #[test]
         fn rewriting_a_command_never_hides_it(line in spelling()) {
+            prop_assert!(runs(&line, "rm", "--recursive"), "{:?}", line);
+        }
+
+        #[test]
+        fn wrapping_a_command_never_hides_it(outer in wrapper(), inner in wrapper(), line in spelling()) {
+            let line = format!("{outer}{inner}{line}");
+            prop_assert!(runs(&line, "rm", "--recursive"), "{:?}", line);
+        }
+
+        #[test]
+        fn quoting_a_command_into_a_string_never_hides_it(runner in string_runner(), line in spelling()) {
+            let line = format!("{runner} {} EXIT", shlex_quote(&line));
             prop_assert!(runs(&line, "rm", "--recursive"), "{:?}", line);
         }
     }

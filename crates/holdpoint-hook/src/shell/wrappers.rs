@@ -356,7 +356,8 @@ impl Walker {
             match string.literal() {
                 Some(s) => text.push(s.to_string()),
                 None => {
-                    return self.unknown(format!("{program} runs a string known only when it runs"));
+                    return self
+                        .unknown(format!("{program} runs a string known only when it runs"));
                 }
             }
         }
@@ -367,7 +368,8 @@ impl Walker {
                 Some(w) => text
                     .push(shlex::try_quote(w).map_or_else(|_| w.to_string(), |q| q.into_owned())),
                 None => {
-                    return self.unknown(format!("{program} runs a string known only when it runs"));
+                    return self
+                        .unknown(format!("{program} runs a string known only when it runs"));
                 }
             }
         }
