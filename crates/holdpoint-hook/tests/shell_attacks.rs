@@ -338,6 +338,38 @@ async fn destructive_system_commands_are_held() {
         "wget -O /usr/local/bin/x https://x.example",
         "wget -O/etc/x https://x.example",
         "tee /etc/x < y",
+        "rm ~/.bashrc",
+        "rm -f /etc/passwd",
+        "cp payload /etc/cron.d/x",
+        "mv x /usr/local/bin/",
+        "cp --target-directory=/etc x",
+        "mkdir -p /opt/x",
+        "sed -i 's/a/b/' /etc/hosts",
+        "perl -pi -e 's/a/b/' /etc/hosts",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn a_cd_out_of_the_project_is_followed() {
+    never_allowed(&[
+        "cd / && echo x > etc/cron.d/x",
+        "cd /etc; tee cron.d/x < y",
+        "cd ~ && echo x >> .bashrc",
+        "cd \"$D\" && echo x > y",
+        "cd - && echo x > y",
+        "cd ~/.ssh && cat id_rsa",
+    ])
+    .await;
+}
+
+#[tokio::test]
+async fn aliases_namerefs_and_remote_input_are_held() {
+    never_allowed(&[
+        "alias x='rm -rf y'",
+        "declare -n R=F; F=.env; cat $R",
+        "ssh host < script.sh",
+        "cat script.sh | ssh host",
     ])
     .await;
 }
@@ -386,6 +418,15 @@ async fn ordinary_development_commands_pass() {
         "tar czf out.tgz src",
         "xargs -n 1 echo < list.txt",
         "watch -n 1 ls",
+        "cd build && make > out.txt",
+        "cd src; rm old.rs",
+        "sed -i '/^#/d' notes.txt",
+        "sed -i -e 's/a/b/' src/main.rs",
+        "cp target/release/app dist/",
+        "mkdir -p build/out",
+        "rm -f /tmp/scratch.txt",
+        "chmod +x ./script.sh",
+        "mv a.txt b.txt",
     ]
     .into_iter()
     .map(|c| (c, verdict(&t.gate, &agent, c)))

@@ -26,6 +26,15 @@ const ASSIGNS_AT_RUN_TIME: &[&str] = &["read", "printf", "mapfile", "readarray",
 /// Programs for which a variable set when the line runs is no reason to hold.
 const PRINTS_ONLY: &[&str] = &["echo", "printf", "test", "[", "true", "false", ":"];
 
+/// Programs that change or remove every file they name.
+const WRITES_EVERY_ARGUMENT: &[&str] = &[
+    "rm", "rmdir", "unlink", "touch", "mkdir", "truncate", "shred", "chmod", "chown", "chgrp",
+    "chattr", "setfacl", "tee",
+];
+
+/// Programs that write the last file they name (`cp a b`, `mv a b`).
+const WRITES_LAST_ARGUMENT: &[&str] = &["cp", "mv", "install", "ln", "rsync", "scp"];
+
 impl Walker {
     /// Judges one simple command: its program, and what that program runs in turn.
     pub(super) fn run(&mut self, simple: super::walk::Simple, depth: usize) {
@@ -58,10 +67,33 @@ impl Walker {
         if ASSIGNS_AT_RUN_TIME.contains(&program.as_str()) {
             self.assigns_at_run_time(&program, rest);
         }
-        if program == "shopt" && rest.iter().any(|w| w.text().contains("dotglob")) {
+        self.builtin(&program, rest, depth);
+        self.record(&program, rest, more_args);
+        if matches!(program.as_str(), "cd" | "pushd" | "popd") {
+            self.change_directory(&program, rest);
+        }
+    }
+
+    /// Builtins that change how the rest of the line reads.
+    fn builtin(&mut self, program: &str, rest: &[Value], depth: usize) {
+        let texts = || rest.iter().map(Value::text);
+        if program == "shopt" && texts().any(|t| t.contains("dotglob")) {
             self.unknown("shopt dotglob makes globs match hidden files");
         }
-        self.record(&program, rest, more_args);
+        // `declare -n R=F`: R names another variable.
+        let declares = matches!(program, "declare" | "typeset" | "local");
+        if declares && texts().any(|t| t.starts_with('-') && t.contains('n')) {
+            for name in texts().filter(|t| !t.starts_with('-')) {
+                self.vars
+                    .assign_unknown(name.split('=').next().unwrap_or(name));
+            }
+        }
+        // `alias x='rm -rf y'`: a later line may run it.
+        if program == "alias" {
+            for (_, value) in rest.iter().filter_map(|w| w.text().split_once('=')) {
+                self.program(value, depth + 1);
+            }
+        }
     }
 
     fn find_exec(&mut self, rest: &[Value], depth: usize) {
@@ -109,41 +141,20 @@ impl Walker {
 
     /// Records `program` run with `rest`: flags normalized, paths named.
     pub(super) fn record(&mut self, program: &str, rest: &[Value], more_args: bool) {
-        let subcommand = subcommand(program, rest);
-        let mut command = Command {
-            program: program.to_string(),
-            subcommand,
-            dynamic: more_args,
-            ..Command::default()
-        };
-        let mut flag_words: Vec<&str> = Vec::new();
-        let mut paths: Vec<&Value> = Vec::new();
-        let mut glued: Vec<String> = Vec::new();
-        let mut options_end = false;
-        let mut runtime = false;
-        // `find` reads its whole expression as options, `--` or not.
-        let options_end_word = if program == "find" { None } else { Some("--") };
-        for word in rest {
-            let text = word.text();
-            command.dynamic |= word.literal().is_none();
-            runtime |= word.runtime();
-            if !options_end && Some(text) == options_end_word {
-                options_end = true;
-            } else if !options_end && text.starts_with('-') && text.len() > 1 {
-                flag_words.push(text);
-                glued.extend(glued_paths(text));
-            } else {
-                command.args.push(text.to_string());
-                paths.push(word);
-                glued.extend(text.split_once('=').map(|(_, v)| v.to_string()));
-            }
-        }
-        if runtime && !PRINTS_ONLY.contains(&program) {
+        let words = Sorted::of(program, rest);
+        if words.runtime && !PRINTS_ONLY.contains(&program) {
             self.unknown(format!(
                 "{program} is given a variable set only when the line runs"
             ));
         }
-        command.flags = flags::normalize(program, command.subcommand.as_deref(), &flag_words);
+        let mut command = Command {
+            program: program.to_string(),
+            subcommand: subcommand(program, rest),
+            dynamic: more_args || words.dynamic,
+            args: words.args.clone(),
+            ..Command::default()
+        };
+        command.flags = flags::normalize(program, command.subcommand.as_deref(), &words.flags);
         if program == "dd" {
             operand_flags(&mut command);
         }
@@ -151,18 +162,17 @@ impl Walker {
             refspec_flags(&mut command);
         }
         self.parts.push(Part::Command(command));
-        self.named_paths(program, &paths, &glued);
+        let in_place = matches!(program, "sed" | "perl")
+            && (words.flags.iter())
+                .any(|f| f.starts_with("--in-place") || (!f.starts_with("--") && f.contains('i')));
+        self.named_paths(program, &words.paths, &words.glued, in_place);
         self.written_files(program, rest);
     }
 
     /// The paths a command's arguments and glued option values name.
-    fn named_paths(&mut self, program: &str, paths: &[&Value], glued: &[String]) {
-        let access = if program == "tee" {
-            Access::Write
-        } else {
-            Access::Named
-        };
-        for value in paths {
+    fn named_paths(&mut self, program: &str, paths: &[&Value], glued: &[String], in_place: bool) {
+        for (i, value) in paths.iter().enumerate() {
+            let access = access_of(program, i + 1 == paths.len(), in_place);
             match value {
                 Value::Literal(text) => {
                     let text = text.strip_prefix('@').unwrap_or(text);
@@ -178,10 +188,15 @@ impl Walker {
                 }
             }
         }
+        let access = if WRITES_LAST_ARGUMENT.contains(&program) {
+            Access::Write
+        } else {
+            Access::Named
+        };
         for text in glued {
             let text = text.strip_prefix('@').unwrap_or(text);
             if looks_like_a_path(text) {
-                self.path(text, Access::Named, program);
+                self.path(text, access, program);
             }
         }
     }
@@ -314,4 +329,67 @@ fn refspec_flags(command: &mut Command) {
 /// Arguments that name files: with a `/`, or starting with `.` or `~`.
 fn looks_like_a_path(text: &str) -> bool {
     text.contains('/') || text.starts_with('.') || text.starts_with('~')
+}
+
+/// A command's words sorted: flags, arguments, the words that may be paths.
+struct Sorted<'a> {
+    flags: Vec<&'a str>,
+    args: Vec<String>,
+    /// Arguments that may name files (a `sed` or `perl -e` script is none).
+    paths: Vec<&'a Value>,
+    /// Values glued to options or operands (`--file=x`, `-fx`, `of=x`).
+    glued: Vec<String>,
+    dynamic: bool,
+    runtime: bool,
+}
+
+impl<'a> Sorted<'a> {
+    fn of(program: &str, rest: &'a [Value]) -> Sorted<'a> {
+        let mut sorted = Sorted {
+            flags: Vec::new(),
+            args: Vec::new(),
+            paths: Vec::new(),
+            glued: Vec::new(),
+            dynamic: false,
+            runtime: false,
+        };
+        let scripted = matches!(program, "sed" | "perl");
+        let script_option = |t: &str| matches!(t, "-e" | "-E" | "--expression" | "-f");
+        let mut script_expected = scripted && !rest.iter().any(|w| script_option(w.text()));
+        let mut options_end = false;
+        // `find` reads its whole expression as options, `--` or not.
+        let options_end_word = if program == "find" { None } else { Some("--") };
+        for word in rest {
+            let text = word.text();
+            sorted.dynamic |= word.literal().is_none();
+            sorted.runtime |= word.runtime();
+            if !options_end && Some(text) == options_end_word {
+                options_end = true;
+            } else if !options_end && text.starts_with('-') && text.len() > 1 {
+                sorted.flags.push(text);
+                sorted.glued.extend(glued_paths(text));
+                script_expected |= scripted && script_option(text);
+            } else {
+                sorted.args.push(text.to_string());
+                if !std::mem::take(&mut script_expected) {
+                    sorted.paths.push(word);
+                }
+                (sorted.glued).extend(text.split_once('=').map(|(_, v)| v.to_string()));
+            }
+        }
+        sorted
+    }
+}
+
+/// How a program uses a path argument: `rm`, `touch`, `tee` write every one, `cp` and
+/// `mv` the last, `sed -i` every file.
+fn access_of(program: &str, last: bool, in_place: bool) -> Access {
+    if in_place
+        || WRITES_EVERY_ARGUMENT.contains(&program)
+        || (last && WRITES_LAST_ARGUMENT.contains(&program))
+    {
+        Access::Write
+    } else {
+        Access::Named
+    }
 }

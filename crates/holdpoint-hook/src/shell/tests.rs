@@ -505,6 +505,55 @@ fn files_programs_are_told_to_write_are_written() {
     assert!(outside.iter().all(|p| !p.in_project));
 }
 
+#[test]
+fn programs_that_change_files_write_them() {
+    assert_eq!(writes("rm ~/.bashrc"), vec!["~/.bashrc".to_string()]);
+    assert_eq!(writes("cp a /etc/x"), vec!["/etc/x".to_string()]);
+    assert_eq!(
+        writes("cp --target-directory=/etc a"),
+        vec!["/etc".to_string()]
+    );
+    assert_eq!(
+        writes("sed -i 's/a/b/' /etc/hosts"),
+        vec!["/etc/hosts".to_string()]
+    );
+    // A sed script is no file.
+    assert_eq!(
+        writes("sed -i '/^#/d' ./n.txt"),
+        vec!["/home/dev/app/n.txt".to_string()]
+    );
+    assert!(writes("sed -n '/x/p' /etc/hosts").is_empty());
+}
+
+#[test]
+fn a_cd_moves_where_relative_paths_resolve() {
+    let moved = path_uses("cd / && echo x > etc/x");
+    let written = moved.iter().find(|p| p.access == Access::Write).unwrap();
+    assert_eq!(written.path, "/etc/x");
+    assert!(!written.in_project);
+    let inside = path_uses("cd build && echo x > out.txt");
+    assert!(inside.iter().all(|p| p.in_project), "{inside:?}");
+    for line in [
+        "cd \"$D\" && echo x > y",
+        "cd && echo x > y",
+        "cd ~ && echo x > y",
+    ] {
+        let unknown_dir = path_uses(line);
+        let written = unknown_dir
+            .iter()
+            .find(|p| p.access == Access::Write)
+            .unwrap();
+        assert!(!written.in_project, "{line:?}");
+    }
+}
+
+#[test]
+fn aliases_and_namerefs() {
+    assert!(runs("alias x='rm -rf y'", "rm", "--recursive"));
+    assert!(unknown("declare -n R=F; cat $R"));
+    assert!(unknown("ssh host < script.sh"));
+}
+
 fn shlex_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }

@@ -18,7 +18,13 @@ use brush_parser::word::WordPiece;
 /// Collects the parts of one command line.
 pub struct Walker {
     pub(super) options: ParserOptions,
+    /// The folder the agent works in: `in_project` is judged against it.
+    pub(super) root: String,
+    /// Where the line is when a path is named (after `cd`).
     pub(super) cwd: String,
+    /// A `cd` went somewhere known only when it runs: relative paths are not known to
+    /// lie in the project.
+    pub(super) cwd_unknown: bool,
     pub(super) parts: Vec<Part>,
     pub(super) vars: Vars,
     /// Walking what `>(…)` runs: its input is the outer command's output.
@@ -36,7 +42,9 @@ impl Walker {
     pub fn new(cwd: &str, vars: Vars) -> Walker {
         Walker {
             options: ParserOptions::default(),
+            root: cwd.to_string(),
             cwd: cwd.to_string(),
+            cwd_unknown: false,
             parts: Vec::new(),
             vars,
             fed_scope: false,
@@ -399,12 +407,31 @@ impl Walker {
         }
         let path = absolute(&self.cwd, text);
         self.parts.push(Part::Path(PathUse {
-            in_project: inside(&self.cwd, &path),
+            in_project: self.in_project(text, &path),
             path,
             access,
             program: program.to_string(),
             pattern: None,
         }));
+    }
+
+    /// Whether a path written `text`, `absolute` once resolved, lies in the project.
+    fn in_project(&self, text: &str, absolute: &str) -> bool {
+        let relative = !text.starts_with('/') && !text.starts_with('~');
+        !(relative && self.cwd_unknown) && inside(&self.root, absolute)
+    }
+
+    /// `cd DIR`, `pushd DIR`, `popd`: where relative paths after it resolve.
+    pub(super) fn change_directory(&mut self, program: &str, rest: &[Value]) {
+        let target = rest
+            .iter()
+            .find(|w| !w.text().starts_with('-') || w.text() == "-");
+        match target.and_then(Value::literal) {
+            Some(dir) if program != "popd" && dir != "-" && !dir.starts_with('~') => {
+                self.cwd = absolute(&self.cwd, dir);
+            }
+            _ => self.cwd_unknown = true,
+        }
     }
 
     /// Records a word as a path: a glob or run-time word as the directory its literal
@@ -418,7 +445,7 @@ impl Walker {
         let literal_start = literal_directory(&dynamic.pattern);
         let path = absolute(&self.cwd, &literal_start);
         self.parts.push(Part::Path(PathUse {
-            in_project: inside(&self.cwd, &pattern),
+            in_project: self.in_project(&dynamic.pattern, &pattern),
             path,
             access,
             program: program.to_string(),

@@ -294,7 +294,7 @@ impl Walker {
             self.shell_string(program, Some(string), inner, depth);
         } else if split.shell || spec.runs == Runs::ShellString {
             self.shell_string(program, None, inner, depth);
-        } else if spec.runs == Runs::Remote && !inner.is_empty() {
+        } else if spec.runs == Runs::Remote && (!inner.is_empty() || fed) {
             self.unknown(format!("{program} runs a command on another machine"));
         } else if spec.runs == Runs::Login && split.strings.is_empty() {
             self.unknown(format!("{program} starts a shell"));
