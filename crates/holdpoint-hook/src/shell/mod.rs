@@ -6,11 +6,20 @@
 //! pipelines, subshells, groups, loops, functions, command and process substitutions,
 //! and the strings `bash -c`, `sh -c` and `eval` run (parsed again), and every path a
 //! command names or redirects to. A tour:
-//! - `words.rs`: one word after quote removal, or a word known only at run time.
-//! - `walk.rs`: the parse tree, down to each simple command and redirection.
-//! - `commands.rs`: one simple command: the program (after wrappers such as `sudo`,
-//!   `env`, `xargs`, `find -exec`), what shells and interpreters are made to run, git's
-//!   global options and subcommand.
+//! - `depth.rs`: how deeply the line nests, counted before the parser sees it (a line
+//!   nested too deeply would overflow the parser's stack).
+//! - `words.rs`: one word after expansion and quote removal: braces expanded, variables
+//!   the line sets replaced, globs and run-time words kept as patterns.
+//! - `walk.rs`: the parse tree, down to each simple command, redirection and assignment;
+//!   where a `cd` moves the line.
+//! - `env.rs`: variables that make programs run code (`GIT_SSH_COMMAND`, `BASH_ENV`).
+//! - `commands.rs`: one simple command: its program, flags and the paths it names and
+//!   writes; `find -exec`; builtins that change the reading (`read`, `alias`, `shopt`).
+//! - `wrappers.rs`: programs that run another (`sudo`, `env`, `xargs`, `watch`, `su -c`,
+//!   `ssh`, …), with each wrapper's own options.
+//! - `shells.rs`: shells, interpreters, `eval`, `source`, `trap`.
+//! - `git.rs`: git running commands of its own (`-c core.pager=…`, `git config alias.*`,
+//!   `submodule foreach`, `rebase --exec`).
 //! - `flags.rs`: flags as the program reads them: `-rf` is `-r -f`, `-f` of `rm` is also
 //!   `--force`, `--forc` of `git push` is `--force`, a `+ref` pushed is `--force`.
 //!
