@@ -45,6 +45,18 @@ impl Walker {
         let Some((first, rest)) = words.split_first() else {
             return;
         };
+        if depth > super::MAX_DEPTH {
+            return self.unknown("commands nested too deeply to read");
+        }
+        // Past the budget, said once: the line is unknown.
+        match self.budget {
+            0 => return,
+            1 => {
+                self.budget = 0;
+                return self.unknown("more commands than can be read");
+            }
+            _ => self.budget -= 1,
+        }
         let Some(written) = first.literal() else {
             return self.unknown(format!(
                 "the program is known only when it runs: {}",

@@ -40,6 +40,9 @@ mod wrappers;
 pub const MAX_DEPTH: usize = 8;
 /// A command line with more parts than this is one unknown part instead.
 pub const MAX_PARTS: usize = 200;
+/// A walk reads at most this many commands (each wrapper read, each reading of it);
+/// past it the line is unknown.
+pub const MAX_COMMANDS_READ: usize = 2_000;
 
 /// Everything one command line runs and touches.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

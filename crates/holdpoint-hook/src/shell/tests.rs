@@ -554,6 +554,21 @@ fn aliases_and_namerefs() {
     assert!(unknown("ssh host < script.sh"));
 }
 
+#[test]
+fn long_flat_lines_and_wrapper_chains_are_read_in_bounded_time() {
+    for joiner in [" && ", " | ", "; ", " || ", "\n"] {
+        let line = vec!["ls"; 10_000].join(joiner);
+        assert!(unknown(&line), "{joiner:?} 10,000 times");
+    }
+    // Every unknown option is read both ways: a chain of them stays bounded.
+    let chain = "sudo -Z nice nice ".repeat(200) + "rm -rf x";
+    let started = std::time::Instant::now();
+    assert!(unknown(&chain));
+    assert!(started.elapsed() < std::time::Duration::from_secs(20));
+    let bangs = format!("{}rm -rf x", "! ".repeat(10_000));
+    assert!(unknown(&bangs) || runs(&bangs, "rm", "--recursive"));
+}
+
 fn shlex_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
 }

@@ -29,6 +29,9 @@ pub struct Walker {
     pub(super) vars: Vars,
     /// Walking what `>(…)` runs: its input is the outer command's output.
     fed_scope: bool,
+    /// How many more commands this walk may read (wrappers read both ways can multiply
+    /// them).
+    pub(super) budget: usize,
 }
 
 /// What a simple command's words and redirections came to.
@@ -48,6 +51,7 @@ impl Walker {
             parts: Vec::new(),
             vars,
             fed_scope: false,
+            budget: super::MAX_COMMANDS_READ,
         }
     }
 

@@ -310,7 +310,8 @@ impl Walker {
         for alternative in split.alternatives.iter().take(3) {
             let inner = rest.get(*alternative..).unwrap_or_default();
             if spec.runs == Runs::Argv {
-                self.wrapped_command(program, inner, fed, more_args, depth);
+                // One level deeper: alternatives of alternatives stay few.
+                self.wrapped_command(program, inner, fed, more_args, depth + 1);
             }
         }
         true
