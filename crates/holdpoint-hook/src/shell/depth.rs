@@ -49,6 +49,8 @@ struct Scan {
     latent: usize,
     deepest: usize,
     pending: Vec<Pending>,
+    /// Where the last unescaped `$` of unquoted code stood.
+    dollar_at: Option<usize>,
 }
 
 const OPENERS: &[char] = &['(', '{', '`'];
@@ -126,11 +128,16 @@ impl Scan {
             return i + 1;
         };
         let starts_word = *word_start;
-        *word_start = c.is_whitespace() || ";|&(){}`".contains(c);
+        // `{` and `}` start no word: `${#x}` holds no comment.
+        *word_start = c.is_whitespace() || ";|&()".contains(c);
+        if c == '$' {
+            self.dollar_at = Some(i);
+        }
         match c {
             '\\' => return i + 2,
             '\'' => {
-                let ansi = i > 0 && chars.get(i - 1) == Some(&'$');
+                // `$'…'` only after a `$` that is no escaped one (`\$'x\'` is plain).
+                let ansi = i > 0 && self.dollar_at == Some(i - 1);
                 self.quote = Some(if ansi { Quote::AnsiC } else { Quote::Single });
             }
             '"' => self.push(Open::Double),
@@ -265,5 +272,11 @@ mod tests {
         assert!(too_deep(&"$(".repeat(10_000)));
         assert!(too_deep(&"if ".repeat(100)));
         assert!(!too_deep("cd build && (make; make test)"));
+        // What looks like a comment or an ANSI-C quote but is none hides nothing.
+        let deep = "( ".repeat(100);
+        assert!(too_deep(&format!("echo ${{#x}}; {deep}")));
+        assert!(too_deep(&format!("echo \\$'x\\' {deep}")));
+        assert!(too_deep(&format!("echo a#b {deep}")));
+        assert!(!too_deep(&format!("ls # {deep}")));
     }
 }

@@ -111,11 +111,32 @@ impl Access {
     }
 }
 
+/// The stack the reading runs on, when a thread can be had: the parser and the walk
+/// recurse once per level, and the count of `depth.rs` keeps the levels few; this keeps
+/// a count that erred far from the end of the stack.
+pub const READ_STACK: usize = 64 << 20;
+
 /// Reads `command` as bash would, run in `cwd`.
 ///
 /// It is walked twice: the first walk learns what the line's variables could hold
 /// (`F=.env; cat $F`, wherever the assignment stands), the second reads it with that.
+/// The walks run on a thread of their own with a large stack (on this one if no thread
+/// can be had); a panic in them is a line that cannot be read.
 pub fn read(command: &str, cwd: &str) -> Reading {
+    let (text, dir) = (command.to_string(), cwd.to_string());
+    let thread = std::thread::Builder::new()
+        .name("shell-read".into())
+        .stack_size(READ_STACK)
+        .spawn(move || read_here(&text, &dir));
+    match thread {
+        Ok(handle) => handle.join().unwrap_or_else(|_| Reading {
+            parts: vec![Part::Unknown("the shell reading failed on it".into())],
+        }),
+        Err(_) => read_here(command, cwd),
+    }
+}
+
+fn read_here(command: &str, cwd: &str) -> Reading {
     let mut learning = walk::Walker::new(cwd, words::Vars::new(cwd));
     learning.program(command, 0);
     let (_, vars) = learning.into_parts();
