@@ -281,6 +281,12 @@ async fn variables_set_in_the_line_are_followed() {
         "F=$(echo .env); cat $F",
         "R=-rf; rm $R x",
         "rm -rf $DIR",
+        "cat \"$(echo .env)\"",
+        "cat $(printf '%s' LmVudg== | base64 -d)",
+        "cat `echo .env`",
+        "cat < \"$(echo .env)\"",
+        "cat $'\\x2eenv'",
+        "cat $'\\056ssh/id_rsa'",
     ])
     .await;
 }

@@ -99,6 +99,7 @@ fn flags_are_read_however_they_are_written() {
         "r''m -rf x",
         "rm -\\rf x",
         "r\\\nm -rf x",
+        "$'\\x72m' -rf x",
     ] {
         assert!(runs(line, "rm", "--recursive"), "{line:?} must be rm -r");
     }
@@ -148,7 +149,9 @@ fn code_that_cannot_be_read_is_unknown() {
         "echo ${X:-$(rm -rf x)}",
         "echo $(( $(rm -rf x) ))",
         "echo 'unbalanced",
-        "$'\\x72m' -rf x",
+        "cat \"$(echo .env)\"",
+        "cat `printf .env`",
+        "cat < \"$(echo .env)\"",
     ] {
         assert!(unknown(line), "{line:?} must be unknown");
     }

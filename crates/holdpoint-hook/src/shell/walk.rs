@@ -348,6 +348,9 @@ impl Walker {
                     IoFileRedirectTarget::Filename(w) | IoFileRedirectTarget::Duplicate(w) => {
                         let mut named_a_file = false;
                         for value in self.word(&w.value, depth).values {
+                            if value.runtime() {
+                                self.unknown("a redirection to a file named when the line runs");
+                            }
                             let text = value.text();
                             let is_fd = text == "-" || text.chars().all(|c| c.is_ascii_digit());
                             if !is_fd {

@@ -186,9 +186,11 @@ impl Built {
                 WordPiece::Text(t) if quoted => self.pattern.push_str(&escape(t)),
                 WordPiece::Text(t) => self.pattern.push_str(t),
                 WordPiece::SingleQuotedText(t) => self.pattern.push_str(&escape(t)),
-                // `$'\x72m'` is `rm`: escapes in ANSI-C quotes are decoded by the shell.
-                WordPiece::AnsiCQuotedText(t) if t.contains('\\') => self.unknown_piece(),
-                WordPiece::AnsiCQuotedText(t) => self.pattern.push_str(&escape(t)),
+                // `$'\x72m'` is `rm`: the escapes are decoded as bash decodes them.
+                WordPiece::AnsiCQuotedText(t) => match decode_ansi_c(t) {
+                    Some(text) => self.pattern.push_str(&escape(&text)),
+                    None => self.unknown_piece(),
+                },
                 // A backslash before a newline joins the lines: both go.
                 WordPiece::EscapeSequence(t) if t == "\\\n" => {}
                 WordPiece::EscapeSequence(t) => self
@@ -202,6 +204,8 @@ impl Built {
                 WordPiece::CommandSubstitution(program)
                 | WordPiece::BackquotedCommandSubstitution(program) => {
                     word.substitutions.push(program.clone());
+                    // Its output names what it names: known only when the line runs.
+                    self.runtime = true;
                     self.unknown_piece();
                 }
                 WordPiece::ParameterExpansion(expr) => {
@@ -296,6 +300,53 @@ impl Built {
             })
             .collect()
     }
+}
+
+/// The text of `$'…'` with bash's escapes decoded (`\x2e`, `\056`, `\u002e`, `\n`, …);
+/// `None` for an escape not decoded here (`\c…`).
+fn decode_ansi_c(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        let escape = chars.next()?;
+        let simple = match escape {
+            'a' => Some('\x07'),
+            'b' => Some('\x08'),
+            'e' | 'E' => Some('\x1b'),
+            'f' => Some('\x0c'),
+            'n' => Some('\n'),
+            'r' => Some('\r'),
+            't' => Some('\t'),
+            'v' => Some('\x0b'),
+            '\\' | '\'' | '"' | '?' => Some(escape),
+            _ => None,
+        };
+        if let Some(decoded) = simple {
+            out.push(decoded);
+            continue;
+        }
+        let (radix, max, mut digits) = match escape {
+            'x' => (16, 2, String::new()),
+            'u' => (16, 4, String::new()),
+            'U' => (16, 8, String::new()),
+            '0'..='7' => (8, 2, escape.to_string()),
+            _ => return None,
+        };
+        while digits.len() < max + usize::from(radix == 8) {
+            match chars.peek() {
+                Some(d) if d.is_digit(radix) => digits.push(*d),
+                _ => break,
+            }
+            chars.next();
+        }
+        let code = u32::from_str_radix(&digits, radix).ok()?;
+        out.push(char::from_u32(code)?);
+    }
+    Some(out)
 }
 
 /// The variable an expansion reads, whatever its form (`${F:-x}`, `${#F}`, …).
@@ -570,7 +621,10 @@ mod tests {
         assert_eq!(value("\\rm"), literal("rm"));
         assert_eq!(value("r''m"), literal("rm"));
         assert_eq!(value("$'rm'"), literal("rm"));
-        assert!(matches!(value("$'\\x72m'"), Value::Dynamic(_)));
+        assert_eq!(value("$'\\x72m'"), literal("rm"));
+        assert_eq!(value("$'\\056env'"), literal(".env"));
+        assert_eq!(value("$'\\u002eenv'"), literal(".env"));
+        assert!(matches!(value("$'\\cA'"), Value::Dynamic(_)));
         assert_eq!(value("'*'"), literal("*"));
     }
 
