@@ -138,6 +138,27 @@ async fn every_wrapper_is_seen_through() {
         "firejail rm -rf x",
         "firejail --noprofile rm -rf x",
         "sudo env X=1 nice -n 5 timeout 5 rm -rf x",
+        "systemd-run --user rm -rf x",
+        "systemd-run -p User=root rm -rf x",
+        "nsenter -t 1 -m rm -rf x",
+        "numactl -N 0 rm -rf x",
+        "valgrind --tool=none rm -rf x",
+        "cgexec -g cpu:x rm -rf x",
+        "sg wheel -c 'rm -rf x'",
+        "screen -dmS s rm -rf x",
+        "screen -S s -X stuff 'rm -rf x'",
+        "tmux new-session -d 'rm -rf x'",
+        "tmux send-keys -t s 'rm -rf x' Enter",
+        "echo 'rm -rf x' | at now",
+        "at -f job.sh now",
+        "tar --to-command='rm -rf x' -xf a.tar",
+        "tar -I 'rm -rf x' -xf a.tar",
+        "tar --checkpoint=1 --checkpoint-action=exec='rm -rf x' -cf a.tar .",
+        "rsync -e 'rm -rf x' a host:b",
+        "rsync --rsh='rm -rf x' a host:b",
+        "man -P 'rm -rf x' ls",
+        "vim -c '!rm -rf x' -c q",
+        "vi +'!rm -rf x' f",
     ])
     .await;
 }
@@ -433,6 +454,11 @@ async fn ordinary_development_commands_pass() {
         "rm -f /tmp/scratch.txt",
         "chmod +x ./script.sh",
         "mv a.txt b.txt",
+        "tar xzf deps.tgz",
+        "rsync -av src/ backup/",
+        "tmux ls",
+        "atq",
+        "vim --version",
     ]
     .into_iter()
     .map(|c| (c, verdict(&t.gate, &agent, c)))

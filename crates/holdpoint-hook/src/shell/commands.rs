@@ -80,6 +80,7 @@ impl Walker {
             self.assigns_at_run_time(&program, rest);
         }
         self.builtin(&program, rest, depth);
+        self.command_options(&program, rest, depth);
         self.record(&program, rest, more_args);
         if matches!(program.as_str(), "cd" | "pushd" | "popd") {
             self.change_directory(&program, rest);

@@ -3,10 +3,13 @@
 //! interpreter that reads its code from a pipe, a redirection, a process substitution
 //! or a file that is its input in disguise (`/dev/stdin`, `/proc/self/fd/0`,
 //! `/dev/fd/3`) runs code no one can read here, and is unknown; so is a shell told to
-//! run a start-up file (`--rcfile`, `--init-file`).
+//! run a start-up file (`--rcfile`, `--init-file`). Options of other programs whose
+//! value is a command line (`tar --to-command`, `rsync -e`, `man -P`) have it read in
+//! turn; editors told to run commands (`vim -c`), tmux sessions given a command, and
+//! `at` are unknown.
 
 use super::walk::Walker;
-use super::words::Value;
+use super::words::{Value, part_of};
 
 /// Shells: `-c STRING` runs STRING; no script and a fed input runs the input.
 const SHELLS: &[&str] = &[
@@ -150,6 +153,106 @@ impl Walker {
         }
         if let Some(action) = rest.get(i).filter(|w| w.text() != "-") {
             self.shell_string("trap", Some(action), &[], depth);
+        }
+    }
+}
+
+/// Options whose value is a command line the program has a shell run.
+const COMMAND_OPTIONS: &[(&str, &[&str])] = &[
+    (
+        "tar",
+        &[
+            "--to-command",
+            "--use-compress-program",
+            "-I",
+            "--info-script",
+            "--new-volume-script",
+            "-F",
+            "--rsh-command",
+        ],
+    ),
+    ("rsync", &["-e", "--rsh", "--rsync-path"]),
+    ("scp", &["-S"]),
+    ("man", &["-P", "--pager"]),
+    ("zip", &["-TT", "--unzip-command"]),
+];
+
+/// tmux commands that run a command line, or type one.
+const TMUX_RUNS: &[&str] = &[
+    "new-session",
+    "new",
+    "new-window",
+    "neww",
+    "split-window",
+    "splitw",
+    "respawn-pane",
+    "respawnp",
+    "respawn-window",
+    "respawnw",
+    "run-shell",
+    "run",
+    "if-shell",
+    "if",
+    "send-keys",
+    "send",
+    "pipe-pane",
+    "pipep",
+    "display-popup",
+    "popup",
+];
+
+/// Editors whose options run their own commands (`vim -c '!…'`).
+const EDITORS: &[&str] = &["vi", "vim", "nvim", "view", "ex", "emacs"];
+
+impl Walker {
+    /// Option values a program runs as a command line (`tar --to-command=…`,
+    /// `rsync -e …`); an editor told to run commands is unknown.
+    pub(super) fn command_options(&mut self, program: &str, rest: &[Value], depth: usize) {
+        if EDITORS.contains(&program)
+            && (rest.iter()).any(|w| {
+                let t = w.text();
+                t == "-c" || t == "--cmd" || t.starts_with('+') || t == "--eval" || t == "-e"
+            })
+        {
+            return self.unknown(format!("{program} is told to run its own commands"));
+        }
+        if program == "tar" && rest.iter().any(|w| w.text().contains("exec=")) {
+            self.unknown("tar --checkpoint-action=exec runs a command");
+        }
+        let texts = || rest.iter().map(Value::text);
+        if program == "tmux" && texts().any(|t| TMUX_RUNS.contains(&t)) {
+            self.unknown("tmux runs a command in a session");
+        }
+        if program == "screen" && texts().any(|t| t == "-X") {
+            self.unknown("screen -X sends commands to a session");
+        }
+        let listing = || texts().any(|t| matches!(t, "-l" | "-d" | "-r" | "-c" | "-V"));
+        if matches!(program, "at" | "batch") && !listing() {
+            self.unknown(format!(
+                "{program} schedules commands this line does not show"
+            ));
+        }
+        let Some((_, options)) = COMMAND_OPTIONS.iter().find(|(name, _)| *name == program) else {
+            return;
+        };
+        let mut i = 0;
+        while let Some(word) = rest.get(i) {
+            i += 1;
+            let text = word.text();
+            let value = match text.split_once('=') {
+                Some((name, value)) if options.contains(&name) => Some(part_of(Some(word), value)),
+                _ if options.contains(&text) => {
+                    i += 1;
+                    rest.get(i - 1).cloned()
+                }
+                _ => (options.iter())
+                    .filter(|o| o.len() == 2)
+                    .find_map(|o| text.strip_prefix(o).filter(|v| !v.is_empty()))
+                    .map(|v| part_of(Some(word), v)),
+            };
+            if let Some(value) = value {
+                self.shell_string(program, Some(&value), &[], depth);
+            }
         }
     }
 }

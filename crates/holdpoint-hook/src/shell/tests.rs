@@ -560,6 +560,36 @@ fn a_cd_moves_where_relative_paths_resolve() {
 }
 
 #[test]
+fn options_and_sessions_that_run_commands() {
+    for line in [
+        "tar --to-command='rm -rf x' -xf a.tar",
+        "tar -I 'rm -rf x' -xf a.tar",
+        "rsync -e 'rm -rf x' a b",
+        "rsync --rsh='rm -rf x' a b",
+        "man -P 'rm -rf x' ls",
+        "systemd-run --user rm -rf x",
+        "nsenter -t 1 -m rm -rf x",
+        "sg wheel -c 'rm -rf x'",
+        "screen -dmS s rm -rf x",
+    ] {
+        assert!(runs(line, "rm", "--recursive"), "{line:?} must run rm -r");
+    }
+    for line in [
+        "tmux new -d 'x'",
+        "tmux send-keys 'x' Enter",
+        "screen -X stuff x",
+        "at now",
+        "vim -c '!x'",
+        "tar --checkpoint-action=exec=x -cf a .",
+    ] {
+        assert!(unknown(line), "{line:?} must be unknown");
+    }
+    for line in ["tmux ls", "at -l", "tar xzf a.tgz", "vim --version"] {
+        assert!(!unknown(line), "{line:?} is readable");
+    }
+}
+
+#[test]
 fn aliases_and_namerefs() {
     assert!(runs("alias x='rm -rf y'", "rm", "--recursive"));
     assert!(unknown("declare -n R=F; cat $R"));

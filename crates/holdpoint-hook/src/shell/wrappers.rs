@@ -244,6 +244,42 @@ const WRAPPERS: &[Wrapper] = &[
         ..wrapper("ssh", "BbcDEeFIiJLlmOoPpQRSWw", "46AaCfGgKkMNnqsTtVvXxYy")
     },
     wrapper("caffeinate", "tw", "dimsu"),
+    Wrapper {
+        long_values: &[
+            "--unit",
+            "--property",
+            "--uid",
+            "--gid",
+            "--nice",
+            "--setenv",
+            "--working-directory",
+            "--machine",
+            "--description",
+            "--slice",
+            "--on-active",
+            "--on-calendar",
+            "--host",
+        ],
+        ..wrapper("systemd-run", "pEMH", "rtPGqSd")
+    },
+    Wrapper {
+        long_values: &[
+            "--target", "--mount", "--uts", "--ipc", "--net", "--pid", "--user", "--root", "--wd",
+            "--setuid", "--setgid",
+        ],
+        ..wrapper("nsenter", "tSGrw", "amuinpUCTFZ")
+    },
+    wrapper("numactl", "CNmpPi", "lsHa"),
+    wrapper("valgrind", "", "qv"),
+    wrapper("cgexec", "g", ""),
+    wrapper("catchsegv", "", ""),
+    Wrapper {
+        string_options: &["-c"],
+        positionals: 1,
+        runs: Runs::ShellString,
+        ..wrapper("sg", "", "")
+    },
+    wrapper("screen", "SceEhpTtLR", "dmDraAiOqUwxl"),
     wrapper("ifne", "", "n"),
 ];
 
@@ -283,6 +319,7 @@ impl Walker {
             split.strings = late_strings(spec, rest.get(split.start..).unwrap_or_default());
         }
         self.record(program, rest, more_args);
+        self.command_options(program, rest, depth);
         for word in &split.assignments {
             self.environment_word(word, depth);
         }
