@@ -10,6 +10,7 @@
 //!   nested too deeply would overflow the parser's stack).
 //! - `words.rs`: one word after expansion and quote removal: braces expanded, variables
 //!   the line sets replaced, globs and run-time words kept as patterns.
+//! - `patterns.rs`: those patterns: escapes, brace expansion, `$'…'` decoding.
 //! - `walk.rs`: the parse tree, down to each simple command, redirection and assignment;
 //!   where a `cd` moves the line.
 //! - `env.rs`: variables that make programs run code (`GIT_SSH_COMMAND`, `BASH_ENV`).
@@ -31,6 +32,7 @@ mod depth;
 mod env;
 mod flags;
 mod git;
+mod patterns;
 mod shells;
 mod walk;
 mod words;
