@@ -231,7 +231,7 @@ pub(crate) fn normalize(cwd: &str, file: &str) -> String {
 
 /// Each command, path and unreadable piece of a shell line as a part of the action:
 /// `shell.exec` with `program`, `subcommand`, `flags`, `args` and `dynamic`;
-/// `shell.exec` with `path`, `access`, `program`, `in_project`, `glob` (and `pattern`
+/// `shell.exec` with `path`, `access`, `program`, `in_project`, `glob`, `hidden` (and `pattern`
 /// for a glob or a word known only at run time) (so rules written for `shell.exec`
 /// cover it); `shell.unknown` with `reason`.
 fn shell_parts(reading: &shell::Reading, resource: &str) -> Value {
@@ -249,7 +249,7 @@ fn shell_parts(reading: &shell::Reading, resource: &str) -> Value {
                 shell::Part::Path(p) => {
                     let mut context = json!({"path": p.path, "access": p.access.as_str(),
                         "program": p.program, "in_project": p.in_project,
-                        "glob": p.pattern.is_some()});
+                        "glob": p.pattern.is_some(), "hidden": p.hidden});
                     if let (Some(pattern), Some(map)) = (&p.pattern, context.as_object_mut()) {
                         map.insert("pattern".into(), json!(pattern));
                     }

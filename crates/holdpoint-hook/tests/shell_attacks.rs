@@ -26,7 +26,11 @@ async fn starter_gate() -> (TestGate, Identity) {
 }
 
 fn verdict(gate: &Gate, agent: &Identity, command: &str) -> Outcome {
-    let input = json!({"cwd": "/home/dev/app", "tool_name": "Bash",
+    verdict_in(gate, agent, "/home/dev/app", command)
+}
+
+fn verdict_in(gate: &Gate, agent: &Identity, cwd: &str, command: &str) -> Outcome {
+    let input = json!({"cwd": cwd, "tool_name": "Bash",
         "tool_input": {"command": command, "description": "a step"}});
     let action = holdpoint_hook::action_of(&input).unwrap();
     let ctx = SurfaceContext {
@@ -282,8 +286,35 @@ async fn credential_paths_spelled_with_globs_or_braces_are_held() {
         "cat ${HOME}/.aws/credentials",
         "cat $X/.ssh/id_rsa",
         "shopt -s dotglob; cat *",
+        "cat ~/.config/*/credentials.db",
+        "cat config/.en*",
     ])
     .await;
+}
+
+#[tokio::test]
+async fn globs_in_a_project_under_a_dot_directory_pass() {
+    let (t, agent) = starter_gate().await;
+    let cwd = "/home/dev/.claude/worktrees/x";
+    for command in [
+        "ls src/*.rs",
+        "cat src/*.rs",
+        "ls .github/*.yml",
+        "wc -l *.md",
+    ] {
+        assert_eq!(
+            verdict_in(&t.gate, &agent, cwd, command),
+            Outcome::Allow,
+            "{command:?}"
+        );
+    }
+    for command in ["cat .en?", "cat src/.e*", "cat ~/.ss*/id_rsa"] {
+        assert_ne!(
+            verdict_in(&t.gate, &agent, cwd, command),
+            Outcome::Allow,
+            "{command:?}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -89,6 +89,9 @@ pub struct PathUse {
     /// For a glob or a word known only at run time: the pattern it could match, made
     /// absolute (`~/.ss*/id_rsa`, `/app/.e*`; a piece known only at run time is `*`).
     pub pattern: Option<String>,
+    /// The pattern's part after its literal directory can match a hidden file or folder
+    /// (a component starting with `.`: `.e*`, `~/.ss*/id_rsa`, `$X/.ssh/id_rsa`).
+    pub hidden: bool,
     /// The path (or pattern) lies inside the working directory.
     pub in_project: bool,
 }

@@ -419,6 +419,7 @@ impl Walker {
             access,
             program: program.to_string(),
             pattern: None,
+            hidden: false,
         }));
     }
 
@@ -457,6 +458,7 @@ impl Walker {
             access,
             program: program.to_string(),
             pattern: Some(pattern),
+            hidden: matches_hidden(&dynamic.pattern),
         }));
     }
 }
@@ -480,6 +482,14 @@ fn literal_directory(pattern: &str) -> String {
     } else {
         joined
     }
+}
+
+/// Whether a pattern's part after its literal directory has a component that starts with
+/// `.` (`.e*`, `~/.ss*/id`, `*/.ssh/id`): it can match a hidden file or folder.
+fn matches_hidden(pattern: &str) -> bool {
+    (pattern.split('/'))
+        .skip_while(|component| !words::has_glob(component))
+        .any(|component| words::unescape(component).starts_with('.'))
 }
 
 /// Whether `path` (absolute, or under `~`) lies inside `cwd`.

@@ -216,6 +216,30 @@ fn shell_options_that_run_files_and_trap_strings() {
 }
 
 #[test]
+fn globs_that_can_match_hidden_names_are_hidden() {
+    let hidden = |line: &str, cwd: &str| {
+        (read(line, cwd).parts.into_iter())
+            .any(|p| matches!(p, Part::Path(PathUse { hidden: true, .. })))
+    };
+    for line in [
+        "cat ~/.en?",
+        "cat .[e]nv",
+        "cat ~/.ss*/id_rsa",
+        "cat .e*",
+        "cat $X/.ssh/id",
+    ] {
+        assert!(
+            hidden(line, "/home/dev/app"),
+            "{line:?} can match a hidden name"
+        );
+    }
+    let dotted = "/home/dev/.claude/worktrees/x";
+    for line in ["cat src/*.rs", "ls .github/*.yml", "cat ~/.ssh/id_*"] {
+        assert!(!hidden(line, dotted), "{line:?} matches no hidden name");
+    }
+}
+
+#[test]
 fn globs_and_braces_are_patterns_and_alternatives() {
     assert_eq!(patterns("cat ~/.en?"), vec!["~/.en?".to_string()]);
     assert_eq!(
