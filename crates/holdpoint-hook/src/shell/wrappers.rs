@@ -466,7 +466,7 @@ fn long_option(spec: &Wrapper, rest: &[Value], i: usize, split: &mut Split) -> u
         split.shell = true;
     }
     if !takes_value {
-        if glued.is_none() && !spec.shell_options.contains(&name) && !known_flag(spec, name) {
+        if glued.is_none() && !spec.shell_options.contains(&name) && !known_flag(name) {
             split.alternatives.push(i + 2);
         }
         return i + 1;
@@ -484,7 +484,7 @@ fn long_option(spec: &Wrapper, rest: &[Value], i: usize, split: &mut Split) -> u
 }
 
 /// Long options of wrappers that take no value and are no reason to doubt the reading.
-fn known_flag(spec: &Wrapper, name: &str) -> bool {
+fn known_flag(name: &str) -> bool {
     const COMMON: &[&str] = &[
         "--preserve-env",
         "--login",
@@ -538,7 +538,7 @@ fn known_flag(spec: &Wrapper, name: &str) -> bool {
         "--flush",
         "--unlimited",
     ];
-    spec.name != "firejail" && COMMON.contains(&name)
+    COMMON.contains(&name)
 }
 
 /// One `-abc` word (and a value word after it); the index after them.
