@@ -490,6 +490,10 @@ async fn ordinary_development_commands_pass() {
         "tmux ls",
         "atq",
         "vim --version",
+        // The way Claude Code writes a commit message.
+        "git commit -m \"$(cat <<'EOF'\nfix: the thing\n\nCo-Authored-By: Claude <noreply@anthropic.com>\nEOF\n)\"",
+        "echo \"built at $(date)\"",
+        "X=$(git rev-parse HEAD); echo $X",
     ]
     .into_iter()
     .map(|c| (c, verdict(&t.gate, &agent, c)))

@@ -11,6 +11,7 @@
 //! - `words.rs`: one word after expansion and quote removal: braces expanded, variables
 //!   the line sets replaced, globs and run-time words kept as patterns.
 //! - `patterns.rs`: those patterns: escapes, brace expansion, `$'…'` decoding.
+//! - `output.rs`: what a substitution prints when it prints a text written in it.
 //! - `walk.rs`: the parse tree, down to each simple command, redirection and assignment;
 //!   where a `cd` moves the line.
 //! - `env.rs`: variables that make programs run code (`GIT_SSH_COMMAND`, `BASH_ENV`).
@@ -32,6 +33,7 @@ mod depth;
 mod env;
 mod flags;
 mod git;
+mod output;
 mod patterns;
 mod shells;
 mod walk;

@@ -151,7 +151,7 @@ pub fn read(raw: &str, options: &ParserOptions, vars: &Vars) -> Word {
     match word::parse(raw, options) {
         Ok(pieces) => {
             let mut built = Built::default();
-            built.pieces(raw, &pieces, false, vars, &mut word);
+            built.pieces(raw, &pieces, false, (vars, options), &mut word);
             word.values = built.values(raw, &mut word);
         }
         Err(_) => {
@@ -177,7 +177,7 @@ impl Built {
         raw: &str,
         pieces: &[WordPieceWithSource],
         quoted: bool,
-        vars: &Vars,
+        (vars, options): (&Vars, &ParserOptions),
         word: &mut Word,
     ) {
         for piece in pieces {
@@ -198,15 +198,21 @@ impl Built {
                     .push_str(&escape(t.strip_prefix('\\').unwrap_or(t))),
                 WordPiece::DoubleQuotedSequence(inner)
                 | WordPiece::GettextDoubleQuotedSequence(inner) => {
-                    self.pieces(raw, inner, true, vars, word)
+                    self.pieces(raw, inner, true, (vars, options), word)
                 }
                 WordPiece::TildeExpansion(tilde) => self.pattern.push_str(&tilde_text(tilde)),
                 WordPiece::CommandSubstitution(program)
                 | WordPiece::BackquotedCommandSubstitution(program) => {
                     word.substitutions.push(program.clone());
-                    // Its output names what it names: known only when the line runs.
-                    self.runtime = true;
-                    self.unknown_piece();
+                    match super::output::literal_output(program, options, vars) {
+                        // `$(cat <<'EOF' … EOF)`, `$(echo x)`: a text written here.
+                        Some(out) => self.insert(&[escape(&out)], quoted),
+                        // Its output names what it names: known only when the line runs.
+                        None => {
+                            self.runtime = true;
+                            self.unknown_piece();
+                        }
+                    }
                 }
                 WordPiece::ParameterExpansion(expr) => {
                     if hides_a_substitution(source) {
@@ -248,6 +254,11 @@ impl Built {
             Some(Var::Known(values)) if !values.is_empty() => values,
             _ => return self.unknown_piece(),
         };
+        self.insert(values, quoted);
+    }
+
+    /// Inserts what an expansion could give (patterns, see [`Dynamic::pattern`]).
+    fn insert(&mut self, values: &[String], quoted: bool) {
         let mut inserted: Vec<String> = Vec::new();
         for value in values {
             if quoted {

@@ -287,6 +287,21 @@ fn variables_the_line_sets_are_followed() {
         assert!(unknown(line), "{line:?} must be unknown");
     }
     assert!(!unknown("F=$(date); echo $F"));
+    // A substitution that prints a text written in it gives that text.
+    assert!(paths("cat \"$(echo .env)\"").contains(&"/home/dev/app/.env".to_string()));
+    assert!(paths("cat $(printf '%s' .env)").contains(&"/home/dev/app/.env".to_string()));
+    let commit = "git commit -m \"$(cat <<'EOF'\nfix: a thing\n\nMore.\nEOF\n)\"";
+    assert!(!unknown(commit));
+    let reading = read_in_app(commit);
+    let git = commands(&reading)
+        .into_iter()
+        .find(|c| c.program == "git")
+        .unwrap();
+    let message = git.args.clone();
+    assert!(
+        message.contains(&"fix: a thing\n\nMore.".to_string()),
+        "{message:?}"
+    );
     let rm = commands(&read_in_app("rm -rf $DIR"))[0].clone();
     assert!(rm.dynamic, "an unknown variable is dynamic");
 }
