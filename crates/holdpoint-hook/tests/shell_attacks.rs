@@ -494,6 +494,13 @@ async fn ordinary_development_commands_pass() {
         "git commit -m \"$(cat <<'EOF'\nfix: the thing\n\nCo-Authored-By: Claude <noreply@anthropic.com>\nEOF\n)\"",
         "echo \"built at $(date)\"",
         "X=$(git rev-parse HEAD); echo $X",
+        "gh pr create --title x --body \"$(cat <<'EOF'\n## Summary\n- a change\nEOF\n)\"",
+        "cd \"$(git rev-parse --show-toplevel)\" && cargo test",
+        "export REV=$(git rev-parse HEAD)",
+        "export PATH=\"$HOME/.cargo/bin:$PATH\" && cargo build",
+        "npm run build 2>&1 | tail -20",
+        "grep -rn TODO --include='*.rs' .",
+        "cd /home/dev/app && cargo test",
     ]
     .into_iter()
     .map(|c| (c, verdict(&t.gate, &agent, c)))

@@ -23,8 +23,16 @@ const FIND_WRITES: &[&str] = &["-fprint", "-fprint0", "-fprintf", "-fls"];
 /// Programs that set a variable to what they read (`read F`, `printf -v F`).
 const ASSIGNS_AT_RUN_TIME: &[&str] = &["read", "printf", "mapfile", "readarray", "getopts"];
 
-/// Programs for which a variable set when the line runs is no reason to hold.
-const PRINTS_ONLY: &[&str] = &["echo", "printf", "test", "[", "true", "false", ":"];
+/// Builtins whose arguments are assignments.
+const DECLARES: &[&str] = &["export", "declare", "local", "readonly", "typeset"];
+
+/// Programs for which a word known only when the line runs is no reason to hold: they
+/// print or test it, note it (`export X=$(…)`, judged where it is used), or move the
+/// line (`cd "$(…)"`: relative paths after it are then not known to be in the project).
+const PRINTS_ONLY: &[&str] = &[
+    "echo", "printf", "test", "[", "true", "false", ":", "export", "declare", "local", "readonly",
+    "typeset", "cd", "pushd",
+];
 
 /// Programs that change or remove every file they name.
 const WRITES_EVERY_ARGUMENT: &[&str] = &[
@@ -178,7 +186,10 @@ impl Walker {
         let in_place = matches!(program, "sed" | "perl")
             && (words.flags.iter())
                 .any(|f| f.starts_with("--in-place") || (!f.starts_with("--") && f.contains('i')));
-        self.named_paths(program, &words.paths, &words.glued, in_place);
+        // `export X=…` names no file: what X names is judged where X is used.
+        if !DECLARES.contains(&program) {
+            self.named_paths(program, &words.paths, &words.glued, in_place);
+        }
         self.written_files(program, rest);
     }
 
