@@ -231,9 +231,9 @@ pub(crate) fn normalize(cwd: &str, file: &str) -> String {
 
 /// Each command, path and unreadable piece of a shell line as a part of the action:
 /// `shell.exec` with `program`, `subcommand`, `flags`, `args` and `dynamic`;
-/// `shell.exec` with `path`, `access`, `program`, `in_project`, `glob`, `hidden` (and `pattern`
-/// for a glob or a word known only at run time) (so rules written for `shell.exec`
-/// cover it); `shell.unknown` with `reason`.
+/// `shell.exec` with `path`, `access`, `program`, `in_project`, `glob`, `hidden` and,
+/// for a glob or a word known only at run time, `pattern` (so rules written for
+/// `shell.exec` cover it); `shell.unknown` with `reason`.
 fn shell_parts(reading: &shell::Reading, resource: &str) -> Value {
     let parts: Vec<Value> = (reading.parts.iter())
         .map(|part| {
