@@ -19,13 +19,26 @@ impl RealPaths<'_> {
     }
 
     /// For each path a shell line names that leads elsewhere, the same path part with
-    /// the real path.
-    pub(crate) fn shell_parts(&self, reading: &shell::Reading, resource: &str) -> Vec<Value> {
+    /// the real path (inside the project when it lies in `cwd` or `cwd`'s real path).
+    pub(crate) fn shell_parts(
+        &self,
+        reading: &shell::Reading,
+        resource: &str,
+        cwd: &str,
+    ) -> Vec<Value> {
+        let root = crate::normalize(cwd, "");
+        let roots: Vec<&str> = [Some(root.as_str()), self.of(&root)]
+            .into_iter()
+            .flatten()
+            .collect();
         (reading.parts.iter())
             .filter_map(|part| match part {
                 shell::Part::Path(p) => self.of(&p.path).map(|real| {
-                    json!({"kind": "shell.exec", "resource": resource, "context":
-                        {"path": real, "access": p.access.as_str(), "program": p.program}})
+                    let mut led = p.clone();
+                    led.path = real.to_string();
+                    led.in_project = inside(&roots, real);
+                    json!({"kind": "shell.exec", "resource": resource,
+                        "context": crate::path_context(&led)})
                 }),
                 _ => None,
             })

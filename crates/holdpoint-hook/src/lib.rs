@@ -133,7 +133,7 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             context.insert("argv".into(), json!(argv));
             let reading = shell::read(command, cwd);
             let mut parts = shell_parts(&reading, &resource);
-            parts.extend(real.shell_parts(&reading, &resource));
+            parts.extend(real.shell_parts(&reading, &resource, cwd));
             if !parts.is_empty() {
                 context.insert(PARTS_KEY.into(), Value::Array(parts));
             }
@@ -270,8 +270,9 @@ pub(crate) fn normalize(cwd: &str, file: &str) -> String {
 
 /// Each command, path and unreadable piece of a shell line as a part of the action:
 /// `shell.exec` with `program`, `subcommand`, `flags`, `args` and `dynamic`;
-/// `shell.exec` with `path`, `access` and `program` (so rules written for `shell.exec`
-/// cover it); `shell.unknown` with `reason`.
+/// `shell.exec` with `path`, `access`, `program`, `in_project`, `glob`, `hidden` and,
+/// for a glob or a word known only at run time, `pattern` (so rules written for
+/// `shell.exec` cover it); `shell.unknown` with `reason`.
 fn shell_parts(reading: &shell::Reading, resource: &str) -> Vec<Value> {
     let parts: Vec<Value> = (reading.parts.iter())
         .map(|part| {
@@ -284,16 +285,24 @@ fn shell_parts(reading: &shell::Reading, resource: &str) -> Vec<Value> {
                     }
                     ("shell.exec", context)
                 }
-                shell::Part::Path(p) => (
-                    "shell.exec",
-                    json!({"path": p.path, "access": p.access.as_str(), "program": p.program}),
-                ),
+                shell::Part::Path(p) => ("shell.exec", path_context(p)),
                 shell::Part::Unknown(reason) => ("shell.unknown", json!({"reason": reason})),
             };
             json!({"kind": kind, "resource": resource, "context": context})
         })
         .collect();
     parts
+}
+
+/// A shell path part's context.
+fn path_context(p: &shell::PathUse) -> Value {
+    let mut context = json!({"path": p.path, "access": p.access.as_str(),
+        "program": p.program, "in_project": p.in_project,
+        "glob": p.pattern.is_some(), "hidden": p.hidden});
+    if let (Some(pattern), Some(map)) = (&p.pattern, context.as_object_mut()) {
+        map.insert("pattern".into(), json!(pattern));
+    }
+    context
 }
 
 /// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading

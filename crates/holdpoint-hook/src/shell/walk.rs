@@ -1,22 +1,37 @@
 //! The parse tree, down to each simple command and redirection. Every list, pipeline,
 //! compound command and function body is walked; every word is read for the command
-//! substitutions it runs; every redirection's target is a path.
+//! substitutions it runs; every redirection's target is a path. Assignments are noted
+//! ([`Vars`]), and an assignment to a variable that makes programs run code
+//! (`GIT_SSH_COMMAND`, `BASH_ENV`, …) is read as the code it runs (see `env.rs`).
 
-use super::words::{self, Value, Word};
+use super::words::{self, Value, Vars, Word};
 use super::{Access, MAX_DEPTH, Part, PathUse};
 use brush_parser::ParserOptions;
 use brush_parser::ast::{
-    AndOr, AndOrList, Command, CommandPrefixOrSuffixItem, CompoundCommand, CompoundList,
-    ExtendedTestExpr, IoFileRedirectKind, IoFileRedirectTarget, IoRedirect, Pipeline,
-    SimpleCommand, SubshellCommand,
+    AndOr, AndOrList, Assignment, AssignmentName, AssignmentValue, Command,
+    CommandPrefixOrSuffixItem, CompoundCommand, CompoundList, ExtendedTestExpr, IoFileRedirectKind,
+    IoFileRedirectTarget, IoRedirect, Pipeline, ProcessSubstitutionKind, SimpleCommand,
+    SubshellCommand,
 };
 use brush_parser::word::WordPiece;
 
 /// Collects the parts of one command line.
 pub struct Walker {
     pub(super) options: ParserOptions,
+    /// The folder the agent works in: `in_project` is judged against it.
+    pub(super) root: String,
+    /// Where the line is when a path is named (after `cd`).
     pub(super) cwd: String,
+    /// A `cd` went somewhere known only when it runs: relative paths are not known to
+    /// lie in the project.
+    pub(super) cwd_unknown: bool,
     pub(super) parts: Vec<Part>,
+    pub(super) vars: Vars,
+    /// Walking what `>(…)` runs: its input is the outer command's output.
+    fed_scope: bool,
+    /// How many more commands this walk may read (wrappers read both ways can multiply
+    /// them).
+    pub(super) budget: usize,
 }
 
 /// What a simple command's words and redirections came to.
@@ -27,16 +42,21 @@ pub(super) struct Simple {
 }
 
 impl Walker {
-    pub fn new(cwd: &str) -> Walker {
+    pub fn new(cwd: &str, vars: Vars) -> Walker {
         Walker {
             options: ParserOptions::default(),
+            root: cwd.to_string(),
             cwd: cwd.to_string(),
+            cwd_unknown: false,
             parts: Vec::new(),
+            vars,
+            fed_scope: false,
+            budget: super::MAX_COMMANDS_READ,
         }
     }
 
-    pub fn into_parts(self) -> Vec<Part> {
-        self.parts
+    pub fn into_parts(self) -> (Vec<Part>, Vars) {
+        (self.parts, self.vars)
     }
 
     pub(super) fn unknown(&mut self, why: impl Into<String>) {
@@ -45,8 +65,29 @@ impl Walker {
 
     /// Parses `text` as a shell program and walks it.
     pub fn program(&mut self, text: &str, depth: usize) {
+        match self.parse(text, depth) {
+            Ok(program) => self.walk_program(&program, depth),
+            Err(why) => self.unknown(why),
+        }
+    }
+
+    /// Walks `text` if it parses as a shell program; bash may read `((…))` and `$((…))`
+    /// as nested subshells rather than arithmetic.
+    fn program_if_parses(&mut self, text: &str, depth: usize) {
+        if depth > MAX_DEPTH || super::depth::too_deep(text) {
+            return self.unknown("arithmetic nested too deeply to read");
+        }
+        if let Ok(program) = self.parse(text, depth) {
+            self.walk_program(&program, depth);
+        }
+    }
+
+    fn parse(&self, text: &str, depth: usize) -> Result<brush_parser::ast::Program, String> {
         if depth > MAX_DEPTH {
-            return self.unknown("commands nested too deeply to read");
+            return Err("commands nested too deeply to read".into());
+        }
+        if super::depth::too_deep(text) {
+            return Err("brackets or substitutions nested too deeply to read".into());
         }
         let options = self.options.clone();
         // The parser is not ours: a panic in it is a command that cannot be read.
@@ -54,13 +95,15 @@ impl Walker {
             brush_parser::Parser::new(text.as_bytes(), &options).parse_program()
         });
         match parsed {
-            Ok(Ok(program)) => {
-                for list in &program.complete_commands {
-                    self.list(list, depth);
-                }
-            }
-            Ok(Err(e)) => self.unknown(format!("the shell parser cannot read it ({e})")),
-            Err(_) => self.unknown("the shell parser failed on it"),
+            Ok(Ok(program)) => Ok(program),
+            Ok(Err(e)) => Err(format!("the shell parser cannot read it ({e})")),
+            Err(_) => Err("the shell parser failed on it".into()),
+        }
+    }
+
+    fn walk_program(&mut self, program: &brush_parser::ast::Program, depth: usize) {
+        for list in &program.complete_commands {
+            self.list(list, depth);
         }
     }
 
@@ -81,7 +124,7 @@ impl Walker {
 
     fn pipeline(&mut self, pipeline: &Pipeline, depth: usize) {
         for (i, command) in pipeline.seq.iter().enumerate() {
-            self.command(command, i > 0, depth);
+            self.command(command, i > 0 || self.fed_scope, depth);
         }
     }
 
@@ -111,21 +154,28 @@ impl Walker {
 
     fn compound(&mut self, compound: &CompoundCommand, depth: usize) {
         match compound {
-            CompoundCommand::Arithmetic(a) => self.arithmetic(&a.expr.value),
+            CompoundCommand::Arithmetic(a) => self.arithmetic(&a.expr.value, depth),
             CompoundCommand::ArithmeticForClause(a) => {
                 for e in [&a.initializer, &a.condition, &a.updater]
                     .into_iter()
                     .flatten()
                 {
-                    self.arithmetic(&e.value);
+                    self.arithmetic(&e.value, depth);
                 }
                 self.list(&a.body.list, depth);
             }
             CompoundCommand::BraceGroup(b) => self.list(&b.list, depth),
             CompoundCommand::Subshell(s) => self.list(&s.list, depth),
             CompoundCommand::ForClause(f) => {
+                let mut values = Vec::new();
                 for w in f.values.iter().flatten() {
-                    self.word(&w.value, depth);
+                    values.extend(self.word(&w.value, depth).values);
+                }
+                for value in &values {
+                    self.vars.assign(&f.variable_name, value);
+                }
+                if f.values.is_none() {
+                    self.vars.assign_unknown(&f.variable_name);
                 }
                 self.list(&f.body.list, depth);
             }
@@ -175,17 +225,22 @@ impl Walker {
         }
     }
 
-    fn arithmetic(&mut self, text: &str) {
+    /// An arithmetic expression: what it could run.
+    fn arithmetic(&mut self, text: &str, depth: usize) {
         if words::hides_a_substitution(text) {
             self.unknown("a command substitution inside an arithmetic expression");
         }
+        self.program_if_parses(text, depth + 1);
     }
 
     /// Reads a word, walking the command substitutions it runs.
     pub(super) fn word(&mut self, raw: &str, depth: usize) -> Word {
-        let word = words::read(raw, &self.options);
+        let word = words::read(raw, &self.options, &self.vars);
         for program in &word.substitutions {
             self.program(program, depth + 1);
+        }
+        for text in &word.arithmetic {
+            self.arithmetic(text, depth);
         }
         if let Some(why) = word.unreadable {
             self.unknown(why);
@@ -193,8 +248,16 @@ impl Walker {
         word
     }
 
-    fn subshell(&mut self, subshell: &SubshellCommand, depth: usize) {
+    fn subshell(
+        &mut self,
+        subshell: &SubshellCommand,
+        kind: &ProcessSubstitutionKind,
+        depth: usize,
+    ) {
+        let outer = self.fed_scope;
+        self.fed_scope = matches!(kind, ProcessSubstitutionKind::Write);
         self.list(&subshell.list, depth + 1);
+        self.fed_scope = outer;
     }
 
     fn simple(&mut self, command: &SimpleCommand, piped: bool, depth: usize) {
@@ -202,17 +265,16 @@ impl Walker {
             words: Vec::new(),
             fed: piped,
         };
-        let program = command
-            .word_or_name
-            .as_ref()
-            .map(|w| self.word(&w.value, depth).value);
-        let program_text = program.as_ref().map(|p| p.text().to_string());
+        let program = (command.word_or_name.as_ref()).map(|w| self.word(&w.value, depth).values);
+        let program_text = (program.as_ref())
+            .and_then(|p| p.first())
+            .map(|p| p.text().to_string());
         let program_text = program_text.as_deref().unwrap_or("");
         // `X=$(…) cmd`: the assignment's substitution runs; the assignment is no argument.
         for item in command.prefix.iter().flat_map(|p| p.0.iter()) {
             self.item(item, program_text, &mut simple, depth, false);
         }
-        simple.words.extend(program);
+        simple.words.extend(program.into_iter().flatten());
         for item in command.suffix.iter().flat_map(|s| s.0.iter()) {
             self.item(item, program_text, &mut simple, depth, true);
         }
@@ -229,14 +291,15 @@ impl Walker {
     ) {
         match item {
             CommandPrefixOrSuffixItem::Word(w) => {
-                let word = self.word(&w.value, depth).value;
-                simple.words.push(word);
+                let word = self.word(&w.value, depth);
+                simple.words.extend(word.values);
             }
-            CommandPrefixOrSuffixItem::AssignmentWord(_, w) => {
+            CommandPrefixOrSuffixItem::AssignmentWord(assignment, w) => {
                 // `declare x=…` passes the word to its program.
-                let word = self.word(&w.value, depth).value;
+                self.assignment(assignment, depth);
+                let word = self.word(&w.value, depth);
                 if argument {
-                    simple.words.push(word);
+                    simple.words.extend(word.values);
                 }
             }
             CommandPrefixOrSuffixItem::IoRedirect(r) => {
@@ -244,11 +307,32 @@ impl Walker {
                     simple.fed = true;
                 }
             }
-            CommandPrefixOrSuffixItem::ProcessSubstitution(_, sub) => {
-                self.subshell(sub, depth);
-                simple.words.push(Value::Dynamic("<(…)".into()));
+            CommandPrefixOrSuffixItem::ProcessSubstitution(kind, sub) => {
+                self.subshell(sub, kind, depth);
+                simple.words.push(Value::dynamic("<(…)"));
             }
         }
+    }
+
+    /// `NAME=value`: noted for the words after it, and read as code where the variable
+    /// makes programs run code.
+    fn assignment(&mut self, assignment: &Assignment, depth: usize) {
+        let name = match &assignment.name {
+            AssignmentName::VariableName(name) | AssignmentName::ArrayElementName(name, _) => name,
+        };
+        let value = match &assignment.value {
+            AssignmentValue::Scalar(w) if !assignment.append => {
+                let raw = w.value.clone();
+                let words = words::read(&raw, &self.options, &self.vars);
+                words.values.into_iter().next()
+            }
+            _ => None,
+        };
+        match &value {
+            Some(value) => self.vars.assign(name, value),
+            None => self.vars.assign_unknown(name),
+        }
+        self.environment(name, value.as_ref(), depth);
     }
 
     /// Walks a redirection; true when it feeds the command's standard input.
@@ -262,17 +346,23 @@ impl Walker {
                 let stdin = access == Access::Read && fd.is_none_or(|fd| fd == 0);
                 match target {
                     IoFileRedirectTarget::Filename(w) | IoFileRedirectTarget::Duplicate(w) => {
-                        let word = self.word(&w.value, depth).value;
-                        let text = word.text();
-                        let is_fd = text == "-" || text.chars().all(|c| c.is_ascii_digit());
-                        if !is_fd {
-                            self.path(text, access, program);
+                        let mut named_a_file = false;
+                        for value in self.word(&w.value, depth).values {
+                            if value.runtime() {
+                                self.unknown("a redirection to a file named when the line runs");
+                            }
+                            let text = value.text();
+                            let is_fd = text == "-" || text.chars().all(|c| c.is_ascii_digit());
+                            if !is_fd {
+                                self.path_value(&value, access, program);
+                                named_a_file = true;
+                            }
                         }
-                        stdin && !is_fd
+                        stdin && named_a_file
                     }
                     IoFileRedirectTarget::Fd(_) => false,
-                    IoFileRedirectTarget::ProcessSubstitution(_, sub) => {
-                        self.subshell(sub, depth);
+                    IoFileRedirectTarget::ProcessSubstitution(kind, sub) => {
+                        self.subshell(sub, kind, depth);
                         stdin
                     }
                 }
@@ -288,8 +378,9 @@ impl Walker {
                 fd.is_none_or(|fd| fd == 0)
             }
             IoRedirect::OutputAndError(w, _) => {
-                let word = self.word(&w.value, depth).value;
-                self.path(word.text(), Access::Write, program);
+                for value in self.word(&w.value, depth).values {
+                    self.path_value(&value, Access::Write, program);
+                }
                 false
             }
         }
@@ -321,12 +412,90 @@ impl Walker {
         if text.is_empty() {
             return;
         }
+        let path = absolute(&self.cwd, text);
         self.parts.push(Part::Path(PathUse {
-            path: absolute(&self.cwd, text),
+            in_project: self.in_project(text, &path),
+            path,
             access,
             program: program.to_string(),
+            pattern: None,
+            hidden: false,
         }));
     }
+
+    /// Whether a path written `text`, `absolute` once resolved, lies in the project.
+    fn in_project(&self, text: &str, absolute: &str) -> bool {
+        let relative = !text.starts_with('/') && !text.starts_with('~');
+        !(relative && self.cwd_unknown) && inside(&self.root, absolute)
+    }
+
+    /// `cd DIR`, `pushd DIR`, `popd`: where relative paths after it resolve.
+    pub(super) fn change_directory(&mut self, program: &str, rest: &[Value]) {
+        let target = rest
+            .iter()
+            .find(|w| !w.text().starts_with('-') || w.text() == "-");
+        match target.and_then(Value::literal) {
+            Some(dir) if program != "popd" && dir != "-" && !dir.starts_with('~') => {
+                self.cwd = absolute(&self.cwd, dir);
+            }
+            _ => self.cwd_unknown = true,
+        }
+    }
+
+    /// Records a word as a path: a glob or run-time word as the directory its literal
+    /// start names, with the pattern it could match.
+    pub(super) fn path_value(&mut self, value: &Value, access: Access, program: &str) {
+        let dynamic = match value {
+            Value::Literal(text) => return self.path(text, access, program),
+            Value::Dynamic(d) => d,
+        };
+        let pattern = absolute(&self.cwd, &words::unescape(&dynamic.pattern));
+        let literal_start = literal_directory(&dynamic.pattern);
+        let path = absolute(&self.cwd, &literal_start);
+        self.parts.push(Part::Path(PathUse {
+            in_project: self.in_project(&dynamic.pattern, &pattern),
+            path,
+            access,
+            program: program.to_string(),
+            pattern: Some(pattern),
+            hidden: matches_hidden(&dynamic.pattern),
+        }));
+    }
+}
+
+/// The directories of a pattern before its first component with a glob or an unknown
+/// piece (`~/.ss*/id` → `~`, `.e*` → ``).
+fn literal_directory(pattern: &str) -> String {
+    let mut kept: Vec<String> = Vec::new();
+    for component in pattern.split('/') {
+        if words::has_glob(component) {
+            break;
+        }
+        kept.push(words::unescape(component));
+    }
+    if kept.len() == pattern.split('/').count() {
+        kept.pop();
+    }
+    let joined = kept.join("/");
+    if joined.is_empty() && pattern.starts_with('/') {
+        "/".into()
+    } else {
+        joined
+    }
+}
+
+/// Whether a pattern's part after its literal directory has a component that starts with
+/// `.` (`.e*`, `~/.ss*/id`, `*/.ssh/id`): it can match a hidden file or folder.
+fn matches_hidden(pattern: &str) -> bool {
+    (pattern.split('/'))
+        .skip_while(|component| !words::has_glob(component))
+        .any(|component| words::unescape(component).starts_with('.'))
+}
+
+/// Whether `path` (absolute, or under `~`) lies inside `cwd`.
+fn inside(cwd: &str, path: &str) -> bool {
+    let root = crate::normalize(cwd, "");
+    path == root || path.starts_with(&format!("{}/", root.trim_end_matches('/')))
 }
 
 /// `text` made absolute against `cwd`, with `.` and `..` resolved as the file tools'
