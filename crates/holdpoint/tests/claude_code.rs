@@ -90,3 +90,178 @@ fn reads_pass_and_credential_files_never_reach_the_model() {
     assert!(!ls.is_error && ls.text.contains("README.md"), "{ls:?}");
     assert!(!model.everything_sent().contains("sk-live-9b1e"));
 }
+
+#[test]
+fn held_shell_commands_run_after_approval_and_a_rejection_reaches_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(&dir.path().join("data"), &[]);
+    let project = Project::init(&gw, dir);
+    // Harmless by construction: folders of the test's own tempdir.
+    std::fs::create_dir_all(project.path("build-target/out")).unwrap();
+    std::fs::create_dir_all(project.path("keep-me/fixtures")).unwrap();
+    let model = Model::start(vec![
+        Step::Tool(
+            "Bash",
+            json!({"command": "rm -rf ./build-target", "description": "Remove the build output"}),
+        ),
+        Step::Tool(
+            "Bash",
+            json!({"command": "rm -rf ./keep-me", "description": "Remove the fixtures"}),
+        ),
+    ]);
+    let prompt = "Clean up the build folders before the release";
+    let session = support::claude::spawn(&project.root, &project.home, &model, prompt);
+
+    // The hook waits while a reviewer looks: approve the first, reject the second.
+    let (first, listing) = pending_hold(&gw, "rm -rf ./build-target");
+    assert!(
+        listing.contains("The user asked: Clean up the build folders"),
+        "reviewers see why the agent acts: {listing}"
+    );
+    review(&gw, "approve", &first, "fine");
+    let (second, _) = pending_hold(&gw, "rm -rf ./keep-me");
+    review(&gw, "reject", &second, "keep-me holds the release fixtures");
+    let out = support::claude::finish(session);
+    assert!(out.status.success(), "{}", support::text(&out.stderr));
+
+    assert!(
+        !project.path("build-target").exists(),
+        "the approved command ran"
+    );
+    assert!(
+        project.path("keep-me/fixtures").exists(),
+        "the rejected one did not"
+    );
+    let approved = model.result(0);
+    assert!(!approved.is_error, "{approved:?}");
+    let rejected = model.result(1);
+    assert!(rejected.is_error, "{rejected:?}");
+    assert!(
+        rejected.text.contains("keep-me holds the release fixtures"),
+        "the reviewer's comment reaches the model: {rejected:?}"
+    );
+}
+
+#[test]
+fn wrapped_mcp_servers_pass_harmless_tools_and_hold_destructive_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(&dir.path().join("data"), &[]);
+    let root = dir.path().join("project");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(
+        root.join(".mcp.json"),
+        json!({"mcpServers": {"files": {"command": "node",
+            "args": [support::peers::npm_server("server-filesystem"), path_str(&root)]}}})
+        .to_string(),
+    )
+    .unwrap();
+    let project = Project::init(&gw, dir);
+    let model = Model::start(vec![
+        Step::Tool(
+            "mcp__files__read_text_file",
+            json!({"path": path_str(&project.path("README.md"))}),
+        ),
+        Step::Tool(
+            "mcp__files__write_file",
+            json!({"path": path_str(&project.path("notes.txt")), "content": "overwritten"}),
+        ),
+    ]);
+    let session = support::claude::spawn(&project.root, &project.home, &model, "Take notes");
+    let (held, _) = pending_hold(&gw, "mcp/files/write_file");
+    review(&gw, "reject", &held, "no notes today");
+    let out = support::claude::finish(session);
+    assert!(out.status.success(), "{}", support::text(&out.stderr));
+
+    let read = model.result(0);
+    assert!(
+        !read.is_error && read.text.contains("7f3c-readme"),
+        "{read:?}"
+    );
+    let write = model.result(1);
+    assert!(write.is_error, "{write:?}");
+    assert!(write.text.contains("no notes today"), "{write:?}");
+    assert!(
+        !project.path("notes.txt").exists(),
+        "the held write never ran"
+    );
+}
+
+#[test]
+#[ignore = "needs the gate-files protection"]
+fn the_agent_cannot_edit_its_own_hook_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(&dir.path().join("data"), &[]);
+    let project = Project::init(&gw, dir);
+    let settings = project.path(".claude/settings.local.json");
+    let before = std::fs::read_to_string(&settings).unwrap();
+    let model = Model::start(vec![
+        Step::Tool("Read", json!({"file_path": path_str(&settings)})),
+        Step::Tool(
+            "Write",
+            json!({"file_path": path_str(&settings), "content": "{}\n"}),
+        ),
+    ]);
+    let result = support::claude::run(&project.root, &project.home, &model, "Speed things up");
+    assert_eq!(result["result"], support::model::DONE, "{result}");
+    let write = model.result(1);
+    assert!(write.is_error, "{write:?}");
+    assert_eq!(std::fs::read_to_string(&settings).unwrap(), before);
+}
+
+#[test]
+fn a_stopped_gateway_fails_closed() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(&dir.path().join("data"), &[]);
+    let project = Project::init(&gw, dir);
+    gw.stop();
+    let model = Model::start(vec![
+        Step::Tool(
+            "Read",
+            json!({"file_path": path_str(&project.path("README.md"))}),
+        ),
+        Step::Tool(
+            "Bash",
+            json!({"command": "touch ./made-while-down", "description": "Make a file"}),
+        ),
+    ]);
+    let result = support::claude::run(&project.root, &project.home, &model, "Look around");
+    assert_eq!(result["result"], support::model::DONE, "{result}");
+    for step in 0..2 {
+        let denied = model.result(step);
+        assert!(denied.is_error, "{denied:?}");
+        assert!(denied.text.contains("holdpoint"), "{denied:?}");
+    }
+    assert!(!project.path("made-while-down").exists());
+    assert!(!model.everything_sent().contains("7f3c-readme"));
+}
+
+/// Polls the admin's `holdpoint pending` (bounded) until a hold whose listing contains
+/// `needle` appears; its id and its listing.
+fn pending_hold(gw: &Gateway, needle: &str) -> (String, String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let out = gw.cli(&gw.admin_token(), &["pending"]);
+        let listing = support::text(&out.stdout);
+        // Each hold is a line starting with its id, then indented lines.
+        let mut entries: Vec<String> = Vec::new();
+        for line in listing.lines() {
+            match entries.last_mut() {
+                Some(entry) if line.starts_with(' ') => entry.push_str(&format!("\n{line}")),
+                _ => entries.push(line.to_string()),
+            }
+        }
+        if let Some(entry) = entries.iter().find(|e| e.contains(needle)) {
+            return (support::act_id(entry), entry.clone());
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no hold with `{needle}` appeared: {listing}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn review(gw: &Gateway, verb: &str, id: &str, comment: &str) {
+    let out = gw.cli(&gw.admin_token(), &[verb, id, "--comment", comment]);
+    assert!(out.status.success(), "{}", support::text(&out.stderr));
+}
