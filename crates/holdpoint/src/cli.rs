@@ -28,14 +28,26 @@ pub struct Remote {
     /// A bearer token.
     #[arg(long, env = "HOLDPOINT_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
+    /// A file holding the bearer token, read when no token is given (`init --agent
+    /// claude-code` writes one at 0600).
+    #[arg(long, env = "HOLDPOINT_TOKEN_FILE", global = true)]
+    pub token_file: Option<PathBuf>,
 }
 
 impl Remote {
     /// A client of the gateway, with the token.
     pub fn client(&self) -> anyhow::Result<holdpoint_client::Client> {
-        let token = (self.token.as_deref())
-            .ok_or_else(|| anyhow::anyhow!("no token: set HOLDPOINT_TOKEN or pass --token"))?;
-        Ok(holdpoint_client::Client::new(&self.url, token)?)
+        let remote = self.resolved()?;
+        let token = (remote.token.as_deref()).ok_or_else(|| {
+            anyhow::anyhow!("no token: set HOLDPOINT_TOKEN or pass --token or --token-file")
+        })?;
+        Ok(holdpoint_client::Client::new(&remote.url, token)?)
+    }
+
+    /// The URL and token as given, the token read from `--token-file` when only that is
+    /// given; an error names a value an agent left as the literal text `${…}`.
+    pub fn resolved(&self) -> anyhow::Result<Remote> {
+        crate::token_file::resolve(self)
     }
 }
 
@@ -73,6 +85,10 @@ pub enum Command {
         /// The agent's config file, instead of its usual place (Cursor, Claude Desktop).
         #[arg(long, requires = "agent")]
         agent_config: Option<PathBuf>,
+        /// How long Claude Code's hook waits for a held call (Claude Code's hook timeout,
+        /// written 10 s above it, is at most 10 minutes).
+        #[arg(long, default_value = "50s", value_parser = holdpoint_core::duration::parse_duration)]
+        hook_wait: std::time::Duration,
         #[command(flatten)]
         remote: Remote,
     },
@@ -248,6 +264,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             agent: Some(agent),
             name,
             agent_config,
+            hook_wait,
             remote,
         } => {
             let default_name = match agent {
@@ -260,6 +277,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 dir,
                 name: name.unwrap_or_else(|| default_name.to_string()),
                 config: agent_config,
+                hook_wait,
             };
             crate::init_agent::run(&remote, init).await
         }

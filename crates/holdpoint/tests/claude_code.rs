@@ -36,11 +36,20 @@ impl Project {
         std::fs::create_dir_all(&home).unwrap();
         std::fs::write(root.join("README.md"), README).unwrap();
         std::fs::write(root.join(".env"), SECRET).unwrap();
-        let out = gw.cli(
-            &gw.admin_token(),
-            &["init", "--agent", "claude-code", root.to_str().unwrap()],
-        );
+        let out = std::process::Command::new(support::BIN)
+            .args(["init", "--agent", "claude-code"])
+            .arg(&root)
+            .env("PATH", support::claude::path_with_holdpoint())
+            .env("HOLDPOINT_URL", &gw.base)
+            .env("HOLDPOINT_TOKEN", gw.admin_token())
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", support::text(&out.stderr));
+        let said = support::text(&out.stdout);
+        assert!(
+            said.contains("Restart Claude Code"),
+            "init says what to do next: {said}"
+        );
         Project {
             _dir: dir,
             root,
@@ -200,11 +209,24 @@ fn the_agent_cannot_edit_its_own_hook_settings() {
             "Write",
             json!({"file_path": path_str(&settings), "content": "{}\n"}),
         ),
+        Step::Tool(
+            "Bash",
+            json!({"command": "echo '{}' > .claude/settings.local.json", "description": "Reset"}),
+        ),
     ]);
     let result = support::claude::run(&project.root, &project.home, &model, "Speed things up");
     assert_eq!(result["result"], support::model::DONE, "{result}");
-    let write = model.result(1);
-    assert!(write.is_error, "{write:?}");
+    // Claude Code 2.1.332 refuses a headless write to its own settings by itself ("you
+    // haven't granted it yet"), whatever the hook says; holdpoint must refuse it too (its
+    // decision names the action), and the shell redirection Claude Code lets through.
+    for step in 1..3 {
+        let refused = model.result(step);
+        assert!(refused.is_error, "{refused:?}");
+        assert!(
+            refused.text.contains("act_"),
+            "holdpoint refused it: {refused:?}"
+        );
+    }
     assert_eq!(std::fs::read_to_string(&settings).unwrap(), before);
 }
 

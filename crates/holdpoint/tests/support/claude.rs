@@ -21,7 +21,7 @@ pub fn command(project: &Path, home: &Path, model: &Model, prompt: &str) -> Comm
         .args(["-p", prompt, "--output-format", "json", "--max-turns", "20"])
         .current_dir(project)
         .env_clear()
-        .env("PATH", ProcessEnv.var("PATH").unwrap_or_default())
+        .env("PATH", path_with_holdpoint())
         .env("HOME", home)
         .env("ANTHROPIC_BASE_URL", &model.base)
         .env("ANTHROPIC_API_KEY", "sk-ant-stand-in")
@@ -33,6 +33,16 @@ pub fn command(project: &Path, home: &Path, model: &Model, prompt: &str) -> Comm
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     command
+}
+
+/// `PATH` with the tested `holdpoint` first, as a user who installed it has it.
+pub fn path_with_holdpoint() -> String {
+    let bin = Path::new(super::BIN).parent().expect("the binary's folder");
+    format!(
+        "{}:{}",
+        bin.display(),
+        ProcessEnv.var("PATH").unwrap_or_default()
+    )
 }
 
 /// Starts a session.
