@@ -257,6 +257,103 @@ fn a_stopped_gateway_fails_closed() {
     assert!(!model.everything_sent().contains("7f3c-readme"));
 }
 
+/// How many allowed `ls` calls each configuration of the benchmark makes, and how many
+/// of the first are left out as warm-up.
+const BENCH_CALLS: usize = 60;
+const BENCH_WARMUP: usize = 5;
+
+/// The added latency per allowed `ls` through the real Claude Code, in one run: no hook,
+/// the command hook (as `init` writes it), the HTTP hook. `bench/claude.sh` runs it with
+/// a release build (`HOLDPOINT_BENCH_BIN`) for the gateway and the hook.
+#[test]
+#[ignore = "benchmark: bench/claude.sh"]
+fn bench_claude_code_hooks() {
+    use holdpoint_core::env::{Env, ProcessEnv};
+    let bin = ProcessEnv
+        .var("HOLDPOINT_BENCH_BIN")
+        .unwrap_or_else(|| support::BIN.to_string());
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start_bin(&bin, &dir.path().join("data"), &[]);
+    let agent = gw.create_token("bench-agent", "agent", &[]);
+    let mut lines = Vec::new();
+    let mut baseline = None;
+    for config in ["no hook", "command hook", "HTTP hook"] {
+        let root = dir.path().join(config.replace(' ', "-"));
+        let home = dir
+            .path()
+            .join(format!("{}-home", config.replace(' ', "-")));
+        std::fs::create_dir_all(root.join(".claude")).unwrap();
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::write(root.join(".env"), SECRET).unwrap();
+        let allow = json!({"permissions": {"allow": ["Bash(ls)"]}});
+        std::fs::write(root.join(".claude/settings.local.json"), allow.to_string()).unwrap();
+        match config {
+            "command hook" => {
+                let out = std::process::Command::new(&bin)
+                    .args(["init", "--agent", "claude-code", "--name", "bench-init"])
+                    .arg(&root)
+                    .env("HOLDPOINT_URL", &gw.base)
+                    .env("HOLDPOINT_TOKEN", gw.admin_token())
+                    .output()
+                    .unwrap();
+                assert!(out.status.success(), "{}", support::text(&out.stderr));
+            }
+            "HTTP hook" => {
+                let settings = json!({"permissions": {"allow": ["Bash(ls)"]}, "hooks": {
+                    "PreToolUse": [{"matcher": "*", "hooks": [{"type": "http",
+                        "url": format!("{}/hooks/claude-code", gw.base),
+                        "headers": {"Authorization": "Bearer $HOLDPOINT_TOKEN"},
+                        "allowedEnvVars": ["HOLDPOINT_TOKEN"],
+                        "timeout": 60, "onFailure": "block"}]}]}});
+                std::fs::write(
+                    root.join(".claude/settings.local.json"),
+                    settings.to_string(),
+                )
+                .unwrap();
+            }
+            _ => {}
+        }
+        let mut script: Vec<Step> = (0..BENCH_CALLS)
+            .map(|_| Step::Tool("Bash", json!({"command": "ls", "description": "List"})))
+            .collect();
+        // Proof the hook was on: a credential read, denied by holdpoint only.
+        script.push(Step::Tool(
+            "Read",
+            json!({"file_path": path_str(&root.join(".env"))}),
+        ));
+        let model = Model::start(script);
+        let mut command = support::claude::command(&root, &home, &model, "List files");
+        command.env("HOLDPOINT_TOKEN", &agent);
+        let out = support::claude::finish(command.spawn().unwrap());
+        assert!(out.status.success(), "{}", support::text(&out.stderr));
+        let denied = model.result(BENCH_CALLS);
+        assert_eq!(denied.is_error, config != "no hook", "{config}: {denied:?}");
+        for call in 0..BENCH_CALLS {
+            assert!(
+                !model.result(call).is_error,
+                "{config}: {:?}",
+                model.result(call)
+            );
+        }
+        let mut times: Vec<f64> = model.step_times()[BENCH_WARMUP..BENCH_CALLS]
+            .iter()
+            .map(|d| d.as_secs_f64() * 1000.0)
+            .collect();
+        times.sort_by(f64::total_cmp);
+        let at = |q: f64| times[((times.len() - 1) as f64 * q).round() as usize];
+        let (p50, p90) = (at(0.5), at(0.9));
+        let (base50, base90) = *baseline.get_or_insert((p50, p90));
+        lines.push(format!(
+            "{config:<13} {} calls  per call p50 {p50:7.1} ms  p90 {p90:7.1} ms  \
+             added p50 {:+6.1} ms  p90 {:+6.1} ms",
+            times.len(),
+            p50 - base50,
+            p90 - base90
+        ));
+    }
+    println!("{}", lines.join("\n"));
+}
+
 /// Polls the admin's `holdpoint pending` (bounded) until a hold whose listing contains
 /// `needle` appears; its id and its listing.
 fn pending_hold(gw: &Gateway, needle: &str) -> (String, String) {

@@ -18,7 +18,14 @@ pub const SESSION_LIMIT: Duration = Duration::from_secs(180);
 pub fn command(project: &Path, home: &Path, model: &Model, prompt: &str) -> Command {
     let mut command = Command::new(super::peers::claude_code());
     command
-        .args(["-p", prompt, "--output-format", "json", "--max-turns", "20"])
+        .args([
+            "-p",
+            prompt,
+            "--output-format",
+            "json",
+            "--max-turns",
+            "100",
+        ])
         .current_dir(project)
         .env_clear()
         .env("PATH", path_with_holdpoint())

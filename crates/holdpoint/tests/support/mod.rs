@@ -35,6 +35,16 @@ impl Gateway {
         Gateway::spawn(Gateway::serve(data, extra), data)
     }
 
+    /// [`Gateway::start`] with another build of `holdpoint` (a benchmark's release build).
+    pub fn start_bin(bin: &str, data: &Path, extra: &[&str]) -> Gateway {
+        let mut command = Gateway::serve(data, extra);
+        let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
+        let mut other = Command::new(bin);
+        other.args(args);
+        command = other;
+        Gateway::spawn(command, data)
+    }
+
     /// [`Gateway::start`], with `env` added to its environment and its log (stderr)
     /// written to `log`.
     pub fn start_logged(data: &Path, extra: &[&str], env: &[(&str, &str)], log: &Path) -> Gateway {

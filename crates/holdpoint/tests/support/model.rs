@@ -34,6 +34,8 @@ pub struct ToolResult {
 struct Record {
     /// `(path, body)` of every request, in order.
     requests: Vec<(String, Value)>,
+    /// When the first main request of each step arrived (step = tool calls so far).
+    arrivals: std::collections::BTreeMap<usize, std::time::Instant>,
 }
 
 #[derive(Clone)]
@@ -119,6 +121,14 @@ impl Model {
                     .join(" ")
             })
             .collect()
+    }
+
+    /// The time from each step's answer to the next request: one tool call as Claude
+    /// Code makes it (hooks, permission checks, the tool itself, and its own work).
+    pub fn step_times(&self) -> Vec<std::time::Duration> {
+        let record = self.record.lock().expect("record");
+        let arrivals: Vec<_> = record.arrivals.values().copied().collect();
+        arrivals.windows(2).map(|w| w[1] - w[0]).collect()
     }
 
     /// The paths requested, in order.
@@ -231,6 +241,13 @@ async fn messages(State(shared): State<Shared>, Json(body): Json<Value>) -> Resp
         .flat_map(|m| m["content"].as_array().into_iter().flatten())
         .filter(|b| b["type"] == "tool_use")
         .count();
+    if is_main(&body) {
+        let mut record = shared.record.lock().expect("record");
+        record
+            .arrivals
+            .entry(turns)
+            .or_insert_with(std::time::Instant::now);
+    }
     let block = match (is_main(&body), shared.script.get(turns)) {
         (true, Some(Step::Tool(name, input))) => {
             json!({"type": "tool_use", "id": tool_use_id(turns), "name": name, "input": input})
