@@ -89,6 +89,11 @@ pub enum Command {
         /// written 10 s above it, is at most 10 minutes).
         #[arg(long, default_value = "50s", value_parser = holdpoint_core::duration::parse_duration)]
         hook_wait: std::time::Duration,
+        /// Claude Code runs headless (`claude -p`): a call still held when the hook's
+        /// wait ends pauses the session (`defer`) instead of being denied; resume it with
+        /// `claude -p --resume SESSION` once approved.
+        #[arg(long, requires = "agent")]
+        defer_holds: bool,
         #[command(flatten)]
         remote: Remote,
     },
@@ -223,6 +228,12 @@ pub enum HookCommand {
         /// How long to wait for a held call (under Claude Code's hook timeout).
         #[arg(long, default_value = "50s", value_parser = holdpoint_core::duration::parse_duration)]
         wait: std::time::Duration,
+        /// What a call still held when the wait ends gets: `deny` (naming the hold, so the
+        /// same call passes once approved), or `defer` for headless sessions (`claude
+        /// -p`): the session stops at the call, and `claude -p --resume SESSION` after
+        /// the approval runs it.
+        #[arg(long, value_enum, default_value = "deny")]
+        on_hold: crate::hook::OnHold,
     },
 }
 
@@ -265,6 +276,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             name,
             agent_config,
             hook_wait,
+            defer_holds,
             remote,
         } => {
             let default_name = match agent {
@@ -278,6 +290,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 name: name.unwrap_or_else(|| default_name.to_string()),
                 config: agent_config,
                 hook_wait,
+                defer_holds,
             };
             crate::init_agent::run(&remote, init).await
         }
@@ -285,9 +298,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Submit { action, remote } => client::submit(&remote, action).await,
         Command::Pending { remote } => client::pending(&remote).await,
         Command::Hook {
-            command: HookCommand::ClaudeCode { wait },
+            command: HookCommand::ClaudeCode { wait, on_hold },
             remote,
-        } => Ok(crate::hook::claude_code(&remote, wait.min(holdpoint_server::MAX_WAIT)).await),
+        } => Ok(
+            crate::hook::claude_code(&remote, wait.min(holdpoint_server::MAX_WAIT), on_hold).await,
+        ),
         Command::Mcp {
             name,
             environment,

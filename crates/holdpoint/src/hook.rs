@@ -5,7 +5,8 @@
 //! with the cause and exits 0, so Claude Code never treats a failure as a pass. It adds
 //! the user's latest prompt, for reviewers: stored by the same command on Claude Code's
 //! `UserPromptSubmit` event (see `prompts.rs`), else read from the transcript the input
-//! points to. It always decides within its wait plus [`HOOK_MARGIN`].
+//! points to. It always decides within its wait plus [`HOOK_MARGIN`]; with `--on-hold
+//! defer`, a call still held then is deferred (headless sessions resume it), not denied.
 
 use crate::cli::Remote;
 use crate::exit;
@@ -45,10 +46,23 @@ fn read_tail(path: &std::path::Path) -> Option<String> {
 /// own slack); past this the hook denies. `init` writes Claude Code's `timeout` above.
 pub const HOOK_MARGIN: Duration = Duration::from_secs(5);
 
-pub async fn claude_code(remote: &Remote, wait: Duration) -> u8 {
+/// What a call still held when the wait ends gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnHold {
+    /// `deny`, naming the hold: the same call, repeated once approved, passes.
+    Deny,
+    /// `defer` (Claude Code 2.1.332, headless `-p` sessions): the session stops at the
+    /// call, and `claude -p --resume SESSION` asks again.
+    Defer,
+}
+
+/// The gateway's words for a call still held when the wait ended.
+const HELD: &str = "held for approval as ";
+
+pub async fn claude_code(remote: &Remote, wait: Duration, on_hold: OnHold) -> u8 {
     let budget = wait.saturating_add(HOOK_MARGIN);
     let decision = match tokio::time::timeout(budget, ask(remote, wait)).await {
-        Ok(Ok(Some(decision))) => decision,
+        Ok(Ok(Some(decision))) => deferred(decision, on_hold),
         // A prompt was stored: nothing to say (stdout would reach the model).
         Ok(Ok(None)) => return exit::OK,
         Ok(Err(reason)) => holdpoint_hook::deny(&format!("holdpoint: {reason}")),
@@ -59,6 +73,24 @@ pub async fn claude_code(remote: &Remote, wait: Duration) -> u8 {
     };
     println!("{decision}");
     exit::OK
+}
+
+/// `decision`, or a `defer` with the same reason when it is a hold and `on_hold` says so.
+fn deferred(mut decision: Value, on_hold: OnHold) -> Value {
+    let held = decision
+        .pointer("/hookSpecificOutput/permissionDecisionReason")
+        .and_then(Value::as_str)
+        .is_some_and(|reason| reason.starts_with(HELD));
+    let deny =
+        decision.pointer("/hookSpecificOutput/permissionDecision") == Some(&Value::from("deny"));
+    if on_hold == OnHold::Defer
+        && held
+        && deny
+        && let Some(field) = decision.pointer_mut("/hookSpecificOutput/permissionDecision")
+    {
+        *field = Value::from("defer");
+    }
+    decision
 }
 
 /// The decision on a `PreToolUse` input; `None` for a `UserPromptSubmit`, whose prompt is
@@ -127,4 +159,23 @@ fn prompts_folder() -> Option<std::path::PathBuf> {
     use holdpoint_core::env::Env;
     let home = holdpoint_core::env::ProcessEnv.var("HOME")?;
     Some(crate::prompts::folder(home.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_a_hold_is_deferred_and_only_when_asked() {
+        let held = holdpoint_hook::deny("held for approval as act_1 (x); once a reviewer …");
+        let denied = holdpoint_hook::deny("denied by policy (act_2): no");
+        let decision = |v: &Value| v["hookSpecificOutput"]["permissionDecision"].clone();
+        assert_eq!(
+            decision(&deferred(held.clone(), OnHold::Defer)),
+            json!("defer")
+        );
+        assert_eq!(decision(&deferred(held, OnHold::Deny)), json!("deny"));
+        assert_eq!(decision(&deferred(denied, OnHold::Defer)), json!("deny"));
+    }
 }

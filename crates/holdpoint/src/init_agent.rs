@@ -38,6 +38,8 @@ pub struct InitAgent {
     pub config: Option<PathBuf>,
     /// How long the Claude Code hook waits for a held call.
     pub hook_wait: std::time::Duration,
+    /// Claude Code's hook defers a call still held (headless sessions).
+    pub defer_holds: bool,
 }
 
 pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
@@ -70,6 +72,7 @@ pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
                 url: &url,
                 token: &token,
                 wait: init.hook_wait,
+                defer_holds: init.defer_holds,
             };
             let written = crate::init_claude::write(&setup)?;
             eprintln!("created the agent token `{}`", init.name);

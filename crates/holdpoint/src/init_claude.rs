@@ -39,6 +39,8 @@ pub struct Setup<'a> {
     pub token: &'a str,
     /// How long the hook waits for a held call.
     pub wait: Duration,
+    /// A call still held when the wait ends is deferred (`claude -p`), not denied.
+    pub defer_holds: bool,
 }
 
 pub struct Written {
@@ -106,9 +108,14 @@ fn settings_into(
     // An older `init` put the token here; it lives in the token file now.
     env.remove("HOLDPOINT_TOKEN");
     let command = format!(
-        "{} hook claude-code --wait {}s --token-file \"$CLAUDE_PROJECT_DIR/{TOKEN_FILE}\"",
+        "{} hook claude-code --wait {}s{} --token-file \"$CLAUDE_PROJECT_DIR/{TOKEN_FILE}\"",
         shell_quote(setup.holdpoint),
-        setup.wait.as_secs()
+        setup.wait.as_secs(),
+        if setup.defer_holds {
+            " --on-hold defer"
+        } else {
+            ""
+        }
     );
     let timeout = setup.wait.as_secs() + TIMEOUT_ABOVE_WAIT;
     let hooks = object_at(settings, "hooks")?;
@@ -216,11 +223,16 @@ pub fn next_steps(setup: &Setup, written: &Written) -> String {
         setup.wait.as_secs(),
         setup.url
     ));
-    lines.push(
+    lines.push(if setup.defer_holds {
+        "  3. A call still held when the wait ends pauses the headless session (Claude \
+         Code's `defer`); once it is approved, `claude -p --resume SESSION` runs it."
+            .into()
+    } else {
         "  3. A call still held when the wait ends is denied with its hold id; once it is \
-         approved, the agent repeats the same call and it passes."
-            .into(),
-    );
+         approved, the agent repeats the same call and it passes (headless sessions: \
+         `init --defer-holds` pauses them instead)."
+            .into()
+    });
     lines.push(format!(
         "  4. Keep {TOKEN_FILE} and .claude/settings.local.json out of git (init wrote a \
          .gitignore for the first); .mcp.json holds no token and can be committed."

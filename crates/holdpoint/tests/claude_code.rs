@@ -30,6 +30,11 @@ const SECRET: &str = "API_KEY=sk-live-9b1e-never-for-the-model\n";
 
 impl Project {
     fn init(gw: &Gateway, dir: tempfile::TempDir) -> Project {
+        Project::init_with(gw, dir, &[])
+    }
+
+    /// [`Project::init`] with more flags of `init`.
+    fn init_with(gw: &Gateway, dir: tempfile::TempDir, flags: &[&str]) -> Project {
         let root = dir.path().join("project");
         let home = dir.path().join("home");
         std::fs::create_dir_all(&root).unwrap();
@@ -38,6 +43,7 @@ impl Project {
         std::fs::write(root.join(".env"), SECRET).unwrap();
         let out = std::process::Command::new(support::BIN)
             .args(["init", "--agent", "claude-code"])
+            .args(flags)
             .arg(&root)
             .env("PATH", support::claude::path_with_holdpoint())
             .env("HOLDPOINT_URL", &gw.base)
@@ -149,6 +155,34 @@ fn held_shell_commands_run_after_approval_and_a_rejection_reaches_the_model() {
         rejected.text.contains("keep-me holds the release fixtures"),
         "the reviewer's comment reaches the model: {rejected:?}"
     );
+}
+
+#[test]
+fn a_headless_session_defers_a_long_hold_and_resumes_after_approval() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(&dir.path().join("data"), &[]);
+    let project = Project::init_with(&gw, dir, &["--hook-wait", "1s", "--defer-holds"]);
+    // Harmless by construction: a folder of the test's own tempdir.
+    std::fs::create_dir_all(project.path("build-target/out")).unwrap();
+    let model = Model::start(vec![Step::Tool(
+        "Bash",
+        json!({"command": "rm -rf ./build-target", "description": "Remove the build output"}),
+    )]);
+    // No reviewer within the hook's wait: the session stops at the call.
+    let first = support::claude::run(&project.root, &project.home, &model, "Clean up");
+    assert_eq!(first["stop_reason"], "tool_deferred", "{first}");
+    assert!(project.path("build-target/out").exists(), "nothing ran yet");
+    let (held, _) = pending_hold(&gw, "rm -rf ./build-target");
+    review(&gw, "approve", &held, "go ahead");
+    // The approval given after the wait is not lost: resuming runs the call.
+    let session = first["session_id"].as_str().unwrap();
+    let resumed = support::claude::resume(&project.root, &project.home, &model, session);
+    assert_eq!(resumed["result"], support::model::DONE, "{resumed}");
+    assert!(
+        !project.path("build-target").exists(),
+        "the approved call ran"
+    );
+    assert!(!model.result(0).is_error, "{:?}", model.result(0));
 }
 
 #[test]

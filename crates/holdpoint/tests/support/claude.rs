@@ -16,16 +16,30 @@ pub const SESSION_LIMIT: Duration = Duration::from_secs(180);
 
 /// `claude -p PROMPT --output-format json` in `project`, with `home` as its `HOME`.
 pub fn command(project: &Path, home: &Path, model: &Model, prompt: &str) -> Command {
+    let mut command = bare(project, home, model);
+    command.args([
+        "-p",
+        prompt,
+        "--output-format",
+        "json",
+        "--max-turns",
+        "100",
+    ]);
+    command
+}
+
+/// `claude -p --resume SESSION --output-format json`: a headless session stopped at a
+/// deferred tool call goes on.
+pub fn resume(project: &Path, home: &Path, model: &Model, session: &str) -> Value {
+    let mut command = bare(project, home, model);
+    command.args(["-p", "--resume", session, "--output-format", "json"]);
+    result(finish(command.spawn().expect("start claude")))
+}
+
+/// `claude` with no arguments yet, in `project`, reaching `model` only.
+fn bare(project: &Path, home: &Path, model: &Model) -> Command {
     let mut command = Command::new(super::peers::claude_code());
     command
-        .args([
-            "-p",
-            prompt,
-            "--output-format",
-            "json",
-            "--max-turns",
-            "100",
-        ])
         .current_dir(project)
         .env_clear()
         .env("PATH", path_with_holdpoint())
@@ -77,7 +91,11 @@ pub fn finish(child: Child) -> Output {
 
 /// Runs a whole session; its JSON result (`--output-format json`).
 pub fn run(project: &Path, home: &Path, model: &Model, prompt: &str) -> Value {
-    let out = finish(spawn(project, home, model, prompt));
+    result(finish(spawn(project, home, model, prompt)))
+}
+
+/// The JSON result a session printed.
+fn result(out: Output) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "claude printed no JSON result ({e}): {}{}",
