@@ -9,7 +9,8 @@
 //!   wrapped servers'; the `UserPromptSubmit` hook (the same command, which stores the
 //!   prompt for reviewers); `permissions.allow` `mcp__NAME` for each wrapped server, so
 //!   Claude Code hands those tools to `holdpoint mcp` instead of refusing them itself;
-//!   `enabledMcpjsonServers` naming them, so they start without a prompt.
+//!   `enabledMcpjsonServers` naming them, so an interactive session does not ask to
+//!   approve them (`claude -p` starts them either way).
 //! - `.mcp.json` (committed): each stdio server wrapped in `holdpoint mcp --name NAME
 //!   --token-file .claude/holdpoint/token -- …` (Claude Code starts servers in the
 //!   project folder), `HOLDPOINT_URL` in its `env`, no token and no absolute path of
