@@ -43,6 +43,7 @@ pub struct InitAgent {
 }
 
 pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
+    let remote = &remote.resolved()?;
     if remote.token.is_none() {
         bail!(
             "set HOLDPOINT_TOKEN to an admin token (the gateway wrote one to \
