@@ -94,6 +94,11 @@ pub enum Command {
         /// `claude -p --resume SESSION` once approved.
         #[arg(long, requires = "agent")]
         defer_holds: bool,
+        /// Claude Code's HTTP hook (`POST /hooks/claude-code`) instead of the command: no
+        /// process per tool call, but the token is in the settings' `env`, reviewers see
+        /// no prompt and no path is resolved on the agent's machine.
+        #[arg(long, requires = "agent")]
+        http_hook: bool,
         #[command(flatten)]
         remote: Remote,
     },
@@ -277,6 +282,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             agent_config,
             hook_wait,
             defer_holds,
+            http_hook,
             remote,
         } => {
             let default_name = match agent {
@@ -291,6 +297,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 config: agent_config,
                 hook_wait,
                 defer_holds,
+                http_hook,
             };
             crate::init_agent::run(&remote, init).await
         }

@@ -40,6 +40,8 @@ pub struct InitAgent {
     pub hook_wait: std::time::Duration,
     /// Claude Code's hook defers a call still held (headless sessions).
     pub defer_holds: bool,
+    /// Claude Code's HTTP hook instead of the command hook.
+    pub http_hook: bool,
 }
 
 pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
@@ -63,7 +65,7 @@ pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
         })?;
     let url = remote.url.trim_end_matches('/').to_string();
     if init.agent == Agent::ClaudeCode {
-        crate::init_claude::check_wait(init.hook_wait)?;
+        crate::init_claude::check(init.hook_wait, init.defer_holds, init.http_hook)?;
     }
     let written = match init.agent {
         Agent::ClaudeCode => {
@@ -74,6 +76,7 @@ pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
                 token: &token,
                 wait: init.hook_wait,
                 defer_holds: init.defer_holds,
+                http: init.http_hook,
             };
             let written = crate::init_claude::write(&setup)?;
             eprintln!("created the agent token `{}`", init.name);

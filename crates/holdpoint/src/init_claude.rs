@@ -10,7 +10,8 @@
 //!   prompt for reviewers); `permissions.allow` `mcp__NAME` for each wrapped server, so
 //!   Claude Code hands those tools to `holdpoint mcp` instead of refusing them itself;
 //!   `enabledMcpjsonServers` naming them, so an interactive session does not ask to
-//!   approve them (`claude -p` starts them either way).
+//!   approve them (`claude -p` starts them either way). With `--http-hook`, Claude
+//!   Code's HTTP hook instead of the command (the token then in `env`, no prompt hook).
 //! - `.mcp.json` (committed): each stdio server wrapped in `holdpoint mcp --name NAME
 //!   --token-file .claude/holdpoint/token -- …` (Claude Code starts servers in the
 //!   project folder), `HOLDPOINT_URL` in its `env`, no token and no absolute path of
@@ -42,6 +43,8 @@ pub struct Setup<'a> {
     pub wait: Duration,
     /// A call still held when the wait ends is deferred (`claude -p`), not denied.
     pub defer_holds: bool,
+    /// Claude Code's HTTP hook (`POST /hooks/claude-code`) instead of the command.
+    pub http: bool,
 }
 
 pub struct Written {
@@ -52,8 +55,16 @@ pub struct Written {
     pub absolute: bool,
 }
 
-/// The hook's wait must leave Claude Code's timeout (at most 10 minutes) above it.
-pub fn check_wait(wait: Duration) -> anyhow::Result<()> {
+/// The hook's wait must leave Claude Code's timeout (at most 10 minutes) above it; only
+/// the command hook can defer.
+pub fn check(wait: Duration, defer_holds: bool, http: bool) -> anyhow::Result<()> {
+    if defer_holds && http {
+        bail!("--defer-holds needs the command hook: leave out --http-hook");
+    }
+    check_wait(wait)
+}
+
+fn check_wait(wait: Duration) -> anyhow::Result<()> {
     let most = CLAUDE_MAX_TIMEOUT - TIMEOUT_ABOVE_WAIT;
     if wait.as_secs() < 1 || wait.as_secs() > most {
         bail!(
@@ -119,6 +130,9 @@ fn settings_into(
         }
     );
     let timeout = setup.wait.as_secs() + TIMEOUT_ABOVE_WAIT;
+    if setup.http {
+        return http_hook(settings, setup, wrapped, timeout);
+    }
     let hooks = object_at(settings, "hooks")?;
     replace_ours(
         hooks,
@@ -141,13 +155,50 @@ fn settings_into(
     Ok(())
 }
 
+/// The HTTP hook: Claude Code posts each tool call to the gateway itself (no process per
+/// call). Claude Code sends `$HOLDPOINT_TOKEN` only from `allowedEnvVars`, so the token
+/// is in the settings' `env` (the file is 0600 and not committed). The gateway opens no
+/// local file, so there is no `UserPromptSubmit` hook and no prompt in the justification.
+fn http_hook(
+    settings: &mut Map<String, Value>,
+    setup: &Setup,
+    wrapped: &[String],
+    timeout: u64,
+) -> anyhow::Result<()> {
+    object_at(settings, "env")?.insert("HOLDPOINT_TOKEN".into(), json!(setup.token));
+    let hooks = object_at(settings, "hooks")?;
+    let url = format!(
+        "{}/hooks/claude-code?wait={}s",
+        setup.url,
+        setup.wait.as_secs()
+    );
+    replace_ours(
+        hooks,
+        "PreToolUse",
+        json!({"matcher": matcher(wrapped), "hooks": [{"type": "http", "url": url,
+            "headers": {"Authorization": "Bearer $HOLDPOINT_TOKEN"},
+            "allowedEnvVars": ["HOLDPOINT_TOKEN"],
+            "timeout": timeout, "onFailure": "block"}]}),
+    )?;
+    if let Some(Value::Array(entries)) = hooks.get_mut("UserPromptSubmit") {
+        entries.retain(|e| !is_ours(e));
+    }
+    Ok(())
+}
+
+/// An entry `init` wrote: the command or the HTTP hook.
+fn is_ours(entry: &Value) -> bool {
+    let text = entry.to_string();
+    text.contains("hook claude-code") || text.contains("/hooks/claude-code")
+}
+
 /// Puts `entry` in the list of `event`, in place of an earlier entry of ours.
 fn replace_ours(hooks: &mut Map<String, Value>, event: &str, entry: Value) -> anyhow::Result<()> {
     let list = hooks.entry(event).or_insert_with(|| json!([]));
     let entries = list
         .as_array_mut()
         .ok_or_else(|| anyhow!("`hooks.{event}` is not a list"))?;
-    entries.retain(|e| !e.to_string().contains("hook claude-code"));
+    entries.retain(|e| !is_ours(e));
     entries.push(entry);
     Ok(())
 }
@@ -245,6 +296,13 @@ pub fn next_steps(setup: &Setup, written: &Written) -> String {
             written.wrapped.join(", ")
         ));
     }
+    if setup.http {
+        lines.push(
+            "  The HTTP hook is on: Claude Code asks the gateway itself; the token is in \
+             .claude/settings.local.json's env, and reviewers see no prompt."
+                .into(),
+        );
+    }
     if written.absolute {
         lines.push(
             "  Note: `holdpoint` is not on PATH, so .mcp.json names its absolute path; put \
@@ -270,5 +328,6 @@ mod tests {
         assert!(check_wait(Duration::from_secs(590)).is_ok());
         assert!(check_wait(Duration::from_secs(591)).is_err());
         assert!(check_wait(Duration::ZERO).is_err());
+        assert!(check(Duration::from_secs(50), true, true).is_err());
     }
 }

@@ -107,6 +107,35 @@ fn reads_pass_and_credential_files_never_reach_the_model() {
 }
 
 #[test]
+fn the_http_hook_init_writes_passes_reads_and_denies_credential_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(&dir.path().join("data"), &[]);
+    let project = Project::init_with(&gw, dir, &["--http-hook"]);
+    let settings = std::fs::read_to_string(project.path(".claude/settings.local.json")).unwrap();
+    assert!(settings.contains("\"type\": \"http\""), "{settings}");
+    let model = Model::start(vec![
+        Step::Tool(
+            "Read",
+            json!({"file_path": path_str(&project.path("README.md"))}),
+        ),
+        Step::Tool(
+            "Read",
+            json!({"file_path": path_str(&project.path(".env"))}),
+        ),
+    ]);
+    let result = support::claude::run(&project.root, &project.home, &model, "Look around");
+    assert_eq!(result["result"], support::model::DONE, "{result}");
+    let readme = model.result(0);
+    assert!(
+        !readme.is_error && readme.text.contains("7f3c-readme"),
+        "{readme:?}"
+    );
+    let env = model.result(1);
+    assert!(env.text.contains("agents may not read keys"), "{env:?}");
+    assert!(!model.everything_sent().contains("sk-live-9b1e"));
+}
+
+#[test]
 fn held_shell_commands_run_after_approval_and_a_rejection_reaches_the_model() {
     let dir = tempfile::tempdir().unwrap();
     let gw = Gateway::start(&dir.path().join("data"), &[]);
@@ -297,7 +326,7 @@ const BENCH_CALLS: usize = 60;
 const BENCH_WARMUP: usize = 5;
 
 /// The added latency per allowed `ls` through the real Claude Code, in one run: no hook,
-/// the command hook (as `init` writes it), the HTTP hook. `bench/claude.sh` runs it with
+/// the command hook and the HTTP hook (each as `init` writes it). `bench/claude.sh` runs it with
 /// a release build (`HOLDPOINT_BENCH_BIN`) for the gateway and the hook.
 #[test]
 #[ignore = "benchmark: bench/claude.sh"]
@@ -308,7 +337,6 @@ fn bench_claude_code_hooks() {
         .unwrap_or_else(|| support::BIN.to_string());
     let dir = tempfile::tempdir().unwrap();
     let gw = Gateway::start_bin(&bin, &dir.path().join("data"), &[]);
-    let agent = gw.create_token("bench-agent", "agent", &[]);
     let mut lines = Vec::new();
     let mut baseline = None;
     for config in ["no hook", "command hook", "HTTP hook"] {
@@ -322,28 +350,22 @@ fn bench_claude_code_hooks() {
         let allow = json!({"permissions": {"allow": ["Bash(ls)"]}});
         std::fs::write(root.join(".claude/settings.local.json"), allow.to_string()).unwrap();
         match config {
-            "command hook" => {
+            "command hook" | "HTTP hook" => {
+                let flags: &[&str] = if config == "HTTP hook" {
+                    &["--http-hook"]
+                } else {
+                    &[]
+                };
                 let out = std::process::Command::new(&bin)
-                    .args(["init", "--agent", "claude-code", "--name", "bench-init"])
+                    .args(["init", "--agent", "claude-code", "--name"])
+                    .arg(format!("bench-{}", config.replace(' ', "-")))
+                    .args(flags)
                     .arg(&root)
                     .env("HOLDPOINT_URL", &gw.base)
                     .env("HOLDPOINT_TOKEN", gw.admin_token())
                     .output()
                     .unwrap();
                 assert!(out.status.success(), "{}", support::text(&out.stderr));
-            }
-            "HTTP hook" => {
-                let settings = json!({"permissions": {"allow": ["Bash(ls)"]}, "hooks": {
-                    "PreToolUse": [{"matcher": "*", "hooks": [{"type": "http",
-                        "url": format!("{}/hooks/claude-code", gw.base),
-                        "headers": {"Authorization": "Bearer $HOLDPOINT_TOKEN"},
-                        "allowedEnvVars": ["HOLDPOINT_TOKEN"],
-                        "timeout": 60, "onFailure": "block"}]}]}});
-                std::fs::write(
-                    root.join(".claude/settings.local.json"),
-                    settings.to_string(),
-                )
-                .unwrap();
             }
             _ => {}
         }
@@ -356,9 +378,7 @@ fn bench_claude_code_hooks() {
             json!({"file_path": path_str(&root.join(".env"))}),
         ));
         let model = Model::start(script);
-        let mut command = support::claude::command(&root, &home, &model, "List files");
-        command.env("HOLDPOINT_TOKEN", &agent);
-        let out = support::claude::finish(command.spawn().unwrap());
+        let out = support::claude::finish(support::claude::spawn(&root, &home, &model, "List"));
         assert!(out.status.success(), "{}", support::text(&out.stderr));
         let denied = model.result(BENCH_CALLS);
         assert_eq!(denied.is_error, config != "no hook", "{config}: {denied:?}");
