@@ -5,8 +5,10 @@ use reqwest::Method;
 use serde_json::Value;
 use std::time::Duration;
 
-/// How much longer than its wait the hook's request may take.
-const HOOK_SLACK: Duration = Duration::from_secs(15);
+/// How much longer than its wait the hook's request may take: the gateway answers a held
+/// call when the wait ends, so the request's timeout follows the wait closely and a
+/// caller's budget (the hook's, then Claude Code's `timeout`) can sit just above it.
+const HOOK_SLACK: Duration = Duration::from_secs(3);
 
 impl Client {
     /// Hands the hook `input` to the gateway, waiting up to `wait` for a held call; the

@@ -126,6 +126,8 @@ fn on_thread(
         .build()?;
     std::thread::Builder::new()
         .name(format!("pg-{}", listener.name))
+        // Room for policy evaluations (holdpoint-policy's `EVALUATION_RED_ZONE`).
+        .stack_size(8 * 1024 * 1024)
         .spawn(move || {
             runtime.block_on(async move {
                 let stopped = async move {

@@ -23,9 +23,11 @@ impl PolicySet {
             Ok(policies) => policies,
             Err(message) => return Evaluation::deny(message),
         };
-        let response = self
-            .authorizer
-            .is_authorized(&request, &policies, &entities);
+        // On a fresh stack segment when this thread is low on stack: Cedar would refuse.
+        let response = stacker::maybe_grow(EVALUATION_RED_ZONE, EVALUATION_STACK, || {
+            self.authorizer
+                .is_authorized(&request, &policies, &entities)
+        });
         let diagnostics = response.diagnostics();
 
         let mut errors: Vec<(String, String)> = diagnostics
@@ -89,6 +91,13 @@ impl PolicySet {
     }
 }
 
+/// The stack an evaluation wants left on its thread; with less, it runs on a new segment
+/// of [`EVALUATION_STACK`]. Cedar gives up with less than 100 KiB left, and a policy with
+/// a few dozen `||` terms takes over a megabyte in a debug build. The gateway's threads
+/// are started with more than this (so the segment is rarely needed there).
+const EVALUATION_RED_ZONE: usize = 2 * 1024 * 1024;
+const EVALUATION_STACK: usize = 16 * 1024 * 1024;
+
 /// What went wrong, in words that quote nothing from the request: Cedar's own messages
 /// repeat the values involved (an `ip()` argument, an overflowing number), and the
 /// reason is shown to agents and written to the audit log (DESIGN §2.7).
@@ -107,6 +116,7 @@ fn describe(error: &cedar::EvaluationError) -> &'static str {
         E::FailedExtensionFunctionLookup(_) | E::WrongNumArguments(_) => {
             "an extension function call is malformed"
         }
+        E::RecursionLimit(_) => "it is nested too deeply for the evaluator",
         _ => "evaluation failed",
     }
 }

@@ -28,14 +28,26 @@ pub struct Remote {
     /// A bearer token.
     #[arg(long, env = "HOLDPOINT_TOKEN", hide_env_values = true, global = true)]
     pub token: Option<String>,
+    /// A file holding the bearer token, read when no token is given (`init --agent
+    /// claude-code` writes one at 0600).
+    #[arg(long, env = "HOLDPOINT_TOKEN_FILE", global = true)]
+    pub token_file: Option<PathBuf>,
 }
 
 impl Remote {
     /// A client of the gateway, with the token.
     pub fn client(&self) -> anyhow::Result<holdpoint_client::Client> {
-        let token = (self.token.as_deref())
-            .ok_or_else(|| anyhow::anyhow!("no token: set HOLDPOINT_TOKEN or pass --token"))?;
-        Ok(holdpoint_client::Client::new(&self.url, token)?)
+        let remote = self.resolved()?;
+        let token = (remote.token.as_deref()).ok_or_else(|| {
+            anyhow::anyhow!("no token: set HOLDPOINT_TOKEN or pass --token or --token-file")
+        })?;
+        Ok(holdpoint_client::Client::new(&remote.url, token)?)
+    }
+
+    /// The URL and token as given, the token read from `--token-file` when only that is
+    /// given; an error names a value an agent left as the literal text `${…}`.
+    pub fn resolved(&self) -> anyhow::Result<Remote> {
+        crate::token_file::resolve(self)
     }
 }
 
@@ -73,6 +85,20 @@ pub enum Command {
         /// The agent's config file, instead of its usual place (Cursor, Claude Desktop).
         #[arg(long, requires = "agent")]
         agent_config: Option<PathBuf>,
+        /// How long Claude Code's hook waits for a held call (Claude Code's hook timeout,
+        /// written 10 s above it, is at most 10 minutes).
+        #[arg(long, default_value = "50s", value_parser = holdpoint_core::duration::parse_duration)]
+        hook_wait: std::time::Duration,
+        /// Claude Code runs headless (`claude -p`): a call still held when the hook's
+        /// wait ends pauses the session (`defer`) instead of being denied; resume it with
+        /// `claude -p --resume SESSION` once approved.
+        #[arg(long, requires = "agent")]
+        defer_holds: bool,
+        /// Claude Code's HTTP hook (`POST /hooks/claude-code`) instead of the command: no
+        /// process per tool call, but the token is in the settings' `env`, reviewers see
+        /// no prompt and no path is resolved on the agent's machine.
+        #[arg(long, requires = "agent")]
+        http_hook: bool,
         #[command(flatten)]
         remote: Remote,
     },
@@ -207,6 +233,12 @@ pub enum HookCommand {
         /// How long to wait for a held call (under Claude Code's hook timeout).
         #[arg(long, default_value = "50s", value_parser = holdpoint_core::duration::parse_duration)]
         wait: std::time::Duration,
+        /// What a call still held when the wait ends gets: `deny` (naming the hold, so the
+        /// same call passes once approved), or `defer` for headless sessions (`claude
+        /// -p`): the session stops at the call, and `claude -p --resume SESSION` after
+        /// the approval runs it.
+        #[arg(long, value_enum, default_value = "deny")]
+        on_hold: crate::hook::OnHold,
     },
 }
 
@@ -248,6 +280,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
             agent: Some(agent),
             name,
             agent_config,
+            hook_wait,
+            defer_holds,
+            http_hook,
             remote,
         } => {
             let default_name = match agent {
@@ -260,6 +295,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
                 dir,
                 name: name.unwrap_or_else(|| default_name.to_string()),
                 config: agent_config,
+                hook_wait,
+                defer_holds,
+                http_hook,
             };
             crate::init_agent::run(&remote, init).await
         }
@@ -267,9 +305,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<u8> {
         Command::Submit { action, remote } => client::submit(&remote, action).await,
         Command::Pending { remote } => client::pending(&remote).await,
         Command::Hook {
-            command: HookCommand::ClaudeCode { wait },
+            command: HookCommand::ClaudeCode { wait, on_hold },
             remote,
-        } => Ok(crate::hook::claude_code(&remote, wait.min(holdpoint_server::MAX_WAIT)).await),
+        } => Ok(
+            crate::hook::claude_code(&remote, wait.min(holdpoint_server::MAX_WAIT), on_hold).await,
+        ),
         Command::Mcp {
             name,
             environment,

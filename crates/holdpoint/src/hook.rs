@@ -3,8 +3,11 @@
 //! and prints the decision.
 //! Whatever goes wrong (no token, the gateway down, malformed input), it prints a `deny`
 //! with the cause and exits 0, so Claude Code never treats a failure as a pass. It adds
-//! the user's latest prompt from the transcript the input points to, for reviewers, and
-//! where each path the call names really leads (`holdpoint_hook::real_paths`).
+//! the user's latest prompt, for reviewers: stored by the same command on Claude Code's
+//! `UserPromptSubmit` event (see `prompts.rs`), else read from the transcript the input
+//! points to. It always decides within its wait plus [`HOOK_MARGIN`]; with `--on-hold
+//! defer`, a call still held then is deferred (headless sessions resume it), not denied.
+//! It adds where each path the call names really leads (`holdpoint_hook::real_paths`).
 
 use crate::cli::Remote;
 use crate::exit;
@@ -39,36 +42,93 @@ fn read_tail(path: &std::path::Path) -> Option<String> {
     Some(text.to_string())
 }
 
-pub async fn claude_code(remote: &Remote, wait: Duration) -> u8 {
-    let decision = match ask(remote, wait).await {
-        Ok(decision) => decision,
-        Err(reason) => holdpoint_hook::deny(&format!("holdpoint: {reason}")),
+/// How much longer than the wait the whole hook may take: the gateway answers a held
+/// call when the wait ends, and the HTTP request gives up shortly after (the client's
+/// own slack); past this the hook denies. `init` writes Claude Code's `timeout` above.
+pub const HOOK_MARGIN: Duration = Duration::from_secs(5);
+
+/// What a call still held when the wait ends gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnHold {
+    /// `deny`, naming the hold: the same call, repeated once approved, passes.
+    Deny,
+    /// `defer` (Claude Code 2.1.332, headless `-p` sessions): the session stops at the
+    /// call, and `claude -p --resume SESSION` asks again.
+    Defer,
+}
+
+/// The gateway's words for a call still held when the wait ended.
+const HELD: &str = "held for approval as ";
+
+pub async fn claude_code(remote: &Remote, wait: Duration, on_hold: OnHold) -> u8 {
+    let budget = wait.saturating_add(HOOK_MARGIN);
+    let decision = match tokio::time::timeout(budget, ask(remote, wait)).await {
+        Ok(Ok(Some(decision))) => deferred(decision, on_hold),
+        // A prompt was stored: nothing to say (stdout would reach the model).
+        Ok(Ok(None)) => return exit::OK,
+        Ok(Err(reason)) => holdpoint_hook::deny(&format!("holdpoint: {reason}")),
+        Err(_) => holdpoint_hook::deny(&format!(
+            "holdpoint: no decision within {}s, so the call is denied",
+            budget.as_secs()
+        )),
     };
     println!("{decision}");
     exit::OK
 }
 
-async fn ask(remote: &Remote, wait: Duration) -> Result<Value, String> {
+/// `decision`, or a `defer` with the same reason when it is a hold and `on_hold` says so.
+fn deferred(mut decision: Value, on_hold: OnHold) -> Value {
+    let held = decision
+        .pointer("/hookSpecificOutput/permissionDecisionReason")
+        .and_then(Value::as_str)
+        .is_some_and(|reason| reason.starts_with(HELD));
+    let deny =
+        decision.pointer("/hookSpecificOutput/permissionDecision") == Some(&Value::from("deny"));
+    if on_hold == OnHold::Defer
+        && held
+        && deny
+        && let Some(field) = decision.pointer_mut("/hookSpecificOutput/permissionDecision")
+    {
+        *field = Value::from("defer");
+    }
+    decision
+}
+
+/// The decision on a `PreToolUse` input; `None` for a `UserPromptSubmit`, whose prompt is
+/// stored for the session's next tool calls.
+async fn ask(remote: &Remote, wait: Duration) -> Result<Option<Value>, String> {
+    let mut input = read_input()?;
+    let session = input
+        .get("session_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    let prompts = prompts_folder();
+    if input.get("hook_event_name").and_then(Value::as_str) == Some("UserPromptSubmit") {
+        let prompt = input.get("prompt").and_then(Value::as_str);
+        if let (Some(folder), Some(prompt)) = (&prompts, prompt)
+            && let Err(e) = crate::prompts::save(folder, &session, prompt)
+        {
+            // Never in the way of the user's prompt; the transcript remains.
+            eprintln!("holdpoint: cannot store the prompt for reviewers: {e}");
+        }
+        return Ok(None);
+    }
+    let remote = remote.resolved().map_err(|e| format!("{e:#}"))?;
     let token = remote
         .token
         .clone()
         .ok_or("HOLDPOINT_TOKEN is not set, so no tool call can be checked")?;
-    let mut input = Vec::new();
-    std::io::stdin()
-        .take(MAX_INPUT + 1)
-        .read_to_end(&mut input)
-        .map_err(|e| format!("cannot read the hook input: {e}"))?;
-    if input.len() as u64 > MAX_INPUT {
-        return Err("the hook input is larger than 1 MiB".into());
-    }
-    // Checked here too, so a malformed input is named even when the gateway is down.
-    let mut input: Value =
-        serde_json::from_slice(&input).map_err(|e| format!("malformed hook input: {e}"))?;
-    if let Some(prompt) = input
-        .get("transcript_path")
-        .and_then(Value::as_str)
-        .and_then(|path| read_tail(path.as_ref()))
-        .and_then(|tail| holdpoint_hook::latest_prompt(&tail))
+    let prompt = prompts
+        .and_then(|folder| crate::prompts::load(&folder, &session))
+        .or_else(|| {
+            input
+                .get("transcript_path")
+                .and_then(Value::as_str)
+                .and_then(|path| read_tail(path.as_ref()))
+                .and_then(|tail| holdpoint_hook::latest_prompt(&tail))
+        });
+    if let Some(prompt) = prompt
         && let Some(fields) = input.as_object_mut()
     {
         fields.insert(holdpoint_hook::PROMPT_FIELD.into(), Value::String(prompt));
@@ -80,5 +140,46 @@ async fn ask(remote: &Remote, wait: Duration) -> Result<Value, String> {
     client
         .claude_code_hook(&input, wait)
         .await
+        .map(Some)
         .map_err(|e| e.chain())
+}
+
+/// The hook input on stdin, as JSON (checked here too, so a malformed input is named
+/// even when the gateway is down).
+fn read_input() -> Result<Value, String> {
+    let mut input = Vec::new();
+    std::io::stdin()
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut input)
+        .map_err(|e| format!("cannot read the hook input: {e}"))?;
+    if input.len() as u64 > MAX_INPUT {
+        return Err("the hook input is larger than 1 MiB".into());
+    }
+    serde_json::from_slice(&input).map_err(|e| format!("malformed hook input: {e}"))
+}
+
+/// Where prompts are stored: under `HOME`.
+fn prompts_folder() -> Option<std::path::PathBuf> {
+    use holdpoint_core::env::Env;
+    let home = holdpoint_core::env::ProcessEnv.var("HOME")?;
+    Some(crate::prompts::folder(home.as_ref()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn only_a_hold_is_deferred_and_only_when_asked() {
+        let held = holdpoint_hook::deny("held for approval as act_1 (x); once a reviewer …");
+        let denied = holdpoint_hook::deny("denied by policy (act_2): no");
+        let decision = |v: &Value| v["hookSpecificOutput"]["permissionDecision"].clone();
+        assert_eq!(
+            decision(&deferred(held.clone(), OnHold::Defer)),
+            json!("defer")
+        );
+        assert_eq!(decision(&deferred(held, OnHold::Deny)), json!("deny"));
+        assert_eq!(decision(&deferred(denied, OnHold::Defer)), json!("deny"));
+    }
 }

@@ -1,15 +1,19 @@
 //! `holdpoint init --agent claude-code|cursor|claude-desktop`: creates an agent token on
 //! the running gateway and writes the agent's configuration so that its tool calls pass
-//! through holdpoint, with no JSON edited by hand.
+//! through holdpoint, with no JSON edited by hand, and says what to do next.
 //!
-//! - Claude Code: `.claude/settings.local.json` (not committed; mode 0600) gets the
-//!   PreToolUse hook and `HOLDPOINT_URL`/`HOLDPOINT_TOKEN`; each stdio server in
-//!   `.mcp.json` is wrapped in `holdpoint mcp`, reading the token from the environment.
+//! - Claude Code (see `init_claude.rs`): the token in `.claude/holdpoint/token` (0600, a
+//!   folder git ignores); `.claude/settings.local.json` (not committed; 0600) gets the
+//!   PreToolUse and UserPromptSubmit hooks, `HOLDPOINT_URL` and the permission rules
+//!   that hand the wrapped servers' tools to holdpoint; each stdio server in `.mcp.json`
+//!   (committed) is wrapped in `holdpoint mcp --token-file …`, with no token and no
+//!   machine-specific path in it.
 //! - Cursor (`~/.cursor/mcp.json`) and Claude Desktop (`claude_desktop_config.json`):
 //!   each stdio server is wrapped in `holdpoint mcp`, with the token in its `env` (these
 //!   files are the user's own; written 0600).
 //!
-//! Existing settings are kept; running it again wraps nothing twice.
+//! Existing settings are kept; running it again wraps nothing twice (a server wrapped by
+//! an older `init` is wrapped anew).
 
 use crate::cli::Remote;
 use crate::exit;
@@ -32,9 +36,16 @@ pub struct InitAgent {
     pub name: String,
     /// The agent's config file, instead of its usual place (Cursor, Claude Desktop).
     pub config: Option<PathBuf>,
+    /// How long the Claude Code hook waits for a held call.
+    pub hook_wait: std::time::Duration,
+    /// Claude Code's hook defers a call still held (headless sessions).
+    pub defer_holds: bool,
+    /// Claude Code's HTTP hook instead of the command hook.
+    pub http_hook: bool,
 }
 
 pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
+    let remote = &remote.resolved()?;
     if remote.token.is_none() {
         bail!(
             "set HOLDPOINT_TOKEN to an admin token (the gateway wrote one to \
@@ -53,16 +64,41 @@ pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
             )
         })?;
     let url = remote.url.trim_end_matches('/').to_string();
+    if init.agent == Agent::ClaudeCode {
+        crate::init_claude::check(init.hook_wait, init.defer_holds, init.http_hook)?;
+    }
     let written = match init.agent {
-        Agent::ClaudeCode => claude_code(&init.dir, &holdpoint, &url, &token)?,
+        Agent::ClaudeCode => {
+            let setup = crate::init_claude::Setup {
+                dir: &init.dir,
+                holdpoint: &holdpoint,
+                url: &url,
+                token: &token,
+                wait: init.hook_wait,
+                defer_holds: init.defer_holds,
+                http: init.http_hook,
+            };
+            let written = crate::init_claude::write(&setup)?;
+            eprintln!("created the agent token `{}`", init.name);
+            for file in &written.files {
+                println!("wrote {}", file.display());
+            }
+            println!("{}", crate::init_claude::next_steps(&setup, &written));
+            return Ok(exit::OK);
+        }
         Agent::Cursor | Agent::ClaudeDesktop => {
             let file = match (&init.config, init.agent) {
                 (Some(file), _) => file.clone(),
                 (None, Agent::Cursor) => home()?.join(".cursor/mcp.json"),
                 (None, _) => desktop_config()?,
             };
-            let env = json!({"HOLDPOINT_URL": url, "HOLDPOINT_TOKEN": token});
-            let wrapped = wrap_file(&file, &holdpoint, &env, 0o600)?;
+            let wrapper = Wrapper {
+                command: &holdpoint,
+                flags: Vec::new(),
+                env: json!({"HOLDPOINT_URL": url, "HOLDPOINT_TOKEN": token}),
+                drop_env: &[],
+            };
+            let wrapped = wrap_file(&file, &wrapper, 0o600)?;
             if wrapped.is_empty() {
                 eprintln!(
                     "{} has no stdio MCP server to put behind holdpoint yet; add yours and run \
@@ -97,80 +133,26 @@ fn desktop_config() -> anyhow::Result<PathBuf> {
     })
 }
 
-/// Claude Code: the hook and environment in `.claude/settings.local.json`, and the
-/// servers of `.mcp.json` wrapped (the token comes from that environment).
-fn claude_code(
-    dir: &Path,
-    holdpoint: &str,
-    url: &str,
-    token: &str,
-) -> anyhow::Result<Vec<PathBuf>> {
-    let settings_path = dir.join(".claude/settings.local.json");
-    let mut settings = read_object(&settings_path)?;
-    let env = object_at(&mut settings, "env")?;
-    env.insert("HOLDPOINT_URL".into(), json!(url));
-    env.insert("HOLDPOINT_TOKEN".into(), json!(token));
-    let command = format!("{} hook claude-code", shell_quote(holdpoint));
-    // MCP servers wrapped in `holdpoint mcp` are judged there, with their annotations;
-    // the hook takes every other tool, unwrapped MCP servers included.
-    let mcp = dir.join(".mcp.json");
-    let wrapped = if mcp.exists() {
-        let env =
-            json!({"HOLDPOINT_URL": "${HOLDPOINT_URL}", "HOLDPOINT_TOKEN": "${HOLDPOINT_TOKEN}"});
-        wrap_file(&mcp, holdpoint, &env, 0o644)?
-    } else {
-        Vec::new()
-    };
-    let hooks = object_at(&mut settings, "hooks")?;
-    let pre = hooks.entry("PreToolUse").or_insert_with(|| json!([]));
-    let entries = pre.as_array_mut().ok_or_else(|| {
-        anyhow!(
-            "`hooks.PreToolUse` in {} is not a list",
-            settings_path.display()
-        )
-    })?;
-    let ours = |e: &Value| e.to_string().contains("hook claude-code");
-    entries.retain(|e| !ours(e));
-    entries.push(json!({"matcher": matcher(&wrapped), "hooks": [
-        {"type": "command", "command": command, "timeout": 60, "onFailure": "block"}
-    ]}));
-    write_private(&settings_path, &Value::Object(settings), 0o600)?;
-    let mut written = vec![settings_path];
-    if mcp.exists() {
-        written.push(mcp);
-    }
-    Ok(written)
-}
-
-/// The hook's matcher: every tool but those of the servers `holdpoint mcp` wraps.
-fn matcher(wrapped: &[String]) -> String {
-    if wrapped.is_empty() {
-        return "*".into();
-    }
-    let names: Vec<String> = wrapped.iter().map(|n| regex_escape(n)).collect();
-    format!("^(?!mcp__({})__)", names.join("|"))
-}
-
-fn regex_escape(text: &str) -> String {
-    text.chars()
-        .flat_map(|c| {
-            let special = "\\.+*?()|[]{}^$".contains(c);
-            special
-                .then_some('\\')
-                .into_iter()
-                .chain(std::iter::once(c))
-        })
-        .collect()
+/// How a wrapped server reaches the gateway.
+pub struct Wrapper<'a> {
+    /// The holdpoint command written as the server's `command`.
+    pub command: &'a str,
+    /// Flags of `holdpoint mcp` after `--name NAME` (e.g. `--token-file FILE`).
+    pub flags: Vec<String>,
+    /// Variables set in the server's `env` ...
+    pub env: Value,
+    /// ... and variables removed from it (an older `init`'s).
+    pub drop_env: &'a [&'a str],
 }
 
 /// Wraps each stdio server of `mcpServers` in `file` in `holdpoint mcp`; the names of
 /// every server behind holdpoint, wrapped now or before.
-fn wrap_file(file: &Path, holdpoint: &str, env: &Value, mode: u32) -> anyhow::Result<Vec<String>> {
+pub fn wrap_file(file: &Path, wrapper: &Wrapper, mode: u32) -> anyhow::Result<Vec<String>> {
     let mut config = read_object(file)?;
     let servers = object_at(&mut config, "mcpServers")?;
     let mut wrapped = Vec::new();
     for (name, server) in servers.iter_mut() {
-        wrap_server(name, server, holdpoint, env);
+        wrap_server(name, server, wrapper);
         if is_wrapped(server) {
             wrapped.push(name.clone());
         }
@@ -186,50 +168,48 @@ fn is_wrapped(server: &Value) -> bool {
         && server.pointer("/args/0").and_then(Value::as_str) == Some("mcp")
 }
 
-/// `{command, args}` → `holdpoint mcp --name NAME -- command args…`; servers with a
-/// `url` (remote) and servers already wrapped are left alone.
-fn wrap_server(name: &str, server: &mut Value, holdpoint: &str, env: &Value) -> bool {
-    if is_wrapped(server) {
-        return false;
-    }
-    let Some(fields) = server.as_object_mut() else {
-        return false;
-    };
-    let Some(command) = fields
-        .get("command")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    else {
-        return false;
-    };
-    let args: Vec<Value> = fields
+/// The upstream's command and arguments: after `--` in a wrapped server, else its own.
+fn upstream(server: &Map<String, Value>) -> Option<Vec<Value>> {
+    let command = server.get("command").and_then(Value::as_str)?;
+    let args: Vec<Value> = server
         .get("args")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    if command == holdpoint || args.first() == Some(&json!("mcp")) && command.ends_with("holdpoint")
-    {
-        return false;
+    if is_wrapped(&Value::Object(server.clone())) {
+        let dashes = args.iter().position(|a| a == "--")?;
+        return Some(args.get(dashes + 1..)?.to_vec());
     }
-    let name = holdpoint_core::action::kind_segment(name);
-    let mut new_args = vec![
-        json!("mcp"),
-        json!("--name"),
-        json!(name),
-        json!("--"),
-        json!(command),
-    ];
-    new_args.extend(args);
-    fields.insert("command".into(), json!(holdpoint));
-    fields.insert("args".into(), Value::Array(new_args));
-    let server_env = fields.entry("env").or_insert_with(|| json!({}));
-    if let (Some(server_env), Some(env)) = (server_env.as_object_mut(), env.as_object()) {
-        server_env.extend(env.clone());
-    }
-    true
+    Some(std::iter::once(json!(command)).chain(args).collect())
 }
 
-fn read_object(path: &Path) -> anyhow::Result<Map<String, Value>> {
+/// `{command, args}` → `holdpoint mcp --name NAME [flags] -- command args…`; servers with
+/// a `url` (remote) are left alone, servers already wrapped are wrapped anew the same
+/// way. Whether anything changed.
+fn wrap_server(name: &str, server: &mut Value, wrapper: &Wrapper) -> bool {
+    let before = server.clone();
+    let Some(fields) = server.as_object_mut() else {
+        return false;
+    };
+    let Some(upstream) = upstream(fields) else {
+        return false;
+    };
+    let name = holdpoint_core::action::kind_segment(name);
+    let mut args = vec![json!("mcp"), json!("--name"), json!(name)];
+    args.extend(wrapper.flags.iter().map(|f| json!(f)));
+    args.push(json!("--"));
+    args.extend(upstream);
+    fields.insert("command".into(), json!(wrapper.command));
+    fields.insert("args".into(), Value::Array(args));
+    let server_env = fields.entry("env").or_insert_with(|| json!({}));
+    if let (Some(server_env), Some(env)) = (server_env.as_object_mut(), wrapper.env.as_object()) {
+        server_env.retain(|key, _| !wrapper.drop_env.contains(&key.as_str()));
+        server_env.extend(env.clone());
+    }
+    *server != before
+}
+
+pub fn read_object(path: &Path) -> anyhow::Result<Map<String, Value>> {
     match std::fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => Ok(Map::new()),
         Ok(text) => match serde_json::from_str(&text)
@@ -243,7 +223,7 @@ fn read_object(path: &Path) -> anyhow::Result<Map<String, Value>> {
     }
 }
 
-fn object_at<'a>(
+pub fn object_at<'a>(
     map: &'a mut Map<String, Value>,
     key: &str,
 ) -> anyhow::Result<&'a mut Map<String, Value>> {
@@ -254,7 +234,7 @@ fn object_at<'a>(
 }
 
 /// Writes `value` to `path` with `mode` (0600 for a file that holds a token).
-fn write_private(path: &Path, value: &Value, mode: u32) -> anyhow::Result<()> {
+pub fn write_private(path: &Path, value: &Value, mode: u32) -> anyhow::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
     if let Some(parent) = path.parent() {
@@ -274,7 +254,7 @@ fn write_private(path: &Path, value: &Value, mode: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn shell_quote(text: &str) -> String {
+pub fn shell_quote(text: &str) -> String {
     shlex::try_quote(text)
         .map(|q| q.into_owned())
         .unwrap_or_else(|_| text.to_string())
@@ -287,25 +267,42 @@ mod tests {
 
     #[test]
     fn servers_are_wrapped_once_and_remote_ones_left_alone() {
-        let env = json!({"HOLDPOINT_TOKEN": "${HOLDPOINT_TOKEN}"});
+        let wrapper = Wrapper {
+            command: "holdpoint",
+            flags: vec!["--token-file".into(), ".claude/holdpoint/token".into()],
+            env: json!({"HOLDPOINT_URL": "http://gw"}),
+            drop_env: &["HOLDPOINT_TOKEN"],
+        };
         let mut server = json!({"command": "npx", "args": ["-y", "srv"], "env": {"KEY": "v"}});
-        assert!(wrap_server("git hub", &mut server, "/bin/holdpoint", &env));
-        assert_eq!(server["command"], "/bin/holdpoint");
+        assert!(wrap_server("git hub", &mut server, &wrapper));
+        assert_eq!(server["command"], "holdpoint");
         assert_eq!(
             server["args"],
-            json!(["mcp", "--name", "git_hub", "--", "npx", "-y", "srv"])
+            json!([
+                "mcp",
+                "--name",
+                "git_hub",
+                "--token-file",
+                ".claude/holdpoint/token",
+                "--",
+                "npx",
+                "-y",
+                "srv"
+            ])
         );
-        assert_eq!(server["env"]["KEY"], "v");
-        assert_eq!(server["env"]["HOLDPOINT_TOKEN"], "${HOLDPOINT_TOKEN}");
-        let again = server.clone();
-        assert!(!wrap_server("git hub", &mut server, "/bin/holdpoint", &env));
-        assert_eq!(server, again);
-        let mut remote = json!({"type": "http", "url": "https://mcp.example/mcp"});
-        assert!(!wrap_server("remote", &mut remote, "/bin/holdpoint", &env));
-        assert_eq!(matcher(&[]), "*");
         assert_eq!(
-            matcher(&["git.hub".into(), "fs".into()]),
-            "^(?!mcp__(git\\.hub|fs)__)"
+            server["env"],
+            json!({"KEY": "v", "HOLDPOINT_URL": "http://gw"})
         );
+        let again = server.clone();
+        assert!(!wrap_server("git hub", &mut server, &wrapper));
+        assert_eq!(server, again);
+        // A server an older `init` wrapped (the token as `${HOLDPOINT_TOKEN}`) is wrapped anew.
+        let mut old = json!({"command": "/bin/holdpoint", "args": ["mcp", "--name", "git_hub",
+            "--", "npx", "-y", "srv"], "env": {"KEY": "v", "HOLDPOINT_TOKEN": "${HOLDPOINT_TOKEN}"}});
+        assert!(wrap_server("git hub", &mut old, &wrapper));
+        assert_eq!(old, again);
+        let mut remote = json!({"type": "http", "url": "https://mcp.example/mcp"});
+        assert!(!wrap_server("remote", &mut remote, &wrapper));
     }
 }

@@ -8,17 +8,23 @@
 //!   (`token`, `submit`, `pending`, `approve`, `reject`).
 //! - `local.rs`: commands that read files and the store directly (`init`, `policy`,
 //!   `audit`, `mask`).
-//! - `hook.rs`: `hook claude-code`, which hands Claude Code's hook input to the gateway.
-//! - `init_agent.rs`: `init --agent`, an agent token and the agent's hook and MCP config.
+//! - `hook.rs`: `hook claude-code`, which hands Claude Code's hook input to the gateway;
+//!   `prompts.rs`: the user's prompt per session, stored by that hook for reviewers.
+//! - `token_file.rs`: the URL and token from flags, the environment or a token file.
+//! - `init_agent.rs`: `init --agent`, an agent token and the agent's hook and MCP config;
+//!   `init_claude.rs`: what it writes for Claude Code.
 //! - `mcp.rs`: `mcp`, the stdio MCP proxy that asks the gateway about each tool call.
 
 mod cli;
 mod client;
 mod hook;
 mod init_agent;
+mod init_claude;
 mod local;
 mod mcp;
+mod prompts;
 mod serve;
+mod token_file;
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -32,10 +38,16 @@ pub mod exit {
     pub const PENDING: u8 = 4;
 }
 
+/// The stack of each runtime thread.
+const THREAD_STACK: usize = 8 * 1024 * 1024;
+
 fn main() -> ExitCode {
     let args = cli::Cli::parse();
+    // Stacks large enough that a policy evaluation (see holdpoint-policy's
+    // `EVALUATION_RED_ZONE`) never needs a segment of its own.
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .thread_stack_size(THREAD_STACK)
         .build()
     {
         Ok(rt) => rt,

@@ -1,6 +1,6 @@
 //! `holdpoint mcp --name NAME -- CMD ARGS…`: an MCP server on stdio for the agent, and a
 //! client of the upstream it starts with CMD. Each tool call is asked of a running
-//! gateway (`HOLDPOINT_URL`, `HOLDPOINT_TOKEN`) through `/v1/mcp/{name}/…`, with
+//! gateway (`HOLDPOINT_URL`, `HOLDPOINT_TOKEN` or `--token-file`) through `/v1/mcp/{name}/…`, with
 //! `holdpoint_client`.
 //!
 //! The gateway and the token are checked before the upstream starts, so a wrong URL or
@@ -29,10 +29,13 @@ pub struct McpArgs {
 pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
     // stdout carries the MCP session; logs go to stderr, where MCP clients keep them.
     crate::serve::init_tracing("warn");
-    let token = remote
-        .token
-        .clone()
-        .ok_or_else(|| anyhow!("HOLDPOINT_TOKEN is not set: `holdpoint mcp` asks the gateway about every tool call with it"))?;
+    let remote = remote.resolved()?;
+    let token = remote.token.clone().ok_or_else(|| {
+        anyhow!(
+            "HOLDPOINT_TOKEN is not set (nor --token-file): `holdpoint mcp` asks the gateway \
+             about every tool call with it"
+        )
+    })?;
     let (program, rest) = args.command.split_first().ok_or_else(|| {
         anyhow!("no upstream command: `holdpoint mcp --name NAME -- CMD [ARGS]...`")
     })?;

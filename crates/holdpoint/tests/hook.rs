@@ -63,6 +63,67 @@ fn the_hook_denies_and_exits_0_on_every_failure() {
 }
 
 #[test]
+fn the_prompt_stored_on_user_prompt_submit_reaches_reviewers() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(&dir.path().join("data"), &[]);
+    let agent = gw.create_token("claude", "agent", &[]);
+    let home = dir.path().join("home");
+    let hook = |stdin: &str| {
+        let mut child = Command::new(BIN)
+            .args(["hook", "claude-code", "--wait", "1s"])
+            .env("HOLDPOINT_URL", &gw.base)
+            .env("HOLDPOINT_TOKEN", &agent)
+            .env("HOME", &home)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let prompt = serde_json::json!({"hook_event_name": "UserPromptSubmit", "session_id": "s-1",
+        "prompt": "ship the release tonight"});
+    let out = hook(&prompt.to_string());
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty(), "nothing reaches the model");
+    // No transcript yet: the stored prompt is the one reviewers see.
+    let call = serde_json::json!({"hook_event_name": "PreToolUse", "session_id": "s-1",
+        "cwd": "/srv/app", "tool_name": "Bash", "transcript_path": dir.path().join("none"),
+        "tool_input": {"command": "rm -rf dist", "description": "clean"}});
+    let out = hook(&call.to_string());
+    let decision: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(verdict(&decision), "deny", "{decision}");
+    let listed = support::text(&gw.cli(&gw.admin_token(), &["pending"]).stdout);
+    assert!(
+        listed.contains("clean. The user asked: ship the release tonight"),
+        "{listed}"
+    );
+}
+
+#[test]
+fn the_hook_decides_within_its_budget_when_the_gateway_hangs() {
+    // A gateway that takes the connection and never answers.
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", hung.local_addr().unwrap());
+    let started = std::time::Instant::now();
+    let (code, out) = run_hook(&url, Some("hp_x"), READ);
+    let took = started.elapsed();
+    assert_eq!((code, verdict(&out)), (Some(0), "deny"), "{out}");
+    // --wait 1s: the budget is the wait plus 5 s, under the 10 s `init` adds for
+    // Claude Code's timeout.
+    assert!(
+        took < std::time::Duration::from_secs(6),
+        "decided after {took:?}"
+    );
+    drop(hung);
+}
+
+#[test]
 fn the_hook_reports_a_held_shell_command_through_a_real_gateway() {
     let dir = tempfile::tempdir().unwrap();
     let gw = Gateway::start(&dir.path().join("data"), &[]);

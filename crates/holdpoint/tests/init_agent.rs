@@ -64,19 +64,50 @@ async fn init_agent_claude_code_puts_the_hook_and_mcp_servers_behind_the_gateway
         .unwrap()
         .permissions()
         .mode();
-    assert_eq!(mode & 0o777, 0o600, "the settings hold a token");
+    assert_eq!(mode & 0o777, 0o600, "the settings are private");
     let settings = read(&settings_path);
     assert_eq!(
-        settings["permissions"]["allow"][0], "Bash(ls:*)",
-        "existing settings kept"
+        settings["permissions"]["allow"],
+        json!(["Bash(ls:*)", "mcp__everything"]),
+        "existing settings kept; the wrapped server's tools handed to holdpoint"
     );
-    let env = settings["env"].as_object().unwrap().clone();
-    let token = env["HOLDPOINT_TOKEN"].as_str().unwrap().to_string();
-    assert!(token.starts_with("hp_"));
-    let hook = settings["hooks"]["PreToolUse"][0]["hooks"][0]["command"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert_eq!(
+        settings["env"],
+        json!({"HOLDPOINT_URL": gw.base}),
+        "no token in the settings"
+    );
+    let token_file = project.join(".claude/holdpoint/token");
+    let mode = std::fs::metadata(&token_file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "the token file is private");
+    assert_eq!(
+        std::fs::read_to_string(project.join(".claude/holdpoint/.gitignore"))
+            .unwrap()
+            .lines()
+            .last(),
+        Some("*"),
+        "git never takes the token file"
+    );
+    assert!(
+        std::fs::read_to_string(&token_file)
+            .unwrap()
+            .starts_with("hp_")
+    );
+    let pre = &settings["hooks"]["PreToolUse"][0]["hooks"][0];
+    let hook = pre["command"].as_str().unwrap().to_string();
+    assert!(hook.contains("--wait 50s"), "{hook}");
+    assert_eq!(
+        pre["timeout"], 60,
+        "Claude Code's timeout is above the hook's budget"
+    );
+    assert_eq!(
+        settings["hooks"]["UserPromptSubmit"][0]["hooks"][0]["command"], hook,
+        "the same command stores the prompt"
+    );
+    let said = support::text(&out.stdout);
+    assert!(
+        said.contains("Restart Claude Code") && said.contains("holdpoint approve"),
+        "{said}"
+    );
 
     // Running it again changes nothing but the token: nothing is wrapped twice.
     let out = gw.cli(
@@ -93,10 +124,10 @@ async fn init_agent_claude_code_puts_the_hook_and_mcp_servers_behind_the_gateway
     assert!(out.status.success(), "{}", support::text(&out.stderr));
     let settings = read(&settings_path);
     assert_eq!(settings["hooks"]["PreToolUse"].as_array().unwrap().len(), 1);
-    let token = settings["env"]["HOLDPOINT_TOKEN"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert_eq!(
+        settings["permissions"]["allow"].as_array().unwrap().len(),
+        2
+    );
     let mcp = read(&project.join(".mcp.json"));
     assert_eq!(
         mcp["mcpServers"]["remote"]["url"],
@@ -114,12 +145,13 @@ async fn init_agent_claude_code_puts_the_hook_and_mcp_servers_behind_the_gateway
         1
     );
 
-    // Claude Code runs the hook command with the settings' environment (here with a short
-    // wait: the command waits 50 s for a reviewer by default).
+    // Claude Code runs the hook command with the settings' environment and
+    // CLAUDE_PROJECT_DIR (here with a short wait: the command waits 50 s by default).
     let mut child = Command::new("sh")
-        .args(["-c", &format!("{hook} --wait 1s")])
+        .args(["-c", &hook.replace("--wait 50s", "--wait 1s")])
         .env("HOLDPOINT_URL", &gw.base)
-        .env("HOLDPOINT_TOKEN", &token)
+        .env_remove("HOLDPOINT_TOKEN")
+        .env("CLAUDE_PROJECT_DIR", &project)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
@@ -140,20 +172,18 @@ async fn init_agent_claude_code_puts_the_hook_and_mcp_servers_behind_the_gateway
         "{decision}"
     );
 
-    // ... and starts the wrapped MCP server, expanding ${HOLDPOINT_…} from that environment.
+    // ... and starts the wrapped MCP server as written, in the project folder: nothing in
+    // it needs filling in, and it holds no token.
+    assert!(!mcp.to_string().contains("hp_"), "{mcp}");
+    assert!(!mcp.to_string().contains("${"), "{mcp}");
     let mut command = tokio::process::Command::new(server["command"].as_str().unwrap());
     for arg in server["args"].as_array().unwrap() {
         command.arg(arg.as_str().unwrap());
     }
     for (key, value) in server["env"].as_object().unwrap() {
-        let value = value.as_str().unwrap();
-        let value = match value {
-            "${HOLDPOINT_URL}" => gw.base.clone(),
-            "${HOLDPOINT_TOKEN}" => token.clone(),
-            other => other.to_string(),
-        };
-        command.env(key, value);
+        command.env(key, value.as_str().unwrap());
     }
+    command.current_dir(&project).env_remove("HOLDPOINT_TOKEN");
     let (client, _) = connect(rmcp::transport::TokioChildProcess::new(command).unwrap()).await;
     // The starter policies pass the everything server's tools: none is destructive.
     let (error, text) = text_of(&call(&client, "echo", json!({"message": "via init"})).await);

@@ -202,3 +202,28 @@ fn starter_guards_coding_agents() {
         assert_eq!(outcome(&set, act), expected, "{what}");
     }
 }
+
+/// A policy with a few dozen `||` terms takes over a megabyte of stack in a debug build,
+/// and Cedar refuses to evaluate with less than 100 KiB left: a server thread deep in its
+/// futures once denied every shell command with "failed to evaluate". The evaluation
+/// finds its own stack when its thread is short of it.
+#[test]
+fn a_long_policy_evaluates_on_a_thread_short_of_stack() {
+    let set = starter();
+    let outcome = std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(move || {
+            let mut act = file("fs.write", "/home/dev/app/src/main.rs", true);
+            act.extra
+                .get_or_insert_with(Default::default)
+                .insert("access".into(), json!("write"));
+            act.kind = "shell.exec".into();
+            act.resource = "shell/home/dev/app".into();
+            let evaluation = act.eval(&set);
+            (evaluation.outcome(), evaluation.verdict().reason.clone())
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(outcome.0, Outcome::Allow, "{}", outcome.1);
+}

@@ -13,6 +13,8 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
+pub mod claude;
+pub mod model;
 pub mod peers;
 pub mod pg;
 
@@ -31,6 +33,16 @@ impl Gateway {
     /// listening line.
     pub fn start(data: &Path, extra: &[&str]) -> Gateway {
         Gateway::spawn(Gateway::serve(data, extra), data)
+    }
+
+    /// [`Gateway::start`] with another build of `holdpoint` (a benchmark's release build).
+    pub fn start_bin(bin: &str, data: &Path, extra: &[&str]) -> Gateway {
+        let mut command = Gateway::serve(data, extra);
+        let args: Vec<_> = command.get_args().map(|a| a.to_owned()).collect();
+        let mut other = Command::new(bin);
+        other.args(args);
+        command = other;
+        Gateway::spawn(command, data)
     }
 
     /// [`Gateway::start`], with `env` added to its environment and its log (stderr)

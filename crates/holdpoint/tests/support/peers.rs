@@ -20,13 +20,17 @@ fn ensure_installed() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let dir = peers_dir();
-        let npm_done = dir.join("node_modules/oidc-provider/package.json");
+        // The last package of the lock and the one whose install script fetches a binary.
+        let npm_done_now = || {
+            dir.join("node_modules/oidc-provider/package.json").exists()
+                && claude_path(&dir).exists()
+        };
         // The venv is done when it holds exactly what requirements.txt asks for.
         let wanted = std::fs::read_to_string(dir.join("requirements.txt")).unwrap_or_default();
         let installed = dir.join("venv/.installed");
         let venv_done_now = || std::fs::read_to_string(&installed).is_ok_and(|done| done == wanted);
         let venv_done = dir.join("venv/bin/openapi-python-client");
-        if npm_done.exists() && venv_done.exists() && venv_done_now() {
+        if npm_done_now() && venv_done.exists() && venv_done_now() {
             return;
         }
         let lock = dir.join(".install.lock");
@@ -44,7 +48,7 @@ fn ensure_installed() {
                 .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
             assert!(status.success(), "{program} {args:?} failed");
         };
-        if !npm_done.exists() {
+        if !npm_done_now() {
             run(
                 "npm",
                 &[
@@ -88,6 +92,22 @@ pub fn npm_server(package: &str) -> String {
         path.display()
     );
     path.to_string_lossy().into_owned()
+}
+
+fn claude_path(peers: &std::path::Path) -> PathBuf {
+    peers.join("node_modules/@anthropic-ai/claude-code/bin/claude.exe")
+}
+
+/// The real Claude Code CLI from npm (its native binary).
+pub fn claude_code() -> PathBuf {
+    ensure_installed();
+    let path = claude_path(&peers_dir());
+    assert!(
+        path.exists(),
+        "{} is missing from tests/peers",
+        path.display()
+    );
+    path
 }
 
 /// `tests/peers/oidc_provider.mjs`, an OpenID Connect provider from npm's `oidc-provider`.
