@@ -118,29 +118,26 @@ impl Access {
     }
 }
 
-/// The stack the reading runs on, when a thread can be had: the parser and the walk
-/// recurse once per level, and the count of `depth.rs` keeps the levels few; this keeps
-/// a count that erred far from the end of the stack.
+/// The stack the reading wants left on its thread; with less it runs on a segment of
+/// [`READ_STACK`]. The parser and the walk recurse once per level, and the count of
+/// `depth.rs` keeps the levels few; this keeps a count that erred far from the end of
+/// the stack.
+pub const READ_RED_ZONE: usize = 4 << 20;
 pub const READ_STACK: usize = 64 << 20;
 
 /// Reads `command` as bash would, run in `cwd`.
 ///
 /// It is walked twice: the first walk learns what the line's variables could hold
 /// (`F=.env; cat $F`, wherever the assignment stands), the second reads it with that.
-/// The walks run on a thread of their own with a large stack (on this one if no thread
-/// can be had); a panic in them is a line that cannot be read.
+/// The walks run with at least [`READ_RED_ZONE`] of stack (on a fresh segment when this
+/// thread has less); a panic in them is a line that cannot be read.
 pub fn read(command: &str, cwd: &str) -> Reading {
-    let (text, dir) = (command.to_string(), cwd.to_string());
-    let thread = std::thread::Builder::new()
-        .name("shell-read".into())
-        .stack_size(READ_STACK)
-        .spawn(move || read_here(&text, &dir));
-    match thread {
-        Ok(handle) => handle.join().unwrap_or_else(|_| Reading {
-            parts: vec![Part::Unknown("the shell reading failed on it".into())],
-        }),
-        Err(_) => read_here(command, cwd),
-    }
+    let reading = std::panic::catch_unwind(|| {
+        stacker::maybe_grow(READ_RED_ZONE, READ_STACK, || read_here(command, cwd))
+    });
+    reading.unwrap_or_else(|_| Reading {
+        parts: vec![Part::Unknown("the shell reading failed on it".into())],
+    })
 }
 
 fn read_here(command: &str, cwd: &str) -> Reading {
