@@ -33,42 +33,128 @@ impl RealPaths<'_> {
     }
 }
 
-/// For a file tool: `path` (absolute, `..` resolved as text), `in_project` (inside
-/// `cwd`), `real_path` where a symlink leads elsewhere, and a part of kind `kind` for the
-/// real path and for each pattern the tool matches.
+/// Where a call is made: `cwd` (relative paths are joined to it) and the project
+/// (`in_project` is judged from it).
+#[derive(Clone, Copy)]
+pub(crate) struct Place<'a> {
+    pub(crate) cwd: &'a str,
+    pub(crate) project: &'a str,
+}
+
+/// The inputs that name a path for a file tool. A call naming more than one (NotebookEdit
+/// with both `notebook_path` and `file_path`, Grep with `file_path` and `path`) has each
+/// judged: which one the tool uses is the tool's business.
+pub(crate) const PATH_INPUTS: &[&str] = &["file_path", "notebook_path", "path"];
+
+/// The path inputs of `input` other than `main`, the one the action is named after.
+pub(crate) fn other_paths(input: &Map<String, Value>, main: &str) -> Vec<String> {
+    (PATH_INPUTS.iter())
+        .filter_map(|key| input.get(*key).and_then(Value::as_str))
+        .filter(|path| *path != main)
+        .map(str::to_string)
+        .collect()
+}
+
+/// `file` as the surface writes it: under `~` when it starts with `~/` (Claude Code
+/// expands it to the home folder, which the gateway does not know: such a path is not
+/// `in_project`); else absolute against `cwd` (a `~user` path, which is not expanded,
+/// is a relative name like any other). `.`, `..` and empty segments resolved as text.
+pub(crate) fn absolute(cwd: &str, file: &str) -> String {
+    match file.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            let rest = crate::normalize("/", rest);
+            format!("~{}", rest.trim_end_matches('/'))
+        }
+        _ => crate::normalize(cwd, file),
+    }
+}
+
+/// The resource of a file tool's action: `fs` and the path (a `~` as `_`).
+pub(crate) fn resource(cwd: &str, file: &str) -> String {
+    format!("fs{}", crate::path("/", &absolute(cwd, file)))
+}
+
+/// For a file tool: `path` (absolute, `..` resolved as text, or under `~`), `in_project`
+/// (inside the project), `real_path` where a symlink leads elsewhere, and a part of kind
+/// `kind` for each further path (patterns the tool matches, other path inputs), for the
+/// real path of the path and of each further path; and for each of these paths that has capitals, a part with it in lower
+/// case (on a case-insensitive filesystem `.SSH/id_rsa` is the key).
 pub(crate) fn context_for(
     context: &mut Map<String, Value>,
     kind: &str,
-    cwd: &str,
+    at: Place,
     file: &str,
-    patterns: &[String],
+    further: &[String],
     real: &RealPaths,
 ) {
-    let root = crate::normalize(cwd, "");
+    // A path as written is inside the project as written; a real path is inside it
+    // also when inside the project's own real path (a project reached through a
+    // symlinked folder). So a real path given for the project never widens what the
+    // written paths may reach.
+    let root = crate::normalize(at.project, "");
+    let written = [root.as_str()];
     let roots: Vec<&str> = [Some(root.as_str()), real.of(&root)]
         .into_iter()
         .flatten()
         .collect();
-    let absolute = crate::normalize(cwd, file);
-    context.insert("path".into(), json!(absolute));
-    context.insert("in_project".into(), json!(inside(&roots, &absolute)));
-    let mut further: Vec<String> = (patterns.iter())
-        .map(|pattern| crate::normalize(cwd, pattern))
+    let path = absolute(at.cwd, file);
+    let path_within = inside(&written, &path);
+    context.insert("path".into(), json!(path));
+    context.insert("in_project".into(), json!(path_within));
+    let mut judged: Vec<(String, bool)> = (further.iter())
+        .map(|other| absolute(at.cwd, other))
+        .map(|other| {
+            let within = inside(&written, &other);
+            (other, within)
+        })
         .collect();
-    if let Some(resolved) = real.of(&absolute) {
+    let resolved: Vec<(String, bool)> = (judged.iter())
+        .filter_map(|(other, _)| real.of(other))
+        .map(|resolved| (resolved.to_string(), inside(&roots, resolved)))
+        .collect();
+    judged.extend(resolved);
+    if let Some(resolved) = real.of(&path) {
         context.insert("real_path".into(), json!(resolved));
-        further.push(resolved.to_string());
+        judged.push((resolved.to_string(), inside(&roots, resolved)));
     }
-    let parts: Vec<Value> = further
+    let mut folded: Vec<(String, bool)> = Vec::new();
+    for (named, within) in
+        std::iter::once((path.clone(), path_within)).chain(judged.iter().cloned())
+    {
+        let lower = named.to_lowercase();
+        if lower != named {
+            folded.push((lower, within));
+        }
+    }
+    judged.extend(folded);
+    let parts: Vec<Value> = judged
         .iter()
-        .map(|path| {
+        .map(|(path, within)| {
             json!({"kind": kind, "resource": format!("fs{}", crate::path("/", path)),
-                "context": {"path": path, "in_project": inside(&roots, path)}})
+                "context": {"path": path, "in_project": within}})
         })
         .collect();
     if !parts.is_empty() {
         context.insert(PARTS_KEY.into(), Value::Array(parts));
     }
+}
+
+/// For each shell part whose `path` has capitals, the same part with the path in lower
+/// case (see [`context_for`]).
+pub(crate) fn case_folded(parts: &[Value]) -> Vec<Value> {
+    (parts.iter())
+        .filter_map(|part| {
+            let path = part.pointer("/context/path")?.as_str()?;
+            let lower = path.to_lowercase();
+            (lower != path).then(|| {
+                let mut folded = part.clone();
+                if let Some(context) = folded.get_mut("context").and_then(Value::as_object_mut) {
+                    context.insert("path".into(), json!(lower));
+                }
+                folded
+            })
+        })
+        .collect()
 }
 
 /// The patterns a listing or search tool matches, as paths: Glob's `pattern` joined to

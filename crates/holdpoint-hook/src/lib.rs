@@ -44,6 +44,11 @@ pub const SURFACE: &str = "hook";
 /// path a client names.)
 pub const PROMPT_FIELD: &str = "holdpoint_prompt";
 
+/// The field `holdpoint hook claude-code` adds to the hook input: the folder Claude Code
+/// started in (`CLAUDE_PROJECT_DIR`), from which `in_project` is judged. Without it (the
+/// HTTP hook) the project is `cwd`, which moves when the agent runs `cd`.
+pub const PROJECT_FIELD: &str = "holdpoint_project_dir";
+
 /// The user's latest prompt in a Claude Code transcript (JSON lines): the last `user`
 /// entry written by the person, not a tool result.
 pub fn latest_prompt(transcript: &str) -> Option<String> {
@@ -95,7 +100,7 @@ pub enum HookError {
 
 /// Maps Claude Code's PreToolUse input to an action (the table in docs/agents.md). The
 /// params are the tool input without the inputs that only explain it
-/// ([`tools::EXPLAINING_INPUTS`], which join the justification); the resource is derived
+/// ([`tools::explaining_inputs`], which join the justification); the resource is derived
 /// from it (a path made relative to the root, a host).
 pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
     let hook = input.as_object().ok_or(HookError::NotAnObject)?;
@@ -109,12 +114,17 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
         Some(_) => return Err(HookError::ToolInputNotAnObject),
     };
     let cwd = hook.get("cwd").and_then(Value::as_str).unwrap_or("/");
+    // The project, from which `in_project` is judged: the folder Claude Code started in
+    // where the command hook says so (the agent's `cd` moves `cwd`), else `cwd`.
+    let project = (hook.get(PROJECT_FIELD).and_then(Value::as_str))
+        .filter(|dir| dir.starts_with('/'))
+        .unwrap_or(cwd);
     let real = RealPaths(
         hook.get(real_paths::REAL_PATHS_FIELD)
             .and_then(Value::as_object),
     );
     let mut explained: Vec<String> = Vec::new();
-    for key in tools::EXPLAINING_INPUTS {
+    for key in tools::explaining_inputs(tool) {
         if let Some(Value::String(text)) = tool_input.remove(*key) {
             explained.push(text);
         }
@@ -134,6 +144,8 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             let reading = shell::read(command, cwd);
             let mut parts = shell_parts(&reading, &resource);
             parts.extend(real.shell_parts(&reading, &resource));
+            let folded = files::case_folded(&parts);
+            parts.extend(folded);
             if !parts.is_empty() {
                 context.insert(PARTS_KEY.into(), Value::Array(parts));
             }
@@ -154,16 +166,20 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             let file = text("file_path")
                 .or_else(|| text("notebook_path"))
                 .ok_or(HookError::Missing("a write without `file_path`"))?;
-            files::context_for(&mut context, "fs.write", cwd, file, &[], &real);
-            ("fs.write".to_string(), format!("fs{}", path(cwd, file)))
+            let others = files::other_paths(&tool_input, file);
+            let at = files::Place { cwd, project };
+            files::context_for(&mut context, "fs.write", at, file, &others, &real);
+            ("fs.write".to_string(), files::resource(cwd, file))
         }
         tools::ToolKind::FileRead => {
             let file = (text("file_path").or_else(|| text("notebook_path")))
                 .or_else(|| text("path"))
                 .unwrap_or("");
-            let patterns = files::patterns(tool, &tool_input);
-            files::context_for(&mut context, "fs.read", cwd, file, &patterns, &real);
-            ("fs.read".to_string(), format!("fs{}", path(cwd, file)))
+            let mut further = files::patterns(tool, &tool_input);
+            further.extend(files::other_paths(&tool_input, file));
+            let at = files::Place { cwd, project };
+            files::context_for(&mut context, "fs.read", at, file, &further, &real);
+            ("fs.read".to_string(), files::resource(cwd, file))
         }
         tools::ToolKind::Web => {
             let host = match text("url") {
@@ -298,14 +314,29 @@ fn shell_parts(reading: &shell::Reading, resource: &str) -> Vec<Value> {
 
 /// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading
 /// `/`: `.` and empty segments dropped, `..` resolved, other characters kept where a
-/// resource allows them and replaced by `_` elsewhere. The root is `""`.
-fn path(cwd: &str, file: &str) -> String {
-    normalize(cwd, file)
+/// resource allows them and replaced by `_` elsewhere. The root is `""`. Cut after the
+/// last whole segment that fits [`MAX_RESOURCE_PATH`]: a resource is at most 256 bytes,
+/// and the gate's cost grows with a resource's depth (a part's resource with thousands of
+/// segments took seconds, and more overflowed the stack). Rules on `context.path` see
+/// the whole path.
+pub(crate) fn path(cwd: &str, file: &str) -> String {
+    let mut out = String::new();
+    for part in normalize(cwd, file)
         .split('/')
         .filter(|part| !part.is_empty())
-        .map(|part| format!("/{}", segment(part)))
-        .collect()
+    {
+        let next = format!("/{}", segment(part));
+        if out.len() + next.len() > MAX_RESOURCE_PATH {
+            break;
+        }
+        out.push_str(&next);
+    }
+    out
 }
+
+/// The most bytes of a path in a resource, leaving room for its surface's prefix
+/// (`shell`, `claude`, `fs`) within [`holdpoint_core::action::MAX_NAME_LEN`].
+const MAX_RESOURCE_PATH: usize = holdpoint_core::action::MAX_NAME_LEN - 8;
 
 /// The output that lets the call go ahead.
 pub fn allow(reason: &str) -> Value {

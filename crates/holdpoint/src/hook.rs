@@ -3,8 +3,9 @@
 //! and prints the decision.
 //! Whatever goes wrong (no token, the gateway down, malformed input), it prints a `deny`
 //! with the cause and exits 0, so Claude Code never treats a failure as a pass. It adds
-//! the user's latest prompt from the transcript the input points to, for reviewers, and
-//! where each path the call names really leads (`holdpoint_hook::real_paths`).
+//! the user's latest prompt from the transcript the input points to, for reviewers, the
+//! project folder (`CLAUDE_PROJECT_DIR`), and where each path the call names really leads
+//! (`holdpoint_hook::real_paths`), replacing any such field the input brought.
 
 use crate::cli::Remote;
 use crate::exit;
@@ -64,6 +65,17 @@ async fn ask(remote: &Remote, wait: Duration) -> Result<Value, String> {
     // Checked here too, so a malformed input is named even when the gateway is down.
     let mut input: Value =
         serde_json::from_slice(&input).map_err(|e| format!("malformed hook input: {e}"))?;
+    let env = holdpoint_core::env::ProcessEnv;
+    // The fields this command adds are its own: none the input brought is kept.
+    if let Some(fields) = input.as_object_mut() {
+        fields.remove(holdpoint_hook::PROMPT_FIELD);
+        fields.remove(holdpoint_hook::PROJECT_FIELD);
+        // The folder Claude Code started in: `in_project` is judged from it, not from a
+        // `cwd` the agent's `cd` moved.
+        if let Some(project) = holdpoint_core::env::Env::var(&env, "CLAUDE_PROJECT_DIR") {
+            fields.insert(holdpoint_hook::PROJECT_FIELD.into(), Value::String(project));
+        }
+    }
     if let Some(prompt) = input
         .get("transcript_path")
         .and_then(Value::as_str)
@@ -74,7 +86,7 @@ async fn ask(remote: &Remote, wait: Duration) -> Result<Value, String> {
         fields.insert(holdpoint_hook::PROMPT_FIELD.into(), Value::String(prompt));
     }
     // Symlinks are followed here, beside the agent: the gateway judges the real paths too.
-    let home = holdpoint_core::env::Env::var(&holdpoint_core::env::ProcessEnv, "HOME");
+    let home = holdpoint_core::env::Env::var(&env, "HOME");
     holdpoint_hook::real_paths::add_real_paths(&mut input, home.as_deref());
     let client = Client::new(&remote.url, &token).map_err(|e| e.chain())?;
     client
