@@ -42,7 +42,12 @@ fn judge(gate: &Gate, agent: &Identity, input: &Value) -> Outcome {
         executes: false,
     };
     match gate.check(agent, &action.request, &ctx) {
-        Ok(verdict) => verdict.outcome(),
+        Ok(evaluation) => {
+            // A deny from a rule that could not be evaluated is not the rule working.
+            let reason = &evaluation.verdict().reason;
+            assert!(!reason.contains("failed to evaluate"), "{reason}");
+            evaluation.outcome()
+        }
         Err(_) => Outcome::Deny,
     }
 }
