@@ -159,7 +159,8 @@ pub(crate) fn case_folded(parts: &[Value]) -> Vec<Value> {
 
 /// The patterns a listing or search tool matches, as paths: Glob's `pattern` joined to
 /// its folder; Grep's `glob`, which matches at any depth, as `{folder}/**/{glob}`. A rule
-/// on `*/.env` then covers `Glob **/.env` and `Grep --glob .env`.
+/// on `*/.env` then covers `Glob **/.env` and `Grep --glob .env`; and each guarded name a
+/// wildcard aims at (`Grep --glob '.en[v]'`), as that path (`globs.rs`).
 pub(crate) fn patterns(tool: &str, input: &Map<String, Value>) -> Vec<String> {
     let text = |key: &str| input.get(key).and_then(Value::as_str);
     let folder = text("path").unwrap_or("");
@@ -174,7 +175,7 @@ pub(crate) fn patterns(tool: &str, input: &Map<String, Value>) -> Vec<String> {
         }),
         _ => None,
     };
-    pattern
+    let mut paths: Vec<String> = pattern
         .filter(|p| !p.is_empty())
         .map(|p| {
             if p.starts_with('/') || folder.is_empty() {
@@ -183,7 +184,11 @@ pub(crate) fn patterns(tool: &str, input: &Map<String, Value>) -> Vec<String> {
                 vec![format!("{folder}/{p}")]
             }
         })
-        .unwrap_or_default()
+        .unwrap_or_default();
+    // `.en[v]` is `.env` too (globs.rs).
+    let aimed: Vec<String> = paths.iter().flat_map(|p| crate::globs::aimed(p)).collect();
+    paths.extend(aimed);
+    paths
 }
 
 /// True when `path` is one of `roots` or lies inside one.

@@ -9,8 +9,10 @@
 //! - `tools.rs`: which tool is which kind of action (only named planning tools pass as
 //!   `claude.*`; an unknown tool is `tool.*`), and which inputs only explain the call
 //!   (Bash's `description`: the justification, not the digested params);
-//! - `files.rs`: a file tool's `path`, `in_project`, the patterns Glob and Grep match,
-//!   and the real path (each a further part);
+//! - `files.rs`: a file tool's `path` (every path input judged; `~/` outside the project),
+//!   `in_project` (from the project folder the command hook names, else `cwd`), the
+//!   patterns Glob and Grep match (`globs.rs`: and the guarded names a wildcard aims at),
+//!   the real path, and each path in lower case (each a further part);
 //! - `real_paths.rs`: symlinks resolved on the agent's machine by `holdpoint hook
 //!   claude-code`, as the kernel would, into the hook input;
 //! - [`allow`] and [`deny`]: the `hookSpecificOutput` Claude Code reads. Every failure
@@ -24,6 +26,7 @@
 //!   folder (`holdpoint_file`).
 
 mod files;
+mod globs;
 pub mod http;
 pub mod real_paths;
 pub mod shell;

@@ -297,20 +297,62 @@ async fn glob_and_grep_patterns_that_leave_the_project_are_judged() {
 }
 
 #[tokio::test]
-#[ignore = "finding: Glob and Grep patterns are judged as text; a character class or a brace (`.en[v]`, `*.env`, `.env*`, `{a,.env}`) matches a credential file that no rule on the text names, and Grep then reads it"]
 async fn a_pattern_with_a_character_class_does_not_reach_a_credential() {
     let (t, agent) = starter_gate().await;
+    // Grep reads what its glob matches: these match `.env` (or a key folder) and used to
+    // pass as text no rule names.
     assert_all(
         &t.gate,
         &agent,
         Outcome::Deny,
         &[
             ("Grep", json!({"pattern": "KEY", "glob": ".en[v]"})),
+            ("Grep", json!({"pattern": "KEY", "glob": "*.env"})),
             ("Grep", json!({"pattern": "KEY", "glob": ".env*"})),
             ("Grep", json!({"pattern": "KEY", "glob": "{a,.env}"})),
-            ("Glob", json!({"pattern": "{a,../../dev/.ss[h]/id_rsa}"})),
+            ("Grep", json!({"pattern": "KEY", "glob": ".ENV"})),
+            ("Glob", json!({"pattern": "**/.ss[h]/*"})),
+            ("Glob", json!({"pattern": "/home/dev/.[a]ws/*"})),
+            ("Grep", json!({"pattern": "hp_", "glob": "admin.tok?n"})),
         ],
     );
+    // Ordinary searches still pass.
+    assert_all(
+        &t.gate,
+        &agent,
+        Outcome::Allow,
+        &[
+            ("Grep", json!({"pattern": "fn main", "glob": "*.rs"})),
+            ("Glob", json!({"pattern": "**/*"})),
+            ("Glob", json!({"pattern": "src/{lib,main}.rs"})),
+        ],
+    );
+}
+
+#[tokio::test]
+async fn a_brace_across_segments_does_not_reach_a_credential() {
+    let (t, agent) = starter_gate().await;
+    assert_all(
+        &t.gate,
+        &agent,
+        Outcome::Deny,
+        &[("Glob", json!({"pattern": "{a,../../dev/.ss[h]/id_rsa}"}))],
+    );
+    // Started in the home folder: the name appears only once the brace is expanded.
+    for (name, input) in [
+        (
+            "Grep",
+            json!({"pattern": "PRIVATE", "glob": "{.s,x/.s}sh/*"}),
+        ),
+        ("Glob", json!({"pattern": "{.s,x/.s}sh/*"})),
+        ("Grep", json!({"pattern": "k", "glob": "{.a,x}ws/*"})),
+    ] {
+        assert_eq!(
+            judge(&t.gate, &agent, &tool("/home/dev", name, input.clone())),
+            Outcome::Deny,
+            "{input}"
+        );
+    }
 }
 
 #[tokio::test]
