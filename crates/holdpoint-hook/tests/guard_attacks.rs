@@ -630,3 +630,67 @@ async fn a_huge_or_deep_tool_input_is_judged_or_refused() {
         Outcome::Allow
     );
 }
+
+#[tokio::test]
+async fn a_shell_path_in_capitals_is_judged_in_lower_case_too() {
+    let (t, agent) = starter_gate().await;
+    for command in ["cat ~/.SSH/id_rsa", "cat /home/dev/.AWS/credentials"] {
+        assert_eq!(
+            judge(
+                &t.gate,
+                &agent,
+                &tool(CWD, "Bash", json!({"command": command}))
+            ),
+            Outcome::Hold,
+            "{command}"
+        );
+    }
+    assert_eq!(
+        judge(
+            &t.gate,
+            &agent,
+            &tool(
+                CWD,
+                "Bash",
+                json!({"command": "echo x > .Claude/Settings.json"})
+            )
+        ),
+        Outcome::Deny
+    );
+}
+
+#[tokio::test]
+async fn cloud_metadata_services_are_not_fetched() {
+    let (t, agent) = starter_gate().await;
+    for url in [
+        "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        "http://2852039166/latest/meta-data/",
+        "http://0xa9fea9fe/",
+        "http://169.254.169.254.:80/",
+        "http://metadata.google.internal/computeMetadata/v1/",
+        "http://METADATA.GOOGLE.INTERNAL/",
+        "http://metadata.google.internal./computeMetadata/v1/",
+        "http://100.100.100.200/latest/meta-data/",
+        "http://[fd00:ec2::254]/latest/meta-data/",
+    ] {
+        let outcome = judge(&t.gate, &agent, &tool(CWD, "WebFetch", json!({"url": url})));
+        assert_eq!(outcome, Outcome::Deny, "{url}");
+    }
+    assert_eq!(
+        judge(
+            &t.gate,
+            &agent,
+            &tool(CWD, "WebFetch", json!({"url": "https://docs.rs/serde"}))
+        ),
+        Outcome::Allow
+    );
+    // A URL without a host (`file://`) is refused by the hook.
+    assert!(
+        action_of(&tool(
+            CWD,
+            "WebFetch",
+            json!({"url": "file:///home/dev/.ssh/id_rsa"})
+        ))
+        .is_err()
+    );
+}
