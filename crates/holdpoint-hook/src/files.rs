@@ -55,6 +55,21 @@ pub(crate) fn other_paths(input: &Map<String, Value>, main: &str) -> Vec<String>
         .collect()
 }
 
+/// Refuses path inputs written differently that are one path as text (see
+/// [`crate::HookError::AmbiguousPaths`]).
+pub(crate) fn one_way_each(cwd: &str, input: &Map<String, Value>) -> Result<(), crate::HookError> {
+    let given: Vec<&str> = (PATH_INPUTS.iter())
+        .filter_map(|key| input.get(*key).and_then(Value::as_str))
+        .collect();
+    let clash = given.iter().enumerate().any(|(i, a)| {
+        (given.iter().skip(i + 1)).any(|b| a != b && absolute(cwd, a) == absolute(cwd, b))
+    });
+    if clash {
+        return Err(crate::HookError::AmbiguousPaths);
+    }
+    Ok(())
+}
+
 /// `file` as the surface writes it: under `~` when it starts with `~/` (Claude Code
 /// expands it to the home folder, which the gateway does not know: such a path is not
 /// `in_project`); else absolute against `cwd` (a `~user` path, which is not expanded,

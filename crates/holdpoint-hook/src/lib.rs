@@ -99,6 +99,11 @@ pub enum HookError {
     UrlWithoutHost,
     #[error("an MCP tool name is `mcp__{{server}}__{{tool}}`")]
     McpToolName,
+    /// Two path inputs written differently that are one path as text (`x` and
+    /// `link/../x`): after a symlink they lead to different places, and the real paths
+    /// the command hook finds are keyed by the path as text.
+    #[error("the tool input names one path in two ways (`file_path`, `notebook_path`, `path`)")]
+    AmbiguousPaths,
 }
 
 /// Maps Claude Code's PreToolUse input to an action (the table in docs/agents.md). The
@@ -166,6 +171,7 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             ("shell.exec".to_string(), resource)
         }
         tools::ToolKind::FileWrite => {
+            files::one_way_each(cwd, &tool_input)?;
             let file = text("file_path")
                 .or_else(|| text("notebook_path"))
                 .ok_or(HookError::Missing("a write without `file_path`"))?;
@@ -175,6 +181,7 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             ("fs.write".to_string(), files::resource(cwd, file))
         }
         tools::ToolKind::FileRead => {
+            files::one_way_each(cwd, &tool_input)?;
             let file = (text("file_path").or_else(|| text("notebook_path")))
                 .or_else(|| text("path"))
                 .unwrap_or("");

@@ -476,6 +476,55 @@ async fn a_symlink_chain_a_dangling_link_and_a_link_to_a_parent_are_followed() {
     assert!(looped.get(REAL_PATHS_FIELD).is_none(), "{looped}");
 }
 
+/// A project with `link` -> `~/.aws/sso`: `link/../credentials` is `~/.aws/credentials`,
+/// though as text it is the project's `credentials`.
+fn dotdot_after_a_link() -> (tempfile::TempDir, String, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let home = root.join("home");
+    let project = home.join("app");
+    std::fs::create_dir_all(home.join(".aws/sso")).unwrap();
+    std::fs::create_dir_all(&project).unwrap();
+    symlink(home.join(".aws/sso"), project.join("link")).unwrap();
+    let (cwd, home) = (
+        project.to_str().unwrap().into(),
+        home.to_str().unwrap().into(),
+    );
+    (dir, cwd, home)
+}
+
+#[tokio::test]
+async fn two_path_inputs_that_are_one_path_as_text_are_refused() {
+    let (t, agent) = starter_gate().await;
+    let (_dir, cwd, home) = dotdot_after_a_link();
+    // Grep searches `path`; `file_path` names the same path as text, and used to be the one
+    // resolved.
+    let mut input = tool(
+        &cwd,
+        "Grep",
+        json!({"pattern": "secret", "file_path": "credentials", "path": "link/../credentials"}),
+    );
+    add_real_paths(&mut input, Some(&home));
+    assert_eq!(judge(&t.gate, &agent, &input), Outcome::Deny, "{input}");
+    let mut one = tool(
+        &cwd,
+        "Grep",
+        json!({"pattern": "s", "path": "link/../credentials"}),
+    );
+    add_real_paths(&mut one, Some(&home));
+    assert_eq!(judge(&t.gate, &agent, &one), Outcome::Deny, "{one}");
+}
+
+#[tokio::test]
+#[ignore = "finding: a shell path is normalized as text by the shell reader (shell/walk.rs) before the command hook resolves it, so `..` after a symlink is lost: `cat link/../credentials` with link -> ~/.aws/sso reads ~/.aws/credentials as a project file"]
+async fn a_shell_path_with_dotdot_after_a_link_is_judged_where_it_leads() {
+    let (t, agent) = starter_gate().await;
+    let (_dir, cwd, home) = dotdot_after_a_link();
+    let mut input = tool(&cwd, "Bash", json!({"command": "cat link/../credentials"}));
+    add_real_paths(&mut input, Some(&home));
+    assert_ne!(judge(&t.gate, &agent, &input), Outcome::Allow, "{input}");
+}
+
 #[tokio::test]
 async fn a_symlinked_cwd_does_not_move_the_project() {
     let (t, agent) = starter_gate().await;
