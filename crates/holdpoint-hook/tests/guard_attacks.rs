@@ -623,6 +623,12 @@ async fn the_transcript_the_prompt_comes_from_is_not_the_agent_s_to_write() {
             ),
             ("Write", json!({"file_path": ".claude/Settings.local.json"})),
             ("Write", json!({"file_path": ".MCP.json"})),
+            // Scripts that run later, outside the gate: Claude Code's other hooks, and git
+            // hooks in a `core.hooksPath` folder.
+            ("Write", json!({"file_path": ".claude/hooks/post-edit.sh"})),
+            ("Write", json!({"file_path": "~/.claude/hooks/notify.sh"})),
+            ("Edit", json!({"file_path": ".githooks/pre-commit"})),
+            ("Bash", json!({"command": "echo x >> .githooks/pre-push"})),
         ],
     );
 }
