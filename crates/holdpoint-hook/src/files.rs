@@ -34,11 +34,11 @@ impl RealPaths<'_> {
 }
 
 /// Where a call is made: `cwd` (relative paths are joined to it) and the project
-/// (`in_project` is judged from it).
+/// (`in_project` is judged from it; none: nothing is in the project).
 #[derive(Clone, Copy)]
 pub(crate) struct Place<'a> {
     pub(crate) cwd: &'a str,
-    pub(crate) project: &'a str,
+    pub(crate) project: Option<&'a str>,
 }
 
 /// The inputs that name a path for a file tool. A call naming more than one (NotebookEdit
@@ -106,9 +106,9 @@ pub(crate) fn context_for(
     // also when inside the project's own real path (a project reached through a
     // symlinked folder). So a real path given for the project never widens what the
     // written paths may reach.
-    let root = crate::normalize(at.project, "");
-    let written = [root.as_str()];
-    let roots: Vec<&str> = [Some(root.as_str()), real.of(&root)]
+    let root = at.project.map(|project| crate::normalize(project, ""));
+    let written: Vec<&str> = root.as_deref().into_iter().collect();
+    let roots: Vec<&str> = [root.as_deref(), root.as_deref().and_then(|r| real.of(r))]
         .into_iter()
         .flatten()
         .collect();

@@ -123,10 +123,12 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
     };
     let cwd = hook.get("cwd").and_then(Value::as_str).unwrap_or("/");
     // The project, from which `in_project` is judged: the folder Claude Code started in
-    // where the command hook says so (the agent's `cd` moves `cwd`), else `cwd`.
+    // where the command hook says so (the agent's `cd` moves `cwd`), else `cwd`. Without
+    // either (or with a relative one) nothing is in the project: a missing `cwd` must not
+    // make `/` the project.
     let project = (hook.get(PROJECT_FIELD).and_then(Value::as_str))
-        .filter(|dir| dir.starts_with('/'))
-        .unwrap_or(cwd);
+        .or_else(|| hook.get("cwd").and_then(Value::as_str))
+        .filter(|dir| dir.starts_with('/'));
     let real = RealPaths(
         hook.get(real_paths::REAL_PATHS_FIELD)
             .and_then(Value::as_object),

@@ -585,6 +585,15 @@ async fn the_hook_input_s_own_fields_cannot_hide_a_path() {
         "tool_input": {"file_path": "/etc/cron.d/x", "content": "x"},
         REAL_PATHS_FIELD: {CWD: "/"}});
     assert_eq!(judge(&t.gate, &agent, &forged), Outcome::Hold);
+    // Without a `cwd` (or with a relative one) nothing is in the project; `/` used to be.
+    for input in [
+        json!({"tool_name": "Write", "tool_input": {"file_path": "/etc/cron.d/x"}}),
+        json!({"cwd": null, "tool_name": "Write", "tool_input": {"file_path": "/etc/cron.d/x"}}),
+        json!({"cwd": "app", "tool_name": "Write", "tool_input": {"file_path": "/etc/cron.d/x"}}),
+        json!({"cwd": 7, "tool_name": "Read", "tool_input": {"file_path": "/etc/shadow"}}),
+    ] {
+        assert_eq!(judge(&t.gate, &agent, &input), Outcome::Hold, "{input}");
+    }
     // Fields inside `tool_input` are the tool's, never the hook's.
     let inside = tool(
         CWD,
