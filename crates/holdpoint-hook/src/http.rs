@@ -159,16 +159,22 @@ async fn decide(
 }
 
 /// Sets `holdpoint_file` on the context (and on each part's) whose `path` lies inside one
-/// of the gateway's own folders.
+/// of the gateway's own folders: each absolute folder normalized as the paths are (`//`,
+/// `/./`, `..`, a trailing `/`), and compared in lower case too (a case-insensitive
+/// filesystem). A relative folder cannot be placed here; the app also passes the folder's
+/// real path.
 fn mark_own_files(context: &mut serde_json::Map<String, Value>, own: &OwnFiles) {
+    let dirs: Vec<String> = (own.0.iter())
+        .filter(|dir| dir.starts_with('/'))
+        .map(|dir| crate::normalize("/", dir))
+        .collect();
+    let within = |path: &str, dir: &str| path == dir || path.starts_with(&format!("{dir}/"));
     let inside = |path: Option<&Value>| {
         let Some(path) = path.and_then(Value::as_str) else {
             return false;
         };
-        own.0.iter().any(|dir| {
-            let dir = dir.trim_end_matches('/');
-            path == dir || path.starts_with(&format!("{dir}/"))
-        })
+        let lower = path.to_lowercase();
+        (dirs.iter()).any(|dir| within(path, dir) || within(&lower, &dir.to_lowercase()))
     };
     if inside(context.get("path")) {
         context.insert("holdpoint_file".into(), Value::Bool(true));

@@ -9,8 +9,10 @@
 //! - `tools.rs`: which tool is which kind of action (only named planning tools pass as
 //!   `claude.*`; an unknown tool is `tool.*`), and which inputs only explain the call
 //!   (Bash's `description`: the justification, not the digested params);
-//! - `files.rs`: a file tool's `path`, `in_project`, the patterns Glob and Grep match,
-//!   and the real path (each a further part);
+//! - `files.rs`: a file tool's `path` (every path input judged; `~/` outside the project),
+//!   `in_project` (from the project folder the command hook names, else `cwd`), the
+//!   patterns Glob and Grep match (`globs.rs`: and the guarded names a wildcard aims at),
+//!   the real path, and each path in lower case (each a further part);
 //! - `real_paths.rs`: symlinks resolved on the agent's machine by `holdpoint hook
 //!   claude-code`, as the kernel would, into the hook input;
 //! - [`allow`] and [`deny`]: the `hookSpecificOutput` Claude Code reads. Every failure
@@ -24,6 +26,7 @@
 //!   folder (`holdpoint_file`).
 
 mod files;
+mod globs;
 pub mod http;
 pub mod real_paths;
 pub mod shell;
@@ -43,6 +46,11 @@ pub const SURFACE: &str = "hook";
 /// prompt, read from the transcript on the agent's machine. (The gateway never opens a
 /// path a client names.)
 pub const PROMPT_FIELD: &str = "holdpoint_prompt";
+
+/// The field `holdpoint hook claude-code` adds to the hook input: the folder Claude Code
+/// started in (`CLAUDE_PROJECT_DIR`), from which `in_project` is judged. Without it (the
+/// HTTP hook) the project is `cwd`, which moves when the agent runs `cd`.
+pub const PROJECT_FIELD: &str = "holdpoint_project_dir";
 
 /// The user's latest prompt in a Claude Code transcript (JSON lines): the last `user`
 /// entry written by the person, not a tool result.
@@ -91,11 +99,16 @@ pub enum HookError {
     UrlWithoutHost,
     #[error("an MCP tool name is `mcp__{{server}}__{{tool}}`")]
     McpToolName,
+    /// Two path inputs written differently that are one path as text (`x` and
+    /// `link/../x`): after a symlink they lead to different places, and the real paths
+    /// the command hook finds are keyed by the path as text.
+    #[error("the tool input names one path in two ways (`file_path`, `notebook_path`, `path`)")]
+    AmbiguousPaths,
 }
 
 /// Maps Claude Code's PreToolUse input to an action (the table in docs/agents.md). The
 /// params are the tool input without the inputs that only explain it
-/// ([`tools::EXPLAINING_INPUTS`], which join the justification); the resource is derived
+/// ([`tools::explaining_inputs`], which join the justification); the resource is derived
 /// from it (a path made relative to the root, a host).
 pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
     let hook = input.as_object().ok_or(HookError::NotAnObject)?;
@@ -109,12 +122,19 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
         Some(_) => return Err(HookError::ToolInputNotAnObject),
     };
     let cwd = hook.get("cwd").and_then(Value::as_str).unwrap_or("/");
+    // The project, from which `in_project` is judged: the folder Claude Code started in
+    // where the command hook says so (the agent's `cd` moves `cwd`), else `cwd`. Without
+    // either (or with a relative one) nothing is in the project: a missing `cwd` must not
+    // make `/` the project.
+    let project = (hook.get(PROJECT_FIELD).and_then(Value::as_str))
+        .or_else(|| hook.get("cwd").and_then(Value::as_str))
+        .filter(|dir| dir.starts_with('/'));
     let real = RealPaths(
         hook.get(real_paths::REAL_PATHS_FIELD)
             .and_then(Value::as_object),
     );
     let mut explained: Vec<String> = Vec::new();
-    for key in tools::EXPLAINING_INPUTS {
+    for key in tools::explaining_inputs(tool) {
         if let Some(Value::String(text)) = tool_input.remove(*key) {
             explained.push(text);
         }
@@ -134,6 +154,8 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             let reading = shell::read(command, cwd);
             let mut parts = shell_parts(&reading, &resource);
             parts.extend(real.shell_parts(&reading, &resource, cwd));
+            let folded = files::case_folded(&parts);
+            parts.extend(folded);
             if !parts.is_empty() {
                 context.insert(PARTS_KEY.into(), Value::Array(parts));
             }
@@ -151,19 +173,25 @@ pub fn action_of(input: &Value) -> Result<HookAction, HookError> {
             ("shell.exec".to_string(), resource)
         }
         tools::ToolKind::FileWrite => {
+            files::one_way_each(cwd, &tool_input)?;
             let file = text("file_path")
                 .or_else(|| text("notebook_path"))
                 .ok_or(HookError::Missing("a write without `file_path`"))?;
-            files::context_for(&mut context, "fs.write", cwd, file, &[], &real);
-            ("fs.write".to_string(), format!("fs{}", path(cwd, file)))
+            let others = files::other_paths(&tool_input, file);
+            let at = files::Place { cwd, project };
+            files::context_for(&mut context, "fs.write", at, file, &others, &real);
+            ("fs.write".to_string(), files::resource(cwd, file))
         }
         tools::ToolKind::FileRead => {
+            files::one_way_each(cwd, &tool_input)?;
             let file = (text("file_path").or_else(|| text("notebook_path")))
                 .or_else(|| text("path"))
                 .unwrap_or("");
-            let patterns = files::patterns(tool, &tool_input);
-            files::context_for(&mut context, "fs.read", cwd, file, &patterns, &real);
-            ("fs.read".to_string(), format!("fs{}", path(cwd, file)))
+            let mut further = files::patterns(tool, &tool_input);
+            further.extend(files::other_paths(&tool_input, file));
+            let at = files::Place { cwd, project };
+            files::context_for(&mut context, "fs.read", at, file, &further, &real);
+            ("fs.read".to_string(), files::resource(cwd, file))
         }
         tools::ToolKind::Web => {
             let host = match text("url") {
@@ -307,14 +335,29 @@ fn path_context(p: &shell::PathUse) -> Value {
 
 /// `file` (relative to `cwd` unless absolute), normalized as a slash path with a leading
 /// `/`: `.` and empty segments dropped, `..` resolved, other characters kept where a
-/// resource allows them and replaced by `_` elsewhere. The root is `""`.
-fn path(cwd: &str, file: &str) -> String {
-    normalize(cwd, file)
+/// resource allows them and replaced by `_` elsewhere. The root is `""`. Cut after the
+/// last whole segment that fits [`MAX_RESOURCE_PATH`]: a resource is at most 256 bytes,
+/// and the gate's cost grows with a resource's depth (a part's resource with thousands of
+/// segments took seconds, and more overflowed the stack). Rules on `context.path` see
+/// the whole path.
+pub(crate) fn path(cwd: &str, file: &str) -> String {
+    let mut out = String::new();
+    for part in normalize(cwd, file)
         .split('/')
         .filter(|part| !part.is_empty())
-        .map(|part| format!("/{}", segment(part)))
-        .collect()
+    {
+        let next = format!("/{}", segment(part));
+        if out.len() + next.len() > MAX_RESOURCE_PATH {
+            break;
+        }
+        out.push_str(&next);
+    }
+    out
 }
+
+/// The most bytes of a path in a resource, leaving room for its surface's prefix
+/// (`shell`, `claude`, `fs`) within [`holdpoint_core::action::MAX_NAME_LEN`].
+const MAX_RESOURCE_PATH: usize = holdpoint_core::action::MAX_NAME_LEN - 8;
 
 /// The output that lets the call go ahead.
 pub fn allow(reason: &str) -> Value {

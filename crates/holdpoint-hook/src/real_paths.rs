@@ -65,10 +65,14 @@ fn components(path: &Path) -> VecDeque<PathBuf> {
         .collect()
 }
 
-/// Adds [`REAL_PATHS_FIELD`] to a PreToolUse input: for each path the call names whose
-/// real path differs from the path as written (and normalized as text). `home` expands
-/// `~`; without it paths under `~` are not resolved.
+/// Sets [`REAL_PATHS_FIELD`] in a PreToolUse input (replacing any the input brought):
+/// for each path the call names whose real path differs from the path as written (and
+/// normalized as text; a path under `~` always, as the home folder it is in). `home`
+/// expands `~`; without it paths under `~` are not resolved.
 pub fn add_real_paths(input: &mut Value, home: Option<&str>) {
+    if let Some(fields) = input.as_object_mut() {
+        fields.remove(REAL_PATHS_FIELD);
+    }
     let Ok(action) = crate::action_of(input) else {
         return;
     };
@@ -76,17 +80,21 @@ pub fn add_real_paths(input: &mut Value, home: Option<&str>) {
     let cwd = input.get("cwd").and_then(Value::as_str).unwrap_or("/");
     let mut named = named_paths(&action);
     named.push(crate::normalize(cwd, ""));
-    for named in named {
-        let raw = raw_path(input, &named, home);
-        let Some(raw) = raw else { continue };
+    if let Some(project) = input.get(crate::PROJECT_FIELD).and_then(Value::as_str) {
+        named.push(crate::normalize(project, ""));
+    }
+    let mut pairs: Vec<(String, PathBuf)> = (named.into_iter())
+        .filter_map(|named| raw_path(input, &named, home).map(|raw| (named, raw)))
+        .collect();
+    pairs.extend(shell_raw_paths(input, home));
+    for (named, raw) in pairs {
         let real = match resolve(&raw) {
             Some(real) => real.to_string_lossy().into_owned(),
             // A link loop: nothing can be opened there, but say so rather than trust it.
             None => continue,
         };
-        let written = expand_home(&named, home);
-        if real != written.unwrap_or_default() {
-            found.insert(named, Value::String(real));
+        if real != named {
+            add_real(&mut found, named, real);
         }
     }
     if !found.is_empty()
@@ -94,6 +102,47 @@ pub fn add_real_paths(input: &mut Value, home: Option<&str>) {
     {
         fields.insert(REAL_PATHS_FIELD.into(), Value::Object(found));
     }
+}
+
+/// Records `real` for `named`: a string, or a list when paths written differently (`x`,
+/// `link/../x`) are one path as text but lead to different places.
+fn add_real(found: &mut Map<String, Value>, named: String, real: String) {
+    let real = Value::String(real);
+    match found.get_mut(&named) {
+        None => {
+            found.insert(named, real);
+        }
+        Some(Value::Array(list)) => {
+            if !list.contains(&real) {
+                list.push(real);
+            }
+        }
+        Some(first) => {
+            if *first != real {
+                *first = Value::Array(vec![first.clone(), real]);
+            }
+        }
+    }
+}
+
+/// For a Bash call, each path of the line as the kernel will be given it (`..` kept),
+/// beside the path as the surface writes it.
+fn shell_raw_paths(input: &Value, home: Option<&str>) -> Vec<(String, PathBuf)> {
+    if input.get("tool_name").and_then(Value::as_str) != Some("Bash") {
+        return Vec::new();
+    }
+    let cwd = input.get("cwd").and_then(Value::as_str).unwrap_or("/");
+    let Some(command) = input.pointer("/tool_input/command").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    (crate::shell::read(command, cwd).parts.into_iter())
+        .filter_map(|part| match part {
+            crate::shell::Part::Path(p) => {
+                expand_home(&p.raw, home).map(|raw| (p.path, PathBuf::from(raw)))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Every path the call names, as the surface writes it in `context.path`.
@@ -114,21 +163,20 @@ fn named_paths(action: &crate::HookAction) -> Vec<String> {
     paths
 }
 
-/// The path as the kernel will be given it: for a file tool, the tool input joined to
-/// `cwd` without resolving `..` as text (after a symlink `..` leads elsewhere); for a
-/// shell path, the surface's absolute form with `~` expanded.
+/// The path as the kernel will be given it: for a file tool's path input, the input
+/// joined to `cwd` (or `~` expanded) without resolving `..` as text (after a symlink `..`
+/// leads elsewhere); for a shell path, the surface's absolute form with `~` expanded.
 fn raw_path(input: &Value, named: &str, home: Option<&str>) -> Option<PathBuf> {
     let cwd = input.get("cwd").and_then(Value::as_str).unwrap_or("/");
     let tool_input = input.get("tool_input");
-    let given = ["file_path", "notebook_path", "path"]
-        .iter()
-        .find_map(|key| tool_input?.get(key)?.as_str());
-    if let Some(given) = given
-        && crate::normalize(cwd, given) == named
-    {
-        return Some(Path::new(cwd).join(given));
+    let given = (crate::files::PATH_INPUTS.iter())
+        .filter_map(|key| tool_input?.get(*key)?.as_str())
+        .find(|given| crate::files::absolute(cwd, given) == named);
+    match given {
+        Some(given) if given.starts_with('~') => expand_home(given, home).map(PathBuf::from),
+        Some(given) => Some(Path::new(cwd).join(given)),
+        None => expand_home(named, home).map(PathBuf::from),
     }
-    expand_home(named, home).map(PathBuf::from)
 }
 
 /// `~/x` as `{home}/x`; other paths as they are. `None` for `~` without a home, or

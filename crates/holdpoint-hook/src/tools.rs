@@ -60,10 +60,18 @@ pub fn kind_of(name: &str) -> ToolKind {
     }
 }
 
-/// The inputs that say what the agent means rather than what the call does (Bash's
-/// `description`): they go into the justification, not into the params, so rewording
-/// them does not make a repeat a new action needing a new approval.
-pub const EXPLAINING_INPUTS: &[&str] = &["description"];
+/// The inputs of tool `name` that say what the agent means rather than what the call
+/// does (Bash's and PowerShell's `description`): they go into the justification, not
+/// into the params, so rewording them does not make a repeat a new action needing a new
+/// approval. Only for the tools named here: for any other tool (an MCP tool's or a new
+/// tool's `description` is often the payload: an issue's body, a commit message) every
+/// input is part of the action.
+pub fn explaining_inputs(name: &str) -> &'static [&'static str] {
+    match name {
+        "Bash" | "PowerShell" => &["description"],
+        _ => &[],
+    }
+}
 
 /// The input that holds the code a tool runs.
 pub fn code_input(name: &str) -> &'static str {

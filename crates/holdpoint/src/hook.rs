@@ -7,7 +7,8 @@
 //! `UserPromptSubmit` event (see `prompts.rs`), else read from the transcript the input
 //! points to. It always decides within its wait plus [`HOOK_MARGIN`]; with `--on-hold
 //! defer`, a call still held then is deferred (headless sessions resume it), not denied.
-//! It adds where each path the call names really leads (`holdpoint_hook::real_paths`).
+//! It adds the project folder (`CLAUDE_PROJECT_DIR`) and where each path the call names
+//! really leads (`holdpoint_hook::real_paths`), replacing any such field the input brought.
 
 use crate::cli::Remote;
 use crate::exit;
@@ -119,6 +120,17 @@ async fn ask(remote: &Remote, wait: Duration) -> Result<Option<Value>, String> {
         .token
         .clone()
         .ok_or("HOLDPOINT_TOKEN is not set, so no tool call can be checked")?;
+    let env = holdpoint_core::env::ProcessEnv;
+    // The fields this command adds are its own: none the input brought is kept.
+    if let Some(fields) = input.as_object_mut() {
+        fields.remove(holdpoint_hook::PROMPT_FIELD);
+        fields.remove(holdpoint_hook::PROJECT_FIELD);
+        // The folder Claude Code started in: `in_project` is judged from it, not from a
+        // `cwd` the agent's `cd` moved.
+        if let Some(project) = holdpoint_core::env::Env::var(&env, "CLAUDE_PROJECT_DIR") {
+            fields.insert(holdpoint_hook::PROJECT_FIELD.into(), Value::String(project));
+        }
+    }
     let prompt = prompts
         .and_then(|folder| crate::prompts::load(&folder, &session))
         .or_else(|| {
@@ -134,7 +146,7 @@ async fn ask(remote: &Remote, wait: Duration) -> Result<Option<Value>, String> {
         fields.insert(holdpoint_hook::PROMPT_FIELD.into(), Value::String(prompt));
     }
     // Symlinks are followed here, beside the agent: the gateway judges the real paths too.
-    let home = holdpoint_core::env::Env::var(&holdpoint_core::env::ProcessEnv, "HOME");
+    let home = holdpoint_core::env::Env::var(&env, "HOME");
     holdpoint_hook::real_paths::add_real_paths(&mut input, home.as_deref());
     let client = Client::new(&remote.url, &token).map_err(|e| e.chain())?;
     client

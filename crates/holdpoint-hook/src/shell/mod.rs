@@ -96,6 +96,10 @@ pub struct PathUse {
     pub hidden: bool,
     /// The path (or pattern) lies inside the working directory.
     pub in_project: bool,
+    /// The path as the kernel will be given it: joined to the working directory but
+    /// with `..` kept (after a symlink, `link/..` is not the folder `link` is in). The
+    /// command hook resolves this one.
+    pub raw: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -413,8 +413,14 @@ impl Walker {
             return;
         }
         let path = absolute(&self.cwd, text);
+        let raw = if text.starts_with('/') || text.starts_with('~') {
+            text.to_string()
+        } else {
+            format!("{}/{text}", self.cwd.trim_end_matches('/'))
+        };
         self.parts.push(Part::Path(PathUse {
             in_project: self.in_project(text, &path),
+            raw,
             path,
             access,
             program: program.to_string(),
@@ -454,6 +460,7 @@ impl Walker {
         let path = absolute(&self.cwd, &literal_start);
         self.parts.push(Part::Path(PathUse {
             in_project: self.in_project(&dynamic.pattern, &pattern),
+            raw: path.clone(),
             path,
             access,
             program: program.to_string(),

@@ -84,6 +84,29 @@ impl Harness {
         settings: GateSettings,
         limits: ServerLimits,
     ) -> Harness {
+        Self::start_full(policies, users, settings, limits, Vec::new()).await
+    }
+
+    /// A gateway whose hook endpoint marks paths inside `own` as its own files (as the app
+    /// marks its data folder).
+    pub async fn start_with_own_files(policies: &str, own: Vec<String>) -> Harness {
+        Self::start_full(
+            policies,
+            Vec::new(),
+            settings(),
+            ServerLimits::default(),
+            own,
+        )
+        .await
+    }
+
+    async fn start_full(
+        policies: &str,
+        users: Vec<DirectoryUser>,
+        settings: GateSettings,
+        limits: ServerLimits,
+        own: Vec<String>,
+    ) -> Harness {
         let t = TestGate::with_policies(policies)
             .hold_defaults(defaults())
             .users(users)
@@ -113,8 +136,9 @@ impl Harness {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         // The surfaces the app mounts beside the API, as the app mounts them.
-        let documented = holdpoint_mcp::http::api_routes()
-            .merge(holdpoint_hook::http::routes(Default::default()));
+        let documented = holdpoint_mcp::http::api_routes().merge(holdpoint_hook::http::routes(
+            holdpoint_hook::http::OwnFiles(own),
+        ));
         let router = holdpoint_server::router_with(gate.clone(), documented, axum::Router::new());
         tokio::spawn(holdpoint_server::serve(
             listener,
