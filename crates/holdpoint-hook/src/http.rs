@@ -132,7 +132,8 @@ async fn decide(
     };
     let input: Value = serde_json::from_slice(&body).map_err(Refusal::Malformed)?;
     let mut action = action_of(&input)?;
-    mark_own_files(&mut action.context, own);
+    let searches = input.get("tool_name").and_then(Value::as_str) == Some("Grep");
+    mark_own_files(&mut action.context, own, searches);
     let ctx = SurfaceContext {
         surface: SURFACE.into(),
         extra: Some(action.context),
@@ -162,8 +163,9 @@ async fn decide(
 /// of the gateway's own folders: each absolute folder normalized as the paths are (`//`,
 /// `/./`, `..`, a trailing `/`), and compared in lower case too (a case-insensitive
 /// filesystem). A relative folder cannot be placed here; the app also passes the folder's
-/// real path.
-fn mark_own_files(context: &mut serde_json::Map<String, Value>, own: &OwnFiles) {
+/// real path. For a content search (`searches`: Grep), a folder that holds one of them is
+/// marked too: searching it would read the admin token.
+fn mark_own_files(context: &mut serde_json::Map<String, Value>, own: &OwnFiles, searches: bool) {
     let dirs: Vec<String> = (own.0.iter())
         .filter(|dir| dir.starts_with('/'))
         .map(|dir| crate::normalize("/", dir))
@@ -176,7 +178,15 @@ fn mark_own_files(context: &mut serde_json::Map<String, Value>, own: &OwnFiles) 
         let lower = path.to_lowercase();
         (dirs.iter()).any(|dir| within(path, dir) || within(&lower, &dir.to_lowercase()))
     };
-    if inside(context.get("path")) {
+    let holds_one = |path: Option<&Value>| {
+        let Some(path) = path.and_then(Value::as_str) else {
+            return false;
+        };
+        let lower = path.to_lowercase();
+        path == "/"
+            || (dirs.iter()).any(|dir| within(dir, path) || within(&dir.to_lowercase(), &lower))
+    };
+    if inside(context.get("path")) || (searches && holds_one(context.get("path"))) {
         context.insert("holdpoint_file".into(), Value::Bool(true));
     }
     let parts = context.get_mut(holdpoint_gate::PARTS_KEY);

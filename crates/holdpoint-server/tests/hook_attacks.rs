@@ -339,7 +339,6 @@ async fn the_data_folder_is_marked_however_the_operator_wrote_it() {
 }
 
 #[tokio::test]
-#[ignore = "finding: a search of a folder that holds the gateway's data folder (the quick start keeps it in the project) reads it: Grep `hp_` in `.` is a project read"]
 async fn a_search_of_the_project_does_not_reach_a_data_folder_inside_it() {
     let starter = (holdpoint_policy::starter_sources().into_iter())
         .map(|s| s.text)
@@ -354,4 +353,21 @@ async fn a_search_of_the_project_does_not_reach_a_data_folder_inside_it() {
     )
     .await;
     assert_ne!(decision(&out).0, "allow", "{out}");
+    for folder in ["/", "/home", "/home/dev/app/gw-data"] {
+        let out = hook(
+            &h,
+            &agent,
+            &call("Grep", json!({"pattern": "hp_", "path": folder})),
+        )
+        .await;
+        assert_eq!(decision(&out).0, "deny", "{folder}: {out}");
+    }
+    // A folder beside it is searched as before.
+    let out = hook(
+        &h,
+        &agent,
+        &call("Grep", json!({"pattern": "hp_", "path": "src"})),
+    )
+    .await;
+    assert_eq!(decision(&out).0, "allow", "{out}");
 }
