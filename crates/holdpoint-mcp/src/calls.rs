@@ -1,6 +1,9 @@
-//! A `tools/call` at the gate: allowed calls go on; denied ones come back as a tool
-//! result with `isError` and the reason, so the model reads it; held ones wait for the
-//! decision, with progress notifications, up to the upstream's `hold_wait`.
+//! A gated request at the gate (`tools/call`, and the methods of `methods.rs`): allowed
+//! ones go on; denied ones come back with the reason, so the model reads it (a tool
+//! result with `isError`, an error for the other methods); held ones wait for the
+//! decision, with progress notifications, up to the upstream's `hold_wait`. A request the
+//! client cancels, or one whose session ends (closed, idled out, the gateway stopping),
+//! withdraws its hold, and is never forwarded after.
 
 use crate::action::ToolCall;
 use crate::gatekeeper::{Gatekeeper, Ruling};
@@ -20,8 +23,8 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 pub enum Gated {
     /// Forward it upstream.
     Forward,
-    /// Answer the client with this result instead.
-    Refuse(CallToolResult),
+    /// Answer the client with this reason instead (`holdpoint: …`).
+    Refuse(String),
 }
 
 /// Where progress notifications for a held call go: the client and its token.
@@ -48,7 +51,11 @@ pub async fn gate(
     hold_wait: Duration,
     progress: Progress<'_>,
     ct: &CancellationToken,
+    ended: &CancellationToken,
 ) -> Gated {
+    if ended.is_cancelled() {
+        return refuse("the MCP session ended".into());
+    }
     let ruling = match keeper.submit(call).await {
         Ok(ruling) => ruling,
         Err(e) => {
@@ -84,10 +91,12 @@ pub async fn gate(
         let waited = tokio::select! {
             waited = keeper.wait(call, &id, left.min(PROGRESS_EVERY)) => waited,
             () = ct.cancelled() => {
-                if let Err(e) = keeper.cancel(&id).await {
-                    tracing::warn!(action = %id, error = %e, "could not cancel a held MCP call");
-                }
+                withdraw(keeper, &id).await;
                 return refuse(format!("cancelled by the client; {id} was withdrawn"));
+            }
+            () = ended.cancelled() => {
+                withdraw(keeper, &id).await;
+                return refuse(format!("the MCP session ended; {id} was withdrawn"));
             }
         };
         let now = match waited {
@@ -116,6 +125,10 @@ pub async fn gate(
             }
             // The gatekeeper's wait took the approval (the proxy's own resubmission, or
             // this read for a hold first opened by a surface whose client executes it).
+            // The session ended as the approval was taken: nothing runs for it now.
+            _ if now.proceed && ended.is_cancelled() => {
+                return refuse(format!("the MCP session ended; {id} was not run"));
+            }
             _ if now.proceed => return Gated::Forward,
             _ => return refuse(describe(&now)),
         }
@@ -138,8 +151,17 @@ fn describe(ruling: &Ruling) -> String {
     }
 }
 
+async fn withdraw(keeper: &dyn Gatekeeper, id: &str) {
+    if let Err(e) = keeper.cancel(id).await {
+        tracing::warn!(action = %id, error = %e, "could not withdraw a held MCP request");
+    }
+}
+
 fn refuse(text: String) -> Gated {
-    Gated::Refuse(CallToolResult::error(vec![Content::text(format!(
-        "holdpoint: {text}"
-    ))]))
+    Gated::Refuse(format!("holdpoint: {text}"))
+}
+
+/// A refusal as the tool result the model reads.
+pub fn tool_refusal(text: String) -> CallToolResult {
+    CallToolResult::error(vec![Content::text(text)])
 }

@@ -35,6 +35,16 @@ pub struct McpSection {
     /// The most sessions (each with its own upstream) one principal may hold open.
     #[serde(default = "default_max_sessions")]
     pub max_sessions: usize,
+    /// The roots the upstream is told of (absolute paths or `file://` URIs), served by
+    /// the gateway; without them it is told of no roots. The agent's never reach it.
+    #[serde(default)]
+    pub roots: Option<Vec<String>>,
+    /// Lets the upstream ask the agent's client for sampling (`mcp.sampling`, gated).
+    #[serde(default)]
+    pub allow_sampling: bool,
+    /// Lets the upstream ask the agent's client for input (`mcp.elicitation`, gated).
+    #[serde(default)]
+    pub allow_elicitation: bool,
 }
 
 fn default_max_sessions() -> usize {
@@ -101,6 +111,19 @@ pub enum ConfigError {
     },
     #[error("[[mcp]] `{name}`: the environment variable `{var}` is not set")]
     Unset { name: String, var: String },
+    #[error("[[mcp]] `{name}`: `roots`: `{root}` is neither an absolute path nor a `file://` URI")]
+    BadRoot { name: String, root: String },
+}
+
+/// A configured root as the `file://` URI the upstream is given.
+fn root_uri(root: &str) -> Option<String> {
+    if root.starts_with("file://") {
+        return url::Url::parse(root)
+            .ok()
+            .filter(|u| u.scheme() == "file")
+            .map(String::from);
+    }
+    url::Url::from_file_path(root).ok().map(String::from)
 }
 
 impl McpSection {
@@ -119,7 +142,24 @@ impl McpSection {
         for (header, var) in &self.headers {
             var_name(var).map_err(not_a_name(format!("headers.{header}")))?;
         }
+        self.roots()?;
         Ok(())
+    }
+
+    fn roots(&self) -> Result<Option<Vec<String>>, ConfigError> {
+        let Some(roots) = &self.roots else {
+            return Ok(None);
+        };
+        roots
+            .iter()
+            .map(|root| {
+                root_uri(root).ok_or_else(|| ConfigError::BadRoot {
+                    name: self.name.clone(),
+                    root: root.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
     }
 
     /// The upstream as the server runs it, with its credentials read from `env`.
@@ -193,6 +233,11 @@ impl McpSection {
             environment: self.environment.clone(),
             hold_wait,
             target,
+            asks: crate::Asks {
+                roots: self.roots()?,
+                sampling: self.allow_sampling,
+                elicitation: self.allow_elicitation,
+            },
         };
         proxy.check().map_err(|error| ConfigError::Proxy {
             name: self.name.clone(),
@@ -272,6 +317,28 @@ mod tests {
                 .to_string()
                 .contains("exactly one")
         );
+        let rooted = section(
+            "name = \"fs\"\ncommand = [\"x\"]\nroots = [\"/srv/data\", \"file:///tmp/x\"]\nallow_sampling = true",
+        );
+        let asks = rooted.upstream(&env).unwrap().proxy.asks;
+        assert_eq!(
+            asks.roots,
+            Some(vec!["file:///srv/data".into(), "file:///tmp/x".into()])
+        );
+        assert!(asks.sampling && !asks.elicitation);
+        assert_eq!(
+            ok.upstream(&env).unwrap().proxy.asks,
+            crate::Asks::default()
+        );
+        for bad in ["relative/path", "https://example.com/x"] {
+            let err = section(&format!(
+                "name = \"fs\"\ncommand = [\"x\"]\nroots = [\"{bad}\"]"
+            ))
+            .check()
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("neither an absolute path"), "{err}");
+        }
         let bad_name = section("name = \"g/h\"\ncommand = [\"x\"]");
         assert!(bad_name.upstream(&env).is_err());
         let long_wait = section("name = \"gh\"\ncommand = [\"x\"]\nhold_wait = \"2h\"");

@@ -1,13 +1,14 @@
 //! The MCP surface over HTTP, mounted by the app on the gateway's server.
 //! - `/mcp/{name}`: each `[[mcp]]` upstream, served over streamable HTTP to agents that
 //!   authenticate with their bearer token. Each agent session gets its own upstream
-//!   session, closed when the agent's ends or idles out.
+//!   session, closed when the agent's ends or idles out (and its held calls withdrawn).
+//!   Each message is checked raw (`frames.rs`) before rmcp reads it.
 //! - `POST /v1/mcp/{server}/calls` and `POST /v1/mcp/{server}/tools`: what `holdpoint mcp`
 //!   (the stdio proxy, which runs beside the agent) asks the gateway for each call and
 //!   each tool list.
 
 use crate::config::HostedUpstream;
-use crate::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, Sessions};
+use crate::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, SessionEnds, Sessions};
 use axum::Json;
 use axum::Router;
 use axum::extract::{FromRef, Path, Request, State};
@@ -52,10 +53,11 @@ where
     if upstreams.is_empty() {
         return router;
     }
+    let ends = SessionEnds::new(stop);
     for upstream in upstreams {
         let config = Arc::new(upstream.proxy.clone());
         let gate = gate.clone();
-        let per_principal = Sessions::new(upstream.max_sessions);
+        let per_principal = Sessions::new(upstream.max_sessions, ends.clone());
         let mut sessions = LocalSessionManager::default();
         sessions.session_config.keep_alive = Some(upstream.idle_timeout);
         // Every request carries a bearer token checked before it reaches the session, so
@@ -76,10 +78,12 @@ where
         router = router.route_service(&format!("/mcp/{}", upstream.proxy.name), service);
     }
     let owners = Arc::new(SessionOwners::default());
-    router.route_layer(axum::middleware::from_fn_with_state(
-        (gate.clone(), owners),
-        authenticate,
-    ))
+    router
+        .route_layer(axum::middleware::from_fn(crate::frames::checked))
+        .route_layer(axum::middleware::from_fn_with_state(
+            (gate.clone(), owners, ends),
+            authenticate,
+        ))
 }
 
 /// Which principal opened each MCP session: a session id is honoured only for it, so a
@@ -103,7 +107,7 @@ impl SessionOwners {
 /// a session id only from the principal that opened it. The identity rides along in the
 /// request for the proxy.
 async fn authenticate(
-    State((gate, owners)): State<(Arc<Gate>, Arc<SessionOwners>)>,
+    State((gate, owners, ends)): State<(Arc<Gate>, Arc<SessionOwners>, Arc<SessionEnds>)>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -147,6 +151,8 @@ async fn authenticate(
         }
         (Some(id), _) if closing && response.status().is_success() => {
             owners.lock().remove(id);
+            // Its held calls are withdrawn now, not when rmcp has drained them.
+            ends.end(id);
         }
         _ => {}
     }

@@ -1,15 +1,18 @@
 //! [`Proxy`]: the MCP server the agent talks to, one per agent session. `initialize`
-//! starts the upstream session with the agent's own parameters; `tools/list` and
-//! `tools/call` pass the gate; every other request and notification is forwarded as it
-//! is, both ways.
+//! starts the upstream session (beside the agent with the agent's own parameters; hosted
+//! by the gateway with only what `asks.rs` allows); `tools/list` and `tools/call` pass the
+//! gate, and so do the methods `methods.rs` gates; other known requests and
+//! notifications are forwarded, and unknown ones never are.
 
 use crate::action::{ToolCall, tool_call};
+use crate::asks::{Asks, HostedAsks};
 use crate::calls::{self, Gated, Progress};
 use crate::gatekeeper::{Gatekeeper, Outlook};
 use crate::local::LocalGate;
+use crate::methods::{self, Handling};
 use crate::redact::Redactor;
 use crate::relay::{ProgressMap, failure, forward};
-use crate::sessions::{SessionSlot, Sessions};
+use crate::sessions::{SessionEnds, SessionSlot, Sessions};
 use crate::tools::ToolCache;
 use crate::upstream::{self, Connection, Relay, Target};
 use holdpoint_core::{Identity, Principal};
@@ -24,9 +27,7 @@ use serde_json::Map;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::OnceCell;
-
-/// Methods the proxy judges itself; they never pass through as custom requests.
-const GATED: [&str; 3] = ["initialize", "tools/list", "tools/call"];
+use tokio_util::sync::CancellationToken;
 
 /// One upstream as configured.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +39,9 @@ pub struct ProxyConfig {
     /// How long a held call waits for its decision before it returns as pending.
     pub hold_wait: Duration,
     pub target: Target,
+    /// What a gateway-hosted upstream may have from the client side (unused beside the
+    /// agent, where it all passes through).
+    pub asks: Asks,
 }
 
 /// What is wrong with a [`ProxyConfig`].
@@ -93,11 +97,19 @@ pub struct Proxy {
     progress_to_agent: ProgressMap,
     progress_to_upstream: ProgressMap,
     redactor: Arc<Redactor>,
+    /// Fires when the agent's session ends: held requests are withdrawn.
+    ended: CancellationToken,
+    /// The session's id (gateway-hosted), learnt from its first request that carries it.
+    session_id: OnceLock<String>,
 }
 
 impl Proxy {
     pub fn new(config: Arc<ProxyConfig>, keepers: Keepers) -> Self {
         let redactor = Arc::new(config.target.secrets());
+        let ended = match &keepers {
+            Keepers::PerCaller(_, sessions) => sessions.ends.token(),
+            Keepers::Fixed(_) => CancellationToken::new(),
+        };
         Proxy {
             config,
             keepers,
@@ -108,6 +120,31 @@ impl Proxy {
             progress_to_agent: ProgressMap::default(),
             progress_to_upstream: ProgressMap::default(),
             redactor,
+            ended,
+            session_id: OnceLock::new(),
+        }
+    }
+
+    fn ends(&self) -> Option<&SessionEnds> {
+        match &self.keepers {
+            Keepers::PerCaller(_, sessions) => Some(&sessions.ends),
+            Keepers::Fixed(_) => None,
+        }
+    }
+
+    /// Files this session's end token under its id, the first time a request names it.
+    fn learn_session(&self, extensions: &rmcp::model::Extensions) {
+        if self.session_id.get().is_some() {
+            return;
+        }
+        let id = extensions
+            .get::<http::request::Parts>()
+            .and_then(|parts| parts.headers.get("mcp-session-id"))
+            .and_then(|v| v.to_str().ok());
+        if let (Some(id), Some(ends)) = (id, self.ends())
+            && self.session_id.set(id.to_string()).is_ok()
+        {
+            ends.register(id, &self.ended);
         }
     }
 
@@ -129,6 +166,7 @@ impl Proxy {
                     .get::<http::request::Parts>()
                     .and_then(|parts| parts.extensions.get::<Identity>())
                     .ok_or_else(|| McpError::invalid_request("no authenticated caller", None))?;
+                self.learn_session(&context.extensions);
                 let owner = self.owner.get_or_init(|| caller.principal.clone());
                 if *owner != caller.principal {
                     return Err(McpError::invalid_request(
@@ -167,10 +205,27 @@ impl Proxy {
         let ClientRequest::InitializeRequest(init) = request else {
             return Err(McpError::internal_error("not an initialize request", None));
         };
+        // A hosted upstream takes nothing from the agent's side but what its
+        // configuration allows; beside the agent, everything passes.
+        let (info, hosted) = match &self.keepers {
+            Keepers::Fixed(_) => (init.params, None),
+            Keepers::PerCaller(..) => (
+                self.config.asks.client_info(&init.params),
+                Some(Arc::new(HostedAsks {
+                    asks: self.config.asks.clone(),
+                    server: self.config.name.clone(),
+                    environment: self.config.environment.clone(),
+                    keeper: self.keeper(&context)?,
+                    hold_wait: self.config.hold_wait,
+                    ended: self.ended.clone(),
+                })),
+            ),
+        };
         let relay = Relay {
             name: self.config.name.clone(),
             agent: context.peer.clone(),
-            info: init.params,
+            info,
+            hosted,
             progress_to_agent: self.progress_to_agent.clone(),
             progress_to_upstream: self.progress_to_upstream.clone(),
             tools: self.tools.clone(),
@@ -308,20 +363,96 @@ impl Proxy {
             self.config.hold_wait,
             progress,
             &context.ct,
+            &self.ended,
         )
         .await
         {
             Gated::Forward => self.forward(request, &context).await,
-            Gated::Refuse(result) => Ok(ServerResult::CallToolResult(result)),
+            Gated::Refuse(text) => Ok(ServerResult::CallToolResult(calls::tool_refusal(text))),
         }
     }
 
-    /// Forwards a request upstream and redacts the answer.
+    /// A request `methods.rs` gates as `action`: forwarded once the gate lets it, or
+    /// answered with the gate's reason as an error.
+    async fn gated(
+        &self,
+        request: ClientRequest,
+        context: RequestContext<RoleServer>,
+        action: ToolCall,
+    ) -> Result<ServerResult, McpError> {
+        let keeper = self.keeper(&context)?;
+        let progress = Progress {
+            peer: &context.peer,
+            token: context.meta.get_progress_token(),
+        };
+        match calls::gate(
+            keeper.as_ref(),
+            &action,
+            self.config.hold_wait,
+            progress,
+            &context.ct,
+            &self.ended,
+        )
+        .await
+        {
+            Gated::Forward => self.forward(request, &context).await,
+            Gated::Refuse(text) => Err(McpError::invalid_request(text, None)),
+        }
+    }
+
+    /// `resources/list` and `prompts/list`: forwarded; for a hosted upstream, the entries
+    /// policy forbids are left out.
+    async fn list(
+        &self,
+        request: ClientRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ServerResult, McpError> {
+        let keeper = self.keeper(&context)?;
+        let answer = self.forward(request, &context).await?;
+        if matches!(self.keepers, Keepers::Fixed(_)) {
+            return Ok(answer);
+        }
+        let (name, env) = (&self.config.name, &self.config.environment);
+        let denied = async |calls: Vec<ToolCall>| -> Result<Vec<bool>, McpError> {
+            let outlooks = keeper.outlook(&calls).await.map_err(|e| {
+                McpError::internal_error(format!("holdpoint could not check the list: {e}"), None)
+            })?;
+            Ok(outlooks
+                .into_iter()
+                .map(|o| matches!(o, Outlook::Deny(_)))
+                .collect())
+        };
+        match answer {
+            ServerResult::ListResourcesResult(mut list) => {
+                let calls = (list.resources.iter())
+                    .map(|r| methods::resource_read(name, &r.uri, env))
+                    .collect();
+                let mut denied = denied(calls).await?.into_iter();
+                list.resources.retain(|_| !denied.next().unwrap_or(true));
+                Ok(ServerResult::ListResourcesResult(list))
+            }
+            ServerResult::ListPromptsResult(mut list) => {
+                let calls = (list.prompts.iter())
+                    .map(|p| methods::prompt_get(name, &p.name, Map::new(), env))
+                    .collect();
+                let mut denied = denied(calls).await?.into_iter();
+                list.prompts.retain(|_| !denied.next().unwrap_or(true));
+                Ok(ServerResult::ListPromptsResult(list))
+            }
+            other => Ok(other),
+        }
+    }
+
+    /// Forwards a request upstream and redacts the answer; nothing is forwarded once the
+    /// session has ended.
     async fn forward(
         &self,
         request: ClientRequest,
         context: &RequestContext<RoleServer>,
     ) -> Result<ServerResult, McpError> {
+        if self.ended.is_cancelled() {
+            return Err(McpError::invalid_request("the MCP session ended", None));
+        }
         let answer = forward(
             self.connection()?.peer(),
             request,
@@ -352,16 +483,16 @@ impl Service<RoleServer> for Proxy {
         request: ClientRequest,
         context: RequestContext<RoleServer>,
     ) -> Result<ServerResult, McpError> {
-        match &request {
-            ClientRequest::InitializeRequest(_) => self.initialize(request, context).await,
-            ClientRequest::ListToolsRequest(_) => self.list_tools(request, context).await,
-            ClientRequest::CallToolRequest(_) => self.call_tool(request, context).await,
-            // A request rmcp could not read as its typed form arrives as a custom one:
-            // a malformed `tools/call` must not reach the upstream past the gate.
-            ClientRequest::CustomRequest(custom) if GATED.contains(&custom.method.as_str()) => Err(
-                McpError::invalid_params(format!("malformed `{}` request", custom.method), None),
-            ),
-            _ => {
+        match methods::handling(&request, &self.config.name, &self.config.environment) {
+            Handling::Initialize => self.initialize(request, context).await,
+            Handling::ListTools => self.list_tools(request, context).await,
+            Handling::CallTool => self.call_tool(request, context).await,
+            Handling::ListResources | Handling::ListPrompts => self.list(request, context).await,
+            Handling::Gated(action) => self.gated(request, context, action).await,
+            // A request rmcp could not read as its typed form, or one of no MCP method,
+            // never reaches the upstream.
+            Handling::Refuse(error) => Err(error),
+            Handling::Forward => {
                 self.keeper(&context)?;
                 self.forward(request, &context).await
             }
@@ -371,8 +502,9 @@ impl Service<RoleServer> for Proxy {
     async fn handle_notification(
         &self,
         notification: ClientNotification,
-        _context: NotificationContext<RoleServer>,
+        context: NotificationContext<RoleServer>,
     ) -> Result<(), McpError> {
+        self.learn_session(&context.extensions);
         let notification = match notification {
             // Handled where the request is forwarded; the upstream's handshake already
             // sent its own `initialized`.
@@ -385,7 +517,18 @@ impl Service<RoleServer> for Proxy {
                 }
                 ClientNotification::ProgressNotification(n)
             }
-            other => other,
+            // The agent's roots reach only an upstream beside the agent: a hosted one
+            // has the roots of its configuration.
+            ClientNotification::RootsListChangedNotification(n) => match &self.keepers {
+                Keepers::Fixed(_) => ClientNotification::RootsListChangedNotification(n),
+                Keepers::PerCaller(..) => return Ok(()),
+            },
+            // Not a notification MCP's clients send (or a request with a malformed id,
+            // which rmcp reads as a notification): dropped.
+            ClientNotification::CustomNotification(n) => {
+                tracing::debug!(method = %methods::shown(&n.method), "dropped an unknown MCP notification");
+                return Ok(());
+            }
         };
         if let Some(connection) = self.upstream.get() {
             let _ = connection.send_notification(notification).await;
@@ -399,5 +542,14 @@ impl Service<RoleServer> for Proxy {
             .and_then(|c| c.peer_info())
             .map(|info| (*info).clone())
             .unwrap_or_default()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.ended.cancel();
+        if let (Some(id), Some(ends)) = (self.session_id.get(), self.ends()) {
+            ends.end(id);
+        }
     }
 }

@@ -2,10 +2,18 @@
 //! gateway-hosted session starts its own upstream (for a command, its own process), so
 //! an agent that opens sessions without end would exhaust the gateway's host; past the
 //! limit, `initialize` is refused until one of its sessions ends or idles out.
+//!
+//! [`SessionEnds`]: how a session learns it has ended. rmcp lets a closed session's
+//! requests run on (and cancels them only once they have drained, seconds later), so
+//! a held call would still be forwarded if approved in between. Each session's proxy
+//! registers a token under its session id; `DELETE` of the session fires it at once, as
+//! does the gateway stopping (every token is a child of its stop token), and a session
+//! that idles out fires its own when rmcp ends it.
 
 use holdpoint_core::Principal;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
 
 /// Why no more sessions may open.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,6 +29,54 @@ pub enum SessionsError {
 pub struct Sessions {
     limit: usize,
     open: Mutex<HashMap<Principal, usize>>,
+    /// Shared by every hosted upstream of the gateway.
+    pub ends: Arc<SessionEnds>,
+}
+
+/// The end token of each open session, by session id.
+#[derive(Debug, Default)]
+pub struct SessionEnds {
+    stop: CancellationToken,
+    tokens: Mutex<HashMap<String, CancellationToken>>,
+}
+
+/// Sessions registered at most; past it a session ends only when rmcp ends it.
+const MAX_ENDS: usize = 100_000;
+
+impl SessionEnds {
+    /// Ends whose tokens all fire when `stop` does.
+    pub fn new(stop: &CancellationToken) -> Arc<SessionEnds> {
+        Arc::new(SessionEnds {
+            stop: stop.clone(),
+            tokens: Mutex::default(),
+        })
+    }
+
+    /// A new token for a session whose id is not known yet; fires when the gateway stops.
+    pub fn token(&self) -> CancellationToken {
+        self.stop.child_token()
+    }
+
+    /// Files `token` under the session `id`, once it is known.
+    pub fn register(&self, id: &str, token: &CancellationToken) {
+        let mut tokens = self.lock();
+        if tokens.len() < MAX_ENDS {
+            tokens
+                .entry(id.to_string())
+                .or_insert_with(|| token.clone());
+        }
+    }
+
+    /// The session `id` ended: its token fires.
+    pub fn end(&self, id: &str) {
+        if let Some(token) = self.lock().remove(id) {
+            token.cancel();
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CancellationToken>> {
+        self.tokens.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// One open session; dropping it (the session ended) frees its place.
@@ -31,10 +87,11 @@ pub struct SessionSlot {
 }
 
 impl Sessions {
-    pub fn new(limit: usize) -> Arc<Sessions> {
+    pub fn new(limit: usize, ends: Arc<SessionEnds>) -> Arc<Sessions> {
         Arc::new(Sessions {
             limit,
             open: Mutex::new(HashMap::new()),
+            ends,
         })
     }
 
@@ -76,7 +133,7 @@ mod tests {
 
     #[test]
     fn each_principal_has_its_own_limit_and_ended_sessions_free_their_place() {
-        let sessions = Sessions::new(2);
+        let sessions = Sessions::new(2, Arc::default());
         let bot = Principal::new(PrincipalKind::Agent, "bot");
         let other = Principal::new(PrincipalKind::Agent, "other");
         let a = sessions.open(&bot).unwrap();
@@ -89,5 +146,19 @@ mod tests {
         let _c = sessions.open(&other).unwrap();
         drop(a);
         assert!(sessions.open(&bot).is_ok());
+    }
+
+    #[test]
+    fn a_session_end_and_the_gateway_stopping_fire_its_token() {
+        let stop = CancellationToken::new();
+        let ends = SessionEnds::new(&stop);
+        let (a, b, c) = (ends.token(), ends.token(), ends.token());
+        ends.register("s-a", &a);
+        ends.register("s-b", &b);
+        ends.end("s-a");
+        assert!(a.is_cancelled() && !b.is_cancelled());
+        ends.end("unknown");
+        stop.cancel();
+        assert!(b.is_cancelled() && c.is_cancelled());
     }
 }

@@ -1,7 +1,9 @@
 //! The upstream MCP server: a command the proxy starts, or a remote streamable-HTTP URL;
-//! and [`Relay`], the proxy's client side, which passes what the upstream asks of the
-//! agent (sampling, elicitation, roots) and what it tells it (notifications) through.
+//! and [`Relay`], the proxy's client side, which passes what the upstream tells the agent
+//! (notifications) through, and what it asks of it (sampling, elicitation, roots): for a
+//! gateway-hosted upstream only as `asks.rs` allows, beside the agent as it is.
 
+use crate::asks::{Asked, HostedAsks};
 use crate::redact::Redactor;
 use crate::relay::{ProgressMap, forward};
 use crate::tools::ToolCache;
@@ -62,8 +64,11 @@ pub struct Relay {
     pub name: String,
     /// The agent's session: what the upstream asks and tells is passed to it.
     pub agent: Peer<RoleServer>,
-    /// The agent's own `initialize` parameters, presented to the upstream as ours.
+    /// The `initialize` parameters presented to the upstream: the agent's own beside the
+    /// agent; for a hosted upstream, only what its configuration allows.
     pub info: ClientInfo,
+    /// For a gateway-hosted upstream: how its requests to the client are judged.
+    pub hosted: Option<Arc<HostedAsks>>,
     /// Upstream progress tokens → the agent's, for calls the agent made.
     pub progress_to_agent: ProgressMap,
     /// Agent progress tokens → the upstream's, for requests the upstream made.
@@ -188,6 +193,12 @@ impl Service<RoleClient> for Relay {
         request: ServerRequest,
         context: RequestContext<RoleClient>,
     ) -> Result<ClientResult, McpError> {
+        if let Some(hosted) = &self.hosted {
+            match hosted.judge(&request, &self.agent, &context.ct).await? {
+                Asked::Answer(answer) => return Ok(answer),
+                Asked::Forward => {}
+            }
+        }
         // Sampling and elicitation carry the upstream's text to the agent: redacted too.
         let request = self
             .redactor

@@ -8,7 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// File name and text of each starter file, in load order.
-const FILES: [(&str, &str); 6] = [
+const FILES: [(&str, &str); 7] = [
     ("00-reads.cedar", include_str!("starter/00-reads.cedar")),
     (
         "10-database.cedar",
@@ -23,6 +23,10 @@ const FILES: [(&str, &str); 6] = [
     (
         "45-agent-guard.cedar",
         include_str!("starter/45-agent-guard.cedar"),
+    ),
+    (
+        "46-mcp-methods.cedar",
+        include_str!("starter/46-mcp-methods.cedar"),
     ),
 ];
 

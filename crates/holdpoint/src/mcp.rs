@@ -5,12 +5,18 @@
 //!
 //! The gateway and the token are checked before the upstream starts, so a wrong URL or
 //! token is a clear error at once, not a failed first tool call.
+//!
+//! Each line from the agent is checked raw before rmcp reads it (`holdpoint_mcp::frames`).
+//! The other gated methods (`resources/read`, `prompts/get`, `completion/complete`) are
+//! submitted as plain actions (`POST /v1/actions`). This proxy runs beside the agent, as
+//! the agent, on a server the agent started: the agent's roots, sampling and elicitation
+//! pass through to it (a gateway-hosted server, `/mcp/{name}`, takes none of them).
 
 use crate::cli::Remote;
 use crate::exit;
 use anyhow::{Context, anyhow};
 use async_trait::async_trait;
-use holdpoint_client::{ActionView, Client, ClientError};
+use holdpoint_client::{ActionView, Client, ClientError, Submission};
 use holdpoint_mcp::{
     Gatekeeper, GatekeeperError, Keepers, Outlook, Proxy, ProxyConfig, Ruling, Target, ToolCall,
 };
@@ -51,6 +57,8 @@ pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
             env: Vec::new(),
             inherit_env: true,
         },
+        // Unused beside the agent: its own capabilities pass through.
+        asks: holdpoint_mcp::Asks::default(),
     };
     config.check().map_err(|e| anyhow!(e))?;
     let keeper = ApiGate {
@@ -61,7 +69,10 @@ pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
     keeper.check().await?;
     let proxy = Proxy::new(Arc::new(config), Keepers::Fixed(Arc::new(keeper)));
     let running = proxy
-        .serve(rmcp::transport::stdio())
+        .serve(holdpoint_mcp::frames::guard_stdio(
+            tokio::io::stdin(),
+            tokio::io::stdout(),
+        ))
         .await
         .context("the MCP client did not complete its handshake")?;
     running.waiting().await.context("the MCP session failed")?;
@@ -120,6 +131,19 @@ impl ApiGate {
 #[async_trait]
 impl Gatekeeper for ApiGate {
     async fn submit(&self, call: &ToolCall) -> Result<Ruling, GatekeeperError> {
+        if call.request.kind != holdpoint_mcp::action::KIND {
+            // A resource, prompt or completion request: a plain action.
+            let submission = Submission {
+                kind: call.request.kind.clone(),
+                resource: call.request.resource.clone(),
+                environment: call.request.environment.clone(),
+                params: call.request.params.as_object().cloned().unwrap_or_default(),
+                justification: String::new(),
+            };
+            let view =
+                (self.client.submit(&submission, Duration::ZERO).await).map_err(described)?;
+            return Ok(Self::ruling(view));
+        }
         let tool = mcp_field(call, "tool");
         let body = json!({
             "tool": tool,

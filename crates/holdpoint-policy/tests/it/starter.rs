@@ -197,6 +197,18 @@ fn starter_guards_coding_agents() {
         (mcp(Some(true)), Outcome::Hold),
         // An MCP call without the surface's context counts as destructive.
         (mcp(None), Outcome::Hold),
+        // Resources, prompts and completions are reads; a server asking the client waits.
+        (
+            Act::agent("mcp.resource", "mcp/fs/resources/file/srv/data/a.txt"),
+            Outcome::Allow,
+        ),
+        (Act::agent("mcp.prompt", "mcp/fs/prompts/review"), Outcome::Allow),
+        (
+            Act::agent("mcp.complete", "mcp/fs/completions/prompts/review"),
+            Outcome::Allow,
+        ),
+        (Act::agent("mcp.sampling", "mcp/fs/client"), Outcome::Hold),
+        (Act::agent("mcp.elicitation", "mcp/fs/client"), Outcome::Hold),
     ] {
         let what = format!("{} {} {:?}", act.kind, act.resource, act.extra);
         assert_eq!(outcome(&set, act), expected, "{what}");
