@@ -63,7 +63,8 @@ async fn serve(
     // Everything that can fail, before anything runs.
     let mounted = sections::mount(slack, webhooks, web, &gate, &shared, &public_url)?;
     let stop_mcp = tokio_util::sync::CancellationToken::new();
-    let (documented, hosted) = sections::surface_routes(&gate, &mcp, &stop_mcp, &data);
+    let mcp_ends = holdpoint_mcp::SessionEnds::new(&stop_mcp);
+    let (documented, hosted) = sections::surface_routes(&gate, &mcp, &mcp_ends, &data);
     let mut router = holdpoint_server::router_with(gate.clone(), documented, hosted);
     for routes in mounted.routes {
         router = router.merge(routes);
@@ -101,6 +102,10 @@ async fn serve(
     )
     .await
     .map_err(AppError::Serve);
+    // MCP requests held when the stop ended their sessions withdraw their holds first.
+    if !mcp_ends.settled(std::time::Duration::from_secs(5)).await {
+        tracing::warn!("some held MCP requests were not withdrawn before the stop");
+    }
 
     let _ = stop_tx.send(true);
     let _ = expiry.await;

@@ -90,17 +90,17 @@ pub(crate) struct Mounted {
 }
 
 /// The surfaces that speak HTTP on the gateway's server: the routes that join the API's
-/// OpenAPI document, and the MCP upstreams it hosts (ended when `stop` is cancelled).
-/// The hook keeps agents out of `data`, the gateway's own folder.
+/// OpenAPI document, and the MCP upstreams it hosts (ended when the stop token of `ends`
+/// is cancelled). The hook keeps agents out of `data`, the gateway's own folder.
 pub(crate) fn surface_routes(
     gate: &Arc<Gate>,
     mcp: &[HostedUpstream],
-    stop: &tokio_util::sync::CancellationToken,
+    ends: &Arc<holdpoint_mcp::SessionEnds>,
     data: &std::path::Path,
 ) -> (OpenApiRouter<AppState>, axum::Router<AppState>) {
     let own = holdpoint_hook::http::OwnFiles(own_folders(data));
     let documented = holdpoint_mcp::http::api_routes().merge(holdpoint_hook::http::routes(own));
-    let hosted = holdpoint_mcp::http::hosted_routes(gate, mcp, stop);
+    let hosted = holdpoint_mcp::http::hosted_routes(gate, mcp, ends);
     (documented, hosted)
 }
 

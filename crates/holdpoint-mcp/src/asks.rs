@@ -73,6 +73,8 @@ pub struct HostedAsks {
     pub hold_wait: Duration,
     /// Fires when the agent's session ends: a held request is withdrawn.
     pub ended: CancellationToken,
+    /// Where a request waiting at the gate counts as in flight.
+    pub ends: Option<Arc<crate::SessionEnds>>,
 }
 
 /// What becomes of one request of the upstream.
@@ -142,6 +144,7 @@ impl HostedAsks {
             peer: agent,
             token: None,
         };
+        let _in_flight = self.ends.as_ref().map(|ends| ends.in_flight());
         match calls::gate(
             self.keeper.as_ref(),
             &action,

@@ -88,8 +88,9 @@ pub async fn gate(
                 ruling.reason
             ));
         }
+        // Biased: a cancellation or a session's end wins over an approval at the same time.
         let waited = tokio::select! {
-            waited = keeper.wait(call, &id, left.min(PROGRESS_EVERY)) => waited,
+            biased;
             () = ct.cancelled() => {
                 withdraw(keeper, &id).await;
                 return refuse(format!("cancelled by the client; {id} was withdrawn"));
@@ -98,6 +99,7 @@ pub async fn gate(
                 withdraw(keeper, &id).await;
                 return refuse(format!("the MCP session ended; {id} was withdrawn"));
             }
+            waited = keeper.wait(call, &id, left.min(PROGRESS_EVERY)) => waited,
         };
         let now = match waited {
             Ok(now) => now,

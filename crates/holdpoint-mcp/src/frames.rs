@@ -135,7 +135,9 @@ where
     const BUFFER: usize = 1 << 16;
     let (rmcp_in, mut to_rmcp) = tokio::io::duplex(BUFFER);
     let (rmcp_out, from_rmcp) = tokio::io::duplex(BUFFER);
-    let (refusals, mut refused) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let (refusals, mut queue) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    // rmcp's lines join the refusals in one queue, which one task writes out whole.
+    let from_rmcp_lines = refusals.clone();
     tokio::spawn(async move {
         let mut lines = BufReader::new(stdin);
         let mut line = Vec::new();
@@ -153,7 +155,7 @@ where
                 }
                 Frame::Drop => {}
                 Frame::Refuse(error) => {
-                    let _ = refusals.send(error.to_string());
+                    let _ = refusals.send(format!("{error}\n").into_bytes());
                 }
             }
         }
@@ -161,34 +163,24 @@ where
         let _ = to_rmcp.shutdown().await;
     });
     tokio::spawn(async move {
-        let mut out = stdout;
         let mut from_rmcp = BufReader::new(from_rmcp);
-        let mut line = Vec::new();
-        let (mut open, mut asked) = (true, true);
         loop {
-            tokio::select! {
-                read = from_rmcp.read_until(b'\n', &mut line), if open => {
-                    match read {
-                        Ok(0) | Err(_) => open = false,
-                        Ok(_) => {
-                            if out.write_all(&line).await.is_err() || out.flush().await.is_err() {
-                                break;
-                            }
-                            line.clear();
-                        }
-                    }
-                }
-                refusal = refused.recv(), if asked => {
-                    let Some(refusal) = refusal else {
-                        asked = false;
-                        continue;
-                    };
-                    let text = format!("{refusal}\n");
-                    if out.write_all(text.as_bytes()).await.is_err() || out.flush().await.is_err() {
+            let mut line = Vec::new();
+            match from_rmcp.read_until(b'\n', &mut line).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    if from_rmcp_lines.send(line).is_err() {
                         break;
                     }
                 }
-                else => break,
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut out = stdout;
+        while let Some(line) = queue.recv().await {
+            if out.write_all(&line).await.is_err() || out.flush().await.is_err() {
+                break;
             }
         }
     });

@@ -39,12 +39,13 @@ where
 }
 
 /// `/mcp/{name}` for each upstream, each request authenticated by its bearer token.
-/// Cancelling `stop` ends every MCP session (and its upstream), so open event streams do
-/// not hold a shutdown up.
+/// Cancelling the stop token of `ends` ends every MCP session (and its upstream), so open
+/// event streams do not hold a shutdown up, and withdraws their holds: wait for
+/// [`SessionEnds::settled`] before closing the store.
 pub fn hosted_routes<S>(
     gate: &Arc<Gate>,
     upstreams: &[HostedUpstream],
-    stop: &tokio_util::sync::CancellationToken,
+    ends: &Arc<SessionEnds>,
 ) -> Router<S>
 where
     S: Clone + Send + Sync + 'static,
@@ -53,7 +54,6 @@ where
     if upstreams.is_empty() {
         return router;
     }
-    let ends = SessionEnds::new(stop);
     for upstream in upstreams {
         let config = Arc::new(upstream.proxy.clone());
         let gate = gate.clone();
@@ -64,7 +64,7 @@ where
         // a page a browser was tricked into (DNS rebinding) has nothing to send: the
         // gateway may be reached under any host name.
         let mut http = StreamableHttpServerConfig::default().disable_allowed_hosts();
-        http.cancellation_token = stop.child_token();
+        http.cancellation_token = ends.token();
         let service = StreamableHttpService::new(
             move || {
                 Ok(Proxy::new(
@@ -81,7 +81,7 @@ where
     router
         .route_layer(axum::middleware::from_fn(crate::frames::checked))
         .route_layer(axum::middleware::from_fn_with_state(
-            (gate.clone(), owners, ends),
+            (gate.clone(), owners, ends.clone()),
             authenticate,
         ))
 }

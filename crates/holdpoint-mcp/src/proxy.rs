@@ -125,7 +125,7 @@ impl Proxy {
         }
     }
 
-    fn ends(&self) -> Option<&SessionEnds> {
+    fn ends(&self) -> Option<&Arc<SessionEnds>> {
         match &self.keepers {
             Keepers::PerCaller(_, sessions) => Some(&sessions.ends),
             Keepers::Fixed(_) => None,
@@ -218,6 +218,7 @@ impl Proxy {
                     keeper: self.keeper(&context)?,
                     hold_wait: self.config.hold_wait,
                     ended: self.ended.clone(),
+                    ends: self.ends().cloned(),
                 })),
             ),
         };
@@ -357,6 +358,7 @@ impl Proxy {
             peer: &context.peer,
             token: context.meta.get_progress_token(),
         };
+        let _in_flight = self.ends().map(|ends| ends.in_flight());
         match calls::gate(
             keeper.as_ref(),
             &action,
@@ -385,6 +387,7 @@ impl Proxy {
             peer: &context.peer,
             token: context.meta.get_progress_token(),
         };
+        let _in_flight = self.ends().map(|ends| ends.in_flight());
         match calls::gate(
             keeper.as_ref(),
             &action,

@@ -8,11 +8,15 @@
 //! a held call would still be forwarded if approved in between. Each session's proxy
 //! registers a token under its session id; `DELETE` of the session fires it at once, as
 //! does the gateway stopping (every token is a child of its stop token), and a session
-//! that idles out fires its own when rmcp ends it.
+//! that idles out fires its own when rmcp ends it. Each gated request counts as in
+//! flight while it waits, so a stopping gateway can wait for its withdrawals
+//! ([`SessionEnds::settled`]) before it closes the store.
 
 use holdpoint_core::Principal;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// Why no more sessions may open.
@@ -38,6 +42,20 @@ pub struct Sessions {
 pub struct SessionEnds {
     stop: CancellationToken,
     tokens: Mutex<HashMap<String, CancellationToken>>,
+    in_flight: AtomicUsize,
+    settle: tokio::sync::Notify,
+}
+
+/// One gated request in flight; dropping it (the request answered) counts it out.
+#[derive(Debug)]
+pub struct InFlight(Arc<SessionEnds>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if self.0.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.0.settle.notify_waiters();
+        }
+    }
 }
 
 /// Sessions registered at most; past it a session ends only when rmcp ends it.
@@ -48,8 +66,29 @@ impl SessionEnds {
     pub fn new(stop: &CancellationToken) -> Arc<SessionEnds> {
         Arc::new(SessionEnds {
             stop: stop.clone(),
-            tokens: Mutex::default(),
+            ..SessionEnds::default()
         })
+    }
+
+    /// Counts one gated request in flight until the guard drops.
+    pub fn in_flight(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(self.clone())
+    }
+
+    /// Waits, up to `wait`, until no gated request is in flight: after the stop token
+    /// fired, until each has withdrawn its hold. True when none is left.
+    pub async fn settled(&self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let notified = self.settle.notified();
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.in_flight.load(Ordering::SeqCst) == 0;
+            }
+        }
     }
 
     /// A new token for a session whose id is not known yet; fires when the gateway stops.
@@ -160,5 +199,20 @@ mod tests {
         ends.end("unknown");
         stop.cancel();
         assert!(b.is_cancelled() && c.is_cancelled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn settled_waits_for_the_requests_in_flight() {
+        let ends = SessionEnds::new(&CancellationToken::new());
+        assert!(ends.settled(Duration::from_secs(1)).await);
+        let guard = ends.in_flight();
+        assert!(!ends.settled(Duration::from_secs(1)).await);
+        let waiting = tokio::spawn({
+            let ends = ends.clone();
+            async move { ends.settled(Duration::from_secs(60)).await }
+        });
+        tokio::task::yield_now().await;
+        drop(guard);
+        assert!(waiting.await.unwrap());
     }
 }

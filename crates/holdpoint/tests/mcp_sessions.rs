@@ -1,5 +1,6 @@
 //! The MCP surface's sessions and pass-through, end to end with real peers: the upstream's
-//! requests to the client (sampling, roots) reach the agent's client; a remote
+//! requests to the client reach the agent's client as its config allows (sampling turned
+//! on, roots from the config, never the agent's); a remote
 //! streamable-HTTP upstream gets its credential header from the gateway's environment; an
 //! agent session's end, or its idling, ends its upstream session.
 
@@ -80,12 +81,18 @@ impl ClientHandler for Editor {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_upstreams_requests_to_the_client_pass_through() {
+async fn the_upstreams_requests_to_the_client_pass_through_as_its_config_allows() {
     let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    std::fs::write(
+        dir.path().join("policies/all.cedar"),
+        "permit(principal, action, resource);",
+    )
+    .unwrap();
     let cfg = config(
         dir.path(),
         &format!(
-            "[[mcp]]\nname = \"everything\"\ncommand = [\"node\", \"{}\", \"stdio\"]\n",
+            "[policy]\ndir = \"policies\"\n\n[[mcp]]\nname = \"everything\"\ncommand = [\"node\", \"{}\", \"stdio\"]\nallow_sampling = true\nroots = [\"/srv/configured\"]\n",
             npm_server("server-everything")
         ),
     );
@@ -93,7 +100,7 @@ async fn the_upstreams_requests_to_the_client_pass_through() {
     let agent = gw.create_token("editor-agent", "agent", &[]);
     let client = Editor.serve(http(&gw, "everything", &agent)).await.unwrap();
     // The server offers these tools only to a client that samples / has roots: the
-    // agent's own capabilities reached it through the proxy.
+    // capabilities the config turns on reached it through the proxy.
     let names: Vec<String> = client
         .list_all_tools()
         .await
@@ -112,7 +119,9 @@ async fn the_upstreams_requests_to_the_client_pass_through() {
     assert!(!error && said.contains("sampled by the editor"), "{said}");
     let params = rmcp::model::CallToolRequestParams::new("get-roots-list");
     let (error, said) = text_of(&client.call_tool(params).await.unwrap());
-    assert!(!error && said.contains("file:///work/project"), "{said}");
+    // The roots are the config's, never the agent's.
+    assert!(!error && said.contains("file:///srv/configured"), "{said}");
+    assert!(!said.contains("file:///work/project"), "{said}");
     client.cancel().await.unwrap();
 }
 

@@ -202,13 +202,19 @@ fn starter_guards_coding_agents() {
             Act::agent("mcp.resource", "mcp/fs/resources/file/srv/data/a.txt"),
             Outcome::Allow,
         ),
-        (Act::agent("mcp.prompt", "mcp/fs/prompts/review"), Outcome::Allow),
+        (
+            Act::agent("mcp.prompt", "mcp/fs/prompts/review"),
+            Outcome::Allow,
+        ),
         (
             Act::agent("mcp.complete", "mcp/fs/completions/prompts/review"),
             Outcome::Allow,
         ),
         (Act::agent("mcp.sampling", "mcp/fs/client"), Outcome::Hold),
-        (Act::agent("mcp.elicitation", "mcp/fs/client"), Outcome::Hold),
+        (
+            Act::agent("mcp.elicitation", "mcp/fs/client"),
+            Outcome::Hold,
+        ),
     ] {
         let what = format!("{} {} {:?}", act.kind, act.resource, act.extra);
         assert_eq!(outcome(&set, act), expected, "{what}");

@@ -17,6 +17,7 @@ pub mod claude;
 pub mod model;
 pub mod peers;
 pub mod pg;
+pub mod recording;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_holdpoint");
 
