@@ -47,9 +47,9 @@ impl Asks {
     pub fn client_info(&self, agent: &ClientInfo) -> ClientInfo {
         let mut capabilities = ClientCapabilities::default();
         if self.roots.is_some() {
-            let mut roots = RootsCapabilities::default();
-            roots.list_changed = Some(false);
-            capabilities.roots = Some(roots);
+            capabilities.roots = Some(RootsCapabilities {
+                list_changed: Some(false),
+            });
         }
         if self.sampling {
             capabilities.sampling = agent.capabilities.sampling.clone();

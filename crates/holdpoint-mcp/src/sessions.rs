@@ -201,12 +201,13 @@ mod tests {
         assert!(b.is_cancelled() && c.is_cancelled());
     }
 
-    #[tokio::test(start_paused = true)]
+    #[tokio::test]
     async fn settled_waits_for_the_requests_in_flight() {
         let ends = SessionEnds::new(&CancellationToken::new());
         assert!(ends.settled(Duration::from_secs(1)).await);
         let guard = ends.in_flight();
-        assert!(!ends.settled(Duration::from_secs(1)).await);
+        // A request in flight: the deadline passes unsettled.
+        assert!(!ends.settled(Duration::from_millis(20)).await);
         let waiting = tokio::spawn({
             let ends = ends.clone();
             async move { ends.settled(Duration::from_secs(60)).await }
