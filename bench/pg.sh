@@ -11,10 +11,12 @@
 # database's host would.
 #   bash bench/pg.sh                 # 30 s per figure
 #   DURATION=10 SCALE=8 bash bench/pg.sh
+#   ROUNDS=3 DURATION=5 bash bench/pg.sh   # every figure 3 times, interleaved; medians
 #   HOLDPOINT_BIN=/path/to/holdpoint bash bench/pg.sh   # a given build, not this tree's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}
+ROUNDS=${ROUNDS:-1}
 SCALE=${SCALE:-8}
 CLIENTS=${CLIENTS:-8}
 DB=hp_bench_pg
@@ -105,10 +107,12 @@ run() { # label, port, user, password, database, pgbench args...
       'BEGIN { printf "  gateway CPU %.1f us/transaction", t / hz * 1e6 / (tps * d) }')
   fi
   printf "%-15s %-26s %10s tps %8s ms%s\n" "$label" "$*" "$tps" "$lat" "$cpu"
-  echo "$tps" > "$WORK/tps.$label.$(echo "$*" | tr -c 'a-zA-Z0-9' _)"
+  echo "$tps" >> "$WORK/tps.$label.$(echo "$*" | tr -c 'a-zA-Z0-9' _)"
 }
 
-echo "== pgbench -c $CLIENTS -T $DURATION"
+echo "== pgbench -c $CLIENTS -T $DURATION, $ROUNDS round(s)"
+for round in $(seq 1 "$ROUNDS"); do
+[ "$ROUNDS" -gt 1 ] && echo "-- round $round"
 for mode in "-S" "-S -M prepared" "-M simple"; do
   # shellcheck disable=SC2086
   run direct 5432 postgres "" "$DB" $mode
@@ -121,10 +125,11 @@ for mode in "-S" "-S -M prepared" "-M simple"; do
   # shellcheck disable=SC2086
   run holdpoint-unix 16435 bench "$TOKEN" "$DB" $mode
 done
-echo "== ratios to direct"
+done
+echo "== ratios to direct (medians of $ROUNDS round(s))"
 for mode in "-S" "-S -M prepared" "-M simple"; do
   key=$(echo "$mode" | tr -c 'a-zA-Z0-9' _)
-  t() { cat "$WORK/tps.$1.$key"; }
+  t() { sort -g "$WORK/tps.$1.$key" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
   awk -v m="$mode" -v d="$(t direct)" -v b="$(t pgbouncer)" -v h="$(t holdpoint)" \
     -v bu="$(t pgbouncer-unix)" -v hu="$(t holdpoint-unix)" 'BEGIN {
       printf "%-18s upstream over TCP: pgbouncer %.2f x  holdpoint %.2f x (%.2f x pgbouncer)\n", m, b / d, h / d, h / b
