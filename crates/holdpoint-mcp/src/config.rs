@@ -101,6 +101,15 @@ pub enum ConfigError {
     },
     #[error("[[mcp]] `{name}`: the environment variable `{var}` is not set")]
     Unset { name: String, var: String },
+    /// The value is a credential: it is not repeated.
+    #[error(
+        "[[mcp]] `{name}`: the value of `{var}` is shorter than {min} characters. Every `env` \
+         and `headers` value is a credential that holdpoint keeps from the agent by finding \
+         it in the upstream's answers, and one this short cannot be told from ordinary text: \
+         use a longer credential",
+        min = crate::redact::MIN_SECRET_LEN
+    )]
+    ShortSecret { name: String, var: String },
 }
 
 impl McpSection {
@@ -126,10 +135,17 @@ impl McpSection {
     pub fn upstream(&self, env: &dyn Env) -> Result<HostedUpstream, ConfigError> {
         self.check()?;
         let var = |var: &String| {
-            env.var(var).ok_or_else(|| ConfigError::Unset {
+            let value = env.var(var).ok_or_else(|| ConfigError::Unset {
                 name: self.name.clone(),
                 var: var.clone(),
-            })
+            })?;
+            if value.len() < crate::redact::MIN_SECRET_LEN {
+                return Err(ConfigError::ShortSecret {
+                    name: self.name.clone(),
+                    var: var.clone(),
+                });
+            }
+            Ok(value)
         };
         let target = match (&self.command, &self.url) {
             (Some(command), None) => {
@@ -272,6 +288,11 @@ mod tests {
                 .to_string()
                 .contains("exactly one")
         );
+        // A credential too short to be found in answers is refused, without its value.
+        let short_env = MapEnv::new().with("GH_TOKEN", "ab\"c\\d");
+        let err = ok.upstream(&short_env).unwrap_err().to_string();
+        assert!(err.contains("`GH_TOKEN` is shorter than 8"), "{err}");
+        assert!(!err.contains("ab\""), "{err}");
         let bad_name = section("name = \"g/h\"\ncommand = [\"x\"]");
         assert!(bad_name.upstream(&env).is_err());
         let long_wait = section("name = \"gh\"\ncommand = [\"x\"]\nhold_wait = \"2h\"");

@@ -164,6 +164,9 @@ pub struct McpCallBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub annotations: Option<Value>,
+    /// The tool's fingerprint from `tools/list` (`sha256:…`), which the call is pinned to.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
     #[serde(default)]
     pub environment: String,
 }
@@ -207,7 +210,8 @@ pub async fn submit_call(
         body.arguments.unwrap_or_default(),
         body.annotations.as_ref(),
         &body.environment,
-    );
+    )
+    .pinned(body.fingerprint.as_deref());
     let record = gate
         .submit(
             identity,

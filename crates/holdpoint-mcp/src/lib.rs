@@ -14,7 +14,8 @@
 //!   passes the upstream's requests (sampling, elicitation, roots) and notifications on.
 //! - `relay.rs`: forwarding a request across, mapping progress tokens and cancellation.
 //! - `gatekeeper.rs` and `local.rs`: how the proxy asks the gate, in process or remotely.
-//! - `redact.rs`: the upstream's credentials never reach the agent.
+//! - `redact.rs`: the upstream's credentials never reach the agent, in any form of
+//!   `secret_forms.rs` (JSON-escaped, URL-encoded, base64).
 //! - `tools.rs`: the upstream's tool annotations, remembered from `tools/list`.
 //! - `http.rs`: the surface over HTTP, mounted by the app on the gateway's server:
 //!   `/mcp/{name}` for each hosted upstream, and `/v1/mcp/{server}/calls` and `/tools`,
@@ -32,6 +33,7 @@ mod local;
 mod proxy;
 mod redact;
 mod relay;
+mod secret_forms;
 mod sessions;
 mod tools;
 pub mod upstream;
