@@ -111,6 +111,19 @@ impl Proxy {
         }
     }
 
+    /// A proxy that remembers the upstream's tools in `tools`: the gateway's own view
+    /// of a server it hosts ([`crate::ToolViews`]).
+    pub fn with_tools(
+        config: Arc<ProxyConfig>,
+        keepers: Keepers,
+        tools: Arc<ToolCache>,
+    ) -> Self {
+        Proxy {
+            tools,
+            ..Proxy::new(config, keepers)
+        }
+    }
+
     fn who(&self) -> String {
         format!("the MCP server `{}`", self.config.name)
     }
