@@ -16,6 +16,7 @@
 use crate::ActionRequest;
 use crate::action::resource_segment;
 use crate::digest::PIN_KEY;
+use crate::review_request::NOTES_KEY;
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
@@ -60,6 +61,18 @@ impl ToolCall {
         }
         self.context
             .insert(PIN_KEY.into(), Value::String(fingerprint.into()));
+        self
+    }
+
+    /// The call with `note` added to what reviewers are told (`context.notes`).
+    pub fn noted(mut self, note: String) -> Self {
+        let notes = self
+            .context
+            .entry(NOTES_KEY)
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if let Value::Array(notes) = notes {
+            notes.push(Value::String(note));
+        }
         self
     }
 

@@ -7,6 +7,7 @@
 //!   each tool list.
 
 use crate::config::HostedUpstream;
+use crate::tools::Listed;
 use crate::views::ToolViews;
 use crate::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, Sessions};
 use axum::{Extension, Json};
@@ -41,21 +42,28 @@ where
         .layer(Extension(views))
 }
 
-/// The annotations and fingerprint of `tool`: the gateway's own for a server it hosts,
-/// else the caller's (`said`).
+/// The annotations of `tool` and how the call is pinned: by the gateway's own listing
+/// for a server it hosts, else by the caller's word (`said`: annotations, fingerprint).
 async fn judged_by(
     views: &ToolViews,
     keeper: &LocalGate,
     server: &str,
     tool: &str,
     said: (Option<Value>, Option<String>),
-) -> Result<(Option<Value>, Option<String>), ApiError> {
+) -> Result<(Option<Value>, Option<Listed>), ApiError> {
     let keeper: Arc<dyn Gatekeeper> = Arc::new(keeper.clone());
     match views.listed(server, tool, keeper).await {
-        None => Ok(said),
-        Some(Ok(listed)) => Ok(listed.map_or((None, None), |l| {
-            (l.annotations, Some(l.fingerprint))
-        })),
+        None => {
+            let (annotations, fingerprint) = said;
+            let pin = fingerprint.map(|fingerprint| Listed {
+                annotations: None,
+                fingerprint,
+                description: None,
+                changed_from: None,
+            });
+            Ok((annotations, pin))
+        }
+        Some(Ok(listed)) => Ok((listed.as_ref().and_then(|l| l.annotations.clone()), listed)),
         Some(Err(e)) => Err(ApiError::new(
             axum::http::StatusCode::BAD_GATEWAY,
             e.to_string(),
@@ -237,16 +245,18 @@ pub async fn submit_call(
         caller: identity.clone(),
     };
     let said = (body.annotations, body.fingerprint);
-    let (annotations, fingerprint) =
-        judged_by(&views, &keeper, &server, &body.tool, said).await?;
+    let (annotations, pin) = judged_by(&views, &keeper, &server, &body.tool, said).await?;
     let call = crate::tool_call(
         &server,
         &body.tool,
         body.arguments.unwrap_or_default(),
         annotations.as_ref(),
         &body.environment,
-    )
-    .pinned(fingerprint.as_deref());
+    );
+    let call = match pin {
+        Some(pin) => pin.pin(call),
+        None => call,
+    };
     let record = gate
         .submit(
             identity,

@@ -255,14 +255,17 @@ impl Proxy {
         arguments: Map<String, serde_json::Value>,
         listed: Option<&Listed>,
     ) -> ToolCall {
-        tool_call(
+        let call = tool_call(
             &self.config.name,
             tool,
             arguments,
             listed.and_then(|l| l.annotations.as_ref()),
             &self.config.environment,
-        )
-        .pinned(listed.map(|l| l.fingerprint.as_str()))
+        );
+        match listed {
+            Some(listed) => listed.pin(call),
+            None => call,
+        }
     }
 
     /// Remembers a page of tools; tools that changed since the last listing are audited.

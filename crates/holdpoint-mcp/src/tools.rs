@@ -4,7 +4,7 @@
 //! call to the tool as listed. Marked stale when the upstream says its list changed; the
 //! fingerprints stay, so the next listing shows which tools changed since.
 
-use holdpoint_core::tool_call::fingerprint;
+use holdpoint_core::tool_call::{ToolCall, fingerprint};
 use rmcp::model::Tool;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -15,7 +15,13 @@ use std::sync::RwLock;
 pub struct Listed {
     pub annotations: Option<Value>,
     pub fingerprint: String,
+    pub description: Option<String>,
+    /// The fingerprint it had in the listing before, when that one differed.
+    pub changed_from: Option<String>,
 }
+
+/// How much of a changed tool's description reviewers are shown.
+const SHOWN_DESCRIPTION: usize = 300;
 
 impl Listed {
     pub fn of(tool: &Tool) -> Self {
@@ -32,7 +38,31 @@ impl Listed {
                 annotations.as_ref(),
             ),
             annotations,
+            description: tool.description.as_deref().map(str::to_string),
+            changed_from: None,
         }
+    }
+
+    /// `call` pinned to this fingerprint; when the tool changed since the listing
+    /// before, with a note that tells reviewers so (and what the tool now says).
+    pub fn pin(&self, call: ToolCall) -> ToolCall {
+        let call = call.pinned(Some(&self.fingerprint));
+        if self.changed_from.is_none() {
+            return call;
+        }
+        let tool = call.request.resource.clone();
+        let said: String = self
+            .description
+            .as_deref()
+            .unwrap_or_default()
+            .chars()
+            .take(SHOWN_DESCRIPTION)
+            .collect();
+        call.noted(format!(
+            "The tool `{tool}` changed (description, input schema or annotations) since \
+             the last tools/list; approvals of it before do not pass this call. It now \
+             says: {said}"
+        ))
     }
 }
 
@@ -77,7 +107,7 @@ impl ToolCache {
         known.fresh = true;
         let mut changed = Vec::new();
         for tool in tools {
-            let listed = Listed::of(tool);
+            let mut listed = Listed::of(tool);
             if let Some(before) = known.tools.get(tool.name.as_ref())
                 && before.fingerprint != listed.fingerprint
             {
@@ -86,6 +116,7 @@ impl ToolCache {
                     before: before.fingerprint.clone(),
                     after: listed.fingerprint.clone(),
                 });
+                listed.changed_from = Some(before.fingerprint.clone());
             }
             known.tools.insert(tool.name.to_string(), listed);
         }
@@ -123,6 +154,14 @@ mod tests {
         assert_eq!(changed.len(), 1);
         assert_eq!(changed[0].before, first.fingerprint);
         assert_ne!(changed[0].after, first.fingerprint);
+        // A call to it now tells reviewers the tool changed, and what it says.
+        let now = cache.listed("deploy").unwrap().unwrap();
+        assert_eq!(now.changed_from.as_deref(), Some(first.fingerprint.as_str()));
+        let call = holdpoint_core::tool_call::tool_call("s", "deploy", Default::default(), None, "");
+        let noted = now.pin(call);
+        let notes = noted.context[holdpoint_core::review_request::NOTES_KEY].to_string();
+        assert!(notes.contains("changed") && notes.contains("deletes staging"), "{notes}");
+        assert_eq!(noted.fingerprint(), Some(now.fingerprint.as_str()));
         assert!(cache.remember(&[tool("Deploys production, deletes staging")]).is_empty());
         assert_eq!(cache.listed("other"), Some(None));
     }

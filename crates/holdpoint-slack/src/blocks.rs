@@ -129,6 +129,11 @@ pub fn message(payload: &Value) -> (String, Value) {
             j => j,
         }
     );
+    for note in at(request, "/notes").as_array().into_iter().flatten() {
+        if let Some(note) = note.as_str() {
+            details.push_str(&format!("\n*Note* {}", escape(note)));
+        }
+    }
     if !requirements.is_empty() {
         details.push_str(&format!("\n*Needs* {}", requirements.join("; ")));
     }

@@ -149,6 +149,13 @@ async fn an_approval_for_the_old_tool_does_not_pass_a_call_to_the_changed_one() 
     let waiting = call(&client, "deploy", json!({"to": "staging"}));
     let approving = async {
         let id = held_id(&mut progress).await;
+        // Reviewers are told the tool changed since it was listed, and what it now says.
+        let view: Value = serde_json::from_str(&gw.admin_get(&format!("/v1/actions/{id}"))).unwrap();
+        let notes = view["notes"].to_string();
+        assert!(
+            notes.contains("changed") && notes.contains("deletes staging"),
+            "{view}"
+        );
         approve(&gw, &id);
         id
     };
