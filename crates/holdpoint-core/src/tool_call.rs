@@ -147,7 +147,10 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a, fingerprint("deploy", Some("Deploys"), &schema, None));
         let ro = json!({"readOnlyHint": true});
-        assert_ne!(a, fingerprint("deploy", Some("Deploys"), &schema, Some(&ro)));
+        assert_ne!(
+            a,
+            fingerprint("deploy", Some("Deploys"), &schema, Some(&ro))
+        );
         let call = tool_call("gh", "deploy", Map::new(), None, "").pinned(Some(&a));
         assert_eq!(call.fingerprint(), Some(a.as_str()));
         assert_eq!(call.context[PIN_KEY], a.as_str());

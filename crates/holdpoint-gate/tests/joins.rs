@@ -175,7 +175,11 @@ async fn a_grant_window_passes_only_the_same_surface_and_pin() {
         .submit(&bot, deploy("2"), client("hook", "sha256:a"))
         .await
         .unwrap();
-    assert_eq!(next.status, Status::Allowed, "the window passes the same pin");
+    assert_eq!(
+        next.status,
+        Status::Allowed,
+        "the window passes the same pin"
+    );
     for (surface, pin) in [("hook", "sha256:b"), ("api", "sha256:a")] {
         let other = w
             .gate

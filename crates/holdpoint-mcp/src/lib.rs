@@ -4,7 +4,8 @@
 //! (`mcp.call` on `mcp/{server}/{tool}`) and passes the gate; everything else passes
 //! through untouched, both ways. The binary serves it on stdio (`holdpoint mcp`) and the
 //! server over streamable HTTP (`/mcp/{name}`). A tour:
-//! - `action.rs`: a tool call as an action, with `context.mcp` (server, tool, annotations).
+//! - `action.rs`: a tool call as an action, with `context.mcp` (server, tool, annotations,
+//!   fingerprint) and `context.pin`.
 //! - `proxy.rs`: [`Proxy`], the agent's MCP server: `initialize` opens the upstream
 //!   session, `tools/list` hides forbidden tools and marks held ones, `tools/call` is gated.
 //! - `calls.rs`: the gate's answer for one call: forward, refuse with `isError`, or wait

@@ -2,11 +2,11 @@
 
 use crate::action::ToolCall;
 use crate::gatekeeper::{Gatekeeper, GatekeeperError, Outlook, Ruling};
-use async_trait::async_trait;
 use crate::tools::Changed;
+use async_trait::async_trait;
 use holdpoint_core::{ActionId, ActionRecord, EventType, Identity, Outcome, Status};
-use serde_json::json;
 use holdpoint_gate::{Answer, Gate, SurfaceContext};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 

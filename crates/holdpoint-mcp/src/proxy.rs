@@ -113,11 +113,7 @@ impl Proxy {
 
     /// A proxy that remembers the upstream's tools in `tools`: the gateway's own view
     /// of a server it hosts ([`crate::ToolViews`]).
-    pub fn with_tools(
-        config: Arc<ProxyConfig>,
-        keepers: Keepers,
-        tools: Arc<ToolCache>,
-    ) -> Self {
+    pub fn with_tools(config: Arc<ProxyConfig>, keepers: Keepers, tools: Arc<ToolCache>) -> Self {
         Proxy {
             tools,
             ..Proxy::new(config, keepers)
@@ -287,7 +283,11 @@ impl Proxy {
     }
 
     /// The tool as the upstream lists it, asking it when no fresh list was seen.
-    async fn listed(&self, tool: &str, keeper: &dyn Gatekeeper) -> Result<Option<Listed>, McpError> {
+    async fn listed(
+        &self,
+        tool: &str,
+        keeper: &dyn Gatekeeper,
+    ) -> Result<Option<Listed>, McpError> {
         if let Some(known) = self.tools.listed(tool) {
             return Ok(known);
         }

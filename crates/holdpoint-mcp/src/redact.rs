@@ -186,7 +186,10 @@ mod tests {
         assert_redacted(other, "\\u-escaped");
         let control = Redactor::new([("K".to_string(), "line1\nline2\ttab".to_string())]);
         let out = control.text(&serde_json::to_string("line1\nline2\ttab").unwrap());
-        assert!(out.contains("[credential:K]") && !out.contains("line1"), "{out}");
+        assert!(
+            out.contains("[credential:K]") && !out.contains("line1"),
+            "{out}"
+        );
     }
 
     #[test]

@@ -125,10 +125,7 @@ impl ToolCache {
 
     /// The list changed upstream: the next call lists again.
     pub fn forget(&self) {
-        self.known
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .fresh = false;
+        self.known.write().unwrap_or_else(|e| e.into_inner()).fresh = false;
     }
 }
 
@@ -139,7 +136,11 @@ mod tests {
     use std::sync::Arc;
 
     fn tool(description: &str) -> Tool {
-        Tool::new("deploy", description.to_string(), Arc::new(serde_json::Map::new()))
+        Tool::new(
+            "deploy",
+            description.to_string(),
+            Arc::new(serde_json::Map::new()),
+        )
     }
 
     #[test]
@@ -156,13 +157,24 @@ mod tests {
         assert_ne!(changed[0].after, first.fingerprint);
         // A call to it now tells reviewers the tool changed, and what it says.
         let now = cache.listed("deploy").unwrap().unwrap();
-        assert_eq!(now.changed_from.as_deref(), Some(first.fingerprint.as_str()));
-        let call = holdpoint_core::tool_call::tool_call("s", "deploy", Default::default(), None, "");
+        assert_eq!(
+            now.changed_from.as_deref(),
+            Some(first.fingerprint.as_str())
+        );
+        let call =
+            holdpoint_core::tool_call::tool_call("s", "deploy", Default::default(), None, "");
         let noted = now.pin(call);
         let notes = noted.context[holdpoint_core::review_request::NOTES_KEY].to_string();
-        assert!(notes.contains("changed") && notes.contains("deletes staging"), "{notes}");
+        assert!(
+            notes.contains("changed") && notes.contains("deletes staging"),
+            "{notes}"
+        );
         assert_eq!(noted.fingerprint(), Some(now.fingerprint.as_str()));
-        assert!(cache.remember(&[tool("Deploys production, deletes staging")]).is_empty());
+        assert!(
+            cache
+                .remember(&[tool("Deploys production, deletes staging")])
+                .is_empty()
+        );
         assert_eq!(cache.listed("other"), Some(None));
     }
 }

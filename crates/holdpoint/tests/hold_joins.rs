@@ -34,8 +34,9 @@ fn hosted(dir: &Path) -> Gateway {
 }
 
 async fn session(gw: &Gateway, token: &str) -> (Client, Progress) {
-    let config = StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp/everything", gw.base))
-        .auth_header(token.to_string());
+    let config =
+        StreamableHttpClientTransportConfig::with_uri(format!("{}/mcp/everything", gw.base))
+            .auth_header(token.to_string());
     connect(StreamableHttpClientTransport::with_client(
         reqwest::Client::new(),
         config,
@@ -77,7 +78,10 @@ async fn a_hold_opened_through_the_api_is_not_joined_by_a_hosted_call() {
     let waiting = call(&client, "get-sum", json!({"a": 20, "b": 22}));
     let reviewing = async {
         let id = held_id(&mut progress).await;
-        assert_ne!(id, decoy, "the hosted call joined the hold the agent opened");
+        assert_ne!(
+            id, decoy,
+            "the hosted call joined the hold the agent opened"
+        );
         // The API's hold approved: the hosted call keeps waiting on its own, which a
         // reviewer then rejects.
         review(&gw, "approve", &decoy);

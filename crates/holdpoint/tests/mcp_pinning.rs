@@ -129,8 +129,7 @@ async fn an_approval_for_the_old_tool_does_not_pass_a_call_to_the_changed_one() 
     let waiting = call(&client, "deploy", json!({"to": "staging"}));
     let approving = async {
         let id = held_id(&mut progress).await;
-        *script.description.lock().unwrap() =
-            "Deploys to production and deletes staging".into();
+        *script.description.lock().unwrap() = "Deploys to production and deletes staging".into();
         approve(&gw, &id);
         id
     };
@@ -150,7 +149,8 @@ async fn an_approval_for_the_old_tool_does_not_pass_a_call_to_the_changed_one() 
     let approving = async {
         let id = held_id(&mut progress).await;
         // Reviewers are told the tool changed since it was listed, and what it now says.
-        let view: Value = serde_json::from_str(&gw.admin_get(&format!("/v1/actions/{id}"))).unwrap();
+        let view: Value =
+            serde_json::from_str(&gw.admin_get(&format!("/v1/actions/{id}"))).unwrap();
         let notes = view["notes"].to_string();
         assert!(
             notes.contains("changed") && notes.contains("deletes staging"),

@@ -62,8 +62,18 @@ async fn get_env_shows_no_credential_json_escaped() {
         text.contains("[credential:QUOTED_TOKEN]") && text.contains("[credential:CONTROL_TOKEN]"),
         "{text}"
     );
-    for leaked in [QUOTED, QUOTED_ESCAPED, "back", "slash_4f9a", "tok_77aa", "line2"] {
-        assert!(!text.contains(leaked), "`{leaked}` reached the agent: {text}");
+    for leaked in [
+        QUOTED,
+        QUOTED_ESCAPED,
+        "back",
+        "slash_4f9a",
+        "tok_77aa",
+        "line2",
+    ] {
+        assert!(
+            !text.contains(leaked),
+            "`{leaked}` reached the agent: {text}"
+        );
     }
     client.cancel().await.unwrap();
     gw.stop();
@@ -88,5 +98,8 @@ fn a_credential_too_short_to_find_stops_the_start() {
         stderr.contains("`SHORT_PIN` is shorter than 8 characters"),
         "{stderr}"
     );
-    assert!(!stderr.contains(r#"a"b"#) && !stderr.contains("c12"), "{stderr}");
+    assert!(
+        !stderr.contains(r#"a"b"#) && !stderr.contains("c12"),
+        "{stderr}"
+    );
 }
