@@ -203,4 +203,25 @@ mod tests {
         let text = blocks.to_string();
         assert!(!text.contains(APPROVE) && text.contains("*Approved*") && text.contains("dana"));
     }
+
+    #[test]
+    fn a_surface_note_is_shown_and_escaped() {
+        let mut p = payload("pending", json!([]));
+        if let Some(request) = p.get_mut("request").and_then(Value::as_object_mut) {
+            request.insert(
+                "notes".into(),
+                json!(["The tool `mcp/gh/deploy` changed; it now says: <!here> deploy all"]),
+            );
+        }
+        let (_, blocks) = message(&p);
+        let text = blocks.to_string();
+        assert!(
+            text.contains("*Note* The tool `mcp/gh/deploy` changed"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("<!here>") && text.contains("&lt;!here&gt;"),
+            "{text}"
+        );
+    }
 }
