@@ -21,6 +21,27 @@ pub const MIN_SECRET_LEN: usize = 8;
 /// The compiled size a secret's pattern may reach (a long key in every form is large).
 const PATTERN_SIZE_LIMIT: usize = 1 << 27;
 
+/// What of `value` is searched for: the value, and for an HTTP credential with its
+/// scheme (`Bearer tk_…`, `token ghp_…`) the credential alone too, since an upstream may
+/// echo it without the scheme. (An `env` value of that shape gets its tail searched for
+/// too: more redacted, nothing less.)
+pub fn credential_parts(value: &str) -> Vec<&str> {
+    let mut parts = vec![value];
+    if let Some((scheme, credential)) = value.split_once(' ')
+        && !scheme.is_empty()
+        && scheme.chars().all(|c| c.is_ascii_alphabetic())
+        && !credential.trim().is_empty()
+    {
+        parts.push(credential.trim());
+    }
+    parts
+}
+
+/// True when `value` is long enough to be searched for ([`MIN_SECRET_LEN`] characters).
+pub fn long_enough(value: &str) -> bool {
+    value.chars().count() >= MIN_SECRET_LEN
+}
+
 /// Why a message could not be searched for credentials: it is then not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum RedactError {
@@ -42,7 +63,13 @@ impl Redactor {
     pub fn new(secrets: impl IntoIterator<Item = (String, String)>) -> Self {
         let mut secrets: Vec<(String, String)> = secrets
             .into_iter()
-            .filter(|(_, value)| value.len() >= MIN_SECRET_LEN)
+            .flat_map(|(name, value)| {
+                credential_parts(&value)
+                    .into_iter()
+                    .map(|part| (name.clone(), part.to_string()))
+                    .collect::<Vec<_>>()
+            })
+            .filter(|(_, value)| long_enough(value))
             .collect();
         secrets.sort_by_key(|(_, value)| std::cmp::Reverse(value.len()));
         let secrets = secrets
@@ -239,6 +266,17 @@ mod tests {
         }
         let whole = STANDARD.encode(HARD);
         assert_eq!(hard().text(&whole), "[credential:DB_PASSWORD]");
+    }
+
+    #[test]
+    fn a_header_credential_is_found_without_its_scheme() {
+        let r = Redactor::new([("AUTH".to_string(), "Bearer tk_0123456789".to_string())]);
+        assert_eq!(r.text("got tk_0123456789"), "got [credential:AUTH]");
+        assert_eq!(
+            r.text("Bearer tk_0123456789"),
+            "[credential:AUTH]",
+            "the whole value first"
+        );
     }
 
     #[test]
