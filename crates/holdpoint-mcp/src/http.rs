@@ -52,7 +52,7 @@ async fn judged_by(
     said: (Option<Value>, Option<String>),
 ) -> Result<(Option<Value>, Option<Listed>), ApiError> {
     let keeper: Arc<dyn Gatekeeper> = Arc::new(keeper.clone());
-    match views.listed(server, tool, keeper).await {
+    match views.listed(server, tool, keeper, said.1.as_deref()).await {
         None => {
             let (annotations, fingerprint) = said;
             let pin = fingerprint.map(|fingerprint| Listed {

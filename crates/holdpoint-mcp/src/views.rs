@@ -8,7 +8,9 @@
 //! through a [`Proxy`] on an in-memory pipe (so the upstream is started, reached and
 //! redacted exactly as for an agent's session, and no agent's capabilities or answers
 //! reach it), closed once the list is read. It is listed again when older than
-//! [`VIEW_TTL`]; a tool whose fingerprint changed since is audited (`tool.changed`).
+//! [`VIEW_TTL`], and when a caller's fingerprint differs from it (a hint that the tool
+//! changed, never trusted: the gateway's own listing decides); a tool whose fingerprint
+//! changed since is audited (`tool.changed`).
 
 use crate::config::HostedUpstream;
 use crate::gatekeeper::Gatekeeper;
@@ -77,9 +79,10 @@ impl ToolViews {
         server: &str,
         tool: &str,
         keeper: Arc<dyn Gatekeeper>,
+        hint: Option<&str>,
     ) -> Option<Result<Option<Listed>, ViewError>> {
         let view = self.servers.get(server)?;
-        Some(view.listed(tool, keeper).await)
+        Some(view.listed(tool, keeper, hint).await)
     }
 }
 
@@ -88,10 +91,19 @@ impl View {
         &self,
         tool: &str,
         keeper: Arc<dyn Gatekeeper>,
+        hint: Option<&str>,
     ) -> Result<Option<Listed>, ViewError> {
         let mut listed_at = self.listed_at.lock().await;
         let stale = listed_at.is_none_or(|at| at.elapsed() >= VIEW_TTL);
-        if stale || self.tools.listed(tool).is_none() {
+        let known = self.tools.listed(tool);
+        let differs = hint.is_some_and(|hint| {
+            known
+                .as_ref()
+                .and_then(|k| k.as_ref())
+                .map(|l| l.fingerprint.as_str())
+                != Some(hint)
+        });
+        if stale || known.is_none() || differs {
             self.tools.forget();
             let listing = list(self.config.clone(), keeper, self.tools.clone());
             match tokio::time::timeout(LIST_TIMEOUT, listing).await {
