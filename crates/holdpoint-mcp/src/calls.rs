@@ -18,8 +18,9 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// What becomes of a call.
 #[derive(Debug)]
 pub enum Gated {
-    /// Forward it upstream.
-    Forward,
+    /// Forward it upstream; `reviewed` when it goes on a reviewer's approval, so the
+    /// tool must still be the one reviewed.
+    Forward { reviewed: bool },
     /// Answer the client with this result instead.
     Refuse(CallToolResult),
 }
@@ -58,7 +59,9 @@ pub async fn gate(
         }
     };
     if ruling.proceed {
-        return Gated::Forward;
+        return Gated::Forward {
+            reviewed: ruling.reviewed,
+        };
     }
     if ruling.status != Status::Pending {
         return refuse(describe(&ruling));
@@ -116,7 +119,7 @@ pub async fn gate(
             }
             // The gatekeeper's wait took the approval (the proxy's own resubmission, or
             // this read for a hold first opened by a surface whose client executes it).
-            _ if now.proceed => return Gated::Forward,
+            _ if now.proceed => return Gated::Forward { reviewed: true },
             _ => return refuse(describe(&now)),
         }
     }
@@ -136,6 +139,15 @@ fn describe(ruling: &Ruling) -> String {
         Status::Cancelled => format!("{id} was withdrawn"),
         status => format!("{id} is {status}: {}", ruling.reason),
     }
+}
+
+/// The answer to a reviewed call whose tool changed since it was listed for the review.
+pub fn changed_since_review(tool: &str) -> CallToolResult {
+    CallToolResult::error(vec![Content::text(format!(
+        "holdpoint: the tool `{tool}` changed (description, input schema or annotations) \
+         since the call was reviewed, so the approval does not pass it and it was not made. \
+         Make the call again to ask for a review of the tool as it is now"
+    ))])
 }
 
 fn refuse(text: String) -> Gated {
