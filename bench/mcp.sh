@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Added latency per MCP `tools/call` (server-everything's `echo`), in one run, with a raw
+# Added latency per MCP `tools/call` (server-everything's `echo`) and `resources/read`, in one run, with a raw
 # JSON-RPC client (holdpoint-bench):
 #   direct         the npm server on stdio, no relay
 #   holdpoint mcp  the stdio proxy, asking a running gateway about each call
@@ -48,8 +48,13 @@ tests/peers/venv/bin/mcp-proxy --host 127.0.0.1 --port "$PROXY_PORT" --log-level
 PIDS+=($!)
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$PROXY_PORT/mcp" && break; sleep 0.1; done
 
-echo "== MCP tools/call of echo, $CALLS calls each (the first tenth more are warm-up)"
-"$B" mcp-stdio --label "direct (stdio)" --calls "$CALLS" -- node "$EVERYTHING" stdio
-HOLDPOINT_URL=$URL HOLDPOINT_TOKEN=$AGENT "$B" mcp-stdio --label "holdpoint mcp (stdio)" --calls "$CALLS" -- "$H" mcp --name everything -- node "$EVERYTHING" stdio
-"$B" mcp-http --label "mcp-proxy, PyPI (HTTP)" --calls "$CALLS" --endpoint "http://127.0.0.1:$PROXY_PORT/mcp"
-"$B" mcp-http --label "holdpoint /mcp/everything (HTTP)" --calls "$CALLS" --endpoint "$URL/mcp/everything" --token "$AGENT"
+for ASK in echo resource; do
+case $ASK in
+  echo) echo "== MCP tools/call of echo, $CALLS calls each (the first tenth more are warm-up)" ;;
+  resource) echo "== MCP resources/read of a text resource, $CALLS calls each (an action since issue 19)" ;;
+esac
+"$B" mcp-stdio --ask "$ASK" --label "direct (stdio)" --calls "$CALLS" -- node "$EVERYTHING" stdio
+HOLDPOINT_URL=$URL HOLDPOINT_TOKEN=$AGENT "$B" mcp-stdio --ask "$ASK" --label "holdpoint mcp (stdio)" --calls "$CALLS" -- "$H" mcp --name everything -- node "$EVERYTHING" stdio
+"$B" mcp-http --ask "$ASK" --label "mcp-proxy, PyPI (HTTP)" --calls "$CALLS" --endpoint "http://127.0.0.1:$PROXY_PORT/mcp"
+"$B" mcp-http --ask "$ASK" --label "holdpoint /mcp/everything (HTTP)" --calls "$CALLS" --endpoint "$URL/mcp/everything" --token "$AGENT"
+done

@@ -6,15 +6,21 @@
 #   pgbouncer   session pooling (from apt), relaying only
 #   holdpoint   the [[postgres]] listener with the starter policies: every statement
 #               parsed by pg_query, judged by Cedar, summarised in the audit log
+# Clients reach every one over loopback TCP. The two proxies each reach PostgreSQL over
+# loopback TCP, and again (`…-unix`) over its Unix-domain socket, as a proxy on the
+# database's host would.
 #   bash bench/pg.sh                 # 30 s per figure
 #   DURATION=10 SCALE=8 bash bench/pg.sh
+#   ROUNDS=3 DURATION=5 bash bench/pg.sh   # every figure 3 times, interleaved; medians
 #   HOLDPOINT_BIN=/path/to/holdpoint bash bench/pg.sh   # a given build, not this tree's
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${DURATION:-30}
+ROUNDS=${ROUNDS:-1}
 SCALE=${SCALE:-8}
 CLIENTS=${CLIENTS:-8}
 DB=hp_bench_pg
+SOCKET_DIR=${SOCKET_DIR:-$(psql -h 127.0.0.1 -U postgres -d test -Atc "SHOW unix_socket_directories" | cut -d, -f1)}
 command -v pgbouncer > /dev/null || { apt-get update -qq && apt-get install -y -qq pgbouncer > /dev/null; }
 
 if [ -n "${HOLDPOINT_BIN:-}" ]; then
@@ -44,6 +50,7 @@ pgbench -i -q -s "$SCALE" -h 127.0.0.1 -U postgres "$DB" 2>&1 | tail -n 1
 cat > "$WORK/pgbouncer.ini" <<INI
 [databases]
 $DB = host=127.0.0.1 port=5432 dbname=$DB
+${DB}_unix = host=$SOCKET_DIR port=5432 dbname=$DB
 [pgbouncer]
 listen_addr = 127.0.0.1
 listen_port = 16433
@@ -70,8 +77,14 @@ name = "bench"
 listen = "127.0.0.1:16434"
 upstream_env = "BENCH_DATABASE_URL"
 environment = "staging"
+[[postgres]]
+name = "bench-unix"
+listen = "127.0.0.1:16435"
+upstream_env = "BENCH_UNIX_DATABASE_URL"
+environment = "staging"
 TOML
 BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:5432/$DB" HOLDPOINT_LOG=warn \
+  BENCH_UNIX_DATABASE_URL="postgres://postgres@localhost/$DB?host=$SOCKET_DIR&port=5432" \
   "$H" serve --config "$WORK/holdpoint.toml" --data "$WORK/data" > "$WORK/serve.log" 2>&1 &
 PIDS+=($!)
 HPID=$!
@@ -80,35 +93,45 @@ cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$HPID/stat"; }
 for _ in $(seq 1 100); do curl -sf http://127.0.0.1:18480/healthz > /dev/null && break; sleep 0.1; done
 TOKEN=$(HOLDPOINT_URL=http://127.0.0.1:18480 HOLDPOINT_TOKEN=$(cat "$WORK/data/admin.token") "$H" token create --name bench --kind agent 2>/dev/null)
 
-run() { # label, port, user, password, pgbench args...
-  local label=$1 port=$2 user=$3 password=$4; shift 4
+run() { # label, port, user, password, database, pgbench args...
+  local label=$1 port=$2 user=$3 password=$4 db=$5; shift 5
   local out before
   before=$(cpu_ticks)
-  out=$(PGPASSWORD=$password PGSSLMODE=disable pgbench -n -c "$CLIENTS" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" -U "$user" "$@" "$DB" 2>&1) || { echo "$label $*: pgbench failed"; echo "$out" | tail -n 5; return 1; }
+  out=$(PGPASSWORD=$password PGSSLMODE=disable pgbench -n -c "$CLIENTS" -j 2 -T "$DURATION" -h 127.0.0.1 -p "$port" -U "$user" "$@" "$db" 2>&1) || { echo "$label $*: pgbench failed"; echo "$out" | tail -n 5; return 1; }
   local tps lat
   tps=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p')
   lat=$(echo "$out" | sed -n 's/^latency average = \([0-9.]*\) ms/\1/p')
   local cpu=""
-  if [ "$label" = holdpoint ]; then # the gateway's CPU per transaction, however busy the machine
+  if [ "${label#holdpoint}" != "$label" ]; then # the gateway's CPU per transaction, however busy the machine
     cpu=$(awk -v t="$(( $(cpu_ticks) - before ))" -v hz="$(getconf CLK_TCK)" -v tps="$tps" -v d="$DURATION" \
       'BEGIN { printf "  gateway CPU %.1f us/transaction", t / hz * 1e6 / (tps * d) }')
   fi
-  printf "%-12s %-26s %10s tps %8s ms%s\n" "$label" "$*" "$tps" "$lat" "$cpu"
-  echo "$tps" > "$WORK/tps.$label.$(echo "$*" | tr -c 'a-zA-Z0-9' _)"
+  printf "%-15s %-26s %10s tps %8s ms%s\n" "$label" "$*" "$tps" "$lat" "$cpu"
+  echo "$tps" >> "$WORK/tps.$label.$(echo "$*" | tr -c 'a-zA-Z0-9' _)"
 }
 
-echo "== pgbench -c $CLIENTS -T $DURATION"
+echo "== pgbench -c $CLIENTS -T $DURATION, $ROUNDS round(s)"
+for round in $(seq 1 "$ROUNDS"); do
+[ "$ROUNDS" -gt 1 ] && echo "-- round $round"
 for mode in "-S" "-S -M prepared" "-M simple"; do
   # shellcheck disable=SC2086
-  run direct 5432 postgres "" $mode
+  run direct 5432 postgres "" "$DB" $mode
   # shellcheck disable=SC2086
-  run pgbouncer 16433 postgres "" $mode
+  run pgbouncer 16433 postgres "" "$DB" $mode
   # shellcheck disable=SC2086
-  run holdpoint 16434 bench "$TOKEN" $mode
+  run holdpoint 16434 bench "$TOKEN" "$DB" $mode
+  # shellcheck disable=SC2086
+  run pgbouncer-unix 16433 postgres "" "${DB}_unix" $mode
+  # shellcheck disable=SC2086
+  run holdpoint-unix 16435 bench "$TOKEN" "$DB" $mode
 done
-echo "== ratios to direct"
+done
+echo "== ratios to direct (medians of $ROUNDS round(s))"
 for mode in "-S" "-S -M prepared" "-M simple"; do
   key=$(echo "$mode" | tr -c 'a-zA-Z0-9' _)
-  d=$(cat "$WORK/tps.direct.$key"); b=$(cat "$WORK/tps.pgbouncer.$key"); h=$(cat "$WORK/tps.holdpoint.$key")
-  awk -v m="$mode" -v d="$d" -v b="$b" -v h="$h" 'BEGIN { printf "%-26s pgbouncer %.2f x   holdpoint %.2f x\n", m, b / d, h / d }'
+  t() { sort -g "$WORK/tps.$1.$key" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+  awk -v m="$mode" -v d="$(t direct)" -v b="$(t pgbouncer)" -v h="$(t holdpoint)" \
+    -v bu="$(t pgbouncer-unix)" -v hu="$(t holdpoint-unix)" 'BEGIN {
+      printf "%-18s upstream over TCP: pgbouncer %.2f x  holdpoint %.2f x (%.2f x pgbouncer)\n", m, b / d, h / d, h / b
+      printf "%-18s over a Unix socket: pgbouncer %.2f x  holdpoint %.2f x (%.2f x pgbouncer)\n", "", bu / d, hu / d, hu / bu }'
 done

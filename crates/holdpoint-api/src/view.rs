@@ -21,6 +21,10 @@ pub struct ActionView {
     pub params: Value,
     /// Masked.
     pub justification: String,
+    /// What the surface tells reviewers (an MCP tool that changed since it was listed),
+    /// masked.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub digest: String,
     pub surface: String,
     pub verdict: Verdict,
@@ -79,6 +83,7 @@ impl ActionView {
             environment: record.environment.clone(),
             params: record.masked_params.clone(),
             justification: masker.mask_text(&record.justification),
+            notes: holdpoint_core::review_request::notes_of(record, masker),
             digest: record.digest.clone(),
             surface: record.surface.clone(),
             verdict: Verdict {

@@ -99,7 +99,9 @@ pub(crate) fn surface_routes(
     data: &std::path::Path,
 ) -> (OpenApiRouter<AppState>, axum::Router<AppState>) {
     let own = holdpoint_hook::http::OwnFiles(own_folders(data));
-    let documented = holdpoint_mcp::http::api_routes().merge(holdpoint_hook::http::routes(own));
+    let views = holdpoint_mcp::ToolViews::new(mcp);
+    let documented =
+        holdpoint_mcp::http::api_routes(views).merge(holdpoint_hook::http::routes(own));
     let hosted = holdpoint_mcp::http::hosted_routes(gate, mcp, ends);
     (documented, hosted)
 }

@@ -87,6 +87,9 @@ enum Command {
         label: String,
         #[arg(long, default_value_t = 10_000)]
         calls: usize,
+        /// What each call asks.
+        #[arg(long, value_enum, default_value_t = mcp::Ask::Echo)]
+        ask: mcp::Ask,
         #[arg(last = true, required = true)]
         command: Vec<String>,
     },
@@ -96,6 +99,9 @@ enum Command {
         label: String,
         #[arg(long, default_value_t = 10_000)]
         calls: usize,
+        /// What each call asks.
+        #[arg(long, value_enum, default_value_t = mcp::Ask::Echo)]
+        ask: mcp::Ask,
         #[arg(long)]
         endpoint: String,
         #[arg(long)]
@@ -412,14 +418,16 @@ async fn main() -> anyhow::Result<()> {
         Command::McpStdio {
             label,
             calls,
+            ask,
             command,
-        } => mcp::stdio(&label, calls, &command).await,
+        } => mcp::stdio(&label, calls, ask, &command).await,
         Command::McpHttp {
             label,
             calls,
+            ask,
             endpoint,
             token,
-        } => mcp::http(&label, calls, &endpoint, token.as_deref()).await,
+        } => mcp::http(&label, calls, ask, &endpoint, token.as_deref()).await,
         Command::Web {
             agent,
             reviewer,

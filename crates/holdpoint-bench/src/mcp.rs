@@ -1,5 +1,6 @@
-//! Latency of MCP `tools/call` with a raw JSON-RPC client: no SDK between the timer and
-//! the wire. One call at a time, each timed from the request written to its answer read.
+//! Latency of an MCP request ([`Ask`]: a `tools/call` of `echo`, or a `resources/read`)
+//! with a raw JSON-RPC client: no SDK between the timer and the wire. One call at a time,
+//! each timed from the request written to its answer read.
 //! - [`stdio`]: a server started as a child process, speaking on its stdin and stdout.
 //! - [`http`]: a streamable-HTTP server (answers as JSON or as one SSE event).
 
@@ -16,20 +17,39 @@ fn initialize() -> Value {
         "clientInfo": {"name": "holdpoint-bench", "version": "1"}}})
 }
 
-fn echo(id: usize) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-        "params": {"name": "echo", "arguments": {"message": format!("ping {id}")}}})
+/// What each timed request asks of server-everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Ask {
+    /// `tools/call` of `echo`.
+    Echo,
+    /// `resources/read` of a text resource.
+    Resource,
 }
 
-/// Checks the answer to call `id` is a successful echo.
-fn check(id: usize, answer: &Value) -> anyhow::Result<()> {
-    if answer["id"] != json!(id)
-        || answer["result"]["isError"] == json!(true)
-        || answer["result"]["content"].is_null()
-    {
-        bail!("call {id} was not echoed: {answer}");
+impl Ask {
+    fn request(self, id: usize) -> Value {
+        match self {
+            Ask::Echo => json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"message": format!("ping {id}")}}}),
+            Ask::Resource => json!({"jsonrpc": "2.0", "id": id, "method": "resources/read",
+                "params": {"uri": "demo://resource/dynamic/text/1"}}),
+        }
     }
-    Ok(())
+
+    /// Checks the answer to call `id` is a success.
+    fn check(self, id: usize, answer: &Value) -> anyhow::Result<()> {
+        let what = match self {
+            Ask::Echo => "content",
+            Ask::Resource => "contents",
+        };
+        if answer["id"] != json!(id)
+            || answer["result"]["isError"] == json!(true)
+            || answer["result"][what].is_null()
+        {
+            bail!("call {id} did not succeed: {answer}");
+        }
+        Ok(())
+    }
 }
 
 /// Prints the median and p99 of `times`, labelled.
@@ -44,7 +64,7 @@ pub fn report(label: &str, mut times: Vec<Duration>) {
     );
 }
 
-pub async fn stdio(label: &str, calls: usize, command: &[String]) -> anyhow::Result<()> {
+pub async fn stdio(label: &str, calls: usize, ask: Ask, command: &[String]) -> anyhow::Result<()> {
     let (program, args) = command.split_first().context("no command")?;
     let mut child = tokio::process::Command::new(program)
         .args(args)
@@ -83,10 +103,10 @@ pub async fn stdio(label: &str, calls: usize, command: &[String]) -> anyhow::Res
     let mut times = Vec::with_capacity(calls);
     for id in 1..=calls + calls / 10 {
         let started = Instant::now();
-        send(echo(id)).await?;
+        send(ask.request(id)).await?;
         let reply = answer(&mut lines, id).await?;
         let took = started.elapsed();
-        check(id, &reply)?;
+        ask.check(id, &reply)?;
         // The first tenth warms up (JIT, caches) and is not counted.
         if id > calls / 10 {
             times.push(took);
@@ -96,7 +116,13 @@ pub async fn stdio(label: &str, calls: usize, command: &[String]) -> anyhow::Res
     Ok(())
 }
 
-pub async fn http(label: &str, calls: usize, url: &str, token: Option<&str>) -> anyhow::Result<()> {
+pub async fn http(
+    label: &str,
+    calls: usize,
+    ask: Ask,
+    url: &str,
+    token: Option<&str>,
+) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(4)
         .build()?;
@@ -136,10 +162,10 @@ pub async fn http(label: &str, calls: usize, url: &str, token: Option<&str>) -> 
     let mut times = Vec::with_capacity(calls);
     for id in 1..=calls + calls / 10 {
         let started = Instant::now();
-        let response = post(&echo(id), session).send().await?;
+        let response = post(&ask.request(id), session).send().await?;
         let body = response.text().await?;
         let took = started.elapsed();
-        check(id, &from_body(&body, id)?)?;
+        ask.check(id, &from_body(&body, id)?)?;
         if id > calls / 10 {
             times.push(took);
         }

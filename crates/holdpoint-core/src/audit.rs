@@ -65,6 +65,8 @@ event_types! {
     SessionEnded => "session.ended",
     IdentityVouched => "identity.vouched",
     IdentityUnvouched => "identity.unvouched",
+    HoldJoined => "hold.joined",
+    ToolChanged => "tool.changed",
 }
 
 impl fmt::Display for EventType {

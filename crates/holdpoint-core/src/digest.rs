@@ -1,5 +1,12 @@
 //! The digest an approval is bound to: `sha256:` + hex of SHA-256 over the RFC 8785
-//! canonical JSON of principal, kind, resource, environment and params.
+//! canonical JSON of principal, kind, resource, environment, params, the surface the
+//! action came through and its pin (`context.pin`, see [`PIN_KEY`]), when it has one.
+//!
+//! The surface is covered so that an action asked for on one surface (with wording the
+//! agent chose, through `POST /v1/actions`) is never the same action as one a proxy makes
+//! on another: it neither joins a hold nor uses an approval of the other surface. The pin
+//! names what the reviewer saw besides the params (an MCP tool's fingerprint), so an
+//! approval passes only the thing that was reviewed.
 //!
 //! RFC 8785 writes every number as an IEEE double, so the digest is injective only on
 //! numbers a double holds exactly and distinguishes: [`check_params`] refuses the rest
@@ -12,6 +19,23 @@ use crate::principal::Principal;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+/// The context key a surface sets to a string naming what was reviewed besides the
+/// params (an MCP tool's fingerprint): the digest covers it, and a `@grant` window passes
+/// only actions with the same pin.
+pub const PIN_KEY: &str = "pin";
+
+/// The pin of an action's context, if it has one.
+pub fn pin_of(context: Option<&serde_json::Map<String, Value>>) -> Option<&str> {
+    context.and_then(|c| c.get(PIN_KEY)).and_then(Value::as_str)
+}
+
+/// What the digest covers besides the request: the surface and the pin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Binding<'a> {
+    pub surface: &'a str,
+    pub pin: Option<&'a str>,
+}
+
 /// Digest of the unmasked action. Two actions with the same digest are the same action.
 pub fn action_digest(
     principal: &Principal,
@@ -19,14 +43,19 @@ pub fn action_digest(
     resource: &str,
     environment: &str,
     params: &Value,
+    binding: Binding<'_>,
 ) -> String {
-    let doc = json!({
+    let mut doc = json!({
         "principal": {"kind": principal.kind.as_str(), "name": principal.name},
         "kind": kind,
         "resource": resource,
         "environment": environment,
         "params": params,
+        "surface": binding.surface,
     });
+    if let (Some(pin), Some(map)) = (binding.pin, doc.as_object_mut()) {
+        map.insert("pin".into(), Value::String(pin.to_string()));
+    }
     // INVARIANT: a serde_json::Value always serialises; the fallback is never reached
     // but keeps this function total.
     let canonical = serde_jcs::to_vec(&doc).unwrap_or_else(|_| doc.to_string().into_bytes());
@@ -108,6 +137,44 @@ fn too_big(path: &str) -> String {
 mod tests {
     use super::*;
     use crate::principal::PrincipalKind;
+
+    const API: Binding<'static> = Binding {
+        surface: "api",
+        pin: None,
+    };
+
+    fn action_digest(p: &Principal, k: &str, r: &str, e: &str, params: &Value) -> String {
+        super::action_digest(p, k, r, e, params, API)
+    }
+
+    #[test]
+    fn the_surface_and_the_pin_change_the_digest() {
+        let p = Principal::new(PrincipalKind::Agent, "ci-bot");
+        let params = serde_json::json!({"a": 1});
+        let api = action_digest(&p, "mcp.call", "mcp/fs/write", "", &params);
+        let mcp = Binding {
+            surface: "mcp",
+            pin: None,
+        };
+        let on_mcp = super::action_digest(&p, "mcp.call", "mcp/fs/write", "", &params, mcp);
+        assert_ne!(api, on_mcp);
+        let pinned = |pin| {
+            super::action_digest(
+                &p,
+                "mcp.call",
+                "mcp/fs/write",
+                "",
+                &params,
+                Binding {
+                    pin: Some(pin),
+                    ..mcp
+                },
+            )
+        };
+        assert_ne!(pinned("sha256:1"), on_mcp);
+        assert_ne!(pinned("sha256:1"), pinned("sha256:2"));
+        assert_eq!(pinned("sha256:1"), pinned("sha256:1"));
+    }
 
     #[test]
     fn key_order_does_not_change_the_digest_but_values_do() {

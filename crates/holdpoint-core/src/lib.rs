@@ -6,13 +6,15 @@
 //! - [`principal`]: who acts (`agent`, `user`, `admin`) and the identity a token gives.
 //! - [`action`]: what an agent asks to do ([`ActionRequest`]), how it is stored
 //!   ([`ActionRecord`]) and its [`Status`].
-//! - [`digest`]: the `sha256:` digest an approval is bound to (RFC 8785 canonical JSON).
+//! - [`digest`]: the `sha256:` digest an approval is bound to (RFC 8785 canonical JSON),
+//!   covering the surface and the pin (an MCP tool's fingerprint).
 //! - [`verdict`]: the policy outcome and the requirements of a hold.
 //! - [`review`]: the review rules of DESIGN §2 as one pure function.
 //! - [`audit`]: audit events and the hash chain, with its verifier.
 //! - [`store`], [`clock`], [`mask`]: the traits the gate is built on; [`outbox`]: what
 //!   reviewer channels are told, queued with each change.
-//! - [`review_request`]: the masked view of a held action every channel renders.
+//! - [`review_request`]: the masked view of a held action every channel renders, with the
+//!   surface's notes for reviewers (`context.notes`).
 //! - [`tool_call`]: an MCP `tools/call` as an action (for the MCP proxy and the hook).
 //! - [`token`], [`session`]: bearer tokens (stored hashed), web inbox sessions (keyed by
 //!   the SHA-256 of their id) and the identities a provider vouched for.

@@ -5,6 +5,27 @@ use crate::{ActionRecord, Decision, Principal, Requirement, Status};
 use serde::Serialize;
 use serde_json::Value;
 
+/// The context key a surface sets to a list of texts for reviewers (an MCP tool that
+/// changed since it was listed): shown, masked, with the request on every channel.
+pub const NOTES_KEY: &str = "notes";
+
+/// The notes of `record` for reviewers, masked.
+pub fn notes_of(record: &ActionRecord, masker: &dyn Masker) -> Vec<String> {
+    record
+        .context
+        .as_ref()
+        .and_then(|c| c.get(NOTES_KEY))
+        .and_then(Value::as_array)
+        .map(|notes| {
+            notes
+                .iter()
+                .filter_map(Value::as_str)
+                .map(|n| masker.mask_text(n))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// One review so far, masked.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ReviewLine {
@@ -34,6 +55,8 @@ pub struct ReviewRequest {
     pub environment: String,
     pub params: Value,
     pub justification: String,
+    /// What the surface tells reviewers about the action (`context.notes`), masked.
+    pub notes: Vec<String>,
     pub reason: String,
     pub requirements: Vec<Requirement>,
     pub expires_at: Option<String>,
@@ -63,6 +86,7 @@ impl ReviewRequest {
             // Masked again: whatever masked it at submit time, nothing raw leaves here.
             params: masker.mask_value(&record.masked_params),
             justification: masker.mask_text(&record.justification),
+            notes: notes_of(record, masker),
             reason: masker.mask_text(&record.verdict.reason),
             requirements: hold.map(|h| h.requirements.clone()).unwrap_or_default(),
             expires_at: hold.map(|h| {
@@ -105,6 +129,9 @@ impl ReviewRequest {
         );
         if !self.justification.is_empty() {
             out.push_str(&format!("why: {}\n", self.justification));
+        }
+        for note in &self.notes {
+            out.push_str(&format!("note: {note}\n"));
         }
         let params = serde_json::to_string_pretty(&self.params).unwrap_or_default();
         out.push_str(&format!("params: {params}\n"));

@@ -9,7 +9,7 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::digest::{MAX_EXACT_INTEGER, action_digest, check_params};
+use holdpoint_core::digest::{Binding, MAX_EXACT_INTEGER, action_digest, check_params};
 use holdpoint_core::{Principal, PrincipalKind};
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
@@ -50,7 +50,11 @@ fn params() -> impl Strategy<Value = Value> {
 
 fn digest(params: &Value) -> String {
     let p = Principal::new(PrincipalKind::Agent, "bot");
-    action_digest(&p, "db.write", "pg/prod", "prod", params)
+    let binding = Binding {
+        surface: "api",
+        pin: None,
+    };
+    action_digest(&p, "db.write", "pg/prod", "prod", params, binding)
 }
 
 /// The same params with its first number moved by the smallest step it can take.

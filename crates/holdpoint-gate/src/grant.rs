@@ -3,10 +3,11 @@
 //!
 //! A prior approval passes a held submission only if what policy asks for *now* is met
 //! by the reviews recorded on that approval (DESIGN §2.4):
-//! - a `@grant` window: the same principal, kind, resource and environment, a window the
-//!   current policy still opens (a shorter `@grant` now shortens it), and
-//! - a single-use approval: the same digest (so the same environment), neither used nor
-//!   lapsed (`approval_until`);
+//! - a `@grant` window: the same principal, kind, resource and environment, the same
+//!   surface and pin (`context.pin`: an MCP tool's fingerprint), a window the current
+//!   policy still opens (a shorter `@grant` now shortens it), and
+//! - a single-use approval: the same digest (so the same environment, surface and pin),
+//!   neither used nor lapsed (`approval_until`);
 //!
 //! and in both cases its approving reviewers, each counted with the groups they had when
 //! they approved *and* still have (the current directory and tokens), fill every current
@@ -22,6 +23,7 @@
 
 use crate::events;
 use crate::{Answer, Gate, GateError};
+use holdpoint_core::digest::pin_of;
 use holdpoint_core::review::{Approval, may_count, requirements_met};
 use holdpoint_core::{
     ActionRecord, Actor, Change, Decision, EventType, HoldTerms, Identity, NewEvent, Op, Outcome,
@@ -63,7 +65,13 @@ impl Gate {
                 )
                 .await?;
             for grant in candidates {
-                if grant.environment != record.environment {
+                // A window opened on one surface passes nothing on another (wording the
+                // agent chose through the API must not stand for a proxy's call), nor a
+                // changed tool.
+                if grant.environment != record.environment
+                    || grant.surface != record.surface
+                    || pin_of(grant.context.as_ref()) != pin_of(record.context.as_ref())
+                {
                     continue;
                 }
                 let open_until = grant

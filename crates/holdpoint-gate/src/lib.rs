@@ -5,8 +5,9 @@
 //! method checks its caller itself (admins never submit, every authentication counts
 //! against the request rate, admin-only reads refuse everyone else). A tour:
 //! - [`submit`](Gate::submit) and [`check`](Gate::check) (`submit.rs`): validate, digest,
-//!   evaluate policy, then allow, deny, pass on an earlier grant, or hold. The record and
-//!   its audit events commit together. Also [`explain`](Gate::explain).
+//!   evaluate policy, then allow, deny, pass on an earlier grant, or hold; a repeat of
+//!   a pending action (same digest, so the same surface) joins its hold (`hold.joined`).
+//!   The record and its audit events commit together. Also [`explain`](Gate::explain).
 //! - `ask.rs`: the one ask-and-wait path every surface takes ([`Gate::ask`], [`Asking`],
 //!   [`Gate::follow`], [`Gate::decide`]): an approval taken exactly once, a full long-poll
 //!   budget waited out, refusals described; and [`AllowMemo`] for allows a surface

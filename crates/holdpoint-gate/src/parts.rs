@@ -73,11 +73,17 @@ pub fn parts_of(extra: Option<&Map<String, Value>>) -> Result<Vec<Part>, String>
                 }
             };
             match (field("kind"), field("resource")) {
-                (Some(kind), Some(resource)) => Ok(Part {
-                    kind,
-                    resource,
-                    context,
-                }),
+                (Some(kind), Some(resource)) => {
+                    // A part is judged as an action of its own: the same names hold.
+                    holdpoint_core::action::validate_kind(&kind)
+                        .and_then(|()| holdpoint_core::action::validate_resource(&resource))
+                        .map_err(|e| format!("context.{PARTS_KEY}: {e}"))?;
+                    Ok(Part {
+                        kind,
+                        resource,
+                        context,
+                    })
+                }
                 _ => Err(format!(
                     "each of context.{PARTS_KEY} needs a `kind` and a `resource`"
                 )),
@@ -203,6 +209,20 @@ mod tests {
         let bad = json!({"parts": "db.read"});
         assert!(parts_of(bad.as_object()).is_err());
         assert_eq!(parts_of(None), Ok(Vec::new()));
+        // A part names a kind and a resource as an action does, or none is judged.
+        for (kind, resource) in [
+            ("db read", "postgres/p/a"),
+            ("", "postgres/p/a"),
+            ("db.read", "postgres/p/../a"),
+            ("db.read", "postgres/p/a\u{0}b"),
+            ("db.read", ""),
+        ] {
+            let bad = json!({"parts": [{"kind": kind, "resource": resource}]});
+            assert!(
+                parts_of(bad.as_object()).is_err(),
+                "{kind:?} on {resource:?}"
+            );
+        }
     }
 
     #[test]

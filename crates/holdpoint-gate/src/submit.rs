@@ -2,7 +2,7 @@
 
 use crate::events::{self, actor};
 use crate::{Gate, GateError, metrics};
-use holdpoint_core::digest::action_digest;
+use holdpoint_core::digest::{Binding, action_digest, pin_of};
 use holdpoint_core::{
     ActionId, ActionRecord, ActionRequest, Change, Evaluation, EventType, Hold, Identity, Op,
     Outcome, Principal, PrincipalKind, Status,
@@ -181,6 +181,10 @@ impl Gate {
             &request.resource,
             &request.environment,
             &request.params,
+            Binding {
+                surface: &ctx.surface,
+                pin: pin_of(ctx.extra.as_ref()),
+            },
         );
         let mut record = ActionRecord {
             id: ActionId::new(),
@@ -256,12 +260,29 @@ impl Gate {
         // what this evaluation asks: the same digest may come with another surface's
         // context (a statement's tables) that policy holds for more people, and a decoy
         // opened without it must not stand in for it.
+        //
+        // The digest covers the surface, so the repeat comes from the same principal
+        // through the same surface: a hold opened through `POST /v1/actions` (wording
+        // the agent chose) is never joined by a proxy's call. Each join is audited
+        // (`hold.joined`), so the log shows every submission waiting on the hold.
         if let Some(held) = self
             .store
             .pending_with_digest(&record.principal, &record.digest)
             .await?
             .filter(|held| held.hold.as_ref().is_some_and(|h| asks_at_least(h, &terms)))
         {
+            let joined = events::event(
+                &held,
+                EventType::HoldJoined,
+                &actor,
+                now,
+                serde_json::json!({
+                    "surface": record.surface,
+                    "principal": record.principal,
+                    "same_context": held.context == record.context,
+                }),
+            );
+            self.commit(Change::new(Vec::new(), vec![joined])).await?;
             return Ok(held);
         }
         let _creating = self.check_pending(&record.principal).await?;

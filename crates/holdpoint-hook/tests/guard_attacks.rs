@@ -10,51 +10,14 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::{Identity, Outcome, PrincipalKind};
-use holdpoint_gate::testing::TestGate;
-use holdpoint_gate::{Gate, SurfaceContext};
+mod support;
+use holdpoint_core::{Identity, Outcome};
+use holdpoint_gate::Gate;
 use holdpoint_hook::real_paths::{REAL_PATHS_FIELD, add_real_paths};
 use holdpoint_hook::{PROJECT_FIELD, PROMPT_FIELD, action_of};
 use serde_json::{Value, json};
 use std::os::unix::fs::symlink;
-
-const CWD: &str = "/home/dev/app";
-
-async fn starter_gate() -> (TestGate, Identity) {
-    let text = (holdpoint_policy::starter_sources().into_iter())
-        .map(|s| s.text)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let gate = TestGate::with_policies(&text).build().await;
-    let (_, agent) = gate.token("claude", PrincipalKind::Agent, &[]).await;
-    (gate, agent)
-}
-
-/// The verdict the gate gives the call; an input the hook cannot read, or an action the
-/// gate refuses to judge, is a deny (the endpoint answers both with one).
-fn judge(gate: &Gate, agent: &Identity, input: &Value) -> Outcome {
-    let Ok(action) = action_of(input) else {
-        return Outcome::Deny;
-    };
-    let ctx = SurfaceContext {
-        surface: holdpoint_hook::SURFACE.into(),
-        extra: Some(action.context),
-        executes: false,
-    };
-    match gate.check(agent, &action.request, &ctx) {
-        Ok(evaluation) => {
-            // A deny from a rule that could not be evaluated is not the rule working.
-            let reason = &evaluation.verdict().reason;
-            assert!(!reason.contains("failed to evaluate"), "{reason}");
-            evaluation.outcome()
-        }
-        Err(_) => Outcome::Deny,
-    }
-}
-
-fn tool(cwd: &str, name: &str, input: Value) -> Value {
-    json!({"cwd": cwd, "tool_name": name, "tool_input": input})
-}
+use support::{CWD, judge_or_deny as judge, starter_gate, tool};
 
 fn assert_all(gate: &Gate, agent: &Identity, expected: Outcome, calls: &[(&str, Value)]) {
     for (name, input) in calls {

@@ -10,36 +10,9 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::{Identity, Outcome, PrincipalKind};
-use holdpoint_gate::testing::TestGate;
-use holdpoint_gate::{Gate, SurfaceContext};
-use serde_json::json;
-
-async fn starter_gate() -> (TestGate, Identity) {
-    let text = (holdpoint_policy::starter_sources().into_iter())
-        .map(|s| s.text)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let gate = TestGate::with_policies(&text).build().await;
-    let (_, agent) = gate.token("claude", PrincipalKind::Agent, &[]).await;
-    (gate, agent)
-}
-
-fn verdict(gate: &Gate, agent: &Identity, command: &str) -> Outcome {
-    verdict_in(gate, agent, "/home/dev/app", command)
-}
-
-fn verdict_in(gate: &Gate, agent: &Identity, cwd: &str, command: &str) -> Outcome {
-    let input = json!({"cwd": cwd, "tool_name": "Bash",
-        "tool_input": {"command": command, "description": "a step"}});
-    let action = holdpoint_hook::action_of(&input).unwrap();
-    let ctx = SurfaceContext {
-        surface: holdpoint_hook::SURFACE.into(),
-        extra: Some(action.context),
-        executes: false,
-    };
-    gate.check(agent, &action.request, &ctx).unwrap().outcome()
-}
+mod support;
+use holdpoint_core::Outcome;
+use support::{starter_gate, verdict, verdict_in};
 
 /// Every command in `commands` is held or denied.
 async fn never_allowed(commands: &[&str]) {

@@ -11,36 +11,13 @@
     clippy::indexing_slicing
 )]
 
-use holdpoint_core::{Identity, Outcome, PrincipalKind};
-use holdpoint_gate::testing::TestGate;
-use holdpoint_gate::{Gate, SurfaceContext};
+mod support;
+use holdpoint_core::Outcome;
+use holdpoint_gate::SurfaceContext;
 use holdpoint_hook::real_paths::add_real_paths;
 use serde_json::{Value, json};
 use std::os::unix::fs::symlink;
-
-async fn starter_gate() -> (TestGate, Identity) {
-    let text = (holdpoint_policy::starter_sources().into_iter())
-        .map(|s| s.text)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let gate = TestGate::with_policies(&text).build().await;
-    let (_, agent) = gate.token("claude", PrincipalKind::Agent, &[]).await;
-    (gate, agent)
-}
-
-fn judge(gate: &Gate, agent: &Identity, input: &Value) -> Outcome {
-    let action = holdpoint_hook::action_of(input).unwrap();
-    let ctx = SurfaceContext {
-        surface: holdpoint_hook::SURFACE.into(),
-        extra: Some(action.context),
-        executes: false,
-    };
-    gate.check(agent, &action.request, &ctx).unwrap().outcome()
-}
-
-fn tool(cwd: &str, name: &str, input: Value) -> Value {
-    json!({"cwd": cwd, "tool_name": name, "tool_input": input})
-}
+use support::{judge, starter_gate, tool};
 
 #[tokio::test]
 async fn a_symlink_out_of_the_project_is_judged_where_it_leads() {

@@ -155,7 +155,7 @@ impl HostedAsks {
         )
         .await
         {
-            Gated::Forward => Ok(Asked::Forward),
+            Gated::Forward { .. } => Ok(Asked::Forward),
             Gated::Refuse(text) => Err(McpError::invalid_request(text, None)),
         }
     }

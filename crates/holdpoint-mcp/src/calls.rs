@@ -21,8 +21,9 @@ pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 /// What becomes of a call.
 #[derive(Debug)]
 pub enum Gated {
-    /// Forward it upstream.
-    Forward,
+    /// Forward it upstream; `reviewed` when it goes on a reviewer's approval, so the
+    /// tool must still be the one reviewed.
+    Forward { reviewed: bool },
     /// Answer the client with this reason instead (`holdpoint: …`).
     Refuse(String),
 }
@@ -65,7 +66,9 @@ pub async fn gate(
         }
     };
     if ruling.proceed {
-        return Gated::Forward;
+        return Gated::Forward {
+            reviewed: ruling.reviewed,
+        };
     }
     if ruling.status != Status::Pending {
         return refuse(describe(&ruling));
@@ -131,7 +134,7 @@ pub async fn gate(
             _ if now.proceed && ended.is_cancelled() => {
                 return refuse(format!("the MCP session ended; {id} was not run"));
             }
-            _ if now.proceed => return Gated::Forward,
+            _ if now.proceed => return Gated::Forward { reviewed: true },
             _ => return refuse(describe(&now)),
         }
     }
@@ -166,4 +169,13 @@ fn refuse(text: String) -> Gated {
 /// A refusal as the tool result the model reads.
 pub fn tool_refusal(text: String) -> CallToolResult {
     CallToolResult::error(vec![Content::text(text)])
+}
+
+/// The answer to a reviewed call whose tool changed since it was listed for the review.
+pub fn changed_since_review(tool: &str) -> CallToolResult {
+    CallToolResult::error(vec![Content::text(format!(
+        "holdpoint: the tool `{tool}` changed (description, input schema or annotations) \
+         since the call was reviewed, so the approval does not pass it and it was not made. \
+         Make the call again to ask for a review of the tool as it is now"
+    ))])
 }

@@ -111,6 +111,16 @@ pub enum ConfigError {
     },
     #[error("[[mcp]] `{name}`: the environment variable `{var}` is not set")]
     Unset { name: String, var: String },
+    /// The value is a credential: it is not repeated.
+    #[error(
+        "[[mcp]] `{name}`: the value of `{var}` is shorter than {min} characters (or, after \
+         a scheme such as `Bearer`, its credential is). Every `env` and `headers` value is a \
+         credential that holdpoint keeps from the agent by finding \
+         it in the upstream's answers, and one this short cannot be told from ordinary text: \
+         use a longer credential",
+        min = crate::redact::MIN_SECRET_LEN
+    )]
+    ShortSecret { name: String, var: String },
     #[error("[[mcp]] `{name}`: `roots`: `{root}` is neither an absolute path nor a `file://` URI")]
     BadRoot { name: String, root: String },
 }
@@ -162,14 +172,34 @@ impl McpSection {
             .map(Some)
     }
 
+    fn short(&self, var: &str) -> ConfigError {
+        ConfigError::ShortSecret {
+            name: self.name.clone(),
+            var: var.to_string(),
+        }
+    }
+
     /// The upstream as the server runs it, with its credentials read from `env`.
     pub fn upstream(&self, env: &dyn Env) -> Result<HostedUpstream, ConfigError> {
         self.check()?;
         let var = |var: &String| {
-            env.var(var).ok_or_else(|| ConfigError::Unset {
+            let value = env.var(var).ok_or_else(|| ConfigError::Unset {
                 name: self.name.clone(),
                 var: var.clone(),
-            })
+            })?;
+            if !crate::redact::long_enough(&value) {
+                return Err(self.short(var));
+            }
+            Ok(value)
+        };
+        // A header's credential after its scheme (`Bearer tk_…`) is searched for alone too.
+        let header_var = |name: &String| {
+            let value = var(name)?;
+            let parts = crate::redact::credential_parts(&value);
+            if !parts.into_iter().all(crate::redact::long_enough) {
+                return Err(self.short(name));
+            }
+            Ok(value)
         };
         let target = match (&self.command, &self.url) {
             (Some(command), None) => {
@@ -205,7 +235,7 @@ impl McpSection {
                 })?;
                 let mut headers = Vec::new();
                 for (header, name) in &self.headers {
-                    headers.push((header.clone(), var(name)?));
+                    headers.push((header.clone(), header_var(name)?));
                 }
                 Target::Remote {
                     url: url.clone(),
@@ -339,6 +369,23 @@ mod tests {
             .to_string();
             assert!(err.contains("neither an absolute path"), "{err}");
         }
+        // A credential too short to be found in answers is refused, without its value.
+        let short_env = MapEnv::new().with("GH_TOKEN", "ab\"c\\d");
+        let err = ok.upstream(&short_env).unwrap_err().to_string();
+        assert!(err.contains("`GH_TOKEN` is shorter than 8"), "{err}");
+        assert!(!err.contains("ab\""), "{err}");
+        let short_header = section(
+            "name = \"t\"\nurl = \"http://127.0.0.1:1/mcp\"\n[headers]\nAuthorization = \"AUTH\"",
+        );
+        let env = MapEnv::new().with("AUTH", "Bearer abc");
+        let err = short_header.upstream(&env).unwrap_err().to_string();
+        assert!(
+            err.contains("`AUTH`") && err.contains("shorter than 8"),
+            "{err}"
+        );
+        assert!(!err.contains("abc"), "{err}");
+        let env = MapEnv::new().with("AUTH", "Bearer abcdefgh1");
+        assert!(short_header.upstream(&env).is_ok());
         let bad_name = section("name = \"g/h\"\ncommand = [\"x\"]");
         assert!(bad_name.upstream(&env).is_err());
         let long_wait = section("name = \"gh\"\ncommand = [\"x\"]\nhold_wait = \"2h\"");

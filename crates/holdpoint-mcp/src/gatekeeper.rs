@@ -3,6 +3,7 @@
 //! over its HTTP API. Every answer is already masked.
 
 use crate::action::ToolCall;
+use crate::tools::Changed;
 use async_trait::async_trait;
 use holdpoint_core::Status;
 use holdpoint_gate::GateError;
@@ -16,6 +17,9 @@ pub struct Ruling {
     pub status: Status,
     /// True when the call may be forwarded now.
     pub proceed: bool,
+    /// True when it proceeds on a reviewer's approval (not on policy alone): the tool is
+    /// then listed again before the call goes on, so it goes only to the tool reviewed.
+    pub reviewed: bool,
     /// The verdict's reason (masked).
     pub reason: String,
     /// `reviewer: comment` for each review with a comment (masked).
@@ -69,4 +73,14 @@ pub trait Gatekeeper: Send + Sync + 'static {
     async fn cancel(&self, id: &str) -> Result<(), GatekeeperError>;
     /// What policy says about each call, holding nothing.
     async fn outlook(&self, calls: &[ToolCall]) -> Result<Vec<Outlook>, GatekeeperError>;
+    /// Audits tools of `server` whose fingerprint changed between two listings
+    /// (`tool.changed`). Remotely there is nothing to tell: the gateway keeps its own
+    /// view of the servers it knows.
+    async fn tools_changed(
+        &self,
+        _server: &str,
+        _changed: &[Changed],
+    ) -> Result<(), GatekeeperError> {
+        Ok(())
+    }
 }

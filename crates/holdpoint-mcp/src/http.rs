@@ -8,12 +8,14 @@
 //!   each tool list.
 
 use crate::config::HostedUpstream;
+use crate::tools::Listed;
+use crate::views::ToolViews;
 use crate::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, SessionEnds, Sessions};
-use axum::Json;
 use axum::Router;
 use axum::extract::{FromRef, Path, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use holdpoint_api::{ActionView, ApiError, ApiJson, Caller, ErrorBody, McpOutlook, McpOutlooks};
 use holdpoint_core::Principal;
 use holdpoint_gate::{Answer, Gate};
@@ -27,8 +29,10 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-/// `POST /v1/mcp/{server}/calls` and `/tools`, for the API's OpenAPI document.
-pub fn api_routes<S>() -> OpenApiRouter<S>
+/// `POST /v1/mcp/{server}/calls` and `/tools`, for the API's OpenAPI document. For a
+/// server in `views` (one the gateway hosts), a tool's annotations and fingerprint come
+/// from the gateway's own listing, never from the caller.
+pub fn api_routes<S>(views: Arc<ToolViews>) -> OpenApiRouter<S>
 where
     Arc<Gate>: FromRef<S>,
     S: Clone + Send + Sync + 'static,
@@ -36,6 +40,36 @@ where
     OpenApiRouter::new()
         .routes(routes!(submit_call))
         .routes(routes!(tool_outlooks))
+        .layer(Extension(views))
+}
+
+/// The annotations of `tool` and how the call is pinned: by the gateway's own listing
+/// for a server it hosts, else by the caller's word (`said`: annotations, fingerprint).
+async fn judged_by(
+    views: &ToolViews,
+    keeper: &LocalGate,
+    server: &str,
+    tool: &str,
+    said: (Option<Value>, Option<String>),
+) -> Result<(Option<Value>, Option<Listed>), ApiError> {
+    let keeper: Arc<dyn Gatekeeper> = Arc::new(keeper.clone());
+    match views.listed(server, tool, keeper, said.1.as_deref()).await {
+        None => {
+            let (annotations, fingerprint) = said;
+            let pin = fingerprint.map(|fingerprint| Listed {
+                annotations: None,
+                fingerprint,
+                description: None,
+                changed_from: None,
+            });
+            Ok((annotations, pin))
+        }
+        Some(Ok(listed)) => Ok((listed.as_ref().and_then(|l| l.annotations.clone()), listed)),
+        Some(Err(e)) => Err(ApiError::new(
+            axum::http::StatusCode::BAD_GATEWAY,
+            e.to_string(),
+        )),
+    }
 }
 
 /// `/mcp/{name}` for each upstream, each request authenticated by its bearer token.
@@ -166,10 +200,14 @@ pub struct McpCallBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub arguments: Option<Map<String, Value>>,
-    /// The tool's `annotations` from `tools/list`, as the upstream gave them.
+    /// The tool's `annotations` from `tools/list`, as the upstream gave them. Ignored
+    /// for a server the gateway hosts: its own listing says.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub annotations: Option<Value>,
+    /// Ignored for a server the gateway hosts, as `annotations` are. The tool's fingerprint from `tools/list` (`sha256:…`), which the call is pinned to.
+    #[serde(default)]
+    pub fingerprint: Option<String>,
     #[serde(default)]
     pub environment: String,
 }
@@ -202,18 +240,29 @@ const MAX_TOOLS: usize = 1000;
               (status = 422, description = "Not a valid action", body = ErrorBody)))]
 pub async fn submit_call(
     State(gate): State<Arc<Gate>>,
+    Extension(views): Extension<Arc<ToolViews>>,
     caller: Caller,
     Path(server): Path<String>,
     ApiJson(body): ApiJson<McpCallBody>,
 ) -> Result<Json<ActionView>, ApiError> {
     let identity = holdpoint_gate::may_submit(&caller.0).map(|()| &caller.0)?;
+    let keeper = LocalGate {
+        gate: gate.clone(),
+        caller: identity.clone(),
+    };
+    let said = (body.annotations, body.fingerprint);
+    let (annotations, pin) = judged_by(&views, &keeper, &server, &body.tool, said).await?;
     let call = crate::tool_call(
         &server,
         &body.tool,
         body.arguments.unwrap_or_default(),
-        body.annotations.as_ref(),
+        annotations.as_ref(),
         &body.environment,
     );
+    let call = match pin {
+        Some(pin) => pin.pin(call),
+        None => call,
+    };
     let record = gate
         .submit(
             identity,
@@ -235,6 +284,7 @@ pub async fn submit_call(
               (status = 422, description = "Too many tools", body = ErrorBody)))]
 pub async fn tool_outlooks(
     State(gate): State<Arc<Gate>>,
+    Extension(views): Extension<Arc<ToolViews>>,
     caller: Caller,
     Path(server): Path<String>,
     ApiJson(body): ApiJson<McpToolsBody>,
@@ -246,23 +296,22 @@ pub async fn tool_outlooks(
             body.tools.len()
         )));
     }
-    let calls: Vec<_> = body
-        .tools
-        .iter()
-        .map(|t| {
-            crate::tool_call(
-                &server,
-                &t.name,
-                Map::new(),
-                t.annotations.as_ref(),
-                &body.environment,
-            )
-        })
-        .collect();
     let keeper = LocalGate {
         gate,
         caller: identity.clone(),
     };
+    let mut calls = Vec::with_capacity(body.tools.len());
+    for t in &body.tools {
+        let said = (t.annotations.clone(), None);
+        let (annotations, _) = judged_by(&views, &keeper, &server, &t.name, said).await?;
+        calls.push(crate::tool_call(
+            &server,
+            &t.name,
+            Map::new(),
+            annotations.as_ref(),
+            &body.environment,
+        ));
+    }
     let outlooks = keeper
         .outlook(&calls)
         .await

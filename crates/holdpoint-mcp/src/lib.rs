@@ -5,7 +5,8 @@
 //! `prompts/get` and `completion/complete`; other known MCP methods pass through, and
 //! unknown ones never do. The binary serves it on stdio (`holdpoint mcp`) and the server
 //! over streamable HTTP (`/mcp/{name}`). A tour:
-//! - `action.rs`: a tool call as an action, with `context.mcp` (server, tool, annotations).
+//! - `action.rs`: a tool call as an action, with `context.mcp` (server, tool, annotations,
+//!   fingerprint) and `context.pin`.
 //! - `proxy.rs`: [`Proxy`], the agent's MCP server: `initialize` opens the upstream
 //!   session, `tools/list` hides forbidden tools and marks held ones, `tools/call` is gated.
 //! - `methods.rs`: the MCP methods the proxy knows, what it does with each, and the
@@ -23,8 +24,14 @@
 //!   passes the upstream's requests (sampling, elicitation, roots) and notifications on.
 //! - `relay.rs`: forwarding a request across, mapping progress tokens and cancellation.
 //! - `gatekeeper.rs` and `local.rs`: how the proxy asks the gate, in process or remotely.
-//! - `redact.rs`: the upstream's credentials never reach the agent.
-//! - `tools.rs`: the upstream's tool annotations, remembered from `tools/list`.
+//! - `redact.rs`: the upstream's credentials never reach the agent, in any form of
+//!   `secret_forms.rs` (JSON-escaped, URL-encoded, base64).
+//! - `tools.rs`: the upstream's tool annotations and fingerprints, remembered from
+//!   `tools/list`; a changed fingerprint is audited (`tool.changed`), and a call that
+//!   goes on a reviewer's approval is listed again first, so it reaches only the tool
+//!   that was reviewed.
+//! - `views.rs`: [`ToolViews`], the gateway's own listing of each server it hosts: what
+//!   `/v1/mcp/{server}/calls` judges a stdio proxy's call by, for a server of that name.
 //! - `http.rs`: the surface over HTTP, mounted by the app on the gateway's server:
 //!   `/mcp/{name}` for each hosted upstream, and `/v1/mcp/{server}/calls` and `/tools`,
 //!   what the stdio proxy asks the gateway.
@@ -45,10 +52,12 @@ pub mod methods;
 mod proxy;
 mod redact;
 mod relay;
+mod secret_forms;
 mod sessions;
 mod tools;
 pub mod upstream;
 mod uri;
+mod views;
 
 pub use action::{ToolCall, tool_call};
 pub use asks::Asks;
@@ -59,3 +68,4 @@ pub use proxy::{Keepers, MAX_HOLD_WAIT, Proxy, ProxyConfig, ProxyConfigError};
 pub use redact::{RedactError, Redactor};
 pub use sessions::{SessionEnds, Sessions, SessionsError};
 pub use upstream::{ConnectError, Target};
+pub use views::{ToolViews, VIEW_TTL, ViewError};

@@ -2,9 +2,11 @@
 
 use crate::action::ToolCall;
 use crate::gatekeeper::{Gatekeeper, GatekeeperError, Outlook, Ruling};
+use crate::tools::Changed;
 use async_trait::async_trait;
-use holdpoint_core::{ActionId, ActionRecord, Identity, Outcome};
+use holdpoint_core::{ActionId, ActionRecord, EventType, Identity, Outcome, Status};
 use holdpoint_gate::{Answer, Gate, SurfaceContext};
+use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -43,6 +45,7 @@ pub fn ruling_of(gate: &Gate, record: &ActionRecord, proceed: bool) -> Ruling {
         id: record.id.0.clone(),
         status: record.status,
         proceed,
+        reviewed: proceed && (record.granted_by.is_some() || record.status == Status::Approved),
         reason: masker.mask_text(&record.verdict.reason),
         comments: record.review_comments(masker.as_ref()),
     }
@@ -78,6 +81,25 @@ impl Gatekeeper for LocalGate {
     async fn cancel(&self, id: &str) -> Result<(), GatekeeperError> {
         self.gate
             .cancel(&self.caller, &ActionId(id.to_string()), SURFACE)
+            .await?;
+        Ok(())
+    }
+
+    async fn tools_changed(
+        &self,
+        server: &str,
+        changed: &[Changed],
+    ) -> Result<(), GatekeeperError> {
+        let events = changed
+            .iter()
+            .map(|c| {
+                let data = json!({"server": server, "tool": c.tool,
+                                  "before": c.before, "after": c.after});
+                (EventType::ToolChanged, data)
+            })
+            .collect();
+        self.gate
+            .record_surface_events(&self.caller, SURFACE, events)
             .await?;
         Ok(())
     }

@@ -13,7 +13,7 @@ use crate::methods::{self, Handling};
 use crate::redact::Redactor;
 use crate::relay::{ProgressMap, failure, forward};
 use crate::sessions::{SessionEnds, SessionSlot, Sessions};
-use crate::tools::ToolCache;
+use crate::tools::{Listed, ToolCache};
 use crate::upstream::{self, Connection, Relay, Target};
 use holdpoint_core::{Identity, Principal};
 use holdpoint_gate::Gate;
@@ -148,6 +148,15 @@ impl Proxy {
         }
     }
 
+    /// A proxy that remembers the upstream's tools in `tools`: the gateway's own view
+    /// of a server it hosts ([`crate::ToolViews`]).
+    pub fn with_tools(config: Arc<ProxyConfig>, keepers: Keepers, tools: Arc<ToolCache>) -> Self {
+        // `Proxy` has a `Drop`: the cache is set on a new one, not moved out of it.
+        let mut proxy = Proxy::new(config, keepers);
+        proxy.tools = tools;
+        proxy
+    }
+
     fn who(&self) -> String {
         format!("the MCP server `{}`", self.config.name)
     }
@@ -260,20 +269,11 @@ impl Proxy {
         let ServerResult::ListToolsResult(mut list) = answer else {
             return Ok(answer);
         };
-        self.tools.remember(&list.tools);
+        self.remember(&list.tools, keeper.as_ref()).await?;
         let calls: Vec<ToolCall> = list
             .tools
             .iter()
-            .map(|tool| {
-                self.call_of(
-                    &tool.name,
-                    Map::new(),
-                    tool.annotations
-                        .as_ref()
-                        .and_then(|a| serde_json::to_value(a).ok())
-                        .as_ref(),
-                )
-            })
+            .map(|tool| self.call_of(&tool.name, Map::new(), Some(&Listed::of(tool))))
             .collect();
         let outlooks = keeper.outlook(&calls).await.map_err(|e| {
             McpError::internal_error(format!("holdpoint could not check the tools: {e}"), None)
@@ -300,24 +300,51 @@ impl Proxy {
         Ok(ServerResult::ListToolsResult(list))
     }
 
+    /// The call as an action, pinned to the tool's fingerprint when it is listed.
     fn call_of(
         &self,
         tool: &str,
         arguments: Map<String, serde_json::Value>,
-        annotations: Option<&serde_json::Value>,
+        listed: Option<&Listed>,
     ) -> ToolCall {
-        tool_call(
+        let call = tool_call(
             &self.config.name,
             tool,
             arguments,
-            annotations,
+            listed.and_then(|l| l.annotations.as_ref()),
             &self.config.environment,
-        )
+        );
+        match listed {
+            Some(listed) => listed.pin(call),
+            None => call,
+        }
     }
 
-    /// The tool's annotations as the upstream lists them, asking it when no list was seen.
-    async fn annotations(&self, tool: &str) -> Result<Option<serde_json::Value>, McpError> {
-        if let Some(known) = self.tools.annotations(tool) {
+    /// Remembers a page of tools; tools that changed since the last listing are audited.
+    async fn remember(
+        &self,
+        tools: &[rmcp::model::Tool],
+        keeper: &dyn Gatekeeper,
+    ) -> Result<(), McpError> {
+        let changed = self.tools.remember(tools);
+        if changed.is_empty() {
+            return Ok(());
+        }
+        keeper
+            .tools_changed(&self.config.name, &changed)
+            .await
+            .map_err(|e| {
+                McpError::internal_error(format!("holdpoint could not audit the tools: {e}"), None)
+            })
+    }
+
+    /// The tool as the upstream lists it, asking it when no fresh list was seen.
+    async fn listed(
+        &self,
+        tool: &str,
+        keeper: &dyn Gatekeeper,
+    ) -> Result<Option<Listed>, McpError> {
+        if let Some(known) = self.tools.listed(tool) {
             return Ok(known);
         }
         let connection = self.connection()?;
@@ -327,13 +354,13 @@ impl Proxy {
                 .list_tools(Some(PaginatedRequestParams::default().with_cursor(cursor)))
                 .await
                 .map_err(|e| failure(e, &self.who()))?;
-            self.tools.remember(&page.tools);
+            self.remember(&page.tools, keeper).await?;
             cursor = page.next_cursor;
             if cursor.is_none() {
                 break;
             }
         }
-        Ok(self.tools.annotations(tool).flatten())
+        Ok(self.tools.listed(tool).flatten())
     }
 
     async fn call_tool(
@@ -348,12 +375,8 @@ impl Proxy {
         let CallToolRequestParams {
             name, arguments, ..
         } = &call.params;
-        let annotations = self.annotations(name).await?;
-        let action = self.call_of(
-            name,
-            arguments.clone().unwrap_or_default(),
-            annotations.as_ref(),
-        );
+        let listed = self.listed(name, keeper.as_ref()).await?;
+        let action = self.call_of(name, arguments.clone().unwrap_or_default(), listed.as_ref());
         let progress = Progress {
             peer: &context.peer,
             token: context.meta.get_progress_token(),
@@ -369,7 +392,19 @@ impl Proxy {
         )
         .await
         {
-            Gated::Forward => self.forward(request, &context).await,
+            Gated::Forward { reviewed } => {
+                // An approval passes only the tool that was reviewed: list it again.
+                if reviewed {
+                    self.tools.forget();
+                    let now = self.listed(name, keeper.as_ref()).await?;
+                    if now.as_ref().map(|l| l.fingerprint.as_str()) != action.fingerprint() {
+                        return Ok(ServerResult::CallToolResult(calls::changed_since_review(
+                            name,
+                        )));
+                    }
+                }
+                self.forward(request, &context).await
+            }
             Gated::Refuse(text) => Ok(ServerResult::CallToolResult(calls::tool_refusal(text))),
         }
     }
@@ -398,7 +433,7 @@ impl Proxy {
         )
         .await
         {
-            Gated::Forward => self.forward(request, &context).await,
+            Gated::Forward { .. } => self.forward(request, &context).await,
             Gated::Refuse(text) => Err(McpError::invalid_request(text, None)),
         }
     }

@@ -2,8 +2,8 @@
 //! a cancel request with it withdraws the statement's hold if one is waiting, and is
 //! passed on to the server with the server's key for a statement that is running.
 
+use crate::server_stream::ServerAddr;
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::Mutex;
 use tokio::sync::watch;
 
@@ -13,7 +13,7 @@ pub struct Cancels {
 }
 
 struct Entry {
-    upstream: SocketAddr,
+    upstream: ServerAddr,
     key: (i32, i32),
     requested: watch::Sender<u64>,
 }
@@ -36,7 +36,7 @@ impl Drop for Registration<'_> {
 
 impl Cancels {
     /// Registers a session whose server connection is `upstream` with key `key`.
-    pub fn register(&self, upstream: SocketAddr, key: (i32, i32)) -> Registration<'_> {
+    pub fn register(&self, upstream: ServerAddr, key: (i32, i32)) -> Registration<'_> {
         let (tx, rx) = watch::channel(0u64);
         let mut sessions = self
             .sessions
@@ -65,10 +65,10 @@ impl Cancels {
 
     /// Handles a cancel request: tells the session, and returns the server and key to
     /// pass it on to. An unknown key is ignored, as PostgreSQL does.
-    pub fn cancel(&self, key: (i32, i32)) -> Option<(SocketAddr, (i32, i32))> {
+    pub fn cancel(&self, key: (i32, i32)) -> Option<(ServerAddr, (i32, i32))> {
         let sessions = self.sessions.lock().ok()?;
         let entry = sessions.get(&key)?;
         entry.requested.send_modify(|n| *n += 1);
-        Some((entry.upstream, entry.key))
+        Some((entry.upstream.clone(), entry.key))
     }
 }

@@ -9,7 +9,8 @@
 //!   `running.rs`: a gateway's listeners, bound, then each on a thread of its own.
 //! - `startup.rs`: the client's startup (TLS, cancel requests, the token as password);
 //!   `connect.rs`: what is refused before a session starts, the upstream login
-//!   (`upstream.rs`: cleartext, MD5, SCRAM-SHA-256) and the greeting.
+//!   (`upstream.rs`: cleartext, MD5, SCRAM-SHA-256, over TCP or a Unix socket,
+//!   `server_stream.rs`) and the greeting.
 //! - `session.rs`: the client's messages: each Query judged, the rest relayed;
 //!   `extended.rs`: Parse classified, Bind tied to its statement, Execute judged with
 //!   the bound values.
@@ -58,6 +59,7 @@ mod refusal;
 mod resolve;
 pub mod results;
 mod running;
+mod server_stream;
 mod session;
 mod settings;
 mod shapes;

@@ -152,7 +152,7 @@ impl Listener {
         match hello {
             Hello::Cancel { pid, secret } => {
                 if let Some((addr, key)) = self.cancels.cancel((pid, secret))
-                    && let Err(e) = upstream::cancel(addr, key).await
+                    && let Err(e) = upstream::cancel(&addr, key).await
                 {
                     tracing::warn!(error = %e, "could not pass a cancel request on");
                 }

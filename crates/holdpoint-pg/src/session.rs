@@ -14,6 +14,7 @@ use crate::classify::Statement;
 use crate::listener::Listener;
 use crate::pump::{Expect, Undo};
 use crate::results::Field;
+use crate::server_stream::{ServerRead, ServerStream, ServerWrite};
 use crate::shapes::Shape;
 use crate::startup::Stream;
 use crate::summary::Summary;
@@ -25,8 +26,6 @@ use std::collections::{HashMap, VecDeque};
 use std::io;
 use std::sync::{Arc, OnceLock};
 use tokio::io::{AsyncReadExt, AsyncWriteExt, ReadHalf, WriteHalf};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::watch;
 
 /// A statement prepared with Parse, as classified.
@@ -61,8 +60,8 @@ pub struct Session {
     pub(crate) who: Identity,
     pub(crate) client_r: ReadHalf<Stream>,
     pub(crate) client_w: WriteHalf<Stream>,
-    pub(crate) up_r: OwnedReadHalf,
-    pub(crate) up_w: OwnedWriteHalf,
+    pub(crate) up_r: ServerRead,
+    pub(crate) up_w: ServerWrite,
     pub(crate) cbuf: BytesMut,
     pub(crate) ubuf: BytesMut,
     pub(crate) to_client: BytesMut,
@@ -101,7 +100,7 @@ impl Session {
         l: Arc<Listener>,
         who: Identity,
         client: Stream,
-        server: TcpStream,
+        server: ServerStream,
         cancel: watch::Receiver<u64>,
         token: String,
         announced: &[u8],

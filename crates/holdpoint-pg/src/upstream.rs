@@ -1,19 +1,21 @@
 //! The server's side: holdpoint connects and logs in with the credentials of the
 //! listener's upstream URL (cleartext, MD5 or SCRAM-SHA-256), so the agent never sees
-//! them, and keeps what the server announced (parameters, its cancel key).
+//! them, and keeps what the server announced (parameters, its cancel key). The server
+//! is reached over TCP, or over its Unix-domain socket when the URL names a directory.
 
+use crate::server_stream::{ServerAddr, ServerStream, socket_path};
 use crate::wire::{self, MAX_SERVER_MESSAGE, Reader, invalid};
 use bytes::BytesMut;
 use postgres_protocol::authentication::{md5_hash, sasl};
 use postgres_protocol::message::frontend;
 use std::io;
-use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// Where and as whom holdpoint logs in upstream.
 #[derive(Clone)]
 pub struct UpstreamTarget {
+    /// A host name or address; or, starting with `/`, the directory of the server's
+    /// Unix-domain socket.
     pub host: String,
     pub port: u16,
     pub user: String,
@@ -41,6 +43,8 @@ pub enum UpstreamUrlError {
     Scheme(String),
     #[error("the URL names no user")]
     NoUser,
+    #[error("the port `{0}` is not a number from 1 to 65535")]
+    Port(String),
 }
 
 impl UpstreamTarget {
@@ -60,9 +64,32 @@ impl UpstreamTarget {
         if user.is_empty() {
             return Err(UpstreamUrlError::NoUser);
         }
+        // libpq's forms for a socket directory: `?host=/dir` (over the URL's host), or
+        // the host `%2Fdir`.
+        let query = |key: &str| {
+            url.query_pairs()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.into_owned())
+        };
+        let host = match query("host") {
+            Some(host) => host,
+            None => decode(url.host_str().unwrap_or_default()),
+        };
+        let port = match query("port") {
+            Some(port) => port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or(UpstreamUrlError::Port(port))?,
+            None => url.port().unwrap_or(5432),
+        };
         Ok(UpstreamTarget {
-            host: url.host_str().unwrap_or("127.0.0.1").to_string(),
-            port: url.port().unwrap_or(5432),
+            host: if host.is_empty() {
+                "127.0.0.1".to_string()
+            } else {
+                host
+            },
+            port,
             password: url.password().map(decode).unwrap_or_default(),
             database: url.path().trim_start_matches('/').to_string(),
             user,
@@ -72,12 +99,26 @@ impl UpstreamTarget {
 
 /// A logged-in server connection.
 pub struct Upstream {
-    pub stream: TcpStream,
+    pub stream: ServerStream,
     /// ParameterStatus messages, as received, for the client.
     pub announced: BytesMut,
     /// The server's own cancel key.
     pub key: (i32, i32),
-    pub addr: SocketAddr,
+    pub addr: ServerAddr,
+}
+
+impl UpstreamTarget {
+    /// Where the server is: its socket file, or the first address its host resolves to.
+    pub async fn addr(&self) -> io::Result<ServerAddr> {
+        if self.host.starts_with('/') {
+            return Ok(ServerAddr::Unix(socket_path(&self.host, self.port)));
+        }
+        tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await?
+            .next()
+            .map(ServerAddr::Tcp)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "the host has no address"))
+    }
 }
 
 /// Connects and logs in; `params` are the client's startup parameters that may pass.
@@ -85,13 +126,9 @@ pub async fn connect(
     target: &UpstreamTarget,
     params: &[(String, String)],
 ) -> Result<Upstream, UpstreamError> {
-    let stream = TcpStream::connect((target.host.as_str(), target.port))
-        .await
-        .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
-    let _ = stream.set_nodelay(true);
-    let addr = stream
-        .peer_addr()
-        .map_err(|e| UpstreamError::Unreachable(e.to_string()))?;
+    let unreachable = |e: io::Error| UpstreamError::Unreachable(e.to_string());
+    let addr = target.addr().await.map_err(unreachable)?;
+    let stream = addr.connect().await.map_err(unreachable)?;
     login(stream, addr, target, params)
         .await
         .map_err(|e| match e {
@@ -121,8 +158,8 @@ impl From<io::Error> for LoginError {
 }
 
 async fn login(
-    mut stream: TcpStream,
-    addr: SocketAddr,
+    mut stream: ServerStream,
+    addr: ServerAddr,
     target: &UpstreamTarget,
     params: &[(String, String)],
 ) -> Result<Upstream, LoginError> {
@@ -222,8 +259,8 @@ async fn login(
 }
 
 /// Asks the server to cancel what the connection with `key` is running.
-pub async fn cancel(addr: SocketAddr, key: (i32, i32)) -> io::Result<()> {
-    let mut stream = TcpStream::connect(addr).await?;
+pub async fn cancel(addr: &ServerAddr, key: (i32, i32)) -> io::Result<()> {
+    let mut stream = addr.connect().await?;
     let mut out = BytesMut::new();
     frontend::cancel_request(key.0, key.1, &mut out);
     stream.write_all(&out).await?;
@@ -235,4 +272,49 @@ pub async fn cancel(addr: SocketAddr, key: (i32, i32)) -> io::Result<()> {
     )
     .await;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_names_a_tcp_host_or_a_socket_directory() {
+        let tcp = UpstreamTarget::from_url("postgres://app:pw@db.internal:6543/shop").unwrap();
+        assert_eq!((tcp.host.as_str(), tcp.port), ("db.internal", 6543));
+        assert_eq!((tcp.user.as_str(), tcp.password.as_str()), ("app", "pw"));
+
+        let query =
+            UpstreamTarget::from_url("postgres://app@localhost/shop?host=/var/run/postgresql")
+                .unwrap();
+        assert_eq!(
+            (query.host.as_str(), query.port),
+            ("/var/run/postgresql", 5432)
+        );
+        assert_eq!(query.database, "shop");
+
+        let encoded = UpstreamTarget::from_url("postgres://app@%2Ftmp%2Fpg:5433/shop").unwrap();
+        assert_eq!((encoded.host.as_str(), encoded.port), ("/tmp/pg", 5433));
+
+        let port =
+            UpstreamTarget::from_url("postgres://app@localhost/shop?host=/tmp&port=6000").unwrap();
+        assert_eq!(port.port, 6000);
+        assert_eq!(
+            UpstreamTarget::from_url("postgres://app@localhost/shop?host=/tmp&port=0").unwrap_err(),
+            UpstreamUrlError::Port("0".into())
+        );
+        // The URL parser wants a host after `user@`: `?host=` or `%2F…` name the socket.
+        assert!(UpstreamTarget::from_url("postgres://app@/shop?host=/tmp").is_err());
+    }
+
+    #[tokio::test]
+    async fn a_socket_directory_is_its_socket_file() {
+        let target =
+            UpstreamTarget::from_url("postgres://app@localhost/shop?host=/tmp/pg&port=5433")
+                .unwrap();
+        assert_eq!(
+            target.addr().await.unwrap(),
+            ServerAddr::Unix("/tmp/pg/.s.PGSQL.5433".into())
+        );
+    }
 }

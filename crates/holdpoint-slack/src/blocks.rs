@@ -129,6 +129,11 @@ pub fn message(payload: &Value) -> (String, Value) {
             j => j,
         }
     );
+    for note in at(request, "/notes").as_array().into_iter().flatten() {
+        if let Some(note) = note.as_str() {
+            details.push_str(&format!("\n*Note* {}", escape(note)));
+        }
+    }
     if !requirements.is_empty() {
         details.push_str(&format!("\n*Needs* {}", requirements.join("; ")));
     }
@@ -197,5 +202,26 @@ mod tests {
         let (_, blocks) = message(&payload("approved", reviewed));
         let text = blocks.to_string();
         assert!(!text.contains(APPROVE) && text.contains("*Approved*") && text.contains("dana"));
+    }
+
+    #[test]
+    fn a_surface_note_is_shown_and_escaped() {
+        let mut p = payload("pending", json!([]));
+        if let Some(request) = p.get_mut("request").and_then(Value::as_object_mut) {
+            request.insert(
+                "notes".into(),
+                json!(["The tool `mcp/gh/deploy` changed; it now says: <!here> deploy all"]),
+            );
+        }
+        let (_, blocks) = message(&p);
+        let text = blocks.to_string();
+        assert!(
+            text.contains("*Note* The tool `mcp/gh/deploy` changed"),
+            "{text}"
+        );
+        assert!(
+            !text.contains("<!here>") && text.contains("&lt;!here&gt;"),
+            "{text}"
+        );
     }
 }

@@ -33,6 +33,9 @@ pub fn shown_request(mut r: ReviewRequest) -> ReviewRequest {
         *text = shown(text);
     }
     r.owner = r.owner.as_deref().map(shown);
+    for note in &mut r.notes {
+        *note = shown(note);
+    }
     for review in &mut r.reviews {
         review.comment = shown(&review.comment);
     }

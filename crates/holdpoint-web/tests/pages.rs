@@ -523,6 +523,47 @@ async fn sessions_end_when_idle_too_old_revoked_or_signed_out() {
     assert!(signed_out(status, &headers), "revoked");
 }
 
+/// A surface's note for reviewers (an MCP tool that changed since it was listed) is on
+/// the action page, escaped.
+#[tokio::test]
+async fn a_surface_note_is_shown_on_the_action_page() {
+    let web = Web::start().await;
+    let agent = web.token("ci-bot", PrincipalKind::Agent, &[]).await;
+    let alice = web.token("alice", PrincipalKind::User, &["dba"]).await;
+    let caller = web.gate.authenticate(&agent).await.unwrap();
+    let mut context = serde_json::Map::new();
+    context.insert(
+        holdpoint_core::review_request::NOTES_KEY.into(),
+        serde_json::json!(["The tool changed since the last tools/list; it now says: <b>all</b>"]),
+    );
+    let held = web
+        .gate
+        .submit(
+            &caller,
+            ActionRequest {
+                kind: "db.ddl".into(),
+                resource: "postgres/prod/customers".into(),
+                environment: "prod".into(),
+                params: serde_json::json!({"sql": "ALTER TABLE customers ADD COLUMN n text"}),
+                justification: String::new(),
+            },
+            SurfaceContext {
+                surface: "mcp".into(),
+                extra: Some(context),
+                executes: true,
+            },
+        )
+        .await
+        .unwrap();
+    let (cookie, _) = web.sign_in(&alice).await;
+    let (_, _, page) = web.get(&format!("/actions/{}", held.id), &cookie).await;
+    assert!(
+        page.contains("The tool changed since the last tools/list"),
+        "{page}"
+    );
+    assert!(!page.contains("<b>all</b>"), "{page}");
+}
+
 #[tokio::test]
 async fn agent_text_is_escaped_and_admin_pages_are_for_admins() {
     let web = Web::start().await;

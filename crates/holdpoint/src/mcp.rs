@@ -120,6 +120,8 @@ impl ApiGate {
                 .filter(|r| !r.comment.is_empty())
                 .map(|r| format!("{}: {}", r.reviewer.name, r.comment))
                 .collect(),
+            reviewed: view.proceed
+                && (view.granted_by.is_some() || view.status == holdpoint_core::Status::Approved),
             id: view.id,
             status: view.status,
             proceed: view.proceed,
@@ -149,6 +151,7 @@ impl Gatekeeper for ApiGate {
             "tool": tool,
             "arguments": call.request.params,
             "annotations": annotations_of(call),
+            "fingerprint": call.fingerprint(),
             "environment": call.request.environment,
         });
         let view = self

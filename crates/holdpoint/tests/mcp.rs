@@ -464,11 +464,12 @@ async fn the_upstream_gets_its_credential_and_the_agent_never_sees_it() {
     assert!(!exported.contains(SECRET));
 }
 
-/// The same call held first through the API (whose client executes it) and then repeated
-/// through the proxy is one hold; its approval, handed to the proxy by its own read,
-/// lets the call through once, not into a second hold.
+/// The same call held first through the API (wording the agent chose) and then made
+/// through the proxy is two holds: the digest covers the surface, so the proxy's call
+/// neither joins the API's hold nor passes on its approval; it passes once its own hold
+/// is approved.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_call_held_through_the_api_and_repeated_through_the_proxy_passes_once_approved() {
+async fn a_call_held_through_the_api_is_not_joined_by_the_proxy() {
     let dir = tempfile::tempdir().unwrap();
     let gw = gateway(dir.path(), "");
     let agent = gw.create_token("claude", "agent", &[]);
@@ -489,13 +490,17 @@ async fn a_call_held_through_the_api_and_repeated_through_the_proxy_passes_once_
     let waiting = call(&client, "get-sum", json!({"a": 20, "b": 22}));
     let approving = async {
         let id = held_id(&mut progress).await;
-        assert_eq!(id, first, "the repeat is the same hold");
+        assert_ne!(id, first, "the proxy's call joined the API's hold");
+        approve(&gw, &first);
+        assert_eq!(action(&gw, &id)["status"], "pending");
         approve(&gw, &id);
+        id
     };
-    let (result, ()) = tokio::join!(waiting, approving);
+    let (result, id) = tokio::join!(waiting, approving);
     let (error, text) = text_of(&result);
     assert!(!error && text.contains("42"), "{text}");
-    assert_eq!(action(&gw, &first)["consumed_by"], first.as_str());
+    assert!(action(&gw, &id)["consumed_by"].is_string());
+    assert!(action(&gw, &first)["consumed_by"].is_null());
     client.cancel().await.unwrap();
 }
 

@@ -485,3 +485,64 @@ forbid(principal, action, resource) when { context has sql && context.sql.text l
         "the refusal is audited"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_on_a_unix_socket_serves_judges_and_cancels() {
+    let Some(db) = Db::fresh("unix") else { return };
+    db.run("CREATE TABLE accounts (id int PRIMARY KEY, owner text); INSERT INTO accounts VALUES (1, 'ann')");
+    let sockets = db.run("SHOW unix_socket_directories");
+    let directory = sockets.trim().split(',').next().unwrap().trim().to_string();
+    let url = format!(
+        "postgres://postgres@localhost/{}?host={directory}&port=5432",
+        db.name
+    );
+    // pg_sleep passes (it runs on the server); privileges do not.
+    let policy = r#"
+@id("all-but-privileges")
+permit (principal, action in Action::"db", resource)
+unless { action in [Action::"db.unknown", Action::"db.privilege"] };
+"#;
+    let p = Proxy::start_with(db, "prod", "", Some(policy), &[("HP_TEST_UPSTREAM", url)]);
+    let client = std::sync::Arc::new(p.client().await);
+    // The server sees a connection over its socket: no client address.
+    let rows = client
+        .simple_query("SELECT owner, inet_client_addr() IS NULL FROM accounts")
+        .await
+        .unwrap();
+    let row = rows
+        .iter()
+        .find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(r) => Some(r),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!((row.get(0), row.get(1)), (Some("ann"), Some("t")));
+    let refused = client
+        .simple_query("GRANT ALL ON accounts TO PUBLIC")
+        .await
+        .unwrap_err();
+    assert_eq!(db_error(&refused).0, "42501");
+
+    // A cancel request reaches the server over the same socket.
+    let token = client.cancel_token();
+    let c = client.clone();
+    let running = tokio::spawn(async move { c.simple_query("SELECT pg_sleep(60)").await });
+    let mut ran = false;
+    for _ in 0..400 {
+        let active = p.db.run("SELECT count(*) FROM pg_stat_activity WHERE query = 'SELECT pg_sleep(60)' AND state = 'active'");
+        if active.trim() == "1" {
+            ran = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    assert!(ran, "the server never ran the statement");
+    token.cancel_query(tokio_postgres::NoTls).await.unwrap();
+    let err = tokio::time::timeout(PATIENCE, running)
+        .await
+        .unwrap()
+        .unwrap()
+        .unwrap_err();
+    assert_eq!(db_error(&err).0, "57014");
+    assert!(one_row(&client).await);
+}

@@ -136,9 +136,9 @@ impl Harness {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         // The surfaces the app mounts beside the API, as the app mounts them.
-        let documented = holdpoint_mcp::http::api_routes().merge(holdpoint_hook::http::routes(
-            holdpoint_hook::http::OwnFiles(own),
-        ));
+        let documented = holdpoint_mcp::http::api_routes(Default::default()).merge(
+            holdpoint_hook::http::routes(holdpoint_hook::http::OwnFiles(own)),
+        );
         let router = holdpoint_server::router_with(gate.clone(), documented, axum::Router::new());
         tokio::spawn(holdpoint_server::serve(
             listener,
