@@ -121,16 +121,20 @@ pub enum ConfigError {
         min = crate::redact::MIN_SECRET_LEN
     )]
     ShortSecret { name: String, var: String },
-    #[error("[[mcp]] `{name}`: `roots`: `{root}` is neither an absolute path nor a `file://` URI")]
+    #[error(
+        "[[mcp]] `{name}`: `roots`: `{root}` is neither an absolute path nor a `file://` URI of this host"
+    )]
     BadRoot { name: String, root: String },
 }
 
 /// A configured root as the `file://` URI the upstream is given.
 fn root_uri(root: &str) -> Option<String> {
     if root.starts_with("file://") {
+        // `file://srv/data` names the folder `/data` on a host `srv`: not a folder here.
         return url::Url::parse(root)
             .ok()
             .filter(|u| u.scheme() == "file")
+            .filter(|u| matches!(u.host_str(), None | Some("") | Some("localhost")))
             .map(String::from);
     }
     url::Url::from_file_path(root).ok().map(String::from)
@@ -360,7 +364,7 @@ mod tests {
             ok.upstream(&env).unwrap().proxy.asks,
             crate::Asks::default()
         );
-        for bad in ["relative/path", "https://example.com/x"] {
+        for bad in ["relative/path", "https://example.com/x", "file://srv/data"] {
             let err = section(&format!(
                 "name = \"fs\"\ncommand = [\"x\"]\nroots = [\"{bad}\"]"
             ))

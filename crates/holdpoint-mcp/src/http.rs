@@ -8,6 +8,7 @@
 //!   each tool list.
 
 use crate::config::HostedUpstream;
+use crate::ending::EndingSessions;
 use crate::tools::Listed;
 use crate::views::ToolViews;
 use crate::{Gatekeeper, Keepers, LocalGate, Outlook, Proxy, SessionEnds, Sessions};
@@ -106,7 +107,7 @@ where
                     Keepers::PerCaller(gate.clone(), per_principal.clone()),
                 ))
             },
-            Arc::new(sessions),
+            Arc::new(EndingSessions::new(sessions, ends.clone())),
             http,
         );
         router = router.route_service(&format!("/mcp/{}", upstream.proxy.name), service);

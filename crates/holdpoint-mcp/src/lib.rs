@@ -36,7 +36,8 @@
 //!   `/mcp/{name}` for each hosted upstream, and `/v1/mcp/{server}/calls` and `/tools`,
 //!   what the stdio proxy asks the gateway.
 //! - `sessions.rs`: how many gateway-hosted sessions each principal may hold open, and
-//!   how a session's end reaches its held calls.
+//!   how a session's end reaches its held calls; `ending.rs`: rmcp's session manager,
+//!   telling of a session's end (closed or idled out) the moment its transport ends.
 //! - `config.rs`: the `[[mcp]]` sections of `holdpoint.toml`, the upstreams the gateway
 //!   hosts, with their credentials read from the variables they name.
 
@@ -44,6 +45,7 @@ pub use holdpoint_core::tool_call as action;
 mod asks;
 mod calls;
 pub mod config;
+mod ending;
 pub mod frames;
 mod gatekeeper;
 pub mod http;

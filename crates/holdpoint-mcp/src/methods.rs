@@ -11,15 +11,17 @@
 //!   or `…/completions/resources/{uri}`: each passes the gate like a tool call;
 //! - `resources/list` and `prompts/list` are forwarded and, for a gateway-hosted server,
 //!   lose the entries policy forbids;
-//! - `ping`, `resources/templates/list`, `resources/subscribe`, `resources/unsubscribe`,
-//!   `logging/setLevel` and `tasks/{get,list,result,cancel}` are forwarded as they are.
+//! - `resources/subscribe` is judged as a read of the same URI (a URI that names no one
+//!   path, see `uri.rs`, is `mcp.unknown` for reads, subscriptions and completions);
+//! - `ping`, `resources/templates/list`, `resources/unsubscribe`, `logging/setLevel` and
+//!   `tasks/{get,list,result,cancel}` are forwarded as they are.
 //!
 //! Of what a server asks the client, `sampling/createMessage` is `mcp.sampling` and
 //! `elicitation/create` is `mcp.elicitation`, both on `mcp/{server}/client`, when the
 //! configuration lets a hosted server ask at all (see `asks.rs`).
 
 use crate::action::ToolCall;
-use crate::uri::{named, uri_path};
+use crate::uri::{UNKNOWN, is_opaque, named, uri_path};
 use holdpoint_core::ActionRequest;
 use holdpoint_core::action::resource_segment;
 use rmcp::model::{ClientRequest, Reference};
@@ -119,13 +121,24 @@ pub fn params_of<T: serde::Serialize>(params: &T) -> Map<String, Value> {
 
 /// `resources/read` of `uri`.
 pub fn resource_read(server: &str, uri: &str, environment: &str) -> ToolCall {
+    resource_use(server, "resources/read", uri, environment)
+}
+
+/// `method` (a read or a subscription) of the resource at `uri`: `mcp.resource`, or
+/// `mcp.unknown` for a URI that names no one path (`uri.rs`).
+pub fn resource_use(server: &str, method: &str, uri: &str, environment: &str) -> ToolCall {
     let mut params = Map::new();
     params.insert("uri".into(), Value::String(uri.into()));
+    let resource = uri_path(&format!("{}/resources", base(server)), uri);
     action(
-        RESOURCE,
-        uri_path(&format!("{}/resources", base(server)), uri),
+        if is_opaque(&resource) {
+            UNKNOWN
+        } else {
+            RESOURCE
+        },
+        resource,
         params,
-        json!({"server": server, "method": "resources/read", "uri": uri}),
+        json!({"server": server, "method": method, "uri": uri}),
         environment,
     )
 }
@@ -168,7 +181,32 @@ pub fn complete(
     if let (Some(mcp), Value::Object(about)) = (mcp.as_object_mut(), about) {
         mcp.extend(about);
     }
-    action(COMPLETE, resource, params, mcp, environment)
+    let kind = if is_opaque(&resource) {
+        UNKNOWN
+    } else {
+        COMPLETE
+    };
+    action(kind, resource, completion_params(params), mcp, environment)
+}
+
+/// A completion's params with the argument being completed also under its own name
+/// (`"argument": {"name": "password", "value": …}` adds `"arguments": {"password": …}`),
+/// so masking, which knows secrets by their keys, sees what the value is.
+fn completion_params(mut params: Map<String, Value>) -> Map<String, Value> {
+    let named = params.get("argument").and_then(|argument| {
+        let name = argument.get("name")?.as_str()?;
+        Some((name.to_string(), argument.get("value")?.clone()))
+    });
+    if let Some((name, value)) = named {
+        let mut arguments = Map::new();
+        arguments.insert(name, value);
+        params.insert("arguments".into(), Value::Object(arguments));
+        if let Some(Value::Object(argument)) = params.get_mut("argument") {
+            // The value is kept once, where masking can see it.
+            argument.remove("value");
+        }
+    }
+    params
 }
 
 /// A server's `sampling/createMessage` or `elicitation/create` to the client.
@@ -211,10 +249,16 @@ pub fn handling(request: &ClientRequest, server: &str, environment: &str) -> Han
             params_of(&complete_request.params),
             environment,
         )),
+        // A subscription is judged as a read of what it would announce.
+        ClientRequest::SubscribeRequest(subscribe) => Handling::Gated(resource_use(
+            server,
+            "resources/subscribe",
+            &subscribe.params.uri,
+            environment,
+        )),
         ClientRequest::PingRequest(_)
         | ClientRequest::SetLevelRequest(_)
         | ClientRequest::ListResourceTemplatesRequest(_)
-        | ClientRequest::SubscribeRequest(_)
         | ClientRequest::UnsubscribeRequest(_)
         | ClientRequest::GetTaskInfoRequest(_)
         | ClientRequest::ListTasksRequest(_)

@@ -8,7 +8,7 @@
 //! a held call would still be forwarded if approved in between. Each session's proxy
 //! registers a token under its session id; `DELETE` of the session fires it at once, as
 //! does the gateway stopping (every token is a child of its stop token), and a session
-//! that idles out fires its own when rmcp ends it. Each gated request counts as in
+//! that idles out fires its own the moment its transport ends (`ending.rs`). Each gated request counts as in
 //! flight while it waits, so a stopping gateway can wait for its withdrawals
 //! ([`SessionEnds::settled`]) before it closes the store.
 

@@ -1,18 +1,22 @@
 //! Names the agent chooses (resource URIs, prompt names) as segments of an action's
 //! resource, safely and deterministically.
 //!
-//! A URI becomes `{scheme}/{segment}/…`: the scheme lowercased, the authority and each
-//! path segment kept when every character is one a resource segment allows (letters,
-//! digits, `-_.:@+`), and otherwise written with each other byte as `=HH` (`=` itself
-//! included, so two different segments never share a form). Empty segments are dropped
-//! (`a//b` is `a/b`). So `file:///srv/data/a.txt` is `file/srv/data/a.txt`, and a policy on
+//! A URI is read as servers read it: by the WHATWG URL parser (`new URL(…)` in Node,
+//! the `url` crate here), which lowercases the scheme, resolves `.` and `..` segments
+//! (also spelled `%2e`), and, for `file:` and the web's schemes, reads `\` as `/`. It
+//! then becomes `{scheme}/{host}/{segment}/…`, each path segment percent-decoded once and
+//! kept when every character is one a resource segment allows (letters, digits,
+//! `-_.:@+`), otherwise written with each other byte as `=HH` (`=` itself included, so
+//! two different segments never share a form). Empty segments are dropped (`a//b` is
+//! `a/b`). So `file:///srv/data/a.txt`, `file:///srv/x/../data/./a.txt` and
+//! `file:///srv/d%61ta/a.txt` are all `file/srv/data/a.txt`, and a policy on
 //! `resource in Resource::"mcp/fs/resources/file/srv/data"` covers what is below it.
 //!
-//! A URI that could name something outside the path it spells is never given that path:
-//! one without a valid scheme, or with a `.` or `..` segment (also percent-encoded, as
-//! `%2e%2E`), a segment that decodes to a `/` or `\`, or a control character, is
-//! `_opaque/sha256-{digest}`. No scheme begins with `_`, so no policy on a real path
-//! covers it. A form longer than a resource may be keeps its leading segments and ends
+//! A URI that servers could read in more than one way is never given a path: one that
+//! does not parse, holds a control character, a segment that still decodes to `%HH` (a
+//! server that decodes twice), to `/`, `\`, `.` or `..`, or a `file:` URI naming a host,
+//! is `_opaque/sha256-{digest}`, and its action is [`UNKNOWN`]: no `mcp.resource` rule
+//! permits it. A form longer than a resource may be keeps its leading segments and ends
 //! with `sha256-{digest}` of the whole text. The full text is always in the action's
 //! params, so the digest of an approval still names exactly one URI.
 
@@ -102,52 +106,90 @@ fn percent_decoded(text: &str) -> Vec<u8> {
     out
 }
 
-/// True when a segment could step out of the path it is in, or hides characters.
-fn odd_segment(raw: &str) -> bool {
-    let decoded = percent_decoded(raw);
-    // Decoded twice: a server that decodes again would see `%252e` as `.`.
-    let twice = percent_decoded(&String::from_utf8_lossy(&decoded));
-    [decoded, twice].iter().any(|bytes| {
-        bytes == b"."
-            || bytes == b".."
-            || bytes
-                .iter()
-                .any(|&b| b == b'/' || b == b'\\' || b < 0x20 || b == 0x7f)
-    })
+/// The kind of a read whose URI [`uri_path`] could not give a path.
+pub const UNKNOWN: &str = "mcp.unknown";
+
+/// The segment of every URI that servers could read in more than one way.
+pub const OPAQUE: &str = "_opaque";
+
+/// True when `resource` (from [`uri_path`]) names no path: its action is [`UNKNOWN`].
+pub fn is_opaque(resource: &str) -> bool {
+    resource.split('/').any(|s| s == OPAQUE)
+}
+
+/// A path segment as the server reads it, decoded once; `None` when a server could read
+/// it otherwise (decoding again, or as a separator, a dot segment or a control).
+fn decoded_segment(raw: &str) -> Option<String> {
+    let once = percent_decoded(raw);
+    let text = String::from_utf8(once).ok()?;
+    let twice = percent_decoded(&text);
+    if twice != text.as_bytes()
+        || text == "."
+        || text == ".."
+        || text
+            .chars()
+            .any(|c| c == '/' || c == '\\' || c.is_control())
+    {
+        return None;
+    }
+    Some(text)
+}
+
+/// The segments of `uri` after its prefix, or `None` when it has no one reading.
+fn segments_of(uri: &str) -> Option<Vec<String>> {
+    if uri.chars().any(char::is_control) || uri.starts_with(OPAQUE) {
+        return None;
+    }
+    let url = url::Url::parse(uri).ok()?;
+    let scheme = url.scheme().to_string();
+    if scheme.len() > MAX_SCHEME_LEN {
+        return None;
+    }
+    let mut segments = vec![scheme.clone()];
+    match url.host_str() {
+        // A file on another host is not a path on this one.
+        Some(host) if scheme == "file" && !host.is_empty() && host != "localhost" => {
+            return None;
+        }
+        Some(host) if scheme != "file" && !host.is_empty() => {
+            let mut host = decoded_segment(host)?;
+            if let Some(port) = url.port() {
+                host = format!("{host}:{port}");
+            }
+            segments.push(segment(&host));
+        }
+        _ => {}
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return None;
+    }
+    match url.path_segments() {
+        Some(path) => {
+            for raw in path.filter(|s| !s.is_empty()) {
+                segments.push(segment(&decoded_segment(raw)?));
+            }
+        }
+        // A path that is not a hierarchy (`mailto:x`): one segment.
+        None => segments.push(segment(&decoded_segment(url.path())?)),
+    }
+    // The query and fragment name something too: a segment of their own each.
+    if let Some(query) = url.query() {
+        segments.push(segment(&format!("?{query}")));
+    }
+    if let Some(fragment) = url.fragment() {
+        segments.push(segment(&format!("#{fragment}")));
+    }
+    Some(segments)
 }
 
 const MAX_SCHEME_LEN: usize = 32;
 
-fn scheme_of(uri: &str) -> Option<(String, &str)> {
-    let (scheme, rest) = uri.split_once(':')?;
-    let mut chars = scheme.chars();
-    let first = chars.next()?;
-    if !first.is_ascii_alphabetic()
-        || scheme.len() > MAX_SCHEME_LEN
-        || !chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
-    {
-        return None;
-    }
-    Some((scheme.to_ascii_lowercase(), rest))
-}
-
 /// `prefix/{the URI as segments}`, as described in the module's documentation.
 pub fn uri_path(prefix: &str, uri: &str) -> String {
-    let opaque = || fit(prefix, &["_opaque".to_string(), digest_segment(uri)], uri);
-    let Some((scheme, rest)) = scheme_of(uri) else {
-        return opaque();
-    };
-    if uri.chars().any(char::is_control) {
-        return opaque();
+    match segments_of(uri) {
+        Some(segments) => fit(prefix, &segments, uri),
+        None => fit(prefix, &[OPAQUE.to_string(), digest_segment(uri)], uri),
     }
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let raw: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    if raw.iter().any(|s| odd_segment(s)) {
-        return opaque();
-    }
-    let mut segments = vec![scheme];
-    segments.extend(raw.iter().map(|s| segment(s)));
-    fit(prefix, &segments, uri)
 }
 
 #[cfg(test)]
@@ -166,28 +208,64 @@ mod tests {
         );
         assert_eq!(
             uri_path(P, "HTTPS://Example.com//x y"),
-            "mcp/fs/resources/https/Example.com/x=20y"
+            "mcp/fs/resources/https/example.com/x=20y"
         );
         assert_eq!(
             uri_path(P, "demo://resource/static/document/1"),
             "mcp/fs/resources/demo/resource/static/document/1"
         );
         // `=` is always encoded: `a=20b` and `a b` differ.
-        assert_ne!(uri_path(P, "x://a=20b"), uri_path(P, "x://a b"));
+        assert_ne!(uri_path(P, "x://h/a=20b"), uri_path(P, "x://h/a b"));
     }
 
     #[test]
-    fn a_uri_that_could_step_outside_is_opaque() {
+    fn every_spelling_a_server_resolves_is_the_path_it_resolves_to() {
+        let cases = [
+            ("file:///srv/data/../etc/passwd", "file/srv/etc/passwd"),
+            ("file:///srv/data/%2e%2E/etc/passwd", "file/srv/etc/passwd"),
+            ("file:///srv/data/.%2e/etc", "file/srv/etc"),
+            ("file:///srv/data/./x", "file/srv/data/x"),
+            ("file:///../../etc/passwd", "file/etc/passwd"),
+            ("file:///srv/secre%74/key.txt", "file/srv/secret/key.txt"),
+            ("file:///srv/%73ecret/key.txt", "file/srv/secret/key.txt"),
+            (
+                "file://localhost/srv/secret/key.txt",
+                "file/srv/secret/key.txt",
+            ),
+            ("file:///srv/data/..\\etc", "file/srv/etc"),
+            ("rec://data/secre%74/key.txt", "rec/data/secret/key.txt"),
+            (
+                "demo://resource/static/document/./architecture.md",
+                "demo/resource/static/document/architecture.md",
+            ),
+            (
+                "demo://resource/static/x/../document/architecture.md",
+                "demo/resource/static/document/architecture.md",
+            ),
+            (
+                "demo://resource/static/document/%2e/architecture.md",
+                "demo/resource/static/document/architecture.md",
+            ),
+            ("x://h/a?b=c", "x/h/a/=3Fb=3Dc"),
+        ];
+        for (uri, expected) in cases {
+            assert_eq!(uri_path(P, uri), format!("{P}/{expected}"), "{uri}");
+            assert!(!is_opaque(&uri_path(P, uri)), "{uri}");
+        }
+    }
+
+    #[test]
+    fn a_uri_servers_could_read_otherwise_is_opaque() {
         for uri in [
-            "file:///srv/data/../etc/passwd",
-            "file:///srv/data/%2e%2E/etc/passwd",
-            "file:///srv/data/.%2e/etc",
             "file:///srv/data/%252e%252e/etc",
+            "file:///srv/secre%2574/key.txt",
             "file:///srv/data/a%2fb",
-            "file:///srv/data/..\\etc",
-            "file:///srv/data/./x",
+            "rec://data/a%5cb",
+            "rec://data/..\\etc",
             "file:///srv/data/x\u{0}y",
             "file:///srv/data/\u{1b}[2J",
+            "file://srv/data/etc/passwd",
+            "file://user:pw@/etc/passwd",
             "no scheme at all",
             "_opaque:x",
             "1http://x",
@@ -197,11 +275,12 @@ mod tests {
                 path.starts_with("mcp/fs/resources/_opaque/sha256-"),
                 "{uri}: {path}"
             );
+            assert!(is_opaque(&path));
             assert!(validate_resource(&path).is_ok(), "{uri}: {path}");
         }
         // Deterministic, and one per URI.
-        assert_eq!(uri_path(P, "a:/../b"), uri_path(P, "a:/../b"));
-        assert_ne!(uri_path(P, "a:/../b"), uri_path(P, "a:/../c"));
+        assert_eq!(uri_path(P, "a:/%2561"), uri_path(P, "a:/%2561"));
+        assert_ne!(uri_path(P, "a:/%2561"), uri_path(P, "a:/%2562"));
     }
 
     #[test]

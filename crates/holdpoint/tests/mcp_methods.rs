@@ -286,6 +286,8 @@ async fn resources_prompts_and_completions_pass_the_gate_as_actions() {
         "file:///secret/card.txt",
         "file:///public/../secret/card.txt",
         "file:///public/%2e%2e/secret/card.txt",
+        // Read otherwise by a server that decodes twice: `mcp.unknown`, which nothing permits.
+        "file:///public/%252e%252e/secret/card.txt",
     ] {
         let err = client
             .read_resource(ReadResourceRequestParams::new(uri))
