@@ -45,14 +45,12 @@ impl Transport<RoleServer> for EndingTransport {
         self.inner.send(item)
     }
 
-    fn receive(&mut self) -> impl Future<Output = Option<RxJsonRpcMessage<RoleServer>>> + Send {
-        async move {
-            let message = self.inner.receive().await;
-            if message.is_none() {
-                self.ends.end(&self.id);
-            }
-            message
+    async fn receive(&mut self) -> Option<RxJsonRpcMessage<RoleServer>> {
+        let message = self.inner.receive().await;
+        if message.is_none() {
+            self.ends.end(&self.id);
         }
+        message
     }
 
     fn close(&mut self) -> impl Future<Output = Result<(), Self::Error>> + Send {
