@@ -119,6 +119,11 @@ pub fn params_of<T: serde::Serialize>(params: &T) -> Map<String, Value> {
     }
 }
 
+/// `kind`, or `mcp.unknown` when `resource` came from a URI that names no one path.
+fn judged_as(kind: &'static str, resource: &str) -> &'static str {
+    if is_opaque(resource) { UNKNOWN } else { kind }
+}
+
 /// `resources/read` of `uri`.
 pub fn resource_read(server: &str, uri: &str, environment: &str) -> ToolCall {
     resource_use(server, "resources/read", uri, environment)
@@ -131,11 +136,7 @@ pub fn resource_use(server: &str, method: &str, uri: &str, environment: &str) ->
     params.insert("uri".into(), Value::String(uri.into()));
     let resource = uri_path(&format!("{}/resources", base(server)), uri);
     action(
-        if is_opaque(&resource) {
-            UNKNOWN
-        } else {
-            RESOURCE
-        },
+        judged_as(RESOURCE, &resource),
         resource,
         params,
         json!({"server": server, "method": method, "uri": uri}),
@@ -181,11 +182,7 @@ pub fn complete(
     if let (Some(mcp), Value::Object(about)) = (mcp.as_object_mut(), about) {
         mcp.extend(about);
     }
-    let kind = if is_opaque(&resource) {
-        UNKNOWN
-    } else {
-        COMPLETE
-    };
+    let kind = judged_as(COMPLETE, &resource);
     action(kind, resource, completion_params(params), mcp, environment)
 }
 

@@ -377,21 +377,7 @@ impl Proxy {
         } = &call.params;
         let listed = self.listed(name, keeper.as_ref()).await?;
         let action = self.call_of(name, arguments.clone().unwrap_or_default(), listed.as_ref());
-        let progress = Progress {
-            peer: &context.peer,
-            token: context.meta.get_progress_token(),
-        };
-        let _in_flight = self.ends().map(|ends| ends.in_flight());
-        match calls::gate(
-            keeper.as_ref(),
-            &action,
-            self.config.hold_wait,
-            progress,
-            &context.ct,
-            &self.ended,
-        )
-        .await
-        {
+        match self.judged(keeper.as_ref(), &action, &context).await {
             Gated::Forward { reviewed } => {
                 // An approval passes only the tool that was reviewed: list it again.
                 if reviewed {
@@ -418,24 +404,34 @@ impl Proxy {
         action: ToolCall,
     ) -> Result<ServerResult, McpError> {
         let keeper = self.keeper(&context)?;
+        match self.judged(keeper.as_ref(), &action, &context).await {
+            Gated::Forward { .. } => self.forward(request, &context).await,
+            Gated::Refuse(text) => Err(McpError::invalid_request(text, None)),
+        }
+    }
+
+    /// The gate's answer for `action`, a hold waited for with progress notifications
+    /// (counted in flight while it waits, so a stopping gateway waits for its withdrawal).
+    async fn judged(
+        &self,
+        keeper: &dyn Gatekeeper,
+        action: &ToolCall,
+        context: &RequestContext<RoleServer>,
+    ) -> Gated {
         let progress = Progress {
             peer: &context.peer,
             token: context.meta.get_progress_token(),
         };
         let _in_flight = self.ends().map(|ends| ends.in_flight());
-        match calls::gate(
-            keeper.as_ref(),
-            &action,
+        calls::gate(
+            keeper,
+            action,
             self.config.hold_wait,
             progress,
             &context.ct,
             &self.ended,
         )
         .await
-        {
-            Gated::Forward { .. } => self.forward(request, &context).await,
-            Gated::Refuse(text) => Err(McpError::invalid_request(text, None)),
-        }
     }
 
     /// `resources/list` and `prompts/list`: forwarded; for a hosted upstream, the entries
