@@ -143,6 +143,7 @@ impl HostedAsks {
         let progress = Progress {
             peer: agent,
             token: None,
+            noted: None,
         };
         let _in_flight = self.ends.as_ref().map(|ends| ends.in_flight());
         match calls::gate(

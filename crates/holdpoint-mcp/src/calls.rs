@@ -28,14 +28,19 @@ pub enum Gated {
     Refuse(String),
 }
 
-/// Where progress notifications for a held call go: the client and its token.
+/// Where news of a held call goes: progress notifications to the client, under its
+/// token, and for a call made as a task, the task's status message.
 pub struct Progress<'a> {
     pub peer: &'a Peer<RoleServer>,
     pub token: Option<ProgressToken>,
+    pub noted: Option<&'a (dyn Fn(&str) + Sync)>,
 }
 
 impl Progress<'_> {
     async fn tell(&self, step: u32, message: String) {
+        if let Some(noted) = self.noted {
+            noted(&message);
+        }
         if let Some(token) = &self.token {
             let mut param = ProgressNotificationParam::new(token.clone(), f64::from(step));
             param.message = Some(message);
@@ -45,7 +50,13 @@ impl Progress<'_> {
     }
 }
 
-/// Decides `call`: submit it, and for a hold, wait for the decision.
+/// A call submitted to the gate: decided at once, or held with this ruling.
+pub enum Submitted {
+    Decided(Gated),
+    Held(Ruling),
+}
+
+/// Decides `call`: submit it, and for a hold, wait up to `hold_wait` for the decision.
 pub async fn gate(
     keeper: &dyn Gatekeeper,
     call: &ToolCall,
@@ -54,27 +65,55 @@ pub async fn gate(
     ct: &CancellationToken,
     ended: &CancellationToken,
 ) -> Gated {
+    match submit(keeper, call, ended).await {
+        Submitted::Decided(gated) => gated,
+        Submitted::Held(ruling) => {
+            follow(keeper, call, ruling, Some(hold_wait), progress, ct, ended).await
+        }
+    }
+}
+
+/// Submits `call` as an action.
+pub async fn submit(
+    keeper: &dyn Gatekeeper,
+    call: &ToolCall,
+    ended: &CancellationToken,
+) -> Submitted {
     if ended.is_cancelled() {
-        return refuse("the MCP session ended".into());
+        return Submitted::Decided(refuse("the MCP session ended".into()));
     }
     let ruling = match keeper.submit(call).await {
         Ok(ruling) => ruling,
         Err(e) => {
-            return refuse(format!(
+            return Submitted::Decided(refuse(format!(
                 "holdpoint could not check this call, so it was not made: {e}"
-            ));
+            )));
         }
     };
     if ruling.proceed {
-        return Gated::Forward {
+        return Submitted::Decided(Gated::Forward {
             reviewed: ruling.reviewed,
-        };
+        });
     }
     if ruling.status != Status::Pending {
-        return refuse(describe(&ruling));
+        return Submitted::Decided(refuse(describe(&ruling)));
     }
+    Submitted::Held(ruling)
+}
+
+/// Follows a held call until it is decided, withdrawn (`ct` or `ended` fire), or, with a
+/// `wait`, that long has passed; with none, until the hold itself expires.
+pub async fn follow(
+    keeper: &dyn Gatekeeper,
+    call: &ToolCall,
+    ruling: Ruling,
+    wait: Option<Duration>,
+    progress: Progress<'_>,
+    ct: &CancellationToken,
+    ended: &CancellationToken,
+) -> Gated {
     let mut id = ruling.id.clone();
-    let deadline = Instant::now() + hold_wait;
+    let deadline = wait.map(|wait| Instant::now() + wait);
     let mut step = 0;
     progress
         .tell(
@@ -83,7 +122,10 @@ pub async fn gate(
         )
         .await;
     loop {
-        let left = deadline.saturating_duration_since(Instant::now());
+        let left = match deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => PROGRESS_EVERY,
+        };
         if left.is_zero() {
             return refuse(format!(
                 "this call is pending approval as {id} ({}). Once a reviewer approves it, make \

@@ -62,6 +62,7 @@ async fn judged_by(
                 fingerprint,
                 description: None,
                 changed_from: None,
+                runs_as_task: false,
             });
             Ok((annotations, pin))
         }

@@ -20,6 +20,10 @@
 //! - `calls.rs`: the gate's answer for one call: forward, refuse with `isError`, or wait
 //!   for a hold with progress notifications up to `hold_wait`; a cancelled call, or one
 //!   whose session ends, withdraws its hold.
+//! - `tasks.rs`: a `tools/call` the client sends as a task (MCP 2025-11-25) is a task of
+//!   the proxy's own, which a held call waits behind instead of a request held open;
+//!   `onward.rs`: the session's way on to the upstream, which such a task makes its call
+//!   through once approved.
 //! - `upstream.rs`: starting or reaching the upstream, and [`upstream::Relay`], which
 //!   passes the upstream's requests (sampling, elicitation, roots) and notifications on.
 //! - `relay.rs`: forwarding a request across, mapping progress tokens and cancellation.
@@ -51,11 +55,13 @@ mod gatekeeper;
 pub mod http;
 mod local;
 pub mod methods;
+mod onward;
 mod proxy;
 mod redact;
 mod relay;
 mod secret_forms;
 mod sessions;
+mod tasks;
 mod tools;
 pub mod upstream;
 mod uri;

@@ -13,8 +13,10 @@
 //!   lose the entries policy forbids;
 //! - `resources/subscribe` is judged as a read of the same URI (a URI that names no one
 //!   path, see `uri.rs`, is `mcp.unknown` for reads, subscriptions and completions);
-//! - `ping`, `resources/templates/list`, `resources/unsubscribe`, `logging/setLevel` and
-//!   `tasks/{get,list,result,cancel}` are forwarded as they are.
+//! - `tasks/{get,list,result,cancel}` are the proxy's own for the tasks it runs (see
+//!   `tasks.rs`) and forwarded for the upstream's;
+//! - `ping`, `resources/templates/list`, `resources/unsubscribe` and `logging/setLevel`
+//!   are forwarded as they are.
 //!
 //! Of what a server asks the client, `sampling/createMessage` is `mcp.sampling` and
 //! `elicitation/create` is `mcp.elicitation`, both on `mcp/{server}/client`, when the
@@ -74,6 +76,8 @@ pub enum Handling {
     ListPrompts,
     /// Passes the gate as this action first.
     Gated(ToolCall),
+    /// `tasks/*`: answered by the proxy for its own tasks (`tasks.rs`), else forwarded.
+    Task,
     /// Forwarded as it is.
     Forward,
     /// Answered with this error; never forwarded.
@@ -256,11 +260,11 @@ pub fn handling(request: &ClientRequest, server: &str, environment: &str) -> Han
         ClientRequest::PingRequest(_)
         | ClientRequest::SetLevelRequest(_)
         | ClientRequest::ListResourceTemplatesRequest(_)
-        | ClientRequest::UnsubscribeRequest(_)
-        | ClientRequest::GetTaskInfoRequest(_)
+        | ClientRequest::UnsubscribeRequest(_) => Handling::Forward,
+        ClientRequest::GetTaskInfoRequest(_)
         | ClientRequest::ListTasksRequest(_)
         | ClientRequest::GetTaskResultRequest(_)
-        | ClientRequest::CancelTaskRequest(_) => Handling::Forward,
+        | ClientRequest::CancelTaskRequest(_) => Handling::Task,
         // rmcp reads every known method as its typed form: a known name here did not
         // parse as it should, an unknown one is not MCP's.
         ClientRequest::CustomRequest(custom) => {

@@ -6,20 +6,23 @@
 
 use crate::action::{ToolCall, tool_call};
 use crate::asks::{Asks, HostedAsks};
-use crate::calls::{self, Gated, Progress};
+use crate::calls::{self, Gated, Progress, Submitted};
 use crate::gatekeeper::{Gatekeeper, Outlook};
 use crate::local::LocalGate;
 use crate::methods::{self, Handling};
+use crate::onward::Onward;
 use crate::redact::Redactor;
-use crate::relay::{ProgressMap, failure, forward};
+use crate::relay::ProgressMap;
 use crate::sessions::{SessionEnds, SessionSlot, Sessions};
+use crate::tasks::{self, Tasks};
 use crate::tools::{Listed, ToolCache};
 use crate::upstream::{self, Connection, Relay, Target};
 use holdpoint_core::{Identity, Principal};
 use holdpoint_gate::Gate;
 use rmcp::model::{
-    CallToolRequestParams, ClientNotification, ClientRequest, InitializeResult, ListToolsResult,
-    PaginatedRequestParams, ServerInfo, ServerResult,
+    CallToolRequestParams, CancelTaskResult, ClientNotification, ClientRequest, CreateTaskResult,
+    GetTaskResult, InitializeResult, JsonObject, ListTasksResult, ServerInfo, ServerResult,
+    TaskSupport, TasksCapability, Tool,
 };
 use rmcp::service::{NotificationContext, RequestContext, RoleServer};
 use rmcp::{ErrorData as McpError, Service};
@@ -101,6 +104,8 @@ pub struct Proxy {
     ended: CancellationToken,
     /// The session's id (gateway-hosted), learnt from its first request that carries it.
     session_id: OnceLock<String>,
+    /// Held calls the agent made as tasks.
+    tasks: Tasks,
 }
 
 impl Proxy {
@@ -122,6 +127,7 @@ impl Proxy {
             redactor,
             ended,
             session_id: OnceLock::new(),
+            tasks: Tasks::default(),
         }
     }
 
@@ -197,6 +203,37 @@ impl Proxy {
             .ok_or_else(|| McpError::invalid_request("the session is not initialized", None))
     }
 
+    /// The way on to the upstream, once the session is initialized.
+    fn onward(&self) -> Result<Onward, McpError> {
+        Ok(Onward {
+            name: self.config.name.clone(),
+            peer: self.connection()?.peer().clone(),
+            tools: self.tools.clone(),
+            redactor: self.redactor.clone(),
+            progress_to_agent: self.progress_to_agent.clone(),
+            ended: self.ended.clone(),
+        })
+    }
+
+    /// Forwards a request upstream (see [`Onward::forward`]).
+    async fn forward(
+        &self,
+        request: ClientRequest,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<ServerResult, McpError> {
+        (self.onward()?)
+            .forward(request, context.meta.clone(), &context.ct)
+            .await
+    }
+
+    /// The upstream's own tasks capability, from its `initialize`.
+    fn upstream_tasks(&self) -> Option<TasksCapability> {
+        self.upstream
+            .get()
+            .and_then(|c| c.peer_info())
+            .and_then(|info| info.capabilities.tasks.clone())
+    }
+
     async fn initialize(
         &self,
         request: ClientRequest,
@@ -252,10 +289,12 @@ impl Proxy {
             .ok_or_else(|| {
                 McpError::internal_error(format!("{} sent no server info", self.who()), None)
             })?;
-        let info = self
+        let mut info = self
             .redactor
             .message(info)
             .map_err(|e| McpError::internal_error(e.to_string(), None))?;
+        // The proxy runs any tool call as a task of its own (see `tasks.rs`).
+        info.capabilities.tasks = Some(TasksCapability::server_default());
         Ok(ServerResult::InitializeResult(info))
     }
 
@@ -269,7 +308,9 @@ impl Proxy {
         let ServerResult::ListToolsResult(mut list) = answer else {
             return Ok(answer);
         };
-        self.remember(&list.tools, keeper.as_ref()).await?;
+        self.onward()?
+            .remember(&list.tools, keeper.as_ref())
+            .await?;
         let calls: Vec<ToolCall> = list
             .tools
             .iter()
@@ -282,10 +323,11 @@ impl Proxy {
         list.tools = tools
             .into_iter()
             .zip(outlooks)
-            .filter_map(|(mut tool, outlook)| match outlook {
-                Outlook::Allow => Some(tool),
+            .filter_map(|(tool, outlook)| match outlook {
+                Outlook::Allow => Some(as_task_optional(tool)),
                 Outlook::Deny(_) => None,
                 Outlook::Hold(reason) => {
+                    let mut tool = as_task_optional(tool);
                     let said = tool.description.as_deref().unwrap_or_default();
                     tool.description = Some(
                         format!("[held for human approval: {reason}] {said}")
@@ -320,49 +362,6 @@ impl Proxy {
         }
     }
 
-    /// Remembers a page of tools; tools that changed since the last listing are audited.
-    async fn remember(
-        &self,
-        tools: &[rmcp::model::Tool],
-        keeper: &dyn Gatekeeper,
-    ) -> Result<(), McpError> {
-        let changed = self.tools.remember(tools);
-        if changed.is_empty() {
-            return Ok(());
-        }
-        keeper
-            .tools_changed(&self.config.name, &changed)
-            .await
-            .map_err(|e| {
-                McpError::internal_error(format!("holdpoint could not audit the tools: {e}"), None)
-            })
-    }
-
-    /// The tool as the upstream lists it, asking it when no fresh list was seen.
-    async fn listed(
-        &self,
-        tool: &str,
-        keeper: &dyn Gatekeeper,
-    ) -> Result<Option<Listed>, McpError> {
-        if let Some(known) = self.tools.listed(tool) {
-            return Ok(known);
-        }
-        let connection = self.connection()?;
-        let mut cursor = None;
-        loop {
-            let page: ListToolsResult = connection
-                .list_tools(Some(PaginatedRequestParams::default().with_cursor(cursor)))
-                .await
-                .map_err(|e| failure(e, &self.who()))?;
-            self.remember(&page.tools, keeper).await?;
-            cursor = page.next_cursor;
-            if cursor.is_none() {
-                break;
-            }
-        }
-        Ok(self.tools.listed(tool).flatten())
-    }
-
     async fn call_tool(
         &self,
         request: ClientRequest,
@@ -373,25 +372,166 @@ impl Proxy {
             return Err(McpError::internal_error("not a tools/call request", None));
         };
         let CallToolRequestParams {
-            name, arguments, ..
+            name,
+            arguments,
+            task,
+            ..
         } = &call.params;
-        let listed = self.listed(name, keeper.as_ref()).await?;
+        let onward = self.onward()?;
+        let listed = onward.listed(name, keeper.as_ref()).await?;
         let action = self.call_of(name, arguments.clone().unwrap_or_default(), listed.as_ref());
+        if let Some(asked) = task.clone() {
+            let runs_as_task = listed.as_ref().is_some_and(|l| l.runs_as_task)
+                && (self.upstream_tasks())
+                    .and_then(|t| t.requests)
+                    .and_then(|r| r.tools)
+                    .and_then(|t| t.call)
+                    .is_some();
+            return self
+                .call_as_task(request, action, asked, runs_as_task, keeper, context)
+                .await;
+        }
         match self.judged(keeper.as_ref(), &action, &context).await {
             Gated::Forward { reviewed } => {
-                // An approval passes only the tool that was reviewed: list it again.
-                if reviewed {
-                    self.tools.forget();
-                    let now = self.listed(name, keeper.as_ref()).await?;
-                    if now.as_ref().map(|l| l.fingerprint.as_str()) != action.fingerprint() {
-                        return Ok(ServerResult::CallToolResult(calls::changed_since_review(
-                            name,
-                        )));
-                    }
-                }
-                self.forward(request, &context).await
+                let (meta, ct) = (context.meta.clone(), &context.ct);
+                (onward.call(request, &action, reviewed, keeper.as_ref(), meta, ct)).await
             }
             Gated::Refuse(text) => Ok(ServerResult::CallToolResult(calls::tool_refusal(text))),
+        }
+    }
+
+    /// A `tools/call` the agent sent as a task (see `tasks.rs`): answered with a task of
+    /// the proxy's own, whatever the gate says. Decided, the task runs the call (or holds
+    /// the refusal) at once; held, it follows the hold and makes the call once it is
+    /// approved. The upstream sees `params.task` only for a tool it runs as a task itself.
+    async fn call_as_task(
+        &self,
+        mut request: ClientRequest,
+        action: ToolCall,
+        asked: JsonObject,
+        runs_as_task: bool,
+        keeper: Arc<dyn Gatekeeper>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ServerResult, McpError> {
+        if let (ClientRequest::CallToolRequest(call), false) = (&mut request, runs_as_task) {
+            call.params.task = None;
+        }
+        let onward = self.onward()?;
+        let submitted = calls::submit(keeper.as_ref(), &action, &self.ended).await;
+        let message = match &submitted {
+            Submitted::Held(ruling) => Some(format!(
+                "held for approval as {}: {}",
+                ruling.id, ruling.reason
+            )),
+            Submitted::Decided(_) => None,
+        };
+        let (work, created) = match self.tasks.open(&asked, message) {
+            Ok(opened) => opened,
+            Err(e) => {
+                // Not followed, so not left waiting for a reviewer either.
+                if let Submitted::Held(ruling) = &submitted {
+                    let _ = keeper.cancel(&ruling.id).await;
+                }
+                return Err(e);
+            }
+        };
+        let ruling = match submitted {
+            Submitted::Decided(Gated::Refuse(text)) => {
+                work.finish(Ok(tasks::refusal(text)), false);
+                return Ok(ServerResult::CreateTaskResult(CreateTaskResult::new(
+                    self.tasks.get(&work.id)?,
+                )));
+            }
+            Submitted::Decided(Gated::Forward { reviewed }) => Err(reviewed),
+            Submitted::Held(ruling) => Ok(ruling),
+        };
+        let in_flight = self.ends().map(|ends| ends.in_flight());
+        let (ended, peer, meta) = (self.ended.clone(), context.peer.clone(), context.meta);
+        tokio::spawn(async move {
+            let _in_flight = in_flight;
+            let gated = match ruling {
+                Err(reviewed) => Gated::Forward { reviewed },
+                Ok(ruling) => {
+                    let noted = |message: &str| work.note(message);
+                    let progress = Progress {
+                        peer: &peer,
+                        token: None,
+                        noted: Some(&noted),
+                    };
+                    let (ct, wait) = (&work.cancel, None);
+                    calls::follow(keeper.as_ref(), &action, ruling, wait, progress, ct, &ended)
+                        .await
+                }
+            };
+            let answer = match gated {
+                Gated::Refuse(text) => Ok(tasks::refusal(text)),
+                Gated::Forward { reviewed } => {
+                    let made = onward.call(
+                        request,
+                        &action,
+                        reviewed,
+                        keeper.as_ref(),
+                        meta,
+                        &work.cancel,
+                    );
+                    match made.await {
+                        // The upstream runs the tool as a task of its own: its result.
+                        Ok(ServerResult::CreateTaskResult(theirs)) => {
+                            onward.task_result(theirs.task.task_id, &work.cancel).await
+                        }
+                        other => other,
+                    }
+                }
+            };
+            work.finish(answer, work.cancel.is_cancelled() || ended.is_cancelled());
+        });
+        Ok(ServerResult::CreateTaskResult(created))
+    }
+
+    /// `tasks/get`, `tasks/result`, `tasks/cancel` and `tasks/list`: answered here for the
+    /// session's own tasks, forwarded for the upstream's.
+    async fn task_request(
+        &self,
+        request: ClientRequest,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ServerResult, McpError> {
+        self.keeper(&context)?;
+        match &request {
+            ClientRequest::GetTaskInfoRequest(r) if self.tasks.owns(&r.params.task_id) => {
+                Ok(ServerResult::GetTaskResult(GetTaskResult {
+                    meta: None,
+                    task: self.tasks.get(&r.params.task_id)?,
+                }))
+            }
+            ClientRequest::GetTaskResultRequest(r) if self.tasks.owns(&r.params.task_id) => {
+                tokio::select! {
+                    result = self.tasks.result(&r.params.task_id) => result,
+                    () = context.ct.cancelled() => {
+                        Err(McpError::internal_error("cancelled by the client", None))
+                    }
+                }
+            }
+            ClientRequest::CancelTaskRequest(r) if self.tasks.owns(&r.params.task_id) => {
+                Ok(ServerResult::CancelTaskResult(CancelTaskResult {
+                    meta: None,
+                    task: self.tasks.cancel(&r.params.task_id).await?,
+                }))
+            }
+            ClientRequest::ListTasksRequest(_) => {
+                let mut tasks = self.tasks.list();
+                if self.upstream_tasks().and_then(|t| t.list).is_some()
+                    && let Ok(ServerResult::ListTasksResult(theirs)) =
+                        self.forward(request, &context).await
+                {
+                    tasks.extend(theirs.tasks);
+                }
+                Ok(ServerResult::ListTasksResult(ListTasksResult::new(tasks)))
+            }
+            // An upstream with no tasks of its own has none by that id either.
+            _ if self.upstream_tasks().is_none() => {
+                Err(McpError::invalid_params("no such task", None))
+            }
+            _ => self.forward(request, &context).await,
         }
     }
 
@@ -421,6 +561,7 @@ impl Proxy {
         let progress = Progress {
             peer: &context.peer,
             token: context.meta.get_progress_token(),
+            noted: None,
         };
         let _in_flight = self.ends().map(|ends| ends.in_flight());
         calls::gate(
@@ -476,39 +617,6 @@ impl Proxy {
             other => Ok(other),
         }
     }
-
-    /// Forwards a request upstream and redacts the answer; nothing is forwarded once the
-    /// session has ended.
-    async fn forward(
-        &self,
-        request: ClientRequest,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<ServerResult, McpError> {
-        if self.ended.is_cancelled() {
-            return Err(McpError::invalid_request("the MCP session ended", None));
-        }
-        let answer = forward(
-            self.connection()?.peer(),
-            request,
-            context.meta.clone(),
-            &context.ct,
-            &self.progress_to_agent,
-            &self.who(),
-        )
-        .await
-        .map_err(|e| self.redact_error(e))?;
-        self.redactor
-            .message(answer)
-            .map_err(|e| McpError::internal_error(e.to_string(), None))
-    }
-
-    fn redact_error(&self, mut error: McpError) -> McpError {
-        error.message = self.redactor.text(&error.message).into();
-        if let Some(data) = error.data.take() {
-            error.data = self.redactor.message(data).ok();
-        }
-        error
-    }
 }
 
 impl Service<RoleServer> for Proxy {
@@ -523,6 +631,7 @@ impl Service<RoleServer> for Proxy {
             Handling::CallTool => self.call_tool(request, context).await,
             Handling::ListResources | Handling::ListPrompts => self.list(request, context).await,
             Handling::Gated(action) => self.gated(request, context, action).await,
+            Handling::Task => self.task_request(request, context).await,
             // A request rmcp could not read as its typed form, or one of no MCP method,
             // never reaches the upstream.
             Handling::Refuse(error) => Err(error),
@@ -577,6 +686,17 @@ impl Service<RoleServer> for Proxy {
             .map(|info| (*info).clone())
             .unwrap_or_default()
     }
+}
+
+/// A tool as the agent is shown it: one it may call as a task (the proxy runs any call
+/// as one), unless the upstream requires it.
+fn as_task_optional(mut tool: Tool) -> Tool {
+    if tool.task_support() == TaskSupport::Forbidden {
+        let mut execution = tool.execution.take().unwrap_or_default();
+        execution.task_support = Some(TaskSupport::Optional);
+        tool.execution = Some(execution);
+    }
+    tool
 }
 
 impl Drop for Proxy {

@@ -5,7 +5,7 @@
 //! fingerprints stay, so the next listing shows which tools changed since.
 
 use holdpoint_core::tool_call::{ToolCall, fingerprint};
-use rmcp::model::Tool;
+use rmcp::model::{TaskSupport, Tool};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::sync::RwLock;
@@ -18,6 +18,9 @@ pub struct Listed {
     pub description: Option<String>,
     /// The fingerprint it had in the listing before, when that one differed.
     pub changed_from: Option<String>,
+    /// True when the upstream runs it as a task (its `execution.taskSupport` is
+    /// `optional` or `required`).
+    pub runs_as_task: bool,
 }
 
 /// How much of a changed tool's description reviewers are shown.
@@ -40,6 +43,7 @@ impl Listed {
             annotations,
             description: tool.description.as_deref().map(str::to_string),
             changed_from: None,
+            runs_as_task: tool.task_support() != TaskSupport::Forbidden,
         }
     }
 

@@ -512,7 +512,13 @@ async fn every_revision_and_a_second_initialize_keep_the_gate_and_the_capabiliti
         RECORDER_POLICIES,
     );
     let agent = gw.create_token("hostile", "agent", &[]);
-    for version in ["2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25"] {
+    for version in [
+        "2024-11-05",
+        "2025-03-26",
+        "2025-06-18",
+        "2025-11-25",
+        "2026-07-28",
+    ] {
         let raw = Raw::open(&gw, "rec", &agent, version, json!({})).await;
         let again = init_body(
             version,
