@@ -210,6 +210,14 @@ pub struct McpCallBody {
     /// Ignored for a server the gateway hosts, as `annotations` are. The tool's fingerprint from `tools/list` (`sha256:…`), which the call is pinned to.
     #[serde(default)]
     pub fingerprint: Option<String>,
+    /// Ignored for a server the gateway hosts. The fingerprint the tool had in the
+    /// listing before, when it changed since: reviewers are told so.
+    #[serde(default)]
+    pub changed_from: Option<String>,
+    /// With `changed_from`: what the tool's description now says (at most 300
+    /// characters are shown).
+    #[serde(default)]
+    pub description: Option<String>,
     #[serde(default)]
     pub environment: String,
 }
@@ -220,7 +228,31 @@ pub struct McpToolsBody {
     #[serde(default)]
     pub environment: String,
     pub tools: Vec<McpTool>,
+    /// Tools whose fingerprint changed between two listings the stdio proxy saw, audited
+    /// as `tool.changed` for a server the gateway does not host (it keeps its own view of
+    /// the ones it does, and ignores these).
+    #[serde(default)]
+    pub changed: Vec<McpChangedTool>,
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct McpChangedTool {
+    pub tool: String,
+    /// `sha256:…`
+    pub before: String,
+    /// `sha256:…`
+    pub after: String,
+}
+
+/// A tool fingerprint as `fingerprint` writes it: `sha256:` and 64 hex digits.
+fn is_fingerprint(text: &str) -> bool {
+    text.strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// The longest tool name the gateway takes from the stdio proxy.
+const MAX_TOOL_NAME: usize = 256;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -252,6 +284,16 @@ pub async fn submit_call(
         gate: gate.clone(),
         caller: identity.clone(),
     };
+    // `fingerprint` is not checked: for a hosted server it is only a hint.
+    if let Some(before) = &body.changed_from
+        && !is_fingerprint(before)
+    {
+        return Err(ApiError::invalid(format!(
+            "`changed_from` `{}` is not a tool fingerprint (sha256: and 64 hex digits)",
+            before.chars().take(80).collect::<String>()
+        )));
+    }
+    let hosted = views.knows(&server);
     let said = (body.annotations, body.fingerprint);
     let (annotations, pin) = judged_by(&views, &keeper, &server, &body.tool, said).await?;
     let call = crate::tool_call(
@@ -261,10 +303,16 @@ pub async fn submit_call(
         annotations.as_ref(),
         &body.environment,
     );
-    let call = match pin {
+    let mut call = match pin {
         Some(pin) => pin.pin(call),
         None => call,
     };
+    if let (false, Some(_)) = (hosted, &body.changed_from) {
+        let said = crate::tools::shown(body.description.as_deref());
+        let tool = call.request.resource.clone();
+        let source = ", as `holdpoint mcp` beside the agent reports it";
+        call = call.noted(crate::tools::changed_note(&tool, &said, source));
+    }
     let record = gate
         .submit(
             identity,
@@ -292,16 +340,40 @@ pub async fn tool_outlooks(
     ApiJson(body): ApiJson<McpToolsBody>,
 ) -> Result<Json<McpOutlooks>, ApiError> {
     let identity = holdpoint_gate::may_submit(&caller.0).map(|()| &caller.0)?;
-    if body.tools.len() > MAX_TOOLS {
+    if body.tools.len() > MAX_TOOLS || body.changed.len() > MAX_TOOLS {
         return Err(ApiError::invalid(format!(
-            "{} tools; at most {MAX_TOOLS} per request",
-            body.tools.len()
+            "{} tools and {} changed; at most {MAX_TOOLS} of each per request",
+            body.tools.len(),
+            body.changed.len()
         )));
     }
     let keeper = LocalGate {
         gate,
         caller: identity.clone(),
     };
+    if !body.changed.is_empty() && !views.knows(&server) {
+        let mut changed = Vec::with_capacity(body.changed.len());
+        for c in body.changed {
+            if c.tool.len() > MAX_TOOL_NAME
+                || !is_fingerprint(&c.before)
+                || !is_fingerprint(&c.after)
+            {
+                return Err(ApiError::invalid(
+                    "a changed tool needs a name of at most 256 bytes and two fingerprints \
+                     (sha256: and 64 hex digits)",
+                ));
+            }
+            changed.push(crate::tools::Changed {
+                tool: c.tool,
+                before: c.before,
+                after: c.after,
+            });
+        }
+        keeper
+            .tools_changed(&server, &changed)
+            .await
+            .map_err(|e| ApiError::invalid(e.to_string()))?;
+    }
     let mut calls = Vec::with_capacity(body.tools.len());
     for t in &body.tools {
         let said = (t.annotations.clone(), None);

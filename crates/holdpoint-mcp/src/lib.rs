@@ -75,5 +75,6 @@ pub use local::{LocalGate, SURFACE, ruling_of, surface_context};
 pub use proxy::{Keepers, MAX_HOLD_WAIT, Proxy, ProxyConfig, ProxyConfigError};
 pub use redact::{RedactError, Redactor};
 pub use sessions::{SessionEnds, Sessions, SessionsError};
+pub use tools::Changed;
 pub use upstream::{ConnectError, Target};
 pub use views::{ToolViews, VIEW_TTL, ViewError};

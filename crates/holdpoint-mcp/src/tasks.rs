@@ -278,7 +278,9 @@ fn related(result: ServerResult, id: &str) -> ServerResult {
 
 /// A task's timestamps are for the agent to read: its lifetime runs on tokio's clock.
 fn now() -> String {
-    SystemClock.now().to_rfc3339_opts(SecondsFormat::Millis, true)
+    SystemClock
+        .now()
+        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 fn new_id() -> String {

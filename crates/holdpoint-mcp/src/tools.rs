@@ -50,24 +50,38 @@ impl Listed {
     /// `call` pinned to this fingerprint; when the tool changed since the listing
     /// before, with a note that tells reviewers so (and what the tool now says).
     pub fn pin(&self, call: ToolCall) -> ToolCall {
-        let call = call.pinned(Some(&self.fingerprint));
-        if self.changed_from.is_none() {
+        let mut call = call.pinned(Some(&self.fingerprint));
+        let Some(before) = &self.changed_from else {
             return call;
+        };
+        let said = shown(self.description.as_deref());
+        // What the stdio proxy tells the gateway of a server the gateway does not host.
+        if let Some(Value::Object(mcp)) = call.context.get_mut("mcp") {
+            mcp.insert("changed_from".into(), Value::String(before.clone()));
+            mcp.insert("description".into(), Value::String(said.clone()));
         }
         let tool = call.request.resource.clone();
-        let said: String = self
-            .description
-            .as_deref()
-            .unwrap_or_default()
-            .chars()
-            .take(SHOWN_DESCRIPTION)
-            .collect();
-        call.noted(format!(
-            "The tool `{tool}` changed (description, input schema or annotations) since \
-             the last tools/list; approvals of it before do not pass this call. It now \
-             says: {said}"
-        ))
+        call.noted(changed_note(&tool, &said, ""))
     }
+}
+
+/// At most [`SHOWN_DESCRIPTION`] characters of a tool's description.
+pub fn shown(description: Option<&str>) -> String {
+    description
+        .unwrap_or_default()
+        .chars()
+        .take(SHOWN_DESCRIPTION)
+        .collect()
+}
+
+/// What reviewers are told of a call to a tool that changed since the last listing;
+/// `source` says whose listing it was, when not the gateway's.
+pub fn changed_note(tool: &str, said: &str, source: &str) -> String {
+    format!(
+        "The tool `{tool}` changed (description, input schema or annotations) since the \
+         last tools/list{source}; approvals of it before do not pass this call. It now \
+         says: {said}"
+    )
 }
 
 /// A tool whose fingerprint changed between two listings.

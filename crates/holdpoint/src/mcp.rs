@@ -18,7 +18,8 @@ use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use holdpoint_client::{ActionView, Client, ClientError, Submission};
 use holdpoint_mcp::{
-    Gatekeeper, GatekeeperError, Keepers, Outlook, Proxy, ProxyConfig, Ruling, Target, ToolCall,
+    Changed, Gatekeeper, GatekeeperError, Keepers, Outlook, Proxy, ProxyConfig, Ruling, Target,
+    ToolCall,
 };
 use rmcp::ServiceExt;
 use serde_json::{Value, json};
@@ -152,6 +153,8 @@ impl Gatekeeper for ApiGate {
             "arguments": call.request.params,
             "annotations": annotations_of(call),
             "fingerprint": call.fingerprint(),
+            "changed_from": mcp_field(call, "changed_from"),
+            "description": mcp_field(call, "description"),
             "environment": call.request.environment,
         });
         let view = self
@@ -180,6 +183,21 @@ impl Gatekeeper for ApiGate {
 
     async fn cancel(&self, id: &str) -> Result<(), GatekeeperError> {
         self.client.cancel(id).await.map_err(described)?;
+        Ok(())
+    }
+
+    /// Tells the gateway, which audits them for a server it does not host itself.
+    async fn tools_changed(
+        &self,
+        _server: &str,
+        changed: &[Changed],
+    ) -> Result<(), GatekeeperError> {
+        let changed: Vec<Value> = changed
+            .iter()
+            .map(|c| json!({"tool": c.tool, "before": c.before, "after": c.after}))
+            .collect();
+        let body = json!({"tools": [], "changed": changed, "environment": self.environment});
+        (self.client.mcp_outlooks(&self.server, &body).await).map_err(described)?;
         Ok(())
     }
 

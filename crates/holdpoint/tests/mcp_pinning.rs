@@ -152,6 +152,55 @@ async fn through_the_stdio_proxy_an_approval_for_the_old_tool_does_not_pass_eith
     rug_pull(&gw, &script, &client, progress).await;
 }
 
+/// The same through `holdpoint mcp` for a server the gateway does not host: the stdio
+/// proxy's own listing pins the call, and the change it saw is audited and told to
+/// reviewers (as its report).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_stdio_proxy_a_server_the_gateway_does_not_host_is_pinned_and_its_change_audited()
+ {
+    let script = Arc::new(Script::default());
+    *script.description.lock().unwrap() = "Deploys to staging".into();
+    let url = upstream(script.clone()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), "");
+    let agent = gw.create_token("claude", "agent", &[]);
+    let mut command = tokio::process::Command::new(support::BIN);
+    command
+        .args(["mcp", "--name", "pin", "--hold-wait", "5m", "--"])
+        .arg(support::peers::venv_tool("mcp-proxy"))
+        .args(["--transport", "streamablehttp", &url])
+        .env("HOLDPOINT_URL", &gw.base)
+        .env("HOLDPOINT_TOKEN", &agent);
+    let (client, progress) =
+        connect(rmcp::transport::TokioChildProcess::new(command).unwrap()).await;
+    rug_pull(&gw, &script, &client, progress).await;
+}
+
+/// A forged report of a changed tool is refused: fingerprints are checked, and for a
+/// server the gateway hosts the report is ignored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_tool_change_report_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let gw = gateway(dir.path(), "");
+    let agent = gw.create_token("claude", "agent", &[]);
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{}{path}", gw.base))
+            .bearer_auth(&agent)
+            .json(&body)
+            .send()
+    };
+    let bad =
+        json!({"tools": [], "changed": [{"tool": "deploy", "before": "sha256:zz", "after": "x"}]});
+    let answer = post("/v1/mcp/pin/tools", bad).await.unwrap();
+    assert_eq!(answer.status().as_u16(), 422);
+    let bad = json!({"tool": "deploy", "arguments": {}, "changed_from": "not-a-fingerprint"});
+    let answer = post("/v1/mcp/pin/calls", bad).await.unwrap();
+    assert_eq!(answer.status().as_u16(), 422);
+    let audit = gw.admin_get("/v1/audit?limit=1000");
+    assert!(!audit.contains("tool.changed"), "{audit}");
+}
+
 /// Lists, calls (held), changes the tool while the hold waits, approves: the call is not
 /// made. Made again: a new hold, noted for reviewers, that passes once approved.
 async fn rug_pull(
