@@ -413,3 +413,77 @@ async fn the_sdk_client_cancelling_its_task_withdraws_the_hold() {
         .unwrap();
     assert_eq!(held["status"], "cancelled", "{held}");
 }
+
+/// Through `holdpoint mcp` (stdio, asking the gateway over its API) a held call made as a
+/// task is a task too: approved, its result is the call's; a second one, cancelled, is
+/// withdrawn.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn through_the_stdio_proxy_a_held_call_made_as_a_task_waits_behind_the_task() {
+    use rmcp::model::{
+        CallToolRequestParams, CancelTaskParams, ClientRequest, GetTaskResultParams, ServerResult,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let gw = everything_gateway(dir.path());
+    let agent = gw.create_token("agent", "agent", &[]);
+    let mut command = tokio::process::Command::new(support::BIN);
+    command
+        .args(["mcp", "--name", "everything", "--hold-wait", "1s", "--"])
+        .args(["node", &npm_server("server-everything"), "stdio"])
+        .env("HOLDPOINT_URL", &gw.base)
+        .env("HOLDPOINT_TOKEN", &agent);
+    let (client, _) =
+        support::peers::connect(rmcp::transport::TokioChildProcess::new(command).unwrap()).await;
+    let tasks = client.peer_info().unwrap().capabilities.tasks.clone();
+    assert!(
+        tasks.and_then(|t| t.requests).is_some(),
+        "no tasks capability"
+    );
+    let made = |a: i64| {
+        let arguments = json!({"a": a, "b": 3}).as_object().cloned().unwrap();
+        let params = CallToolRequestParams::new("get-sum")
+            .with_arguments(arguments)
+            .with_task(serde_json::Map::new());
+        ClientRequest::CallToolRequest(rmcp::model::CallToolRequest::new(params))
+    };
+    let ServerResult::CreateTaskResult(created) = client.send_request(made(2)).await.unwrap()
+    else {
+        panic!("not a task");
+    };
+    let task_id = created.task.task_id.clone();
+    let id = pending_id(&gw).await;
+    approve(&gw, &id);
+    let result = client
+        .send_request(ClientRequest::GetTaskResultRequest(
+            rmcp::model::GetTaskResultRequest::new(GetTaskResultParams {
+                meta: None,
+                task_id,
+            }),
+        ))
+        .await
+        .unwrap();
+    let result = serde_json::to_value(&result).unwrap();
+    assert!(
+        result["content"][0]["text"].as_str().unwrap().contains('5'),
+        "{result}"
+    );
+    assert_eq!(action(&gw, &id)["status"], "approved");
+
+    let ServerResult::CreateTaskResult(created) = client.send_request(made(4)).await.unwrap()
+    else {
+        panic!("not a task");
+    };
+    let id = pending_id(&gw).await;
+    let cancelled = client
+        .send_request(ClientRequest::CancelTaskRequest(
+            rmcp::model::CancelTaskRequest::new(CancelTaskParams {
+                meta: None,
+                task_id: created.task.task_id,
+            }),
+        ))
+        .await
+        .unwrap();
+    let cancelled = serde_json::to_value(&cancelled).unwrap();
+    assert_eq!(cancelled["status"], "cancelled", "{cancelled}");
+    assert_eq!(action(&gw, &id)["status"], "cancelled");
+    client.cancel().await.unwrap();
+}
