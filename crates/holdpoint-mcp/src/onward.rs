@@ -35,7 +35,7 @@ impl Onward {
     }
 
     /// Forwards a request upstream and redacts the answer; nothing is forwarded once the
-    /// session has ended.
+    /// session has ended or the request (or its task) was cancelled.
     pub async fn forward(
         &self,
         request: ClientRequest,
@@ -44,6 +44,9 @@ impl Onward {
     ) -> Result<ServerResult, McpError> {
         if self.ended.is_cancelled() {
             return Err(McpError::invalid_request("the MCP session ended", None));
+        }
+        if ct.is_cancelled() {
+            return Err(McpError::internal_error("cancelled by the client", None));
         }
         let answer = forward(
             &self.peer,

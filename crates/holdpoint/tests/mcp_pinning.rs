@@ -139,17 +139,7 @@ async fn through_the_stdio_proxy_an_approval_for_the_old_tool_does_not_pass_eith
         dir.path(),
         &format!("[[mcp]]\nname = \"pin\"\nurl = \"{url}\"\n"),
     );
-    let agent = gw.create_token("claude", "agent", &[]);
-    let mut command = tokio::process::Command::new(support::BIN);
-    command
-        .args(["mcp", "--name", "pin", "--hold-wait", "5m", "--"])
-        .arg(support::peers::venv_tool("mcp-proxy"))
-        .args(["--transport", "streamablehttp", &url])
-        .env("HOLDPOINT_URL", &gw.base)
-        .env("HOLDPOINT_TOKEN", &agent);
-    let (client, progress) =
-        connect(rmcp::transport::TokioChildProcess::new(command).unwrap()).await;
-    rug_pull(&gw, &script, &client, progress).await;
+    stdio_rug_pull(&gw, &script, &url).await;
 }
 
 /// The same through `holdpoint mcp` for a server the gateway does not host: the stdio
@@ -163,17 +153,7 @@ async fn through_the_stdio_proxy_a_server_the_gateway_does_not_host_is_pinned_an
     let url = upstream(script.clone()).await;
     let dir = tempfile::tempdir().unwrap();
     let gw = gateway(dir.path(), "");
-    let agent = gw.create_token("claude", "agent", &[]);
-    let mut command = tokio::process::Command::new(support::BIN);
-    command
-        .args(["mcp", "--name", "pin", "--hold-wait", "5m", "--"])
-        .arg(support::peers::venv_tool("mcp-proxy"))
-        .args(["--transport", "streamablehttp", &url])
-        .env("HOLDPOINT_URL", &gw.base)
-        .env("HOLDPOINT_TOKEN", &agent);
-    let (client, progress) =
-        connect(rmcp::transport::TokioChildProcess::new(command).unwrap()).await;
-    rug_pull(&gw, &script, &client, progress).await;
+    stdio_rug_pull(&gw, &script, &url).await;
 }
 
 /// A forged report of a changed tool is refused: fingerprints are checked, and for a
@@ -199,6 +179,22 @@ async fn a_malformed_tool_change_report_is_refused() {
     assert_eq!(answer.status().as_u16(), 422);
     let audit = gw.admin_get("/v1/audit?limit=1000");
     assert!(!audit.contains("tool.changed"), "{audit}");
+}
+
+/// [`rug_pull`] through `holdpoint mcp`, the upstream at `url` reached through the Python
+/// `mcp-proxy` bridge.
+async fn stdio_rug_pull(gw: &Gateway, script: &Script, url: &str) {
+    let agent = gw.create_token("claude", "agent", &[]);
+    let mut command = tokio::process::Command::new(support::BIN);
+    command
+        .args(["mcp", "--name", "pin", "--hold-wait", "5m", "--"])
+        .arg(support::peers::venv_tool("mcp-proxy"))
+        .args(["--transport", "streamablehttp", url])
+        .env("HOLDPOINT_URL", &gw.base)
+        .env("HOLDPOINT_TOKEN", &agent);
+    let (client, progress) =
+        connect(rmcp::transport::TokioChildProcess::new(command).unwrap()).await;
+    rug_pull(gw, script, &client, progress).await;
 }
 
 /// Lists, calls (held), changes the tool while the hold waits, approves: the call is not
