@@ -1,9 +1,11 @@
 //! A gated request at the gate (`tools/call`, and the methods of `methods.rs`): allowed
 //! ones go on; denied ones come back with the reason, so the model reads it (a tool
 //! result with `isError`, an error for the other methods); held ones wait for the
-//! decision, with progress notifications, up to the upstream's `hold_wait`. A request the
-//! client cancels, or one whose session ends (closed, idled out, the gateway stopping),
-//! withdraws its hold, and is never forwarded after.
+//! decision, with progress notifications, up to the upstream's `hold_wait` (a task's,
+//! with no limit: see `tasks.rs`). A request the client cancels, or one whose session
+//! ends (closed, idled out, the gateway stopping), withdraws its hold, unless another
+//! request of the gateway still follows the same hold (a joined one), and is never
+//! forwarded after.
 
 use crate::action::ToolCall;
 use crate::gatekeeper::{Gatekeeper, Ruling};
@@ -11,6 +13,8 @@ use holdpoint_core::Status;
 use rmcp::Peer;
 use rmcp::model::{CallToolResult, Content, ProgressNotificationParam, ProgressToken};
 use rmcp::service::RoleServer;
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -113,6 +117,7 @@ pub async fn follow(
     ended: &CancellationToken,
 ) -> Gated {
     let mut id = ruling.id.clone();
+    let mut following = Following::new(&id);
     let deadline = wait.map(|wait| Instant::now() + wait);
     let mut step = 0;
     progress
@@ -137,11 +142,11 @@ pub async fn follow(
         let waited = tokio::select! {
             biased;
             () = ct.cancelled() => {
-                withdraw(keeper, &id).await;
+                withdraw(keeper, following).await;
                 return refuse(format!("cancelled by the client; {id} was withdrawn"));
             }
             () = ended.cancelled() => {
-                withdraw(keeper, &id).await;
+                withdraw(keeper, following).await;
                 return refuse(format!("the MCP session ended; {id} was withdrawn"));
             }
             waited = keeper.wait(call, &id, left.min(PROGRESS_EVERY)) => waited,
@@ -160,6 +165,7 @@ pub async fn follow(
                 // its own: follow that one from now on.
                 if now.id != id {
                     id = now.id.clone();
+                    following = Following::new(&id);
                     progress
                         .tell(step, format!("held again for approval as {id}"))
                         .await;
@@ -198,8 +204,55 @@ fn describe(ruling: &Ruling) -> String {
     }
 }
 
-async fn withdraw(keeper: &dyn Gatekeeper, id: &str) {
-    if let Err(e) = keeper.cancel(id).await {
+/// How many requests of this process follow each held action. A submission with the
+/// digest of a pending hold joins it (another session's call, a task, a retry), so one
+/// hold may have several waiters; one that leaves (cancelled, its session ended)
+/// withdraws the hold only when no other still follows it.
+static FOLLOWERS: LazyLock<Mutex<HashMap<String, usize>>> = LazyLock::new(Default::default);
+
+fn followers() -> std::sync::MutexGuard<'static, HashMap<String, usize>> {
+    FOLLOWERS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// One request following a held action; dropped, it follows it no more.
+struct Following {
+    id: String,
+}
+
+impl Following {
+    fn new(id: &str) -> Following {
+        *followers().entry(id.to_string()).or_default() += 1;
+        Following { id: id.to_string() }
+    }
+
+    /// Stops following; true when no other request of this process follows the hold.
+    fn leave(self) -> bool {
+        let id = self.id.clone();
+        drop(self);
+        !followers().contains_key(&id)
+    }
+}
+
+impl Drop for Following {
+    fn drop(&mut self) {
+        let mut followers = followers();
+        if let Some(count) = followers.get_mut(&self.id) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                followers.remove(&self.id);
+            }
+        }
+    }
+}
+
+/// Withdraws the hold `following` follows, unless another request still follows it.
+async fn withdraw(keeper: &dyn Gatekeeper, following: Following) {
+    let id = following.id.clone();
+    if !following.leave() {
+        tracing::debug!(action = %id, "a held MCP request left a hold another still follows");
+        return;
+    }
+    if let Err(e) = keeper.cancel(&id).await {
         tracing::warn!(action = %id, error = %e, "could not withdraw a held MCP request");
     }
 }

@@ -23,6 +23,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader};
+use tokio_util::sync::CancellationToken;
 
 /// What becomes of one raw message (or batch).
 #[derive(Debug, Clone, PartialEq)]
@@ -126,8 +127,14 @@ pub async fn checked(request: Request, next: Next) -> Response {
 }
 
 /// `stdin` and `stdout` of `holdpoint mcp`, as rmcp should read and write them: each line
-/// from the agent checked first, refusals written back between rmcp's own lines.
-pub fn guard_stdio<R, W>(stdin: R, stdout: W) -> (tokio::io::DuplexStream, tokio::io::DuplexStream)
+/// from the agent checked first, refusals written back between rmcp's own lines. `closed`
+/// fires the moment the agent closes stdin, before rmcp sees the end: held calls then
+/// withdraw their holds while rmcp still lets its handlers run.
+pub fn guard_stdio<R, W>(
+    stdin: R,
+    stdout: W,
+    closed: CancellationToken,
+) -> (tokio::io::DuplexStream, tokio::io::DuplexStream)
 where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
@@ -159,7 +166,8 @@ where
                 }
             }
         }
-        // The agent closed stdin: rmcp sees the end too.
+        // The agent closed stdin: the session ends, and rmcp sees the end too.
+        closed.cancel();
         let _ = to_rmcp.shutdown().await;
     });
     tokio::spawn(async move {

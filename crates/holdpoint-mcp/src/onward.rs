@@ -17,6 +17,14 @@ use rmcp::{ErrorData as McpError, Peer};
 use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
+/// Why a request was not forwarded: it (or its task) was cancelled before it was sent.
+const NEVER_SENT: &str = "cancelled by the client before it was sent";
+
+/// True when `error` says the request never reached the upstream.
+pub fn never_sent(error: &McpError) -> bool {
+    error.message == NEVER_SENT
+}
+
 #[derive(Clone)]
 pub struct Onward {
     /// The upstream's name in `mcp/{name}/…`.
@@ -46,7 +54,7 @@ impl Onward {
             return Err(McpError::invalid_request("the MCP session ended", None));
         }
         if ct.is_cancelled() {
-            return Err(McpError::internal_error("cancelled by the client", None));
+            return Err(McpError::internal_error(NEVER_SENT, None));
         }
         let answer = forward(
             &self.peer,

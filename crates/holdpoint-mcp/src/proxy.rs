@@ -10,7 +10,7 @@ use crate::calls::{self, Gated, Progress, Submitted};
 use crate::gatekeeper::{Gatekeeper, Outlook};
 use crate::local::LocalGate;
 use crate::methods::{self, Handling};
-use crate::onward::Onward;
+use crate::onward::{self, Onward};
 use crate::redact::Redactor;
 use crate::relay::ProgressMap;
 use crate::sessions::{SessionEnds, SessionSlot, Sessions};
@@ -83,7 +83,9 @@ impl ProxyConfig {
 /// asked as the caller each HTTP request authenticated as (`/mcp/{name}`).
 #[derive(Clone)]
 pub enum Keepers {
-    Fixed(Arc<dyn Gatekeeper>),
+    /// One gatekeeper, and the ends of the one session (`holdpoint mcp`): they fire when
+    /// the agent closes stdin, so held calls withdraw before the process exits.
+    Fixed(Arc<dyn Gatekeeper>, Arc<SessionEnds>),
     /// The gate, and the sessions each principal holds open on this upstream.
     PerCaller(Arc<Gate>, Arc<Sessions>),
 }
@@ -113,7 +115,7 @@ impl Proxy {
         let redactor = Arc::new(config.target.secrets());
         let ended = match &keepers {
             Keepers::PerCaller(_, sessions) => sessions.ends.token(),
-            Keepers::Fixed(_) => CancellationToken::new(),
+            Keepers::Fixed(_, ends) => ends.token(),
         };
         Proxy {
             config,
@@ -134,7 +136,7 @@ impl Proxy {
     fn ends(&self) -> Option<&Arc<SessionEnds>> {
         match &self.keepers {
             Keepers::PerCaller(_, sessions) => Some(&sessions.ends),
-            Keepers::Fixed(_) => None,
+            Keepers::Fixed(_, ends) => Some(ends),
         }
     }
 
@@ -174,7 +176,7 @@ impl Proxy {
         context: &RequestContext<RoleServer>,
     ) -> Result<Arc<dyn Gatekeeper>, McpError> {
         match &self.keepers {
-            Keepers::Fixed(keeper) => Ok(keeper.clone()),
+            Keepers::Fixed(keeper, _) => Ok(keeper.clone()),
             Keepers::PerCaller(gate, _) => {
                 let caller = context
                     .extensions
@@ -254,7 +256,7 @@ impl Proxy {
         // A hosted upstream takes nothing from the agent's side but what its
         // configuration allows; beside the agent, everything passes.
         let (info, hosted) = match &self.keepers {
-            Keepers::Fixed(_) => (init.params, None),
+            Keepers::Fixed(..) => (init.params, None),
             Keepers::PerCaller(..) => (
                 self.config.asks.client_info(&init.params),
                 Some(Arc::new(HostedAsks {
@@ -417,25 +419,10 @@ impl Proxy {
             call.params.task = None;
         }
         let onward = self.onward()?;
-        let submitted = calls::submit(keeper.as_ref(), &action, &self.ended).await;
-        let message = match &submitted {
-            Submitted::Held(ruling) => Some(format!(
-                "held for approval as {}: {}",
-                ruling.id, ruling.reason
-            )),
-            Submitted::Decided(_) => None,
-        };
-        let (work, created) = match self.tasks.open(&asked, message) {
-            Ok(opened) => opened,
-            Err(e) => {
-                // Not followed, so not left waiting for a reviewer either.
-                if let Submitted::Held(ruling) = &submitted {
-                    let _ = keeper.cancel(&ruling.id).await;
-                }
-                return Err(e);
-            }
-        };
-        let ruling = match submitted {
+        // The task first: a session with no room submits nothing, so it never opens,
+        // joins or withdraws a hold.
+        let (work, created) = self.tasks.open(&asked)?;
+        let ruling = match calls::submit(keeper.as_ref(), &action, &self.ended).await {
             Submitted::Decided(Gated::Refuse(text)) => {
                 work.finish(Ok(tasks::refusal(text)), false);
                 return Ok(ServerResult::CreateTaskResult(CreateTaskResult::new(
@@ -443,7 +430,17 @@ impl Proxy {
                 )));
             }
             Submitted::Decided(Gated::Forward { reviewed }) => Err(reviewed),
-            Submitted::Held(ruling) => Ok(ruling),
+            Submitted::Held(ruling) => {
+                work.note(&format!(
+                    "held for approval as {}: {}",
+                    ruling.id, ruling.reason
+                ));
+                Ok(ruling)
+            }
+        };
+        let created = match &ruling {
+            Ok(_) => CreateTaskResult::new(self.tasks.get(&work.id)?),
+            Err(_) => created,
         };
         let in_flight = self.ends().map(|ends| ends.in_flight());
         let (ended, peer, meta) = (self.ended.clone(), context.peer.clone(), context.meta);
@@ -463,8 +460,9 @@ impl Proxy {
                         .await
                 }
             };
-            let answer = match gated {
-                Gated::Refuse(text) => Ok(tasks::refusal(text)),
+            let withdrawn = || work.cancel.is_cancelled() || ended.is_cancelled();
+            let (answer, withdrawn) = match gated {
+                Gated::Refuse(text) => (Ok(tasks::refusal(text)), withdrawn()),
                 Gated::Forward { reviewed } => {
                     let made = onward.call(
                         request,
@@ -474,16 +472,20 @@ impl Proxy {
                         meta,
                         &work.cancel,
                     );
-                    match made.await {
+                    let answer = match made.await {
                         // The upstream runs the tool as a task of its own: its result.
                         Ok(ServerResult::CreateTaskResult(theirs)) => {
                             onward.task_result(theirs.task.task_id, &work.cancel).await
                         }
                         other => other,
-                    }
+                    };
+                    // Cancelled only when the call was never sent; once sent, it may
+                    // have run, and the task says how it ended.
+                    let unsent = matches!(&answer, Err(e) if onward::never_sent(e));
+                    (answer, unsent)
                 }
             };
-            work.finish(answer, work.cancel.is_cancelled() || ended.is_cancelled());
+            work.finish(answer, withdrawn);
         });
         Ok(ServerResult::CreateTaskResult(created))
     }
@@ -584,7 +586,7 @@ impl Proxy {
     ) -> Result<ServerResult, McpError> {
         let keeper = self.keeper(&context)?;
         let answer = self.forward(request, &context).await?;
-        if matches!(self.keepers, Keepers::Fixed(_)) {
+        if matches!(self.keepers, Keepers::Fixed(..)) {
             return Ok(answer);
         }
         let (name, env) = (&self.config.name, &self.config.environment);
@@ -663,7 +665,7 @@ impl Service<RoleServer> for Proxy {
             // The agent's roots reach only an upstream beside the agent: a hosted one
             // has the roots of its configuration.
             ClientNotification::RootsListChangedNotification(n) => match &self.keepers {
-                Keepers::Fixed(_) => ClientNotification::RootsListChangedNotification(n),
+                Keepers::Fixed(..) => ClientNotification::RootsListChangedNotification(n),
                 Keepers::PerCaller(..) => return Ok(()),
             },
             // Not a notification MCP's clients send (or a request with a malformed id,

@@ -62,6 +62,17 @@ impl Drop for InFlight {
 const MAX_ENDS: usize = 100_000;
 
 impl SessionEnds {
+    /// Ends of their own, for one session beside the agent: [`SessionEnds::stopper`]
+    /// fires them.
+    pub fn alone() -> Arc<SessionEnds> {
+        SessionEnds::new(&CancellationToken::new())
+    }
+
+    /// The token that fires every end.
+    pub fn stopper(&self) -> CancellationToken {
+        self.stop.clone()
+    }
+
     /// Ends whose tokens all fire when `stop` does.
     pub fn new(stop: &CancellationToken) -> Arc<SessionEnds> {
         Arc::new(SessionEnds {

@@ -141,14 +141,10 @@ pub struct Tasks {
 }
 
 impl Tasks {
-    /// A new working task for a call, with the `ttl` the agent asked for (capped), and
-    /// what the agent is answered with. When the session keeps [`MAX_TASKS`], the task
+    /// A new working task for a call, opened before the call is submitted, with the
+    /// `ttl` the agent asked for (capped), and what the agent is answered with. When the session keeps [`MAX_TASKS`], the task
     /// that finished first is dropped; when all of them still run, refused.
-    pub fn open(
-        &self,
-        asked: &JsonObject,
-        message: Option<String>,
-    ) -> Result<(TaskWork, CreateTaskResult), McpError> {
+    pub fn open(&self, asked: &JsonObject) -> Result<(TaskWork, CreateTaskResult), McpError> {
         let ttl = asked
             .get("ttl")
             .and_then(|ttl| ttl.as_u64())
@@ -179,7 +175,7 @@ impl Tasks {
         let created_at = now();
         let (state, _) = watch::channel(State {
             status: TaskStatus::Working,
-            message,
+            message: None,
             updated_at: created_at.clone(),
             outcome: None,
         });

@@ -130,7 +130,9 @@ async fn list(
     tools: Arc<ToolCache>,
 ) -> Result<(), String> {
     let (proxy_end, client_end) = tokio::io::duplex(1 << 16);
-    let proxy = Proxy::with_tools(config, Keepers::Fixed(keeper), tools);
+    // It only lists: nothing of it is ever held, so its ends never fire.
+    let ends = crate::SessionEnds::alone();
+    let proxy = Proxy::with_tools(config, Keepers::Fixed(keeper, ends), tools);
     let serving = tokio::spawn(async move {
         if let Ok(running) = proxy.serve(proxy_end).await {
             let _ = running.waiting().await;

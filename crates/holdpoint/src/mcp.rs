@@ -18,13 +18,16 @@ use anyhow::{Context, anyhow};
 use async_trait::async_trait;
 use holdpoint_client::{ActionView, Client, ClientError, Submission};
 use holdpoint_mcp::{
-    Changed, Gatekeeper, GatekeeperError, Keepers, Outlook, Proxy, ProxyConfig, Ruling, Target,
-    ToolCall,
+    Changed, Gatekeeper, GatekeeperError, Keepers, Outlook, Proxy, ProxyConfig, Ruling,
+    SessionEnds, Target, ToolCall,
 };
 use rmcp::ServiceExt;
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Duration;
+
+/// How long `holdpoint mcp` waits, once its client has gone, for held calls to withdraw.
+const WITHDRAW_WAIT: Duration = Duration::from_secs(10);
 
 pub struct McpArgs {
     pub name: String,
@@ -68,15 +71,20 @@ pub async fn run(remote: &Remote, args: McpArgs) -> anyhow::Result<u8> {
         environment: args.environment.clone(),
     };
     keeper.check().await?;
-    let proxy = Proxy::new(Arc::new(config), Keepers::Fixed(Arc::new(keeper)));
-    let running = proxy
-        .serve(holdpoint_mcp::frames::guard_stdio(
-            tokio::io::stdin(),
-            tokio::io::stdout(),
-        ))
-        .await
-        .context("the MCP client did not complete its handshake")?;
-    running.waiting().await.context("the MCP session failed")?;
+    // The one session's end: the agent closing stdin fires it.
+    let ends = SessionEnds::alone();
+    let closed = ends.stopper();
+    let keepers = Keepers::Fixed(Arc::new(keeper), ends.clone());
+    let proxy = Proxy::new(Arc::new(config), keepers);
+    let stdio = holdpoint_mcp::frames::guard_stdio(tokio::io::stdin(), tokio::io::stdout(), closed);
+    let running =
+        (proxy.serve(stdio).await).context("the MCP client did not complete its handshake")?;
+    let session = running.waiting().await;
+    // Held calls and tasks withdraw their holds before the process exits.
+    if !ends.settled(WITHDRAW_WAIT).await {
+        tracing::warn!("some held calls could not be withdrawn before exit");
+    }
+    session.context("the MCP session failed")?;
     Ok(exit::OK)
 }
 
