@@ -1,4 +1,5 @@
-//! What the API shows of an action: masked params, masked free text, and `proceed`.
+//! What the API shows of an action: masked resource and params, masked free text, and
+//! `proceed`.
 
 use chrono::{DateTime, Utc};
 use holdpoint_core::mask::Masker;
@@ -14,6 +15,7 @@ pub struct ActionView {
     pub proceed: bool,
     pub principal: Principal,
     pub kind: String,
+    /// Masked: a secret in it is `@kind:xxxx@`.
     pub resource: String,
     pub environment: String,
     /// Masked.
@@ -79,7 +81,7 @@ impl ActionView {
             proceed: record.proceed(),
             principal: record.principal.clone(),
             kind: record.kind.clone(),
-            resource: record.resource.clone(),
+            resource: record.shown_resource(masker),
             environment: record.environment.clone(),
             params: record.masked_params.clone(),
             justification: masker.mask_text(&record.justification),

@@ -291,8 +291,9 @@ pub struct Hold {
     pub slack_channel: Option<String>,
 }
 
-/// What the gate keeps of one action. `params` are the raw params (needed to prove and
-/// execute the exact action); only `masked_params` ever leaves the gate.
+/// What the gate keeps of one action. `params` and `resource` are raw (needed to prove,
+/// judge again and execute the exact action); only `masked_params` and
+/// `masked_resource` ever leave the gate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActionRecord {
     pub id: ActionId,
@@ -307,6 +308,10 @@ pub struct ActionRecord {
     pub environment: String,
     pub params: Value,
     pub masked_params: Value,
+    /// `resource` masked (`Masker::mask_resource`). Empty on a record stored before
+    /// resources were masked: [`ActionRecord::shown_resource`] masks it then.
+    #[serde(default)]
+    pub masked_resource: String,
     pub justification: String,
     pub digest: String,
     pub surface: String,
@@ -363,6 +368,18 @@ impl ActionRecord {
             params: self.params.clone(),
             justification: self.justification.clone(),
         }
+    }
+
+    /// The resource as it leaves the gate: `masked_resource` (or, on a record stored
+    /// before resources were masked, `resource`) masked by `masker`, which leaves what is
+    /// masked already as it is.
+    pub fn shown_resource(&self, masker: &dyn crate::mask::Masker) -> String {
+        let stored = if self.masked_resource.is_empty() {
+            &self.resource
+        } else {
+            &self.masked_resource
+        };
+        masker.mask_resource(stored)
     }
 
     /// `reviewer: comment` for each review with a comment, the comment masked.

@@ -81,7 +81,7 @@ impl ReviewRequest {
             requester: record.principal.clone(),
             owner: record.owner.clone(),
             kind: record.kind.clone(),
-            resource: masker.mask_text(&record.resource),
+            resource: record.shown_resource(masker),
             environment: record.environment.clone(),
             // Masked again: whatever masked it at submit time, nothing raw leaves here.
             params: masker.mask_value(&record.masked_params),

@@ -24,7 +24,7 @@ pub fn event(
 }
 
 /// `action.submitted`: the masked action and the digest of the unmasked one. The
-/// record's justification is already masked.
+/// record's justification is already masked; its resource and params are shown masked.
 pub fn submitted(record: &ActionRecord, actor: &Actor) -> NewEvent {
     event(
         record,
@@ -35,7 +35,7 @@ pub fn submitted(record: &ActionRecord, actor: &Actor) -> NewEvent {
             "principal": record.principal,
             "owner": record.owner,
             "kind": record.kind,
-            "resource": record.resource,
+            "resource": record.masked_resource,
             "environment": record.environment,
             "params": record.masked_params,
             "justification": record.justification,

@@ -193,6 +193,8 @@ impl Gate {
             principal: caller.principal.clone(),
             owner: caller.owner.clone(),
             masked_params: self.masker.mask_value(&request.params),
+            // Policy and the digest saw the raw resource; only this one is shown.
+            masked_resource: self.masker.mask_resource(&request.resource),
             kind: request.kind,
             resource: request.resource,
             environment: request.environment,

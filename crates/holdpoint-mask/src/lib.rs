@@ -12,6 +12,7 @@
 //! - `json`: params walked as a tree: secret-named keys, exempt keys, everything else
 //!   as text.
 //! - `text`: free text (SQL, shell, headers, prose) masked in place.
+//! - `resource`: an action's resource masked, still a `/` path of segments.
 //! - `scan`: which detectors run on a text, and which findings win an overlap; `lex`:
 //!   the one byte-level pass the trigger test and the byte-level detectors share.
 //! - `detectors`: the detectors by family (vendor tokens, credentials, secret fields,
@@ -31,6 +32,7 @@ pub mod key;
 mod kind;
 mod lex;
 mod names;
+mod resource;
 mod scan;
 mod text;
 
@@ -123,6 +125,10 @@ impl holdpoint_core::mask::Masker for Redactor {
 
     fn mask_text(&self, text: &str) -> String {
         Redactor::mask_text(self, text)
+    }
+
+    fn mask_resource(&self, resource: &str) -> String {
+        Redactor::mask_resource(self, resource)
     }
 }
 

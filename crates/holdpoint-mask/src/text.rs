@@ -6,7 +6,7 @@ use crate::detectors::Finding;
 use std::borrow::Cow;
 
 /// Passes over a text before its masking is taken as settled (see `scan::Settled`).
-const MAX_PASSES: usize = 4;
+pub(crate) const MAX_PASSES: usize = 4;
 
 impl Redactor {
     /// `text` with every finding replaced by its mask; borrowed when nothing is found.
@@ -26,7 +26,7 @@ impl Redactor {
         current
     }
 
-    fn render(&self, text: &str, findings: &[Finding]) -> String {
+    pub(crate) fn render(&self, text: &str, findings: &[Finding]) -> String {
         let mut out = String::with_capacity(text.len() + findings.len() * 8);
         let mut pos = 0;
         for f in findings {

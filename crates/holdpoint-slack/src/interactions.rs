@@ -247,6 +247,7 @@ async fn pending(state: &SlackState, user: &str) -> String {
         Ok(holds) => holds,
         Err(e) => return format!("holdpoint cannot list holds: {e}"),
     };
+    let masker = state.gate.masker();
     let mine: Vec<String> = holds
         .iter()
         .filter(|h| !h.requested_by(&identity.principal))
@@ -257,7 +258,7 @@ async fn pending(state: &SlackState, user: &str) -> String {
                 h.id,
                 escape(title),
                 escape(&h.kind),
-                escape(&h.resource),
+                escape(&h.shown_resource(masker.as_ref())),
                 escape(&h.principal.name)
             )
         })

@@ -177,7 +177,7 @@ impl HistoryRow {
             status: record.status.as_str().to_string(),
             requester: record.principal.to_string(),
             kind: shown(&record.kind),
-            resource: shown(&masker.mask_text(&record.resource)),
+            resource: shown(&record.shown_resource(masker)),
             environment: shown(&record.environment),
             created: when(record.created_at),
         }

@@ -981,7 +981,6 @@ permit(principal, action == Action::"mcp.resource", resource in Resource::"mcp/e
 /// A secret in a resource URI (a query token, a key in the path) is masked on the audit
 /// log, in the action's params and in its resource alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "finding: a secret in a `resources/read` URI reaches the audit log unmasked, through the action's resource path"]
 async fn a_secret_in_a_resource_uri_is_masked_on_the_audit_log() {
     let dir = tempfile::tempdir().unwrap();
     let (script, log) = recorder(dir.path());
@@ -1017,6 +1016,89 @@ async fn a_secret_in_a_resource_uri_is_masked_on_the_audit_log() {
         }
     }
     assert!(leaked.is_empty(), "unmasked on the audit log: {leaked:?}");
+    // The resource shows the secret's mask, as a resource writes it.
+    assert!(
+        audit.contains("mcp/rec/resources/rec/data/public/@aws_access_key_id:"),
+        "{audit}"
+    );
+    let actions = gw.admin_get("/v1/actions?limit=100");
+    assert!(
+        !actions.contains(aws) && !actions.contains(live),
+        "{actions}"
+    );
+}
+
+/// A held `resources/read` whose URI carries a secret: reviewers see its resource
+/// masked, yet the approval is bound to the real URI, so the same read passes once,
+/// and a read of another key (which masks to the same shape) does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_approved_read_of_a_uri_with_a_secret_passes_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (script, log) = recorder(dir.path());
+    let policies = format!(
+        "{RECORDER_POLICIES}\n@id(\"public-held\") @hold(\"Public data\") @approvers(\"admins\")\n\
+         permit(principal, action == Action::\"mcp.resource\", resource in Resource::\"mcp/rec/resources/rec/data/public\");"
+    );
+    let gw = start(
+        dir.path(),
+        &recorder_section("rec", &script, &log, "hold_wait = \"1s\""),
+        &policies,
+    );
+    let agent = gw.create_token("hostile", "agent", &[]);
+    let admin = gw.admin_token();
+    let raw = Raw::open(&gw, "rec", &agent, "2025-06-18", json!({})).await;
+    let aws = "AKIAIOSFODNN7EXAMPLE";
+    let other = "AKIAI44QH8DHBEXAMPLE";
+    let uri = format!("rec://data/public/{aws}");
+    let read = |uri: &str| {
+        json!({"jsonrpc": "2.0", "id": 5, "method": "resources/read", "params": {"uri": uri}})
+            .to_string()
+    };
+    let reads_of = |uri: &str| {
+        recorded(&log)
+            .iter()
+            .filter(|m| m["method"] == "resources/read" && m["params"]["uri"] == uri)
+            .count()
+    };
+
+    let (_, said) = raw.post(&read(&uri)).await;
+    assert!(held(&said) && !said.contains("RECORDER-READ"), "{said}");
+    let at = said.find("act_").unwrap() + 4;
+    let ulid: String = said[at..]
+        .chars()
+        .take_while(char::is_ascii_alphanumeric)
+        .collect();
+    let id = format!("act_{ulid}");
+    // Reviewers see the resource masked, the digest of the real one.
+    let view = admin_json(&gw, &format!("/v1/actions/{id}")).await;
+    let resource = view["resource"].as_str().unwrap();
+    assert!(
+        resource.starts_with("mcp/rec/resources/rec/data/public/@aws_access_key_id:"),
+        "{view}"
+    );
+    assert!(!view.to_string().contains(aws), "{view}");
+    let pending = gw.cli(&admin, &["pending"]);
+    let pending = String::from_utf8_lossy(&pending.stdout);
+    assert!(pending.contains(&id) && !pending.contains(aws), "{pending}");
+
+    let approved = gw.cli(&admin, &["approve", &id]);
+    assert!(approved.status.success(), "{approved:?}");
+    assert_eq!(status(&gw, &id).await, "approved");
+
+    // Another key in the same place masks to the same shape; it is still held.
+    let (_, said) = raw.post(&read(&format!("rec://data/public/{other}"))).await;
+    assert!(held(&said) && !said.contains("RECORDER-READ"), "{said}");
+    // The approved read passes once.
+    let (_, said) = raw.post(&read(&uri)).await;
+    assert!(said.contains("RECORDER-READ"), "{said}");
+    let (_, said) = raw.post(&read(&uri)).await;
+    assert!(held(&said) && !said.contains("RECORDER-READ"), "{said}");
+
+    flush(&gw, &agent, &log, "approved-read-done").await;
+    assert_eq!(reads_of(&uri), 1);
+    assert_eq!(reads_of(&format!("rec://data/public/{other}")), 0);
+    let audit = gw.admin_get("/v1/audit?limit=1000");
+    assert!(!audit.contains(aws) && !audit.contains(other), "{audit}");
 }
 
 /// `resources/subscribe` of a resource policy forbids must not reach the upstream either

@@ -374,6 +374,7 @@ pub fn record(id: &str, principal: &Principal, status: Status) -> ActionRecord {
         environment: "prod".into(),
         params: json!({"sql": "ALTER TABLE customers ADD COLUMN tier int", "password": "hunter2", "n": 1.5}),
         masked_params: json!({"sql": "ALTER TABLE customers ADD COLUMN tier int", "password": "***", "n": 1.5}),
+        masked_resource: "postgres/prod/customers".into(),
         justification: "add a column for the report".into(),
         digest: format!("sha256:{id}"),
         surface: "api".into(),

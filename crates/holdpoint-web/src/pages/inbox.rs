@@ -56,7 +56,7 @@ async fn holds(
                 title: shown(&masker.mask_text(&hold.title)),
                 requester: r.principal.to_string(),
                 kind: shown(&r.kind),
-                resource: shown(&masker.mask_text(&r.resource)),
+                resource: shown(&r.shown_resource(masker.as_ref())),
                 environment: shown(&r.environment),
                 created: when(r.created_at),
                 time_left: time_left(hold.expires_at, now),
