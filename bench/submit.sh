@@ -8,6 +8,8 @@
 #   HOLDPOINT_BIN=PATH bash bench/submit.sh    # another build of the gateway
 #   PROFILE=1 bash bench/submit.sh             # also `perf record -g` of the gateway during
 #                                              # the submit run (perf.data in the data folder)
+#   PROFILE=dwarf bash bench/submit.sh         # the same with DWARF call graphs (deep stacks
+#                                              # without frame pointers; larger perf.data)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CONNECTIONS=${CONNECTIONS:-32}
@@ -47,7 +49,8 @@ echo "-- GET /healthz"
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency "$URL/healthz" | grep -E "Requests/sec|50%|99%"
 echo "-- POST /v1/actions (allowed, durable)"
 if [ -n "${PROFILE:-}" ]; then
-  perf record -g -F 499 -p "$SERVER" -o "$DATA/perf.data" -- sleep "$DURATION" > /dev/null 2>&1 &
+  if [ "$PROFILE" = dwarf ]; then GRAPH=(--call-graph dwarf,16384 -F 99); else GRAPH=(-g -F 499); fi
+  perf record "${GRAPH[@]}" -p "$SERVER" -o "$DATA/perf.data" -- sleep "$DURATION" > /dev/null 2>&1 &
   PERF=$!
 fi
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"${DURATION}s" --latency -s bench/submit.lua "$URL" | grep -E "Requests/sec|50%|99%|^requests"
