@@ -308,8 +308,9 @@ pub struct ActionRecord {
     pub environment: String,
     pub params: Value,
     pub masked_params: Value,
-    /// `resource` masked (`Masker::mask_resource`). Empty on a record stored before
-    /// resources were masked: [`ActionRecord::shown_resource`] masks it then.
+    /// `resource` masked (`Masker::mask_resource`) when the action was submitted. Empty
+    /// on a record stored before resources were masked: [`ActionRecord::shown_resource`]
+    /// masks it then.
     #[serde(default)]
     pub masked_resource: String,
     pub justification: String,
@@ -370,16 +371,14 @@ impl ActionRecord {
         }
     }
 
-    /// The resource as it leaves the gate: `masked_resource` (or, on a record stored
-    /// before resources were masked, `resource`) masked by `masker`, which leaves what is
-    /// masked already as it is.
+    /// The resource as it leaves the gate: `masked_resource`, or, on a record stored
+    /// before resources were masked, `resource` masked by `masker`.
     pub fn shown_resource(&self, masker: &dyn crate::mask::Masker) -> String {
-        let stored = if self.masked_resource.is_empty() {
-            &self.resource
+        if self.masked_resource.is_empty() {
+            masker.mask_resource(&self.resource)
         } else {
-            &self.masked_resource
-        };
-        masker.mask_resource(stored)
+            self.masked_resource.clone()
+        }
     }
 
     /// `reviewer: comment` for each review with a comment, the comment masked.

@@ -217,32 +217,46 @@ fn followers() -> std::sync::MutexGuard<'static, HashMap<String, usize>> {
 /// One request following a held action; dropped, it follows it no more.
 struct Following {
     id: String,
+    left: bool,
 }
 
 impl Following {
     fn new(id: &str) -> Following {
         *followers().entry(id.to_string()).or_default() += 1;
-        Following { id: id.to_string() }
+        Following {
+            id: id.to_string(),
+            left: false,
+        }
     }
 
-    /// Stops following; true when no other request of this process follows the hold.
-    fn leave(self) -> bool {
-        let id = self.id.clone();
-        drop(self);
-        !followers().contains_key(&id)
+    /// Stops following; true when it was the last request of this process to follow
+    /// the hold (counted down and checked under one lock).
+    fn leave(mut self) -> bool {
+        self.left = true;
+        release(&self.id)
     }
 }
 
 impl Drop for Following {
     fn drop(&mut self) {
-        let mut followers = followers();
-        if let Some(count) = followers.get_mut(&self.id) {
-            *count = count.saturating_sub(1);
-            if *count == 0 {
-                followers.remove(&self.id);
-            }
+        if !self.left {
+            release(&self.id);
         }
     }
+}
+
+/// One follower of `id` fewer; true when none is left.
+fn release(id: &str) -> bool {
+    let mut followers = followers();
+    let Some(count) = followers.get_mut(id) else {
+        return true;
+    };
+    *count = count.saturating_sub(1);
+    let last = *count == 0;
+    if last {
+        followers.remove(id);
+    }
+    last
 }
 
 /// Withdraws the hold `following` follows, unless another request still follows it.

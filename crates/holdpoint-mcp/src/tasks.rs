@@ -23,9 +23,7 @@ use chrono::SecondsFormat;
 use holdpoint_core::{Clock, SystemClock};
 use rand::RngCore;
 use rmcp::ErrorData as McpError;
-use rmcp::model::{
-    CallToolResult, CreateTaskResult, JsonObject, Meta, ServerResult, Task, TaskStatus,
-};
+use rmcp::model::{CreateTaskResult, JsonObject, Meta, ServerResult, Task, TaskStatus};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -52,13 +50,13 @@ struct State {
     message: Option<String>,
     updated_at: String,
     outcome: Option<Result<ServerResult, McpError>>,
+    /// When it finished, for its `ttl`.
+    finished: Option<Instant>,
 }
 
 struct Entry {
     created_at: String,
     ttl: Duration,
-    /// When it finished, for its `ttl`.
-    finished: Mutex<Option<Instant>>,
     state: watch::Sender<State>,
     /// Fires on `tasks/cancel`: the hold is withdrawn.
     cancel: CancellationToken,
@@ -83,9 +81,13 @@ impl Entry {
         task
     }
 
+    fn finished(&self) -> Option<Instant> {
+        self.state.borrow().finished
+    }
+
     fn expired(&self, now: Instant) -> bool {
-        let finished = *self.finished.lock().unwrap_or_else(|e| e.into_inner());
-        finished.is_some_and(|at| now.duration_since(at) >= self.ttl)
+        self.finished()
+            .is_some_and(|at| now.duration_since(at) >= self.ttl)
     }
 }
 
@@ -120,16 +122,12 @@ impl TaskWork {
             Err(e) => Some(e.message.to_string()),
             Ok(_) => None,
         };
-        *self
-            .entry
-            .finished
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
         self.entry.state.send_modify(|state| {
             state.status = status;
             state.message = message.or(state.message.take());
             state.updated_at = now();
             state.outcome = Some(outcome.map(|result| related(result, &self.id)));
+            state.finished = Some(Instant::now());
         });
     }
 }
@@ -142,8 +140,9 @@ pub struct Tasks {
 
 impl Tasks {
     /// A new working task for a call, opened before the call is submitted, with the
-    /// `ttl` the agent asked for (capped), and what the agent is answered with. When the session keeps [`MAX_TASKS`], the task
-    /// that finished first is dropped; when all of them still run, refused.
+    /// `ttl` the agent asked for (capped), and what the agent is answered with. When the
+    /// session keeps [`MAX_TASKS`], the task that finished first is dropped; when all of
+    /// them still run, refused.
     pub fn open(&self, asked: &JsonObject) -> Result<(TaskWork, CreateTaskResult), McpError> {
         let ttl = asked
             .get("ttl")
@@ -156,8 +155,7 @@ impl Tasks {
         if open.len() >= MAX_TASKS {
             // Room is made by dropping the task that finished first.
             let first_finished = (open.iter())
-                .filter_map(|(id, entry)| Some((*entry.finished.lock().ok()?, id)))
-                .filter_map(|(finished, id)| Some((finished?, id.clone())))
+                .filter_map(|(id, entry)| Some((entry.finished()?, id.clone())))
                 .min();
             if let Some((_, id)) = first_finished {
                 open.remove(&id);
@@ -178,11 +176,11 @@ impl Tasks {
             message: None,
             updated_at: created_at.clone(),
             outcome: None,
+            finished: None,
         });
         let entry = Arc::new(Entry {
             created_at,
             ttl,
-            finished: Mutex::new(None),
             state,
             cancel: CancellationToken::new(),
         });
@@ -202,7 +200,7 @@ impl Tasks {
         let entry = self.lock().get(id).cloned();
         entry
             .filter(|entry| !entry.expired(Instant::now()))
-            .ok_or_else(|| McpError::invalid_params(format!("no task `{id}`"), None))
+            .ok_or_else(|| McpError::invalid_params("no such task in this session", None))
     }
 
     /// `tasks/get`.
@@ -226,7 +224,7 @@ impl Tasks {
         let entry = self.entry(id)?;
         if entry.state.borrow().status != TaskStatus::Working {
             return Err(McpError::invalid_params(
-                format!("the task `{id}` has already finished"),
+                "the task has already finished",
                 None,
             ));
         }
@@ -255,9 +253,7 @@ impl Tasks {
 
 /// The refusal the model reads, as the call's result.
 pub fn refusal(text: String) -> ServerResult {
-    ServerResult::CallToolResult(CallToolResult::error(vec![rmcp::model::Content::text(
-        text,
-    )]))
+    ServerResult::CallToolResult(crate::calls::tool_refusal(text))
 }
 
 /// A result tied to its task in `_meta`, as `tasks/result` answers it.

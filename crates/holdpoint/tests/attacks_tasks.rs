@@ -21,7 +21,7 @@ mod support;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::Gateway;
-use support::recording::{Raw, Recording, gateway};
+use support::recording::{Raw, Recording, call_as_task, gateway, request};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
 const POLICIES: &str = r#"
@@ -40,32 +40,14 @@ fn recorder_gateway(dir: &std::path::Path, hold_wait: &str) -> (Gateway, Recordi
     (gw, recording)
 }
 
-fn call_as_task(id: u64, tool: &str, arguments: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-        "params": {"name": tool, "arguments": arguments, "task": {"ttl": 60000}}})
-}
-
 fn plain_call(id: u64, tool: &str, arguments: Value) -> Value {
     json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
         "params": {"name": tool, "arguments": arguments}})
 }
 
-fn request(id: u64, method: &str, params: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-}
-
-/// The answer (`result` or `error`) to request `body`.
-async fn ask(raw: &Raw, body: &Value) -> Value {
-    let answer = raw.post(body).await;
-    answer
-        .to(&body["id"])
-        .cloned()
-        .unwrap_or_else(|| panic!("no answer to {body}: {answer:?}"))
-}
-
 /// Opens a task for a held call of `tool`: its task id and its action's id.
 async fn held_task(raw: &Raw, id: u64, tool: &str, arguments: Value) -> (String, String) {
-    let made = ask(raw, &call_as_task(id, tool, arguments)).await;
+    let made = raw.ask(&call_as_task(id, tool, arguments)).await;
     let task = &made["result"]["task"];
     assert_eq!(task["status"], "working", "{made}");
     let task_id = task["taskId"].as_str().unwrap().to_string();
@@ -75,7 +57,9 @@ async fn held_task(raw: &Raw, id: u64, tool: &str, arguments: Value) -> (String,
 }
 
 async fn task_of(raw: &Raw, task_id: &str) -> Value {
-    ask(raw, &request(900, "tasks/get", json!({"taskId": task_id}))).await["result"].clone()
+    raw.ask(&request(900, "tasks/get", json!({"taskId": task_id})))
+        .await["result"]
+        .clone()
 }
 
 /// Polls `tasks/get` (up to 30 s) until `done` holds of the task.
@@ -141,10 +125,25 @@ fn runs(recording: &Recording, arguments: &Value) -> usize {
         .count()
 }
 
+/// Approves `act` and reads the task's result (request `id`): the call's answer.
+async fn approve_and_read(gw: &Gateway, raw: &Raw, act: &str, task_id: &str, id: u64) {
+    assert_eq!(
+        review(&gw.base, &gw.admin_token(), act, "approve").await,
+        200
+    );
+    let done = raw
+        .ask(&request(id, "tasks/result", json!({"taskId": task_id})))
+        .await;
+    let text = done["result"]["content"][0]["text"].as_str().unwrap();
+    assert!(text.starts_with("called "), "{done}");
+}
+
 /// A marker call that is allowed: once it reached the upstream, every earlier
 /// message of the session's upstream did too.
 async fn flush(raw: &Raw, recording: &Recording, marker: &str) {
-    let made = ask(raw, &plain_call(800, "echo", json!({"marker": marker}))).await;
+    let made = raw
+        .ask(&plain_call(800, "echo", json!({"marker": marker})))
+        .await;
     assert!(made["result"]["content"].is_array(), "{made}");
     recording
         .wait_for(|m| m["params"]["arguments"]["marker"] == marker)
@@ -267,25 +266,11 @@ async fn a_spent_approval_does_not_pass_the_same_task_again() {
     let raw = Raw::open_as(&gw, "rec", &agent, "2025-11-25").await;
     let args = json!({"once": true});
     let (task_id, act) = held_task(&raw, 1, "danger", args.clone()).await;
-    assert_eq!(
-        review(&gw.base, &gw.admin_token(), &act, "approve").await,
-        200
-    );
-    let done = ask(
-        &raw,
-        &request(2, "tasks/result", json!({"taskId": task_id})),
-    )
-    .await;
-    assert!(
-        done["result"]["content"][0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("called ")
-    );
+    approve_and_read(&gw, &raw, &act, &task_id, 2).await;
     let (_, again) = held_task(&raw, 3, "danger", args.clone()).await;
     assert_ne!(again, act);
     // Plainly, too.
-    let plain = ask(&raw, &plain_call(4, "danger", args.clone())).await;
+    let plain = raw.ask(&plain_call(4, "danger", args.clone())).await;
     assert!(
         plain["result"]["content"][0]["text"]
             .as_str()
@@ -341,21 +326,7 @@ async fn another_sessions_and_another_principals_task_requests_see_nothing() {
         );
     }
     assert!(recording.of("tools/call").is_empty());
-    assert_eq!(
-        review(&gw.base, &gw.admin_token(), &act, "approve").await,
-        200
-    );
-    let done = ask(
-        &raw,
-        &request(8, "tasks/result", json!({"taskId": task_id})),
-    )
-    .await;
-    assert!(
-        done["result"]["content"][0]["text"]
-            .as_str()
-            .unwrap()
-            .starts_with("called ")
-    );
+    approve_and_read(&gw, &raw, &act, &task_id, 8).await;
     assert_eq!(runs(&recording, &args), 1);
 }
 
@@ -479,7 +450,7 @@ async fn odd_task_params_run_nothing_and_ttl_is_capped() {
         n += 1;
         let body = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call",
             "params": {"name": "danger", "arguments": {"ttl": n}, "task": {"ttl": ttl}}});
-        let made = ask(&raw, &body).await;
+        let made = raw.ask(&body).await;
         let task = &made["result"]["task"];
         assert_eq!(task["status"], "working", "{ttl}: {made}");
         assert!(
@@ -492,7 +463,7 @@ async fn odd_task_params_run_nothing_and_ttl_is_capped() {
     n += 1;
     let body = json!({"jsonrpc": "2.0", "id": n, "method": "tools/call",
         "params": {"name": "danger", "arguments": {"null": 1}, "task": null}});
-    let plain = ask(&raw, &body).await;
+    let plain = raw.ask(&body).await;
     assert!(
         plain["result"]["content"][0]["text"]
             .as_str()
@@ -501,11 +472,9 @@ async fn odd_task_params_run_nothing_and_ttl_is_capped() {
     );
     for task_id in &tasks {
         n += 1;
-        let cancelled = ask(
-            &raw,
-            &request(n, "tasks/cancel", json!({"taskId": task_id})),
-        )
-        .await;
+        let cancelled = raw
+            .ask(&request(n, "tasks/cancel", json!({"taskId": task_id})))
+            .await;
         assert_eq!(cancelled["result"]["status"], "cancelled", "{cancelled}");
     }
     assert!(recording.of("tools/call").is_empty());
@@ -578,21 +547,7 @@ async fn cancelling_the_request_that_made_a_task_runs_nothing_early() {
     );
     assert_eq!(runs(&recording, &args), 0);
     if status == "pending" {
-        assert_eq!(
-            review(&gw.base, &gw.admin_token(), &act, "approve").await,
-            200
-        );
-        let done = ask(
-            &raw,
-            &request(8, "tasks/result", json!({"taskId": task_id})),
-        )
-        .await;
-        assert!(
-            done["result"]["content"][0]["text"]
-                .as_str()
-                .unwrap()
-                .starts_with("called ")
-        );
+        approve_and_read(&gw, &raw, &act, &task_id, 8).await;
         assert_eq!(runs(&recording, &args), 1);
     }
 }
@@ -636,10 +591,7 @@ async fn an_expired_hold_ends_its_task_with_a_refusal() {
     let (task_id, act) = held_task(&raw, 1, "short", args.clone()).await;
     let result = tokio::time::timeout(
         Duration::from_secs(60),
-        ask(
-            &raw,
-            &request(2, "tasks/result", json!({"taskId": task_id})),
-        ),
+        raw.ask(&request(2, "tasks/result", json!({"taskId": task_id}))),
     )
     .await
     .expect("the expiry ends the task");
@@ -668,16 +620,14 @@ async fn a_rejected_task_then_the_same_call_is_held_anew() {
     let args = json!({"rejected": 1});
     let (task_id, act) = held_task(&raw, 1, "danger", args.clone()).await;
     assert_eq!(review(&gw.base, &admin, &act, "reject").await, 200);
-    let result = ask(
-        &raw,
-        &request(2, "tasks/result", json!({"taskId": task_id})),
-    )
-    .await;
+    let result = raw
+        .ask(&request(2, "tasks/result", json!({"taskId": task_id})))
+        .await;
     assert_eq!(result["result"]["isError"], true, "{result}");
     assert_ne!(review(&gw.base, &admin, &act, "approve").await, 200);
     let (again_task, again) = held_task(&raw, 3, "danger", args.clone()).await;
     assert_ne!(again, act);
-    let plain = ask(&raw, &plain_call(4, "danger", args.clone())).await;
+    let plain = raw.ask(&plain_call(4, "danger", args.clone())).await;
     assert!(
         plain["result"]["content"][0]["text"]
             .as_str()
@@ -687,11 +637,9 @@ async fn a_rejected_task_then_the_same_call_is_held_anew() {
     );
     // Rejected too: the second task ends like the first.
     assert_eq!(review(&gw.base, &admin, &again, "reject").await, 200);
-    let second = ask(
-        &raw,
-        &request(5, "tasks/result", json!({"taskId": again_task})),
-    )
-    .await;
+    let second = raw
+        .ask(&request(5, "tasks/result", json!({"taskId": again_task})))
+        .await;
     assert_eq!(second["result"]["isError"], true, "{second}");
     flush(&raw, &recording, "after-reject").await;
     assert_eq!(runs(&recording, &args), 0);
@@ -710,15 +658,13 @@ async fn upstream_task_requests_never_reach_an_upstream_without_tasks() {
     for id in ["upstream-task-1", "task-1", "1"] {
         for method in ["tasks/get", "tasks/result", "tasks/cancel"] {
             n += 1;
-            let answer = ask(&raw, &request(n, method, json!({"taskId": id}))).await;
+            let answer = raw.ask(&request(n, method, json!({"taskId": id}))).await;
             assert!(answer.get("error").is_some(), "{method}: {answer}");
         }
     }
-    let list = ask(
-        &raw,
-        &request(50, "tasks/list", json!({"cursor": "upstream"})),
-    )
-    .await;
+    let list = raw
+        .ask(&request(50, "tasks/list", json!({"cursor": "upstream"})))
+        .await;
     let tasks = list["result"]["tasks"].as_array().unwrap();
     assert_eq!(tasks.len(), 1, "{list}");
     assert_eq!(tasks[0]["taskId"], task_id.as_str());
@@ -743,7 +689,7 @@ async fn a_refused_65th_task_that_repeats_a_held_call_leaves_that_hold_alone() {
     for n in 0..64 {
         held.push(held_task(&raw, n + 1, "danger", json!({"n": n})).await);
     }
-    let refused = ask(&raw, &call_as_task(100, "danger", json!({"n": 0}))).await;
+    let refused = raw.ask(&call_as_task(100, "danger", json!({"n": 0}))).await;
     assert!(
         refused["error"]["message"]
             .as_str()
@@ -772,7 +718,7 @@ async fn a_full_session_cannot_withdraw_another_sessions_held_task() {
     for n in 0..64 {
         held_task(&full, n + 1, "danger", json!({"filler": n})).await;
     }
-    let refused = ask(&full, &call_as_task(100, "danger", args.clone())).await;
+    let refused = full.ask(&call_as_task(100, "danger", args.clone())).await;
     assert!(refused.get("error").is_some(), "{refused}");
     assert_eq!(action(&gw, &act)["status"], "pending");
     assert_eq!(task_of(&victim, &task_id).await["status"], "working");
@@ -819,13 +765,13 @@ async fn a_flood_of_held_tasks_stops_at_64_with_no_hold_left_behind() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert_eq!(left, 64, "a refused task left its hold");
-    let cancelled = ask(
-        &raw,
-        &request(200, "tasks/cancel", json!({"taskId": working[0]})),
-    )
-    .await;
+    let cancelled = raw
+        .ask(&request(200, "tasks/cancel", json!({"taskId": working[0]})))
+        .await;
     assert_eq!(cancelled["result"]["status"], "cancelled");
-    let made = ask(&raw, &call_as_task(201, "danger", json!({"after": 1}))).await;
+    let made = raw
+        .ask(&call_as_task(201, "danger", json!({"after": 1})))
+        .await;
     assert_eq!(made["result"]["task"]["status"], "working", "{made}");
     assert!(recording.of("tools/call").is_empty());
 }
@@ -1217,8 +1163,12 @@ async fn a_task_answered_cancelled_ran_nothing() {
             let status = action(&gw, &act)["status"].clone();
             outcomes.push((status.clone(), 0));
             if status == "approved" {
-                let again = ask(&raw, &plain_call(10 * round + 3, "danger", args.clone())).await;
-                let twice = ask(&raw, &plain_call(10 * round + 4, "danger", args.clone())).await;
+                let again = raw
+                    .ask(&plain_call(10 * round + 3, "danger", args.clone()))
+                    .await;
+                let twice = raw
+                    .ask(&plain_call(10 * round + 4, "danger", args.clone()))
+                    .await;
                 assert!(
                     twice["result"]["content"][0]["text"]
                         .as_str()
@@ -1266,21 +1216,23 @@ permit(principal, action == Action::"mcp.call", resource == Resource::"mcp/every
     );
     let agent = gw.create_token("agent", "agent", &[]);
     let raw = Raw::open_as(&gw, "everything", &agent, "2025-11-25").await;
-    let listed = ask(&raw, &request(1, "tools/list", json!({}))).await;
+    let listed = raw.ask(&request(1, "tools/list", json!({}))).await;
     let research = (listed["result"]["tools"].as_array().unwrap().iter())
         .find(|t| t["name"] == "simulate-research-query")
         .cloned()
         .expect("the research tool is listed");
     assert_eq!(research["execution"]["taskSupport"], "required");
     // Denied outright (no policy permits it): no upstream task.
-    let denied = ask(
-        &raw,
-        &call_as_task(2, "trigger-sampling-request-async", json!({"prompt": "hi"})),
-    )
-    .await;
+    let denied = raw
+        .ask(&call_as_task(
+            2,
+            "trigger-sampling-request-async",
+            json!({"prompt": "hi"}),
+        ))
+        .await;
     assert_eq!(denied["result"]["task"]["status"], "completed", "{denied}");
     let (task_id, act) = held_task(&raw, 3, "simulate-research-query", json!({"topic": "x"})).await;
-    let list = ask(&raw, &request(4, "tasks/list", json!({}))).await;
+    let list = raw.ask(&request(4, "tasks/list", json!({}))).await;
     let tasks = list["result"]["tasks"].as_array().unwrap();
     assert!(
         tasks
@@ -1289,7 +1241,9 @@ permit(principal, action == Action::"mcp.call", resource == Resource::"mcp/every
         "the upstream made a task before any approval: {list}"
     );
     for method in ["tasks/get", "tasks/result", "tasks/cancel"] {
-        let answer = ask(&raw, &request(5, method, json!({"taskId": "not-a-task"}))).await;
+        let answer = raw
+            .ask(&request(5, method, json!({"taskId": "not-a-task"})))
+            .await;
         assert!(answer.get("error").is_some(), "{method}: {answer}");
     }
     assert_eq!(task_of(&raw, &task_id).await["status"], "working");
@@ -1299,16 +1253,13 @@ permit(principal, action == Action::"mcp.call", resource == Resource::"mcp/every
     );
     let done = tokio::time::timeout(
         Duration::from_secs(60),
-        ask(
-            &raw,
-            &request(6, "tasks/result", json!({"taskId": task_id})),
-        ),
+        raw.ask(&request(6, "tasks/result", json!({"taskId": task_id}))),
     )
     .await
     .expect("the research finishes");
     assert!(done["result"]["content"].is_array(), "{done}");
     assert_ne!(done["result"]["isError"], true, "{done}");
-    let list = ask(&raw, &request(7, "tasks/list", json!({}))).await;
+    let list = raw.ask(&request(7, "tasks/list", json!({}))).await;
     let theirs = (list["result"]["tasks"].as_array().unwrap().iter())
         .filter(|t| !t["taskId"].as_str().unwrap().starts_with("hp-task-"))
         .count();

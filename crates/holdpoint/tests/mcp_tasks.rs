@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use std::time::Duration;
 use support::Gateway;
 use support::peers::{everything_config, npm_server, peers_dir};
-use support::recording::{Raw, Recording, gateway};
+use support::recording::{Raw, Recording, call_as_task, gateway, request};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 const POLICIES: &str = r#"
@@ -46,27 +46,9 @@ fn action(gw: &Gateway, id: &str) -> Value {
     serde_json::from_str(&gw.admin_get(&format!("/v1/actions/{id}"))).unwrap()
 }
 
-fn call_as_task(id: u64, tool: &str, arguments: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": "tools/call",
-        "params": {"name": tool, "arguments": arguments, "task": {"ttl": 60000}}})
-}
-
-fn request(id: u64, method: &str, params: Value) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
-}
-
-/// The answer's `result` (or `error`) to request `id`.
-async fn ask(raw: &Raw, body: &Value) -> Value {
-    let answer = raw.post(body).await;
-    answer
-        .to(&body["id"])
-        .cloned()
-        .unwrap_or_else(|| panic!("no answer to {body}: {answer:?}"))
-}
-
 /// Opens a task for a held `danger` call: its task id and its action's id.
 async fn held_task(raw: &Raw, id: u64) -> (String, String) {
-    let made = ask(raw, &call_as_task(id, "danger", json!({"n": id}))).await;
+    let made = raw.ask(&call_as_task(id, "danger", json!({"n": id}))).await;
     let task = &made["result"]["task"];
     assert_eq!(task["status"], "working", "{made}");
     let task_id = task["taskId"].as_str().unwrap().to_string();
@@ -77,7 +59,9 @@ async fn held_task(raw: &Raw, id: u64) -> (String, String) {
 }
 
 async fn task_status(raw: &Raw, task_id: &str) -> Value {
-    ask(raw, &request(90, "tasks/get", json!({"taskId": task_id}))).await["result"].clone()
+    raw.ask(&request(90, "tasks/get", json!({"taskId": task_id})))
+        .await["result"]
+        .clone()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -86,7 +70,7 @@ async fn the_gateway_offers_tasks_and_lists_every_tool_as_one_that_may_be_a_task
     let (gw, _) = recorder_gateway(dir.path());
     let agent = gw.create_token("agent", "agent", &[]);
     let raw = Raw::open_as(&gw, "rec", &agent, "2025-11-25").await;
-    let listed = ask(&raw, &request(1, "tools/list", json!({}))).await;
+    let listed = raw.ask(&request(1, "tools/list", json!({}))).await;
     let echo = (listed["result"]["tools"].as_array().unwrap().iter())
         .find(|t| t["name"] == "echo")
         .cloned()
@@ -105,7 +89,7 @@ async fn an_approved_task_runs_the_call_once_and_the_upstream_never_sees_the_tas
     // task waits for the reviewer, however long.
     let plain = json!({"jsonrpc": "2.0", "id": 50, "method": "tools/call",
         "params": {"name": "danger", "arguments": {"plain": true}}});
-    let gave_up = ask(&raw, &plain).await;
+    let gave_up = raw.ask(&plain).await;
     assert!(
         gave_up["result"]["content"][0]["text"]
             .as_str()
@@ -115,11 +99,9 @@ async fn an_approved_task_runs_the_call_once_and_the_upstream_never_sees_the_tas
     assert_eq!(task_status(&raw, &task_id).await["status"], "working");
     assert!(recording.of("tools/call").is_empty());
     approve(&gw, &act);
-    let result = ask(
-        &raw,
-        &request(2, "tasks/result", json!({"taskId": task_id})),
-    )
-    .await;
+    let result = raw
+        .ask(&request(2, "tasks/result", json!({"taskId": task_id})))
+        .await;
     let text = result["result"]["content"][0]["text"].as_str().unwrap();
     assert!(text.starts_with("called "), "{result}");
     assert_eq!(
@@ -133,11 +115,9 @@ async fn an_approved_task_runs_the_call_once_and_the_upstream_never_sees_the_tas
     assert!(calls[0]["params"].get("task").is_none(), "{calls:?}");
     assert_eq!(action(&gw, &act)["status"], "approved");
     // The result is kept: asking again runs nothing again.
-    let again = ask(
-        &raw,
-        &request(3, "tasks/result", json!({"taskId": task_id})),
-    )
-    .await;
+    let again = raw
+        .ask(&request(3, "tasks/result", json!({"taskId": task_id})))
+        .await;
     assert_eq!(again["result"]["content"], result["result"]["content"]);
     assert_eq!(recording.of("tools/call").len(), 1);
 }
@@ -173,16 +153,14 @@ async fn calls_policy_decides_sent_as_tasks_are_tasks_that_end_at_once() {
     let (gw, recording) = recorder_gateway(dir.path());
     let agent = gw.create_token("agent", "agent", &[]);
     let raw = Raw::open_as(&gw, "rec", &agent, "2025-11-25").await;
-    let allowed = ask(&raw, &call_as_task(1, "echo", json!({"a": 1}))).await;
+    let allowed = raw.ask(&call_as_task(1, "echo", json!({"a": 1}))).await;
     let task_id = allowed["result"]["task"]["taskId"]
         .as_str()
         .unwrap()
         .to_string();
-    let result = ask(
-        &raw,
-        &request(2, "tasks/result", json!({"taskId": task_id})),
-    )
-    .await;
+    let result = raw
+        .ask(&request(2, "tasks/result", json!({"taskId": task_id})))
+        .await;
     assert!(
         result["result"]["content"][0]["text"]
             .as_str()
@@ -192,14 +170,12 @@ async fn calls_policy_decides_sent_as_tasks_are_tasks_that_end_at_once() {
     assert_eq!(task_status(&raw, &task_id).await["status"], "completed");
     let calls = recording.of("tools/call");
     assert!(calls[0]["params"].get("task").is_none(), "{calls:?}");
-    let denied = ask(&raw, &call_as_task(3, "nope", json!({}))).await;
+    let denied = raw.ask(&call_as_task(3, "nope", json!({}))).await;
     assert_eq!(denied["result"]["task"]["status"], "completed", "{denied}");
     let task_id = denied["result"]["task"]["taskId"].as_str().unwrap();
-    let result = ask(
-        &raw,
-        &request(4, "tasks/result", json!({"taskId": task_id})),
-    )
-    .await;
+    let result = raw
+        .ask(&request(4, "tasks/result", json!({"taskId": task_id})))
+        .await;
     assert_eq!(result["result"]["isError"], true, "{result}");
     assert!(
         result["result"]["content"][0]["text"]
@@ -208,7 +184,7 @@ async fn calls_policy_decides_sent_as_tasks_are_tasks_that_end_at_once() {
             .contains("never for agents")
     );
     assert_eq!(recording.of("tools/call").len(), 1);
-    let list = ask(&raw, &request(5, "tasks/list", json!({}))).await;
+    let list = raw.ask(&request(5, "tasks/list", json!({}))).await;
     assert_eq!(
         list["result"]["tasks"].as_array().unwrap().len(),
         2,
@@ -216,7 +192,7 @@ async fn calls_policy_decides_sent_as_tasks_are_tasks_that_end_at_once() {
     );
     // Finished tasks make room: far more than 64 decided calls as tasks all pass.
     for n in 0..80 {
-        let made = ask(&raw, &call_as_task(10 + n, "nope", json!({}))).await;
+        let made = raw.ask(&call_as_task(10 + n, "nope", json!({}))).await;
         assert!(made["result"]["task"].is_object(), "{made}");
     }
 }
@@ -228,20 +204,16 @@ async fn cancelling_a_task_withdraws_its_hold_and_a_later_approval_runs_nothing(
     let agent = gw.create_token("agent", "agent", &[]);
     let raw = Raw::open_as(&gw, "rec", &agent, "2025-11-25").await;
     let (task_id, act) = held_task(&raw, 1).await;
-    let cancelled = ask(
-        &raw,
-        &request(2, "tasks/cancel", json!({"taskId": task_id})),
-    )
-    .await;
+    let cancelled = raw
+        .ask(&request(2, "tasks/cancel", json!({"taskId": task_id})))
+        .await;
     assert_eq!(cancelled["result"]["status"], "cancelled", "{cancelled}");
     assert_eq!(action(&gw, &act)["status"], "cancelled");
     let out = gw.cli(&gw.admin_token(), &["approve", &act]);
     assert!(!out.status.success(), "a withdrawn hold was approved");
-    let again = ask(
-        &raw,
-        &request(3, "tasks/cancel", json!({"taskId": task_id})),
-    )
-    .await;
+    let again = raw
+        .ask(&request(3, "tasks/cancel", json!({"taskId": task_id})))
+        .await;
     assert!(again.get("error").is_some(), "{again}");
     assert!(recording.of("tools/call").is_empty());
 }
@@ -257,10 +229,12 @@ async fn a_task_is_its_sessions_alone_and_ends_with_it() {
     // which has no tasks.
     let other = Raw::open_as(&gw, "rec", &agent, "2025-11-25").await;
     for method in ["tasks/get", "tasks/result", "tasks/cancel"] {
-        let answer = ask(&other, &request(5, method, json!({"taskId": task_id}))).await;
+        let answer = other
+            .ask(&request(5, method, json!({"taskId": task_id})))
+            .await;
         assert!(answer.get("error").is_some(), "{method}: {answer}");
     }
-    let list = ask(&other, &request(6, "tasks/list", json!({}))).await;
+    let list = other.ask(&request(6, "tasks/list", json!({}))).await;
     assert_eq!(list["result"]["tasks"], json!([]), "{list}");
     assert_eq!(action(&gw, &act)["status"], "pending");
     // Ending the session withdraws the hold.
@@ -286,7 +260,9 @@ async fn a_session_keeps_at_most_64_tasks_and_the_one_refused_leaves_no_hold() {
     for n in 0..64 {
         held_task(&raw, n + 1).await;
     }
-    let refused = ask(&raw, &call_as_task(100, "danger", json!({"n": 100}))).await;
+    let refused = raw
+        .ask(&call_as_task(100, "danger", json!({"n": 100})))
+        .await;
     assert!(
         refused["error"]["message"]
             .as_str()

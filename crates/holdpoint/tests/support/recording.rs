@@ -204,3 +204,28 @@ impl Raw {
         request.send().await.unwrap().status().as_u16()
     }
 }
+
+/// A JSON-RPC request `method` with `params`, numbered `id`.
+pub fn request(id: u64, method: &str, params: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})
+}
+
+/// `tools/call` of `tool` sent as a task (MCP 2025-11-25), kept a minute once done.
+pub fn call_as_task(id: u64, tool: &str, arguments: Value) -> Value {
+    request(
+        id,
+        "tools/call",
+        json!({"name": tool, "arguments": arguments, "task": {"ttl": 60000}}),
+    )
+}
+
+impl Raw {
+    /// POSTs `body` and returns the answer (`result` or `error`) to it.
+    pub async fn ask(&self, body: &Value) -> Value {
+        let answer = self.post(body).await;
+        answer
+            .to(&body["id"])
+            .cloned()
+            .unwrap_or_else(|| panic!("no answer to {body}: {answer:?}"))
+    }
+}
